@@ -1,0 +1,53 @@
+/* nxpatch: reading an input file once, and writing an output safely. */
+#ifndef NXPATCH_FILE_H
+#define NXPATCH_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "nxpatch/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A whole input file, mapped read-only (or read, for non-regular files).
+ * The identity fields let a writer notice the file changed under it. */
+typedef struct nxp_file {
+	const uint8_t *data;
+	size_t len;
+	int mapped;                 /* data is an mmap, else malloc'd */
+	dev_t dev;
+	ino_t ino;
+	mode_t mode;
+	int64_t mtime_ns;
+} nxp_file;
+
+int nxp_file_load(nxp_file *f, const char *path, nxp_error *err);
+void nxp_file_unload(nxp_file *f);
+
+/* 1 when the file at path still has f's identity, size and mtime. */
+int nxp_file_unchanged(const nxp_file *f, const char *path);
+
+/* Safe replacement of `target`: a temporary file in target's directory,
+ * written, fsynced, handed to a verifier, then renamed into place. Nothing
+ * happens to target unless commit succeeds. */
+typedef struct nxp_tmpfile {
+	int fd;
+	char path[4096];            /* the temporary file */
+	char target[4096];
+} nxp_tmpfile;
+
+int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err);
+int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err);
+/* fsync the data; the file stays open and readable at t->path. */
+int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err);
+/* rename over target and fsync the directory. */
+int nxp_tmpfile_commit(nxp_tmpfile *t, nxp_error *err);
+/* close and unlink; safe to call after commit or twice. */
+void nxp_tmpfile_discard(nxp_tmpfile *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

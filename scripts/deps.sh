@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what nxpatch needs from Debian's packages, only what is missing.
+#   scripts/deps.sh build   - to build the library and the CLI
+#   scripts/deps.sh test    - to build and run every test (cross compilers, wine64, verifiers)
+set -euo pipefail
+
+build_pkgs=(cmake gcc make pkg-config liblief-dev libyaml-dev libssl-dev libjansson-dev
+            libcriterion-dev libcapstone-dev)
+test_pkgs=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine64 osslsigncode sbsigntool
+           python3 python3-pefile llvm clang libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: run as root, or install them with: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

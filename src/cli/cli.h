@@ -1,0 +1,29 @@
+/* The command-line front end: one file per subcommand, one table in main.c.
+ * A command returns its exit status: */
+#ifndef NXP_CLI_H
+#define NXP_CLI_H
+
+#include <stdio.h>
+
+#include "nxpatch/error.h"
+
+enum {
+	NXP_EXIT_OK = 0,       /* success */
+	NXP_EXIT_CHECK = 1,    /* a checked condition is not met */
+	NXP_EXIT_USAGE = 2,    /* usage error or invalid policy */
+	NXP_EXIT_INPUT = 3     /* at least one input could not be processed */
+};
+
+struct nxp_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* "nxpatch: <path>: <message>" on stderr. path may be NULL. */
+void cli_error(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_error_e(const char *path, const nxp_error *err);
+/* Print a usage error and return NXP_EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,56 @@
+/* nxpatch: thin main. Each subcommand lives in its own cmd_*.c file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+static const struct nxp_cmd commands[] = {
+	{"help", cmd_help, "show the commands"},
+	{"version", cmd_version, "print the version"},
+};
+
+int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: nxpatch <command> [options] [PATH...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	return NXP_EXIT_OK;
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("nxpatch " NXP_VERSION "\n");
+	return NXP_EXIT_OK;
+}
+
+/* stdout is flushed and checked at the end, as git does: a full disk or a
+ * closed pipe is an error, not silent truncation. */
+static int finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "nxpatch: cannot write to standard output: %s\n", strerror(errno));
+		return status ? status : NXP_EXIT_INPUT;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return finish(cmd_help(argc, argv) | (argc < 2 ? NXP_EXIT_USAGE : 0));
+	if (!strcmp(argv[1], "--version"))
+		return finish(cmd_version(argc, argv));
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return finish(commands[i].fn(argc - 1, argv + 1));
+	fprintf(stderr, "nxpatch: '%s' is not a command, see 'nxpatch help'\n", argv[1]);
+	return NXP_EXIT_USAGE;
+}

@@ -1,0 +1,202 @@
+/* Reading inputs once, writing outputs through a synced temporary file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nxpatch/file.h"
+#include "nxpatch/pe.h"
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+int nxp_file_load(nxp_file *f, const char *path, nxp_error *err)
+{
+	memset(f, 0, sizeof(*f));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nxp_fail(err, NXP_E_IO, "cannot open: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return nxp_fail(err, NXP_E_IO, "cannot stat: %s", strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return nxp_fail(err, NXP_E_IO, "is a directory");
+	}
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->mode = st.st_mode;
+	f->mtime_ns = mtime_ns(&st);
+	if (S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size > NXP_MAX_FILE_SIZE) {
+			close(fd);
+			return nxp_fail(err, NXP_E_TOO_LARGE,
+			                "file too large (%lld bytes, limit %llu)",
+			                (long long)st.st_size,
+			                (unsigned long long)NXP_MAX_FILE_SIZE);
+		}
+		f->len = (size_t)st.st_size;
+		if (f->len == 0) {
+			close(fd);
+			f->data = (const uint8_t *)"";
+			return NXP_OK;
+		}
+		void *p = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			return nxp_fail(err, NXP_E_IO, "cannot map: %s", strerror(errno));
+		madvise(p, f->len, MADV_SEQUENTIAL);
+		f->data = p;
+		f->mapped = 1;
+		return NXP_OK;
+	}
+	/* A pipe or device: read it, bounded by the size limit. */
+	size_t cap = 1 << 16, len = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= NXP_MAX_FILE_SIZE) {
+				free(buf);
+				close(fd);
+				return nxp_fail(err, NXP_E_TOO_LARGE, "input larger than %llu bytes",
+				                (unsigned long long)NXP_MAX_FILE_SIZE);
+			}
+			uint8_t *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return nxp_fail(err, NXP_E_IO, "cannot read: %s", strerror(e));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	f->data = buf;
+	f->len = len;
+	return NXP_OK;
+}
+
+void nxp_file_unload(nxp_file *f)
+{
+	if (f->mapped)
+		munmap((void *)f->data, f->len);
+	else if (f->len)
+		free((void *)f->data);
+	memset(f, 0, sizeof(*f));
+}
+
+int nxp_file_unchanged(const nxp_file *f, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return 0;
+	return st.st_dev == f->dev && st.st_ino == f->ino && (size_t)st.st_size == f->len &&
+	       mtime_ns(&st) == f->mtime_ns;
+}
+
+int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	if (strlen(target) >= sizeof(t->target) - 32)
+		return nxp_fail(err, NXP_E_USAGE, "path too long");
+	strcpy(t->target, target);
+	char dir[sizeof(t->target)];
+	strcpy(dir, target);
+	char *d = dirname(dir);
+	char base[sizeof(t->target)];
+	strcpy(base, target);
+	char *b = basename(base);
+	snprintf(t->path, sizeof(t->path), "%s/.%s.nxpatch-XXXXXX", d, b);
+	t->fd = mkostemp(t->path, O_CLOEXEC);
+	if (t->fd < 0) {
+		int e = errno;
+		t->path[0] = '\0';
+		return nxp_fail(err, NXP_E_IO, "cannot create a temporary file in %s: %s", d,
+		                strerror(e));
+	}
+	if (fchmod(t->fd, mode & 07777) != 0) {
+		int e = errno;
+		nxp_tmpfile_discard(t);
+		return nxp_fail(err, NXP_E_IO, "cannot set mode of temporary file: %s", strerror(e));
+	}
+	return NXP_OK;
+}
+
+int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t w = write(t->fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return nxp_fail(err, NXP_E_IO, "cannot write %s: %s", t->path,
+			                strerror(errno));
+		p += w;
+		len -= (size_t)w;
+	}
+	return NXP_OK;
+}
+
+int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
+{
+	if (fsync(t->fd) != 0)
+		return nxp_fail(err, NXP_E_IO, "cannot sync %s: %s", t->path, strerror(errno));
+	return NXP_OK;
+}
+
+int nxp_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
+{
+	if (rename(t->path, t->target) != 0)
+		return nxp_fail(err, NXP_E_IO, "cannot rename %s to %s: %s", t->path, t->target,
+		                strerror(errno));
+	t->path[0] = '\0';
+	close(t->fd);
+	t->fd = -1;
+	char dir[sizeof(t->target)];
+	strcpy(dir, t->target);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return NXP_OK;
+}
+
+void nxp_tmpfile_discard(nxp_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->path[0])
+		unlink(t->path);
+	t->path[0] = '\0';
+}
