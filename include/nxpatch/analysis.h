@@ -1,0 +1,71 @@
+/* nxpatch: facts about one image, derived once from the parsed image and
+ * used by matching, planning and reports. */
+#ifndef NXPATCH_ANALYSIS_H
+#define NXPATCH_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "nxpatch/pe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NXP_MAX_EVIDENCE 4096   /* evidence records kept per image */
+
+typedef enum nxp_evidence_kind {
+	NXP_EV_ENTRY_POINT = 0,
+	NXP_EV_EXPORT = 1,
+	NXP_EV_TLS_CALLBACK = 2,
+	NXP_EV_EXCEPTION = 3,       /* .pdata function start */
+	NXP_EV_SAFESEH = 4,
+	NXP_EV_CFG = 5,
+	NXP_EV_CALL = 6,            /* direct call target */
+	NXP_EV_JUMP = 7,            /* direct jump target */
+	NXP_EV_ATL_THUNK = 8,       /* mov [esp+4], imm32; jmp rel32 */
+	NXP_EV_X64_THUNK = 9,       /* mov rcx, imm64; mov rax, imm64; jmp rax */
+	NXP_EV_ABS_JUMP = 10,       /* absolute-jump stub */
+	NXP_EV__COUNT
+} nxp_evidence_kind;
+
+const char *nxp_evidence_kind_name(nxp_evidence_kind k); /* "entry_point", ... */
+
+typedef struct nxp_evidence {
+	nxp_evidence_kind kind;
+	uint32_t rva;
+	int section;                /* index into img->sections */
+} nxp_evidence;
+
+typedef struct nxp_facts {
+	const nxp_image *img;
+	const char *path;           /* as given on the command line */
+	nxp_kind kind;
+	int is_signed;              /* a certificate table is present */
+
+	/* Code found in sections without IMAGE_SCN_MEM_EXECUTE. */
+	nxp_evidence *evidence;     /* malloc'd, at most NXP_MAX_EVIDENCE */
+	size_t nevidence;
+	size_t evidence_dropped;    /* found beyond the cap */
+	uint32_t section_evidence[NXP_MAX_SECTIONS]; /* count per section */
+	int code_in_data;           /* any section has evidence */
+
+	/* Warnings (static strings or malloc'd in warnings_owned). */
+	char **warnings;
+	size_t nwarnings;
+} nxp_facts;
+
+/* Derive the facts of img. f must be freed with nxp_facts_free. */
+int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error *err);
+void nxp_facts_free(nxp_facts *f);
+
+/* Adds one evidence record (kept up to the cap, counted either way). */
+int nxp_facts_add_evidence(nxp_facts *f, nxp_evidence_kind kind, uint32_t rva, int section);
+int nxp_facts_add_warning(nxp_facts *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The evidence collectors (src/analysis/evidence*.c). */
+int nxp_collect_evidence(nxp_facts *f, nxp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
