@@ -19,6 +19,7 @@
 #define NXP_EV_MAX_TABLE (1u << 22)     /* SafeSEH / CFG entries read */
 #define NXP_EV_SEEN_SLOTS 16384u        /* dedup set of (kind, rva), power of two */
 #define NXP_EV_CODE_WINDOW 96u          /* bytes decoded by the looks-like-code check */
+#define NXP_EV_PREFILTER_CHECKS 64u     /* looks-like-code checks before a sweep */
 #define NXP_EV_CODE_INSNS 24u           /* instructions decoded by it, at most */
 
 typedef struct nxp_ev_ctx {
