@@ -101,7 +101,8 @@ static const char *describe(const ynode *n, char *buf, size_t size)
 		break;
 	}
 	char tmp[80];
-	snprintf(buf, size, "'%s'", shown(n->str, tmp, sizeof(tmp)));
+	snprintf(buf, size, "%s'%s'", n->plain ? "" : "the quoted string ",
+	         shown(n->str, tmp, sizeof(tmp)));
 	return buf;
 }
 
@@ -308,7 +309,7 @@ static long str_items(lctx *L, const ynode *key, const ynode *val, const ynode *
 		if (it->type == Y_BAD) {
 			bad = 1;
 		} else if (it->type != Y_SCALAR) {
-			pctx_error(L->c, it->loc, "%s: expected a list of strings, got %s in the list",
+			pctx_error(L->c, it->loc, "%s: expected a string as each item, got %s",
 			           key->str, describe(it, d, sizeof(d)));
 			bad = 1;
 		} else if (it->len == 0 || strlen(it->str) != it->len) {
@@ -359,6 +360,7 @@ static void str_list(lctx *L, const ynode *key, const ynode *val, nxp_strlist *o
 		pctx_error(L->c, val->loc, "%s: an empty list matches nothing", key->str);
 		return;
 	}
+	int bad = 0;
 	for (long i = 0; i < n; i++) {
 		const char *why = NULL;
 		if (globs)
@@ -368,10 +370,10 @@ static void str_list(lctx *L, const ynode *key, const ynode *val, nxp_strlist *o
 		if (why) {
 			pctx_error(L->c, items[i]->loc, "%s: bad %s '%s': %s", key->str,
 			           globs ? "glob" : "name", shown(items[i]->str, q, sizeof(q)), why);
-			n = -1;
+			bad = 1;
 		}
 	}
-	if (n < 0)
+	if (bad)
 		return;
 	out->items = calloc((size_t)n, sizeof(*out->items));
 	out->locs = calloc((size_t)n, sizeof(*out->locs));
