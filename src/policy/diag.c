@@ -91,6 +91,16 @@ void pctx_error(pctx *c, nxp_loc loc, const char *fmt, ...)
 	add_diag(c, loc, msg);
 }
 
+int pctx_full(const pctx *c)
+{
+	return c->diags ? c->diags->n > NXP_POLICY_MAX_DIAGS : c->nerrors > 0;
+}
+
+void pctx_count(pctx *c)
+{
+	c->nerrors++;
+}
+
 static int diag_cmp(const void *a, const void *b)
 {
 	const nxp_diag *x = a, *y = b;

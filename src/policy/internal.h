@@ -43,6 +43,10 @@ typedef struct pctx {
 } pctx;
 
 void pctx_error(pctx *c, nxp_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 1 once no more diagnostics are kept: callers may then skip building a
+ * costly message and only count the error with pctx_count. */
+int pctx_full(const pctx *c);
+void pctx_count(pctx *c);
 
 /* Parse buf into *root (NULL when the stream has no document). Returns 0, or
  * -1 after reporting a syntax error or an exceeded limit. */

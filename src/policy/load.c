@@ -168,6 +168,10 @@ static int lookup(lctx *L, const nxp_flag_name *table, const ynode *item, const 
 {
 	if (nxp_flag_lookup(table, item->str, bit))
 		return 1;
+	if (pctx_full(L->c)) {
+		pctx_count(L->c);
+		return 0;
+	}
 	char h[512], q[80];
 	flag_hint(h, sizeof(h), item->str, table);
 	pctx_error(L->c, item->loc, "unknown %s '%s'%s", what, shown(item->str, q, sizeof(q)), h);
@@ -233,6 +237,7 @@ static void walk_map(lctx *L, const ynode *m, const field *table, size_t n, cons
                      void *obj)
 {
 	uint32_t seen = 0;
+	nxp_loc first_at[32];
 	char q[80], d[96];
 	for (size_t i = 0; i + 1 < m->n; i += 2) {
 		const ynode *key = m->kids[i], *val = m->kids[i + 1];
@@ -243,22 +248,22 @@ static void walk_map(lctx *L, const ynode *m, const field *table, size_t n, cons
 			           describe(key, d, sizeof(d)));
 			continue;
 		}
-		int dup = 0;
-		for (size_t j = 0; j < i && !dup; j += 2) {
-			const ynode *k2 = m->kids[j];
-			if (k2->type == Y_SCALAR && k2->len == key->len &&
-			    !memcmp(k2->str, key->str, key->len)) {
-				pctx_error(L->c, key->loc, "duplicate key '%s' (first at line %u)",
-				           shown(key->str, q, sizeof(q)), k2->loc.line);
-				dup = 1;
-			}
-		}
-		if (dup)
-			continue;
 		size_t f = 0;
 		while (f < n && strcmp(table[f].key, key->str))
 			f++;
+		if (f < n && (seen & (1u << f))) {
+			pctx_error(L->c, key->loc, "duplicate key '%s' (first at line %u)",
+			           table[f].key, first_at[f].line);
+			continue;
+		}
+		if (f == n && pctx_full(L->c)) {
+			pctx_count(L->c);
+			continue;
+		}
 		if (f == n) {
+			/* an unknown key said twice is reported twice, as unknown:
+			 * finding duplicates among unknown keys would take time
+			 * quadratic in the size of the mapping */
 			const char *names[32];
 			char h[400];
 			for (size_t k = 0; k < n && k < 32; k++)
@@ -269,6 +274,7 @@ static void walk_map(lctx *L, const ynode *m, const field *table, size_t n, cons
 			continue;
 		}
 		seen |= 1u << f;
+		first_at[f] = key->loc;
 		if (val->type == Y_BAD)
 			continue;
 		if (!kind_ok(val, table[f].kind)) {
