@@ -41,6 +41,7 @@
 #define ERR_KEEP 2048           /* bytes of the child's stderr kept */
 #define CHILD_EXIT_SETUP 121    /* the child could not set itself up */
 #define REC_FD 3                /* the record pipe, in the child */
+#define OOM_GRACE_MS 1000       /* after an out-of-memory report, then kill */
 
 /* What the child sends: a fixed-size record. */
 struct lief_wire {
@@ -439,7 +440,7 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 	eb.text[0] = '\0';
 
 	int64_t deadline = now_ms() + timeout_ms;
-	int timed_out = 0;
+	int timed_out = 0, oom_seen = 0;
 	while (rfd >= 0 || efd >= 0) {
 		int64_t left = deadline - now_ms();
 		if (left <= 0) {
@@ -487,10 +488,19 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 			ssize_t r = read(efd, tmp, sizeof(tmp));
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r <= 0)
+			if (r <= 0) {
 				close_fd(&efd);
-			else
+			} else {
 				errbuf_add(&eb, tmp, (size_t)r);
+				/* Under ASan an exhausted address space can make the
+				 * sanitizer fail a CHECK and hang in its own error path:
+				 * give it a moment to exit, then kill it. */
+				if (!oom_seen && child_oom(&eb)) {
+					oom_seen = 1;
+					if (deadline > now_ms() + OOM_GRACE_MS)
+						deadline = now_ms() + OOM_GRACE_MS;
+				}
+			}
 		}
 	}
 
@@ -523,6 +533,10 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 	const char *sep = reason[0] ? ": " : "";
 	unsigned long long mib = (unsigned long long)(memory >> 20);
 
+	if (oom_seen || child_oom(&eb))
+		oom_seen = 1;
+	if (oom_seen && (timed_out || wr < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		return nxp_fail(err, NXP_E_LIEF, "lief child ran out of memory (limit %llu MiB)", mib);
 	if (timed_out)
 		return nxp_fail(err, NXP_E_LIEF, "lief child timed out after %s", dur);
 	if (wr < 0)
@@ -532,9 +546,6 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 		if (sig == SIGALRM || sig == SIGXCPU)
 			return nxp_fail(err, NXP_E_LIEF, "lief child timed out after %s (signal %d)", dur,
 			                sig);
-		if (child_oom(&eb))
-			return nxp_fail(err, NXP_E_LIEF,
-			                "lief child ran out of memory (limit %llu MiB, signal %d)", mib, sig);
 		if (sig == SIGABRT)
 			return nxp_fail(err, NXP_E_LIEF, "lief child aborted (signal 6)%s%s: malformed image?",
 			                sep, reason);
@@ -546,8 +557,6 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 	if (!WIFEXITED(status))
 		return nxp_fail(err, NXP_E_LIEF, "lief child ended strangely (status 0x%x)", status);
 	if (WEXITSTATUS(status) != 0) {
-		if (child_oom(&eb))
-			return nxp_fail(err, NXP_E_LIEF, "lief child ran out of memory (limit %llu MiB)", mib);
 		return nxp_fail(err, NXP_E_LIEF, "lief child exited with status %d%s%s",
 		                WEXITSTATUS(status), sep, reason);
 	}
