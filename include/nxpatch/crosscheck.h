@@ -36,7 +36,10 @@ typedef struct nxp_lief_limits {
 	/* Address space the child may add to what it has after fork(), in
 	 * bytes. 0: max(NXP_LIEF_MIN_MEMORY, 8 x file size), capped at
 	 * NXP_LIEF_MAX_MEMORY. Measured from the child's own VmSize, so it also
-	 * works under AddressSanitizer, whose address space is already huge. */
+	 * works under AddressSanitizer, whose address space is already huge.
+	 * When called from a thread other than the main one, the child may also
+	 * use what remains of that thread's malloc arena (up to 64 MiB) that was
+	 * reserved before the fork. */
 	uint64_t memory;
 	/* Wall-clock limit in milliseconds (also a CPU-time limit, rounded up
 	 * to whole seconds). 0: NXP_LIEF_DEFAULT_TIMEOUT_MS. */

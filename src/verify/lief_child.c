@@ -15,6 +15,7 @@
  * when it passes, always reaps it, and turns every failure into NXP_E_LIEF. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -59,10 +60,11 @@ static void child_say(const char *s)
 	(void)r;
 }
 
-/* Current address-space size (VmSize) from /proc/self/statm, or 0. */
-static uint64_t child_vmsize(void)
+/* The child's current address-space size (VmSize) and data size (VmData
+ * plus stack) from /proc/self/statm, in bytes. Returns 0 on failure. */
+static int child_vm(uint64_t *vmsize, uint64_t *vmdata)
 {
-	char buf[128];
+	char buf[256];
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -74,12 +76,31 @@ static uint64_t child_vmsize(void)
 	if (r <= 0)
 		return 0;
 	buf[r] = '\0';
-	char *end;
-	unsigned long long pages = strtoull(buf, &end, 10);
-	if (end == buf || pages == 0)
-		return 0;
+	/* size resident shared text lib data dt */
+	unsigned long long f[6];
+	char *p = buf;
+	for (int i = 0; i < 6; i++) {
+		char *end;
+		f[i] = strtoull(p, &end, 10);
+		if (end == p)
+			return 0;
+		p = end;
+	}
 	long ps = sysconf(_SC_PAGESIZE);
-	return (uint64_t)pages * (uint64_t)(ps > 0 ? ps : 4096);
+	uint64_t page = (uint64_t)(ps > 0 ? ps : 4096);
+	*vmsize = (uint64_t)f[0] * page;
+	*vmdata = (uint64_t)f[5] * page;
+	return *vmsize > 0;
+}
+
+/* Limit resource `res` to `base + budget` (saturating). */
+static int child_limit(int res, uint64_t base, uint64_t budget)
+{
+	uint64_t v = base + budget;
+	if (v < base || v > (uint64_t)RLIM_INFINITY - 1)
+		v = (uint64_t)RLIM_INFINITY - 1;
+	struct rlimit rl = { (rlim_t)v, (rlim_t)v };
+	return setrlimit(res, &rl);
 }
 
 static int child_write_all(int fd, const void *buf, size_t len)
@@ -209,17 +230,23 @@ child_main(const char *path, int rec_w, int err_w, uint64_t memory, uint32_t tim
 	}
 	alarm(secs + 1); /* the parent's deadline comes first; this is a backstop */
 
-	uint64_t vm = child_vmsize();
-	if (vm == 0) {
+	/* Pin glibc's mmap threshold (it grows dynamically after large frees)
+	 * so large blocks get fresh mappings rather than arena space. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+
+	/* The budget is on top of what the child already has (VmSize, and for
+	 * RLIMIT_DATA its writable private memory). Not counted: what is left of
+	 * a malloc arena reserved before the fork (PROT_NONE, up to 64 MiB) when
+	 * the caller is not the main thread, since glibc grows into it with
+	 * mprotect(), which neither limit checks. From the CLI's main thread
+	 * (brk heap and fresh mmaps) the limit is exact. */
+	uint64_t vm = 0, data = 0;
+	if (!child_vm(&vm, &data)) {
 		child_say("nxpatch: cannot read /proc/self/statm\n");
 		_exit(CHILD_EXIT_SETUP);
 	}
-	uint64_t as = vm + memory;
-	if (as < vm || as > (uint64_t)RLIM_INFINITY - 1)
-		as = (uint64_t)RLIM_INFINITY - 1;
-	rl.rlim_cur = rl.rlim_max = (rlim_t)as;
-	if (setrlimit(RLIMIT_AS, &rl) != 0) {
-		child_say("nxpatch: cannot set RLIMIT_AS\n");
+	if (child_limit(RLIMIT_AS, vm, memory) != 0 || child_limit(RLIMIT_DATA, data, memory) != 0) {
+		child_say("nxpatch: cannot set RLIMIT_AS/RLIMIT_DATA\n");
 		_exit(CHILD_EXIT_SETUP);
 	}
 
@@ -531,12 +558,16 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 	char reason[400];
 	child_reason(&eb, reason, sizeof(reason));
 	const char *sep = reason[0] ? ": " : "";
-	unsigned long long mib = (unsigned long long)(memory >> 20);
+	char lim_text[32];
+	if (memory % (1u << 20) == 0)
+		snprintf(lim_text, sizeof(lim_text), "%llu MiB", (unsigned long long)(memory >> 20));
+	else
+		snprintf(lim_text, sizeof(lim_text), "%llu KiB", (unsigned long long)(memory >> 10));
 
 	if (oom_seen || child_oom(&eb))
 		oom_seen = 1;
 	if (oom_seen && (timed_out || wr < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
-		return nxp_fail(err, NXP_E_LIEF, "lief child ran out of memory (limit %llu MiB)", mib);
+		return nxp_fail(err, NXP_E_LIEF, "lief child ran out of memory (limit %s)", lim_text);
 	if (timed_out)
 		return nxp_fail(err, NXP_E_LIEF, "lief child timed out after %s", dur);
 	if (wr < 0)
