@@ -247,6 +247,7 @@ Test(crosscheck, lief_agrees_on_generated_variants)
 	};
 	static uint8_t buf[1 << 20];
 	static nxp_image img;
+	unsigned checked = 0;
 	for (size_t i = 0; i < NXP_ARRAY_LEN(specs); i++) {
 		nxt_layout lay;
 		size_t len = nxt_build_pe(buf, sizeof(buf), &specs[i], &lay);
@@ -266,7 +267,9 @@ Test(crosscheck, lief_agrees_on_generated_variants)
 		rc = nxp_crosscheck_file(tmp_path(name), &img, mm, 4, &n, &err);
 		cr_assert_eq(rc, NXP_OK, "spec %zu: %s", i, err.msg);
 		cr_assert_eq(n, 0);
+		checked++;
 	}
+	cr_assert_geq(checked, 5, "only %u of the generated images were compared", checked);
 	assert_no_children();
 }
 
