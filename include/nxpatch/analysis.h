@@ -41,6 +41,7 @@ typedef struct nxp_facts {
 	const char *path;           /* as given on the command line */
 	nxp_kind kind;
 	int is_signed;              /* a certificate table is present */
+	uint32_t checksum_computed; /* nxp_pe_checksum of the whole file */
 
 	/* Code found in sections without IMAGE_SCN_MEM_EXECUTE. */
 	nxp_evidence *evidence;     /* malloc'd, at most NXP_MAX_EVIDENCE */

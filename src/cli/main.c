@@ -7,10 +7,12 @@
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 static const struct nxp_cmd commands[] = {
 	{"help", cmd_help, "show the commands"},
 	{"version", cmd_version, "print the version"},
+	{"scan", cmd_scan, "report each image's DEP/NX posture"},
 };
 
 int cmd_help(int argc, char **argv)

@@ -1,0 +1,29 @@
+/* nxpatch: one input image through the shared front of every command:
+ * bytes (read once) -> image (strict parse) -> facts (analysis). */
+#ifndef NXPATCH_INPUT_H
+#define NXPATCH_INPUT_H
+
+#include "nxpatch/analysis.h"
+#include "nxpatch/file.h"
+#include "nxpatch/pe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nxp_input {
+	const char *path;           /* as given; not owned */
+	nxp_file file;
+	nxp_image img;
+	nxp_facts facts;
+	int stage;                  /* internal: what to release */
+} nxp_input;
+
+/* Allocates *out. On failure *out is NULL and err names the problem. */
+int nxp_input_open(nxp_input **out, const char *path, nxp_error *err);
+void nxp_input_close(nxp_input *in);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

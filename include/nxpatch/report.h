@@ -1,0 +1,30 @@
+/* nxpatch: rendering facts, plans and results as text or JSON (jansson).
+ * The JSON shape is a stable interface, documented in docs/json.md. */
+#ifndef NXPATCH_REPORT_H
+#define NXPATCH_REPORT_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+#include "nxpatch/analysis.h"
+#include "nxpatch/pe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* {"path", "status": "ok", "error": null, "machine", ...} for one image. */
+json_t *nxp_json_image(const nxp_facts *f);
+/* {"path", "status": "error", "error": msg, "code": "NXP_E_..."}. */
+json_t *nxp_json_failure(const char *path, const nxp_error *err);
+
+/* "name1,name2" style list of set flags as a JSON array of strings. */
+json_t *nxp_json_flags(const nxp_flag_name *table, uint32_t value);
+
+/* Human-readable scan output for one image. */
+void nxp_text_image(FILE *out, const nxp_facts *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
