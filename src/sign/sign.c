@@ -18,10 +18,14 @@
 
 /* i2d into a malloc'd buffer (OpenSSL allocates; we copy to plain malloc so
  * callers free with free()). */
-static int der_of(int len, unsigned char *p, uint8_t **der, size_t *derlen)
+static int der_of(int len, unsigned char **pp, uint8_t **der, size_t *derlen)
 {
-	if (len <= 0 || !p)
+	unsigned char *p = *pp;
+	*pp = NULL;
+	if (len <= 0 || !p) {
+		OPENSSL_free(p);
 		return 0;
+	}
 	*der = malloc((size_t)len);
 	if (!*der) {
 		OPENSSL_free(p);
@@ -70,7 +74,7 @@ static int indirect_data_der(const uint8_t *digest, nxp_digest_alg alg, uint8_t 
 	pe->file->value.file = spc_string_unicode("<<<Obsolete>>>", 14);
 	if (!pe->file->value.file)
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcString");
-	if (!der_of(i2d_nxp_SpcPeImageData(pe, &p), p, &pedata, &pelen))
+	if (!der_of(i2d_nxp_SpcPeImageData(pe, &p), &p, &pedata, &pelen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcPeImageData");
 	p = NULL;
 
@@ -90,7 +94,7 @@ static int indirect_data_der(const uint8_t *digest, nxp_digest_alg alg, uint8_t 
 	    !ASN1_OCTET_STRING_set(idc->messageDigest->digest, digest,
 	                           (int)nxp_digest_size(alg)))
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build DigestInfo");
-	if (!der_of(i2d_nxp_SpcIndirectDataContent(idc, &p), p, der, derlen))
+	if (!der_of(i2d_nxp_SpcIndirectDataContent(idc, &p), &p, der, derlen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcIndirectDataContent");
 out:
 	free(pedata);
@@ -176,7 +180,7 @@ int nxp_sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *
 	ASN1_OBJECT_free(st->type);
 	st->type = OBJ_txt2obj(opts && opts->commercial ? NXP_OID_SPC_COMMERCIAL
 	                                                : NXP_OID_SPC_INDIVIDUAL, 1);
-	if (!st->type || !der_of(i2d_nxp_SpcStatementType(st, &p), p, &tmp, &tmplen))
+	if (!st->type || !der_of(i2d_nxp_SpcStatementType(st, &p), &p, &tmp, &tmplen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcStatementType");
 	p = NULL;
 	if (!add_signed_seq(si, NXP_OID_SPC_STATEMENT_TYPE, tmp, tmplen))
@@ -207,7 +211,7 @@ int nxp_sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *
 			FAIL_OSSL(err, NXP_E_NOMEM, "cannot build the url link");
 		opus->moreInfo->type = 0;
 	}
-	if (!der_of(i2d_nxp_SpcSpOpusInfo(opus, &p), p, &tmp, &tmplen))
+	if (!der_of(i2d_nxp_SpcSpOpusInfo(opus, &p), &p, &tmp, &tmplen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcSpOpusInfo");
 	p = NULL;
 	if (!add_signed_seq(si, NXP_OID_SPC_SP_OPUS_INFO, tmp, tmplen))
@@ -262,7 +266,7 @@ int nxp_sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *
 			goto out;
 	}
 
-	if (!der_of(i2d_PKCS7(p7, &p), p, der, derlen))
+	if (!der_of(i2d_PKCS7(p7, &p), &p, der, derlen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode the PKCS#7 signature");
 	p = NULL;
 out:
