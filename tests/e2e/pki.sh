@@ -75,7 +75,9 @@ CNF
 }
 
 # make_images DIR: small PE32+ and PE32 executables built with mingw-w64
-# (hello64.exe, hello32.exe), plus odd-sized and overlay variants.
+# (hello64.exe, hello32.exe: unstripped, sizes not multiples of 8), a stripped
+# one (stripped64.exe), plus odd-sized (odd64.exe) and overlay (overlay32.exe)
+# variants.
 make_images() {
   local d=$1
   mkdir -p "$d"
@@ -86,6 +88,8 @@ int main(void) { puts(banner); return 0; }
 C
   x86_64-w64-mingw32-gcc -O1 -o "$d/hello64.exe" "$d/hello.c" || fail "x86_64 mingw build failed"
   i686-w64-mingw32-gcc -O1 -o "$d/hello32.exe" "$d/hello.c" || fail "i686 mingw build failed"
+  # stripped: no COFF symbol table, the size a multiple of FileAlignment
+  x86_64-w64-mingw32-strip -o "$d/stripped64.exe" "$d/hello64.exe" || fail "strip failed"
   # an odd size: 5 bytes of overlay that do not reach an 8-byte boundary
   cp "$d/hello64.exe" "$d/odd64.exe"
   printf 'ODD!!' >> "$d/odd64.exe"
