@@ -1,0 +1,128 @@
+#include <string.h>
+
+#include "support.h"
+
+void nxt_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+void nxt_put32(uint8_t *p, uint32_t v)
+{
+	nxt_put16(p, (uint16_t)v);
+	nxt_put16(p + 2, (uint16_t)(v >> 16));
+}
+
+uint32_t nxt_ref_checksum(const uint8_t *buf, size_t len, size_t checksum_offset)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i < len; i += 2) {
+		uint32_t lo = buf[i], hi = i + 1 < len ? buf[i + 1] : 0;
+		if (i >= checksum_offset && i < checksum_offset + 4)
+			lo = 0;
+		if (i + 1 >= checksum_offset && i + 1 < checksum_offset + 4)
+			hi = 0;
+		sum += lo | hi << 8;
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum + (uint32_t)len;
+}
+
+static uint32_t align_up(uint32_t v, uint32_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layout *lay)
+{
+	nxt_layout l = {0};
+	uint32_t ndirs = spec->ndirs_set ? spec->ndirs : (spec->ndirs ? spec->ndirs : 16);
+	uint32_t used = ndirs < 16 ? ndirs : 16;
+	l.e_lfanew = 0x80;
+	l.coff = l.e_lfanew + 4;
+	l.opt = l.coff + 20;
+	l.opt_size = (spec->pe32plus ? 112 : 96) + 8 * used;
+	l.section_table = l.opt + l.opt_size;
+	l.headers_size = align_up(l.section_table + 40 * spec->nsections, 0x200);
+	l.sections_end = l.headers_size + 0x200 * spec->nsections;
+	uint32_t size = l.sections_end + spec->overlay;
+	if (spec->cert_size > 8) {
+		size = align_up(size, 8);
+		l.cert_offset = size;
+		size += align_up(spec->cert_size, 8);
+	}
+	l.file_size = size;
+	if (lay)
+		*lay = l;
+	if (size > cap)
+		return 0;
+	memset(buf, 0, size);
+
+	buf[0] = 'M';
+	buf[1] = 'Z';
+	nxt_put32(buf + 0x3c, l.e_lfanew);
+	memcpy(buf + l.e_lfanew, "PE\0\0", 4);
+	uint8_t *c = buf + l.coff;
+	nxt_put16(c + 0, spec->pe32plus ? 0x8664 : 0x14c);
+	nxt_put16(c + 2, (uint16_t)spec->nsections);
+	nxt_put32(c + 4, 0x5f000000);
+	nxt_put16(c + 16, (uint16_t)l.opt_size);
+	nxt_put16(c + 18, 0x0022);
+
+	uint8_t *o = buf + l.opt;
+	nxt_put16(o, spec->pe32plus ? 0x20b : 0x10b);
+	o[2] = 2;
+	o[3] = 40;
+	nxt_put32(o + 4, spec->nsections ? 0x200 : 0);
+	nxt_put32(o + 16, spec->nsections ? 0x1000 : 0);
+	if (spec->pe32plus) {
+		nxt_put32(o + 24, 0x40000000);
+		nxt_put32(o + 28, 0x1);
+	} else {
+		nxt_put32(o + 28, 0x400000);
+	}
+	nxt_put32(o + 32, 0x1000);
+	nxt_put32(o + 36, 0x200);
+	nxt_put16(o + 40, 6);
+	nxt_put16(o + 48, 6);
+	nxt_put32(o + 56, 0x1000 * (spec->nsections + 1));
+	nxt_put32(o + 60, l.headers_size);
+	nxt_put16(o + 68, 3);
+	nxt_put16(o + 70, spec->dll_characteristics);
+	nxt_put32(o + (spec->pe32plus ? 108 : 92), ndirs);
+
+	uint32_t dirs = l.opt + (spec->pe32plus ? 112 : 96);
+	for (unsigned i = 0; i < spec->nsections; i++) {
+		uint8_t *s = buf + l.section_table + 40 * i;
+		memcpy(s, i == 0 ? ".text" : ".data", 5);
+		nxt_put32(s + 8, 0x100);
+		nxt_put32(s + 12, 0x1000 * (i + 1));
+		nxt_put32(s + 16, 0x200);
+		nxt_put32(s + 20, l.headers_size + 0x200 * i);
+		nxt_put32(s + 36, i == 0 ? 0x60000020 : 0xc0000040);
+		buf[l.headers_size + 0x200 * i] = 0xc3;
+	}
+	if (spec->with_imports && spec->nsections >= 2 && used > 1) {
+		/* In section 1 (rva 0x2000): two descriptors, a terminator, names. */
+		uint8_t *d = buf + l.headers_size + 0x200;
+		memset(d, 0, 0x100);
+		nxt_put32(d + 12, 0x2080);
+		nxt_put32(d + 20 + 12, 0x2090);
+		memcpy(d + 0x80, "KERNEL32.dll", 13);
+		memcpy(d + 0x90, "ATL71.DLL", 10);
+		nxt_put32(buf + dirs + 8, 0x2000);
+		nxt_put32(buf + dirs + 12, 60);
+	}
+	if (spec->cert_size > 8 && used > 4) {
+		uint8_t *w = buf + l.cert_offset;
+		nxt_put32(w, spec->cert_size);
+		nxt_put16(w + 4, 0x0200);
+		nxt_put16(w + 6, 0x0002);
+		nxt_put32(buf + dirs + 32, l.cert_offset);
+		nxt_put32(buf + dirs + 36, align_up(spec->cert_size, 8));
+	}
+	nxt_put32(o + 64, nxt_ref_checksum(buf, size, l.opt + 64));
+	return size;
+}

@@ -1,0 +1,424 @@
+/* The strict PE reader on generated images: valid ones, every malformed
+ * structure with its specific error, truncation at every length, and random
+ * mutations (which must never crash, under ASan/UBSan too). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nxpatch/pe.h"
+#include "support.h"
+
+#define CAP (1 << 20)
+static uint8_t buf[CAP];
+
+static size_t build(const nxt_pe_spec *spec, nxt_layout *lay)
+{
+	size_t n = nxt_build_pe(buf, CAP, spec, lay);
+	cr_assert(n > 0);
+	return n;
+}
+
+static int parse(size_t len, nxp_image *img, nxp_error *err)
+{
+	return nxp_pe_parse(img, buf, len, err);
+}
+
+#define EXPECT_ERR(len, want_, text)                                                 \
+	do {                                                                        \
+		static nxp_image img_;                                              \
+		nxp_error err_ = {0};                                               \
+		int rc_ = parse((len), &img_, &err_);                               \
+		cr_assert_eq(rc_, (want_), "expected %s, got %s: %s", nxp_code_name(want_), \
+		             nxp_code_name(rc_), err_.msg);                         \
+		cr_assert_eq(err_.code, (want_));                                    \
+		cr_assert(strstr(err_.msg, (text)), "message '%s' lacks '%s'", err_.msg, \
+		          (text));                                                  \
+	} while (0)
+
+static nxp_image img;
+
+Test(reader, valid_pe32plus)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 3, .dll_characteristics = 0x160};
+	size_t n = build(&spec, &l);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
+	cr_assert(img.pe32plus);
+	cr_assert_eq(img.machine, NXP_MACHINE_AMD64);
+	cr_assert_eq(img.nsections, 3);
+	cr_assert_eq(img.pe_offset, l.e_lfanew);
+	cr_assert_eq(img.checksum_offset, l.e_lfanew + 88);
+	cr_assert_eq(img.dll_characteristics_offset, l.e_lfanew + 94);
+	cr_assert_eq(img.cert_dir_offset, l.e_lfanew + 152 + 16);
+	cr_assert_eq(img.sections[2].characteristics_offset, l.section_table + 2 * 40 + 36);
+	cr_assert_eq(img.dll_characteristics, 0x160);
+	cr_assert_eq(img.entry_section, 0);
+	cr_assert_eq(img.image_base, 0x140000000ull);
+	cr_assert_eq(img.ndirs_used, 16);
+	cr_assert_eq(img.overlay_size, 0);
+	cr_assert_eq(img.checksum, nxp_pe_checksum(buf, n, img.checksum_offset));
+	cr_assert_str_eq(img.sections[0].name, ".text");
+	cr_assert_eq(nxp_pe_kind(&img), NXP_KIND_EXE);
+}
+
+Test(reader, valid_pe32_fields_and_offsets)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 0, .nsections = 2, .with_imports = 1};
+	size_t n = build(&spec, &l);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
+	cr_assert(!img.pe32plus);
+	cr_assert_eq(img.machine, NXP_MACHINE_I386);
+	cr_assert_eq(img.cert_dir_offset, l.e_lfanew + 152);
+	cr_assert_eq(img.image_base, 0x400000);
+	cr_assert_eq(img.nimports, 2);
+	cr_assert_eq(img.imports[1].name_len, 9);
+	cr_assert(!memcmp(buf + img.imports[1].name_offset, "ATL71.DLL", 9));
+}
+
+Test(reader, certificate_table_and_overlay)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .cert_size = 0x123, .overlay = 100};
+	size_t n = build(&spec, &l);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(img.ncerts, 1);
+	cr_assert_eq(img.certs[0].offset, l.cert_offset);
+	cr_assert_eq(img.certs[0].length, 0x123);
+	cr_assert_eq(img.certs[0].revision, 0x200);
+	cr_assert_eq(img.certs[0].type, 2);
+	cr_assert_eq(img.cert_offset, l.cert_offset);
+	cr_assert_eq(img.overlay_offset, l.sections_end);
+	/* 100 bytes of overlay, padded to 8 before the table. */
+	cr_assert_eq(img.overlay_size, 104);
+}
+
+Test(reader, two_certificate_entries)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1, .cert_size = 0x40};
+	size_t n = build(&spec, &l);
+	/* Append a second entry and grow the directory. */
+	uint8_t *w = buf + n;
+	memset(w, 0, 0x30);
+	nxt_put32(w, 0x2c);
+	nxt_put16(w + 4, 0x200);
+	nxt_put16(w + 6, 2);
+	n += 0x30;
+	nxt_put32(buf + l.opt + 112 + 36, 0x40 + 0x30);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(img.ncerts, 2);
+	cr_assert_eq(img.certs[1].offset, l.cert_offset + 0x40);
+	cr_assert_eq(img.certs[1].length, 0x2c);
+}
+
+Test(reader, too_small_and_bad_magic)
+{
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, NULL);
+	EXPECT_ERR(0, NXP_E_NOT_PE, "too small for a DOS header");
+	EXPECT_ERR(63, NXP_E_NOT_PE, "(63 < 64 bytes)");
+	buf[0] = 'Z';
+	EXPECT_ERR(n, NXP_E_NOT_PE, "no MZ signature");
+}
+
+Test(reader, e_lfanew_out_of_range)
+{
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, NULL);
+	nxt_put32(buf + 0x3c, 0xfffffff0u);
+	EXPECT_ERR(n, NXP_E_LFANEW, "e_lfanew 0xfffffff0 points past end of file");
+	nxt_put32(buf + 0x3c, (uint32_t)n - 2);
+	EXPECT_ERR(n, NXP_E_LFANEW, "points past end of file");
+}
+
+Test(reader, bad_pe_signature)
+{
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, NULL);
+	buf[0x81] = 'X';
+	EXPECT_ERR(n, NXP_E_PE_SIGNATURE, "no PE signature at e_lfanew 0x80");
+}
+
+Test(reader, bad_optional_magic)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, &l);
+	nxt_put16(buf + l.opt, 0x107);
+	EXPECT_ERR(n, NXP_E_OPTHDR_MAGIC, "magic 0x107");
+}
+
+Test(reader, number_of_sections_65535)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, &l);
+	nxt_put16(buf + l.coff + 2, 65535);
+	EXPECT_ERR(n, NXP_E_TOO_MANY_SECTIONS, "NumberOfSections 65535 exceeds the limit of 96");
+	nxt_put16(buf + l.coff + 2, 97);
+	EXPECT_ERR(n, NXP_E_TOO_MANY_SECTIONS, "97");
+}
+
+Test(reader, ninety_six_sections_accepted)
+{
+	static uint8_t big[CAP];
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 96};
+	size_t n = nxt_build_pe(big, CAP, &spec, NULL);
+	nxp_error err = {0};
+	cr_assert_eq(nxp_pe_parse(&img, big, n, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(img.nsections, 96);
+}
+
+Test(reader, optional_header_too_small)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 0, .nsections = 1};
+	size_t n = build(&spec, &l);
+	nxt_put16(buf + l.coff + 16, 0x50);
+	EXPECT_ERR(n, NXP_E_OPTHDR_SIZE, "SizeOfOptionalHeader 0x50 is too small for a PE32");
+	nxt_put16(buf + l.coff + 16, 0);
+	EXPECT_ERR(n, NXP_E_OPTHDR_SIZE, "too small");
+	/* Large enough for the fixed part, too small for 16 directories. */
+	nxt_put16(buf + l.coff + 16, 96 + 8 * 10);
+	EXPECT_ERR(n, NXP_E_DATA_DIRS, "16 data directories do not fit");
+}
+
+Test(reader, optional_header_too_large)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, &l);
+	nxt_put16(buf + l.coff + 16, 0xffff);
+	EXPECT_ERR(n, NXP_E_OPTHDR_SIZE, "SizeOfOptionalHeader 0xffff is too large");
+	/* Within the cap, but it pushes the section table past the file. */
+	nxt_put16(buf + l.coff + 16, 0xf00);
+	EXPECT_ERR(n, NXP_E_OPTHDR_TRUNCATED, "optional header ends past end of file");
+}
+
+Test(reader, number_of_rva_and_sizes_below_5)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1, .ndirs = 4, .ndirs_set = 1};
+	size_t n = build(&spec, &l);
+	EXPECT_ERR(n, NXP_E_DATA_DIRS, "NumberOfRvaAndSizes 4 is below 5");
+	spec.ndirs = 0;
+	n = build(&spec, &l);
+	EXPECT_ERR(n, NXP_E_DATA_DIRS, "NumberOfRvaAndSizes 0 is below 5");
+}
+
+Test(reader, number_of_rva_and_sizes_huge_is_clamped)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.opt + 108, 0x7fffffff);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(img.ndirs, 0x7fffffff);
+	cr_assert_eq(img.ndirs_used, NXP_MAX_DATA_DIRS);
+}
+
+Test(reader, six_directories_like_efi)
+{
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .ndirs = 6, .cert_size = 0x20};
+	size_t n = build(&spec, NULL);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(img.ndirs_used, 6);
+	cr_assert_eq(img.ncerts, 1);
+}
+
+Test(reader, section_table_past_end_of_file)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2};
+	build(&spec, &l);
+	/* Cut the file inside the section table. */
+	EXPECT_ERR(l.section_table + 50, NXP_E_SECTION_TABLE,
+	           "section table ends past end of file (0x188 + 0x50 > 0x1ba)");
+}
+
+Test(reader, section_data_past_end_of_file)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.section_table + 40 + 16, 0x10000);
+	EXPECT_ERR(n, NXP_E_SECTION_DATA, "section 1 (.data) data ends past end of file");
+	/* An offset that would overflow 32 bits when added to the size. */
+	nxt_put32(buf + l.section_table + 40 + 16, 0x200);
+	nxt_put32(buf + l.section_table + 40 + 20, 0xfffffff0u);
+	EXPECT_ERR(n, NXP_E_SECTION_DATA, "(0xfffffff0 + 0x200 > ");
+}
+
+Test(reader, certificate_table_past_end_of_file)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1, .cert_size = 0x40};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.opt + 112 + 36, 0x1000);
+	EXPECT_ERR(n, NXP_E_CERT_TABLE, "certificate table ends past end of file");
+	nxt_put32(buf + l.opt + 112 + 36, 0x40);
+	nxt_put32(buf + l.opt + 112 + 32, 0xfffffff8u);
+	EXPECT_ERR(n, NXP_E_CERT_TABLE, "(0xfffffff8 + 0x40 > ");
+}
+
+Test(reader, certificate_entry_bad_length)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 1, .cert_size = 0x40};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.cert_offset, 0x41);
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "certificate entry 0 at 0x");
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "has bad length 0x41 (64 bytes left in the table)");
+	nxt_put32(buf + l.cert_offset, 0);
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "bad length 0x0");
+	nxt_put32(buf + l.cert_offset, 4);
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "bad length 0x4");
+}
+
+Test(reader, certificate_table_overlapping_sections)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .cert_size = 0x40};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.opt + 112 + 32, l.headers_size);
+	EXPECT_ERR(n, NXP_E_CERT_TABLE, "overlaps section data");
+}
+
+Test(reader, import_name_outside_image)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .with_imports = 1};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.headers_size + 0x200 + 12, 0x90000);
+	EXPECT_ERR(n, NXP_E_DIRECTORY, "import descriptor 0: dll name (rva 0x90000)");
+}
+
+Test(reader, directory_outside_sections)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2};
+	size_t n = build(&spec, &l);
+	nxt_put32(buf + l.opt + 112 + 8 * 9, 0x80000); /* TLS */
+	nxt_put32(buf + l.opt + 112 + 8 * 9 + 4, 0x28);
+	EXPECT_ERR(n, NXP_E_DIRECTORY, "tls directory (rva 0x80000, size 0x28)");
+	nxt_put32(buf + l.opt + 112 + 8 * 9, 0x2000); /* in .data, too long */
+	nxt_put32(buf + l.opt + 112 + 8 * 9 + 4, 0x1000);
+	EXPECT_ERR(n, NXP_E_DIRECTORY, "tls directory");
+}
+
+/* Truncation at every length up to the end of the section data: never a
+ * crash, and the error names the structure that the cut falls in. */
+Test(reader, truncation_at_every_length)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 3, .cert_size = 0x30};
+	size_t n = build(&spec, &l);
+	for (size_t len = 0; len < n; len++) {
+		nxp_error err = {0};
+		int rc = parse(len, &img, &err);
+		int want;
+		if (len < 64)
+			want = NXP_E_NOT_PE;
+		else if (len < l.e_lfanew + 4)
+			want = NXP_E_LFANEW;
+		else if (len < l.opt)
+			want = NXP_E_COFF_TRUNCATED;
+		else if (len < l.section_table)
+			want = NXP_E_OPTHDR_TRUNCATED;
+		else if (len < l.section_table + 3 * 40)
+			want = NXP_E_SECTION_TABLE;
+		else if (len < l.sections_end)
+			want = NXP_E_SECTION_DATA;
+		else
+			want = NXP_E_CERT_TABLE;
+		cr_assert_eq(rc, want, "len %zu: expected %s, got %s (%s)", len, nxp_code_name(want),
+		             nxp_code_name(rc), err.msg);
+	}
+}
+
+Test(reader, rva_to_offset_bounds)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2};
+	size_t n = build(&spec, &l);
+	nxp_error err = {0};
+	cr_assert_eq(parse(n, &img, &err), NXP_OK);
+	uint32_t off;
+	cr_assert(nxp_pe_rva_to_offset(&img, 0x1000, 0x100, &off));
+	cr_assert_eq(off, l.headers_size);
+	cr_assert(nxp_pe_rva_to_offset(&img, 0x10ff, 1, &off));
+	cr_assert(!nxp_pe_rva_to_offset(&img, 0x10ff, 2, &off)); /* past VirtualSize */
+	cr_assert(!nxp_pe_rva_to_offset(&img, 0xfffffffffull, 1, &off));
+	cr_assert(!nxp_pe_rva_to_offset(&img, 0x1000, 0xffffffffu, &off));
+	cr_assert(nxp_pe_rva_to_offset(&img, 0, 64, &off)); /* headers */
+	cr_assert_eq(off, 0);
+	cr_assert_eq(nxp_pe_section_of_rva(&img, 0x2050), 1);
+	cr_assert_eq(nxp_pe_section_of_rva(&img, 0x5000), -1);
+}
+
+Test(checksum, matches_reference_on_random_buffers)
+{
+	static uint8_t r[70001];
+	srand(1234);
+	for (size_t i = 0; i < sizeof(r); i++)
+		r[i] = (uint8_t)rand();
+	size_t lens[] = {0, 1, 2, 3, 31, 32, 33, 63, 64, 65, 4097, 70000, 70001};
+	size_t offs[] = {0, 1, 2, 7, 30, 64 + 88, 65 + 88, 1000, SIZE_MAX};
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (size_t j = 0; j < sizeof(offs) / sizeof(offs[0]); j++) {
+			size_t off = offs[j];
+			if (off != SIZE_MAX && (off >= lens[i] || lens[i] - off < 4))
+				continue;
+			uint32_t want = nxt_ref_checksum(r, lens[i], off);
+			uint32_t got = nxp_pe_checksum(r, lens[i], off);
+			cr_assert_eq(got, want, "len %zu off %zu: 0x%x != 0x%x", lens[i], off, got,
+			             want);
+		}
+}
+
+Test(checksum, all_ones_and_zeros)
+{
+	static uint8_t r[4096];
+	memset(r, 0xff, sizeof(r));
+	cr_assert_eq(nxp_pe_checksum(r, sizeof(r), SIZE_MAX),
+	             nxt_ref_checksum(r, sizeof(r), SIZE_MAX));
+	memset(r, 0, sizeof(r));
+	cr_assert_eq(nxp_pe_checksum(r, sizeof(r), 8), sizeof(r));
+}
+
+/* Random mutations of the headers: the reader returns OK or a code, never
+ * crashes or reads out of bounds (ASan/UBSan make that visible). */
+Test(reader, random_header_mutations_never_crash)
+{
+	nxt_layout l;
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 3, .cert_size = 0x30, .with_imports = 1};
+	size_t n = build(&spec, &l);
+	static uint8_t orig[CAP];
+	memcpy(orig, buf, n);
+	srand(42);
+	int ok = 0, bad = 0;
+	for (int iter = 0; iter < 20000; iter++) {
+		memcpy(buf, orig, n);
+		int flips = 1 + rand() % 4;
+		for (int k = 0; k < flips; k++) {
+			size_t at = (size_t)rand() % (l.headers_size + 0x400);
+			buf[at] = (uint8_t)rand();
+		}
+		nxp_error err = {0};
+		int rc = parse(n, &img, &err);
+		if (rc == NXP_OK)
+			ok++;
+		else {
+			bad++;
+			cr_assert(err.msg[0], "error %s without a message", nxp_code_name(rc));
+		}
+	}
+	cr_assert(ok > 0 && bad > 0);
+}
