@@ -27,7 +27,7 @@ int cli_load_policy(const char *path, nxp_policy **out)
 			free(s);
 		}
 	} else {
-		cli_error(path, "%s", err.msg);
+		cli_error(NULL, "%s", err.msg);
 	}
 	nxp_diags_free(&diags);
 	return status;

@@ -54,23 +54,6 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
 	return buf;
 }
 
-/* The signature just made must verify against the signer's own chain. */
-static int check_own_signature(const nxp_signer *signer, const uint8_t *out, size_t len,
-                               const nxp_image *img, nxp_error *err)
-{
-	nxp_trust *trust = NULL;
-	int rc = nxp_trust_from_signer(&trust, signer, err);
-	if (rc)
-		return rc;
-	nxp_sig_result res[1];
-	size_t n = 0;
-	rc = nxp_sig_verify(out, len, img, trust, res, 1, &n, err);
-	nxp_trust_free(trust);
-	if (!rc && n != 1)
-		rc = nxp_fail(err, NXP_E_SIGNATURE, "the output carries %zu signatures, not 1", n);
-	return rc;
-}
-
 /* Map the synced temporary file and verify it against the plan. */
 static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                           const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
@@ -88,7 +71,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	if (!rc)
 		rc = nxp_verify_output(in, plan, map, len, img, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
-		rc = check_own_signature(opt->signer, map, len, img, err);
+		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
 	if (!rc && opt->cross_check) {
 		size_t n = 0;
 		rc = nxp_crosscheck_file(t->path, img, NULL, 0, &n, err);
