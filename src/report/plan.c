@@ -140,9 +140,6 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 			fprintf(out, " [rule %s]", rules);
 		fputc('\n', out);
 	}
-	if (plan->status != NXP_PLAN_NOTHING && plan->signature == NXP_SIGACT_NONE &&
-	    !f->is_signed)
-		fprintf(out, "  signature: none\n");
 	if (plan->signature == NXP_SIGACT_STRIP)
 		fprintf(out, "  signature: %u entr%s removed (file truncated to 0x%llx bytes)\n",
 		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies",
