@@ -294,8 +294,13 @@ Test(plan, incremental_checksum_matches_full_recompute_on_odd_offsets, .fini = t
 	nxt_put32(buf + img.checksum_offset, 0x12345);
 	cr_assert_eq(nxp_pe_parse(&img, buf, n, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(nxp_analyze(&facts, &img, "a.exe", &err), NXP_OK);
-	load_policy("nxpatch: 1\nrules:\n  - id: r\n    actions:\n      - set: [nx_compat, no_seh]\n"
-	            "      - section: '*'\n        add: [shared, not_paged]\n        remove: [read]\n"
+	/* high_entropy_va (0x20) and code (0x20) live in the low byte of their
+	 * fields, which now sits at an odd file offset. */
+	cr_assert(img.dll_characteristics_offset & 1);
+	cr_assert(img.sections[0].characteristics_offset & 1);
+	load_policy("nxpatch: 1\nrules:\n  - id: r\n    actions:\n"
+	            "      - set: [nx_compat, high_entropy_va]\n"
+	            "      - section: '*'\n        add: [code, shared]\n        remove: [read]\n"
 	            "        allow_wx: true\n");
 	build(0);
 	cr_assert_eq(plan.status, NXP_PLAN_CHANGES);
