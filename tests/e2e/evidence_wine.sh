@@ -47,14 +47,16 @@ for n in "${names[@]}"; do
   in="$T/ev_${n}64.exe" out="$T/ev_${n}64.fixed.exe"
   "$NXPATCH" apply --policy "$POLICY" "$in" -o "$out" > "$T/apply.out" 2>&1 ||
     fail "apply ev_${n}64.exe exited $?: $(cat "$T/apply.out")"
-  "$NXPATCH" scan --format json "$out" > "$T/scan.json" || fail "scan of patched exited $?"
+  "$NXPATCH" scan --format json "$in" "$out" > "$T/scan.json" || fail "scan exited $?"
   "$PYTHON" - "$T/scan.json" <<'PY' || fail "ev_${n}64: patched sections"
 import json, sys
-f = json.load(open(sys.argv[1]))["files"][0]
-flagged = [s for s in f["sections"] if s["evidence_count"]]
-assert flagged, "no section with evidence"
-for s in flagged:
-    assert "execute" in s["characteristics"]["attributes"], s["name"] + " lacks execute"
+before, after = json.load(open(sys.argv[1]))["files"]
+flagged = [s["name"] for s in before["sections"] if s["code_in_data"]]
+assert flagged, "no section with evidence before patching"
+for s in after["sections"]:
+    if s["name"] in flagged:
+        assert "execute" in s["characteristics"]["attributes"], s["name"] + " lacks execute"
+assert not after["code_in_data"], "patched image still has code in data"
 PY
   rc=$(run "$out")
   [ "$rc" = 42 ] || fail "patched ev_${n}64.exe: exit $rc, want 42: $(cat "$T/err")"
