@@ -145,28 +145,38 @@ class Case:
         self.name, self.group, self.label, self.cmd = name, group, label, cmd
         self.nbytes, self.nfiles, self.prepare = nbytes, nfiles, prepare
         self.floor, self.peers, self.ok = floor, list(peers), ok
-        self.times, self.rss_kb = [], []
+        self.times, self.rss_kb, self.cpu = [], [], []
+
+
+SLOW_S = 5.0  # a case whose warm-up run takes longer gets at most SLOW_REPS runs
+SLOW_REPS = 3
 
 
 def measure(case, reps, rssfile):
-    """One discarded warm-up run, then reps timed runs. Wall time around
-    /usr/bin/time (which adds the same fork+exec to every case); peak RSS is
+    """One discarded warm-up run, then reps timed runs (SLOW_REPS for slow
+    cases). Wall time around /usr/bin/time (which adds the same fork+exec to
+    every case); CPU time is user+system of the process tree; peak RSS is
     /usr/bin/time's %M: the largest resident set of the process or any
     descendant it waited for (not their sum)."""
-    for i in range(reps + 1):
+    i = 0
+    while i <= reps:
         if case.prepare:
             case.prepare()
         t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rssfile] + case.cmd,
+        p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", rssfile] + case.cmd,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         t = time.perf_counter() - t0
         if p.returncode not in case.ok:
             sys.exit(f"bench: {case.name}: exit {p.returncode}: {' '.join(case.cmd[:6])} ...\n"
                      + p.stderr.decode(errors="replace")[-2000:])
-        rss = int(open(rssfile).read().split()[-1])
+        rss, user, system = open(rssfile).read().split()[-3:]
         if i:
             case.times.append(t)
-            case.rss_kb.append(rss)
+            case.rss_kb.append(int(rss))
+            case.cpu.append(float(user) + float(system))
+        elif t > SLOW_S:
+            reps = min(reps, SLOW_REPS)
+        i += 1
     return case
 
 
@@ -199,7 +209,7 @@ def machine(d):
         for line in f:
             if line.startswith("MemTotal:"):
                 mem_kb = int(line.split()[1])
-    fs = out_of(["df", "-T", "--output=fstype", d]).split()
+    fs = out_of(["df", "--output=fstype", d]).split()
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -236,15 +246,15 @@ def fmt_s(s):
 
 
 def table(cases, by):
-    rows = ["| case | median | min–max | MB/s | peak RSS | vs floor | vs peers |",
-            "|---|---:|---:|---:|---:|---:|---|"]
+    rows = ["| case | median | min–max | CPU | MB/s | peak RSS | vs floor | vs peers |",
+            "|---|---:|---:|---:|---:|---:|---:|---|"]
     for c in cases:
         m = median(c.times)
         mbps = c.nbytes / m / 1e6
         fl = f"{m / median(by[c.floor].times):.2f}x" if c.floor else ""
         peers = ", ".join(f"{m / median(by[p].times):.3g}x {by[p].label}" for p in c.peers)
         rows.append(f"| {c.label} | {fmt_s(m)} | {fmt_s(min(c.times))}–{fmt_s(max(c.times))} "
-                    f"| {mbps:,.0f} | {max(c.rss_kb) / 1024:,.0f} MiB | {fl} | {peers} |")
+                    f"| {fmt_s(median(c.cpu))} | {mbps:,.0f} | {max(c.rss_kb) / 1024:,.0f} MiB | {fl} | {peers} |")
     return "\n".join(rows)
 
 
@@ -361,14 +371,14 @@ def main():
 
     if a.only:
         keep = re.compile(a.only)
-        wanted = {c.name for c in cases if keep.search(c.name)}
-        # keep what the wanted cases compare against
-        for c in cases:
-            if c.name in wanted:
-                wanted |= {x for x in [c.floor] + c.peers if x}
-        cases = [c for c in cases if c.name in wanted]
+        cases = [c for c in cases if keep.search(c.name)]
+        names = {c.name for c in cases}
+        for c in cases:  # compare only with what runs
+            c.floor = c.floor if c.floor in names else None
+            c.peers = [p for p in c.peers if p in names]
 
     dropped = try_drop_caches()
+    load_before = os.getloadavg()
     log(f"bench: {len(cases)} cases x {a.reps} repetitions (+1 warm-up each), warm cache")
     for c in cases:
         t0 = time.perf_counter()
@@ -405,12 +415,12 @@ def main():
 
     if med("big.apply_nocc") and med("big.cp"):
         r = med("big.apply_nocc") / med("big.cp")
-        rs = med("big.apply_nocc") / med("big.cp_sync")
-        fs = med("big.cp_sync") - med("big.cp")
+        rs = med("big.apply_nocc") / (med("big.cp_sync") or float("nan"))
+        fs = (med("big.cp_sync") or float("nan")) - med("big.cp")
         target("apply (no cross-check) on the big image <= 1.5x cp", f"{r:.2f}x cp, "
                f"{rs:.2f}x cp+sync", r <= 1.5,
                f"apply fsyncs its output, cp does not; fsync of the copy costs {fs:.3f} s")
-    if med("big.apply") and med("big.cp"):
+    if med("big.apply") and med("big.cp") and med("big.apply_nocc"):
         target("apply with the LIEF cross-check on the big image (report)",
                f"{med('big.apply') / med('big.cp'):.2f}x cp, "
                f"+{med('big.apply') - med('big.apply_nocc'):.2f} s for LIEF", None,
@@ -419,7 +429,7 @@ def main():
     for tag in ([""] if not bf["jobs"] else ["-j1", "-j2"]):
         for v in ("apply", "apply_nocc"):
             nm = f"tree.{v}{tag}"
-            if med(nm) and med("tree.pefile"):
+            if med(nm) and med("tree.pefile") and med("tree.pefile_fast"):
                 r = med("tree.pefile") / med(nm)
                 target(f"tree: {by[nm].label} >= 20x faster than the pefile script",
                        f"{r:.1f}x (fast_load: {med('tree.pefile_fast') / med(nm):.1f}x)",
@@ -441,6 +451,8 @@ def main():
                    r < 2.0 if nm in ("big.apply_nocc",) else None)
 
     mach = machine(d)
+    mach["loadavg_before"] = [round(x, 2) for x in load_before]
+    mach["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     res = {
         "machine": mach,
         "versions": versions(nx),
@@ -454,6 +466,7 @@ def main():
                            "max_s": max(c.times), "times_s": c.times,
                            "mb_per_s": c.nbytes / median(c.times) / 1e6,
                            "peak_rss_kib": max(c.rss_kb),
+                           "cpu_s": median(c.cpu), "cpu_times_s": c.cpu,
                            "vs_floor": (median(c.times) / median(by[c.floor].times)
                                         if c.floor else None),
                            "vs_peers": {p: median(c.times) / median(by[p].times)
@@ -469,7 +482,9 @@ def main():
 
     md = [f"Machine: {mach['nproc']} x {mach['cpu']}, {mach['ram_gib']} GiB RAM, Linux "
           f"{mach['kernel']}, {mach['filesystem']}; {mach['date']}; warm page cache; "
-          f"median of {a.reps} runs (after one warm-up).", ""]
+          f"median of {a.reps} runs (after one warm-up; {SLOW_REPS} for cases over "
+          f"{SLOW_S:.0f} s). Load average before/after: {mach['loadavg_before'][0]}/"
+          f"{mach['loadavg_after'][0]} (1 min). CPU = user+system time of the process tree.", ""]
     md.append(f"**Large image** ({big_bytes / 1e6:.0f} MB PE32+):\n")
     md.append(table([c for c in cases if c.group == B], by))
     md.append(f"\n**Tree** ({n} small images, {tree_bytes / 1e6:.0f} MB, 100 directories):\n")
