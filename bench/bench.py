@@ -154,10 +154,11 @@ SLOW_REPS = 3
 
 def measure(case, reps, rssfile):
     """One discarded warm-up run, then reps timed runs (for a case whose
-    first run takes over SLOW_S, that run counts and SLOW_REPS in all). Wall time around /usr/bin/time (which adds the same fork+exec to
-    every case); CPU time is user+system of the process tree; peak RSS is
-    /usr/bin/time's %M: the largest resident set of the process or any
-    descendant it waited for (not their sum)."""
+    first run takes over SLOW_S, that run counts and SLOW_REPS in all). Wall
+    time around /usr/bin/time (which adds the same fork+exec to every case);
+    CPU time is user+system of the process tree; peak RSS is /usr/bin/time's
+    %M: the largest resident set of the process or any descendant it waited
+    for (not their sum)."""
     i = 0
     while i <= reps:
         if case.prepare:
