@@ -29,6 +29,11 @@ void nxp_file_unload(nxp_file *f);
 /* 1 when the file at path still has f's identity, size and mtime. */
 int nxp_file_unchanged(const nxp_file *f, const char *path);
 
+/* A second read-only descriptor for the file that f maps, for
+ * nxp_tmpfile_copy(): -1 when f is not a mapping or path no longer names
+ * the same regular file (device, inode, size). The caller closes it. */
+int nxp_file_reopen(const nxp_file *f, const char *path);
+
 /* Safe replacement of `target`: a temporary file in target's directory,
  * written, fsynced, handed to a verifier, then renamed into place. Nothing
  * happens to target unless commit succeeds. */
@@ -40,6 +45,14 @@ typedef struct nxp_tmpfile {
 
 int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err);
 int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err);
+/* Append src[off, off+len) to t, where src maps the file *src_fd reads:
+ * copy_file_range() while it works (a copy in the kernel: the bytes are
+ * never faulted into this process, and filesystems with reflinks may share
+ * them), then write() from src for the rest. When copy_file_range fails
+ * (another filesystem, an old kernel, a short file), *src_fd is closed and
+ * set to -1. *src_fd < 0: write() only. */
+int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
+                     uint64_t len, nxp_error *err);
 /* fsync the data; the file stays open and readable at t->path. */
 int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err);
 /* rename over target and fsync the directory. */

@@ -147,6 +147,25 @@ int nxp_sign_image(const uint8_t *data, size_t len, const nxp_image *img,
                    const nxp_signer *signer, const nxp_sign_opts *opts,
                    uint8_t **out, size_t *outlen, nxp_error *err);
 
+/* The signed image as parts, for a writer that copies the unchanged bytes
+ * itself: data[0, content_len) with CheckSum (at img->checksum_offset) and
+ * directory entry 4 (at img->cert_dir_offset) replaced by the values below,
+ * followed by tail (the zero padding to 8 and the certificate table). The
+ * same bytes as nxp_sign_image() produces, without a copy of the image: the
+ * digest and the checksum are computed in one pass over data. tail is
+ * malloc'd; free it with free(). */
+typedef struct nxp_signed_parts {
+	size_t content_len;         /* bytes of data that are kept */
+	uint32_t checksum;          /* the new CheckSum */
+	uint32_t cert_dir[2];       /* the new directory entry 4: offset, size */
+	uint8_t *tail;              /* padding + WIN_CERTIFICATE, tail_len bytes */
+	size_t tail_len;
+} nxp_signed_parts;
+
+int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
+                         const nxp_signer *signer, const nxp_sign_opts *opts,
+                         nxp_signed_parts *out, nxp_error *err);
+
 /* The DER PKCS#7 ContentInfo for an image digest (exposed for tests and for
  * callers that lay out the file themselves). *der is malloc'd. */
 int nxp_sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *signer,

@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/signargs.h"
 #include "nxpatch/file.h"
 #include "nxpatch/pe.h"
 #include "nxpatch/sign.h"
+#include "util/bytes.h"
 
 static const char usage[] = "usage: nxpatch sign IN -o OUT (OUT may be IN)\n" CLI_SIGN_USAGE;
 
@@ -30,10 +33,46 @@ static int check_written(const char *tmp, const nxp_signer *signer, nxp_error *e
 	nxp_image *img = malloc(sizeof(*img));
 	if (!img)
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
-	else if (!(rc = nxp_pe_parse(img, f.data, f.len, err)))
-		rc = nxp_sig_verify_own(f.data, f.len, img, signer, err);
+	else if (!(rc = nxp_pe_parse(img, f.data, f.len, err)) &&
+	         !(rc = nxp_sig_verify_own(f.data, f.len, img, signer, err))) {
+		uint32_t sum = nxp_pe_checksum(f.data, f.len, img->checksum_offset);
+		if (img->checksum != sum)
+			rc = nxp_fail(err, NXP_E_INTERNAL,
+			              "the signed output's checksum 0x%08x is not valid (computed "
+			              "0x%08x)", img->checksum, sum);
+	}
 	free(img);
 	nxp_file_unload(&f);
+	return rc;
+}
+
+/* The signed image to t: the input's bytes through nxp_tmpfile_copy (in the
+ * kernel where it can), the two changed header fields, then the tail. */
+static int write_signed(nxp_tmpfile *t, const nxp_file *f, const char *in, const nxp_image *img,
+                        const nxp_signed_parts *sp, nxp_error *err)
+{
+	uint8_t sum[4], dir[8];
+	nxp_put_le32(sum, sp->checksum);
+	nxp_put_le32(dir, sp->cert_dir[0]);
+	nxp_put_le32(dir + 4, sp->cert_dir[1]);
+	uint64_t cs = img->checksum_offset, cd = img->cert_dir_offset;
+	int fd = nxp_file_reopen(f, in);
+	int rc = nxp_tmpfile_copy(t, &fd, f->data, 0, cs, err);
+	if (!rc)
+		rc = nxp_tmpfile_write(t, sum, 4, err);
+	if (!rc)
+		rc = nxp_tmpfile_copy(t, &fd, f->data, cs + 4, cd - (cs + 4), err);
+	if (!rc)
+		rc = nxp_tmpfile_write(t, dir, 8, err);
+	if (!rc)
+		rc = nxp_tmpfile_copy(t, &fd, f->data, cd + 8, sp->content_len - (cd + 8), err);
+	if (!rc)
+		rc = nxp_tmpfile_write(t, sp->tail, sp->tail_len, err);
+	if (fd >= 0)
+		close(fd);
+	/* Done with the input's pages: the check below maps the output. */
+	if (f->mapped)
+		madvise((void *)f->data, f->len, MADV_DONTNEED);
 	return rc;
 }
 
@@ -44,8 +83,7 @@ static int sign_file(const char *in, const char *out, const nxp_signer *signer,
 	int status = NXP_EXIT_OK, rc;
 	nxp_file f;
 	nxp_image *img = malloc(sizeof(*img));
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	nxp_signed_parts sp = {0};
 	nxp_tmpfile t = {.fd = -1};
 	if (!img) {
 		cli_error(in, "out of memory");
@@ -57,11 +95,11 @@ static int sign_file(const char *in, const char *out, const nxp_signer *signer,
 		return NXP_EXIT_INPUT;
 	}
 	if ((rc = nxp_pe_parse(img, f.data, f.len, &err)) != 0 ||
-	    (rc = nxp_sign_image(f.data, f.len, img, signer, so, &buf, &len, &err)) != 0) {
+	    (rc = nxp_sign_image_parts(f.data, f.len, img, signer, so, &sp, &err)) != 0) {
 		cli_error_e(in, &err);
 		status = exit_for(rc);
 	} else if (nxp_tmpfile_open(&t, out, f.mode & 0777, &err) ||
-	           nxp_tmpfile_write(&t, buf, len, &err) || nxp_tmpfile_sync(&t, &err) ||
+	           write_signed(&t, &f, in, img, &sp, &err) || nxp_tmpfile_sync(&t, &err) ||
 	           check_written(t.path, signer, &err)) {
 		cli_error_e(out, &err);
 		status = NXP_EXIT_INPUT;
@@ -78,7 +116,7 @@ static int sign_file(const char *in, const char *out, const nxp_signer *signer,
 		       img->ncerts == 1 ? "" : "s");
 	}
 	nxp_tmpfile_discard(&t);
-	free(buf);
+	free(sp.tail);
 	nxp_file_unload(&f);
 	free(img);
 	return status;

@@ -101,8 +101,11 @@ static const char *describe(const ynode *n, char *buf, size_t size)
 		break;
 	}
 	char tmp[80];
-	snprintf(buf, size, "%s'%s'", n->plain ? "" : "the quoted string ",
-	         shown(n->str, tmp, sizeof(tmp)));
+	/* A description for a message: truncation is acceptable (and checked,
+	 * which also keeps -O2's -Wformat-truncation quiet). */
+	if (snprintf(buf, size, "%s'%s'", n->plain ? "" : "the quoted string ",
+	             shown(n->str, tmp, sizeof(tmp))) >= (int)size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
 	return buf;
 }
 

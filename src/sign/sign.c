@@ -339,3 +339,135 @@ int nxp_sign_image(const uint8_t *data, size_t len, const nxp_image *img,
 	*outlen = total;
 	return NXP_OK;
 }
+
+/* One's-complement helpers for the checksum computed in parts: sums are
+ * kept reduced mod 0xffff (16-bit end-around carry); a byte at file offset
+ * off weighs 1 (even) or 256 (odd). */
+static uint32_t mod16(uint64_t x)
+{
+	while (x >> 16)
+		x = (x & 0xffff) + (x >> 16);
+	return (uint32_t)(x % 0xffff);
+}
+
+static uint32_t byte_weight(uint8_t b, uint64_t off)
+{
+	return ((uint32_t)b << ((off & 1) * 8)) % 0xffff;
+}
+
+#define PARTS_CHUNK ((size_t)1 << 20) /* even, so chunks start at even offsets */
+
+int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
+                         const nxp_signer *signer, const nxp_sign_opts *opts,
+                         nxp_signed_parts *out, nxp_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	nxp_digest_alg alg = opts && opts->digest ? opts->digest : NXP_DIGEST_SHA256;
+	const EVP_MD *md = nxp_sign_md(alg);
+	if (!md)
+		return nxp_fail(err, NXP_E_USAGE, "unsupported digest algorithm %d", (int)alg);
+	if (!img->cert_dir_offset)
+		return nxp_fail(err, NXP_E_SIGN, "image has %u data directories: no certificate "
+		                "table entry (directory 4) to point at a signature", img->ndirs);
+	nxp_sign_layout lay;
+	int rc = nxp_sign_layout_of(data, len, img, &lay, err);
+	if (rc)
+		return rc;
+	const uint64_t cs = lay.checksum_offset, cd = lay.cert_dir_offset;
+	const size_t clen = lay.content_len, ulen = lay.unsigned_len;
+	if (!NXP_FITS(cd, 8, clen) || cd < cs + 4)
+		return nxp_fail(err, NXP_E_INTERNAL, "digest ranges out of the image");
+
+	/* One pass over data[0, clen): the digest of the hashed ranges
+	 * (everything but CheckSum and directory entry 4) and the 16-bit sum of
+	 * the even-length prefix. */
+	static const uint8_t zeros[8];
+	const size_t even = clen & ~(size_t)1;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	int ok = EVP_DigestInit_ex(ctx, md, NULL);
+	uint32_t sum = 0;
+	const uint64_t skip[2][2] = {{cs, cs + 4}, {cd, cd + 8}};
+	for (size_t pos = 0; ok && pos < clen; pos += PARTS_CHUNK) {
+		size_t end = clen - pos > PARTS_CHUNK ? pos + PARTS_CHUNK : clen;
+		size_t p = pos;
+		for (int k = 0; ok && k < 2; k++) {
+			uint64_t s0 = skip[k][0], s1 = skip[k][1];
+			if (s1 <= p || s0 >= end)
+				continue;
+			if (s0 > p)
+				ok = EVP_DigestUpdate(ctx, data + p, (size_t)(s0 - p));
+			p = s1 < end ? (size_t)s1 : end;
+		}
+		if (ok && p < end)
+			ok = EVP_DigestUpdate(ctx, data + p, end - p);
+		size_t se = end < even ? end : even;
+		if (pos < se)
+			sum = nxp_pe_sum16(data + pos, se - pos, sum);
+	}
+	if (ok && ulen > clen)
+		ok = EVP_DigestUpdate(ctx, zeros, ulen - clen);
+	uint8_t digest[NXP_DIGEST_MAX];
+	unsigned int dlen = 0;
+	ok = ok && EVP_DigestFinal_ex(ctx, digest, &dlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		char r[128];
+		return nxp_fail(err, NXP_E_INTERNAL, "image digest failed: %s",
+		                nxp_ossl_reason("digest error", r, sizeof(r)));
+	}
+
+	uint8_t *p7 = NULL;
+	size_t p7len = 0;
+	if ((rc = nxp_sign_pkcs7(digest, alg, signer, opts, &p7, &p7len, err)))
+		return rc;
+	uint64_t entry = (uint64_t)NXP_WIN_CERT_HEADER + p7len;
+	uint64_t padded = (entry + 7) & ~(uint64_t)7;
+	if ((uint64_t)ulen + padded > UINT32_MAX) {
+		free(p7);
+		return nxp_fail(err, NXP_E_SIGN, "signed image would exceed 4 GiB");
+	}
+	/* tail = [the odd last byte of the content] + zero padding + the entry,
+	 * built from an even offset so that it sums as whole words. */
+	size_t lead = clen - even, tlen = (ulen - clen) + (size_t)padded;
+	uint8_t *tail = malloc(lead + tlen);
+	if (!tail) {
+		free(p7);
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	}
+	if (lead)
+		tail[0] = data[even];
+	uint8_t *t = tail + lead;
+	memset(t, 0, tlen);
+	uint8_t *w = t + (ulen - clen);
+	nxp_put_le32(w, (uint32_t)entry);
+	nxp_put_le16(w + 4, NXP_WIN_CERT_REVISION);
+	nxp_put_le16(w + 6, NXP_WIN_CERT_TYPE_PKCS);
+	memcpy(w + NXP_WIN_CERT_HEADER, p7, p7len);
+	free(p7);
+	sum = nxp_pe_sum16(tail, lead + tlen, sum);
+
+	/* The fields: take the input's CheckSum and entry 4 bytes out of the
+	 * sum, put the new entry in (the new CheckSum counts as zero). */
+	uint8_t dir[8];
+	nxp_put_le32(dir, (uint32_t)ulen);
+	nxp_put_le32(dir + 4, (uint32_t)padded);
+	uint32_t s = mod16(sum);
+	for (uint64_t k = 0; k < 4; k++)
+		s = (s + 0xffff - byte_weight(data[cs + k], cs + k)) % 0xffff;
+	for (uint64_t k = 0; k < 8; k++) {
+		s = (s + 0xffff - byte_weight(data[cd + k], cd + k)) % 0xffff;
+		s = (s + byte_weight(dir[k], cd + k)) % 0xffff;
+	}
+	size_t total = ulen + (size_t)padded;
+	if (lead)
+		memmove(tail, tail + 1, tlen);
+	out->content_len = clen;
+	out->checksum = (s ? s : 0xffff) + (uint32_t)total;
+	out->cert_dir[0] = (uint32_t)ulen;
+	out->cert_dir[1] = (uint32_t)padded;
+	out->tail = tail;
+	out->tail_len = tlen;
+	return NXP_OK;
+}

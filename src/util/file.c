@@ -166,6 +166,41 @@ int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *er
 	return NXP_OK;
 }
 
+int nxp_file_reopen(const nxp_file *f, const char *path)
+{
+	if (!f->mapped)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != f->dev ||
+	    st.st_ino != f->ino || (uint64_t)st.st_size != f->len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
+                     uint64_t len, nxp_error *err)
+{
+	while (len && *src_fd >= 0) {
+		loff_t so = (loff_t)off;
+		ssize_t n = copy_file_range(*src_fd, &so, t->fd, NULL, (size_t)len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* EXDEV, EINVAL, ENOSYS, a short file...: write() the rest */
+			close(*src_fd);
+			*src_fd = -1;
+			break;
+		}
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return len ? nxp_tmpfile_write(t, src + off, (size_t)len, err) : NXP_OK;
+}
+
 int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
 {
 	if (fsync(t->fd) != 0)

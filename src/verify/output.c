@@ -3,9 +3,11 @@
  * section field, compare the bytes outside the planned ranges, and check the
  * checksum. Bytes are compared and summed in one pass, chunk by chunk. */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nxpatch/plan.h"
 #include "util/bytes.h"
+#include "verify/output.h"
 
 #define CHUNK (1u << 20) /* even, so every chunk starts at an even offset */
 
@@ -149,8 +151,17 @@ static uint32_t fold16(uint32_t x)
 	return x;
 }
 
-int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
-                      size_t len, nxp_image *o, nxp_error *err)
+/* Release the pages of [p, p+n) from this process's resident set once the
+ * pass is done with them (the page cache keeps them; a later access faults
+ * them back in). Only for read-only file mappings: p and n are
+ * page-aligned chunk bounds, except that the last chunk may end mid-page. */
+static void drop_behind(const uint8_t *base, uint64_t pos, uint64_t end)
+{
+	madvise((void *)(base + pos), (size_t)(end - pos), MADV_DONTNEED);
+}
+
+static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+                         size_t len, nxp_image *o, int out_mapped, nxp_error *err)
 {
 	int rc = nxp_pe_parse(o, out, len, err);
 	if (rc)
@@ -204,6 +215,10 @@ int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *
 			                "planned fields",
 			                (unsigned long long)where);
 		sum = nxp_pe_sum16(out + pos, (size_t)(end - pos), sum);
+		if (out_mapped)
+			drop_behind(out, pos, end);
+		if (out_mapped && in->file.mapped && pos < cmp_end)
+			drop_behind(in->file.data, pos, cmp_end);
 	}
 	/* Take the stored CheckSum's bytes back out of the sum (mod 0xffff). */
 	uint32_t s = fold16(sum) % 0xffff;
@@ -223,4 +238,16 @@ int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *
 		return nxp_fail(err, NXP_E_VERIFY, "the output's checksum 0x%08x is not the planned 0x%08x",
 		                o->checksum, plan->checksum_new);
 	return NXP_OK;
+}
+
+int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+                      size_t len, nxp_image *o, nxp_error *err)
+{
+	return verify_output(in, plan, out, len, o, 0, err);
+}
+
+int nxp_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+                             size_t len, nxp_image *o, nxp_error *err)
+{
+	return verify_output(in, plan, out, len, o, 1, err);
 }

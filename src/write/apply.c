@@ -13,6 +13,7 @@
 #include "nxpatch/sign.h"
 #include "util/bytes.h"
 #include "nxpatch/crosscheck.h"
+#include "verify/output.h"
 
 static void put_value(uint8_t *p, uint32_t size, uint64_t v)
 {
@@ -20,23 +21,29 @@ static void put_value(uint8_t *p, uint32_t size, uint64_t v)
 		p[k] = (uint8_t)(v >> (8 * k));
 }
 
-/* Stream in->data[0 .. plan->out_len) with the planned edits to t. */
+/* in->data[0 .. plan->out_len) with the planned edits to t. The input's
+ * bytes go through copy_file_range() where it works (nxp_tmpfile_copy), so
+ * they are copied in the kernel and never faulted into this process. */
 static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                          nxp_error *err)
 {
 	uint64_t pos = 0;
-	for (size_t i = 0; i < plan->nchanges; i++) {
+	int src_fd = nxp_file_reopen(&in->file, in->path);
+	int rc = NXP_OK;
+	for (size_t i = 0; !rc && i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		uint8_t v[8];
 		put_value(v, c->size, c->new_value);
-		int rc = nxp_tmpfile_write(t, in->file.data + pos, c->offset - pos, err);
+		rc = nxp_tmpfile_copy(t, &src_fd, in->file.data, pos, c->offset - pos, err);
 		if (!rc)
 			rc = nxp_tmpfile_write(t, v, c->size, err);
-		if (rc)
-			return rc;
 		pos = (uint64_t)c->offset + c->size;
 	}
-	return nxp_tmpfile_write(t, in->file.data + pos, plan->out_len - pos, err);
+	if (!rc)
+		rc = nxp_tmpfile_copy(t, &src_fd, in->file.data, pos, plan->out_len - pos, err);
+	if (src_fd >= 0)
+		close(src_fd);
+	return rc;
 }
 
 /* The patched image in memory, full length, for signing: nxp_sign_image
@@ -69,7 +76,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	nxp_image *img = malloc(sizeof(*img));
 	int rc = img ? NXP_OK : nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
-		rc = nxp_verify_output(in, plan, map, len, img, err);
+		rc = nxp_verify_output_mapped(in, plan, map, len, img, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
 	if (!rc && opt->cross_check) {

@@ -1,0 +1,15 @@
+/* Library-internal: output verification for callers that own mappings. */
+#ifndef NXPATCH_SRC_VERIFY_OUTPUT_H
+#define NXPATCH_SRC_VERIFY_OUTPUT_H
+
+#include "nxpatch/plan.h"
+
+/* nxp_verify_output() for out = a read-only mmap of the written file, with
+ * in->file.data an mmap too when in->file.mapped: the one pass drops each
+ * chunk of both from the resident set behind it (MADV_DONTNEED), so the
+ * pass adds a chunk, not the file size, to peak memory. The data stay
+ * readable (a later access faults pages back in from the page cache). */
+int nxp_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+                             size_t len, nxp_image *out_img, nxp_error *err);
+
+#endif
