@@ -476,7 +476,6 @@ static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t id
 		              "cls", "failed", "exit", NXP_EXIT_INPUT, "bytes", (json_int_t)it->size,
 		              "stderr", "nxpatch: a path is not valid UTF-8\n");
 		json_decref(r.report);
-		json_decref(r.journal);
 		json_decref(r.findings);
 	} else {
 		json_t *t = json_string(obuf ? obuf : ""), *e = json_string(ebuf ? ebuf : "");
@@ -484,7 +483,6 @@ static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t id
 		json_object_set_new(o, "stderr", e ? e : json_string(""));
 		json_object_set_new(o, "report", r.report ? r.report : json_null());
 		json_object_set_new(o, "findings", r.findings);
-		json_object_set_new(o, "journal", r.journal ? r.journal : json_null());
 	}
 	free(obuf);
 	free(ebuf);
@@ -514,34 +512,6 @@ static void draw_progress(run *R, int force)
 	fprintf(stderr, "\r\033[K%s: %zu/%zu images  %.1f MB/s  ETA %s", R->cmd->name, R->done,
 	        R->l->n, rate / 1e6, eta);
 	fflush(stderr);
-}
-
-static void write_journal(run *R, json_t *rec)
-{
-	json_t *j = json_object_get(rec, "journal");
-	if (R->o->journal_fd < 0 || !json_is_object(j))
-		return;
-	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!s)
-		return;
-	size_t len = strlen(s);
-	char *line = malloc(len + 2);
-	if (line) {
-		memcpy(line, s, len);
-		line[len] = '\n';
-		/* One write per line (O_APPEND), then fsync: a line is whole or absent. */
-		ssize_t w;
-		do
-			w = write(R->o->journal_fd, line, len + 1);
-		while (w < 0 && errno == EINTR);
-		if (w != (ssize_t)len + 1 || fsync(R->o->journal_fd) != 0) {
-			clear_progress(R);
-			cli_error(NULL, "cannot write the journal: %s", strerror(errno));
-			merge_status(R, NXP_EXIT_INPUT);
-		}
-	}
-	free(line);
-	free(s);
 }
 
 static void emit(run *R, json_t *rec)
@@ -589,7 +559,6 @@ static void emit(run *R, json_t *rec)
 
 static void on_result(run *R, size_t i, json_t *rec)
 {
-	write_journal(R, rec);
 	R->recs[i] = rec;
 	R->done++;
 	R->done_bytes += R->l->v[i].size;
@@ -609,10 +578,10 @@ static json_t *failure_rec(const batch_item *it, size_t i, const char *msg)
 	nxp_error err = {NXP_E_INTERNAL, ""};
 	snprintf(err.msg, sizeof(err.msg), "%s", msg);
 	json_t *rep = nxp_json_failure(it->path, &err);
-	return json_pack("{s:I, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:[], s:n}", "i", (json_int_t)i,
+	return json_pack("{s:I, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:[]}", "i", (json_int_t)i,
 	                 "path", it->path, "cls", "failed", "exit", NXP_EXIT_INPUT, "bytes",
 	                 (json_int_t)it->size, "text", "", "stderr", e, "report",
-	                 rep ? rep : json_null(), "findings", "journal");
+	                 rep ? rep : json_null(), "findings");
 }
 
 static int write_all(int fd, const char *p, size_t len)

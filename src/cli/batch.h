@@ -49,7 +49,7 @@ typedef struct batch_opts {
 	unsigned shard_k, shard_n; /* 1-based K of N; N == 0: no sharding */
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
-	int journal_fd;         /* apply --journal: -1 when none */
+	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
 } batch_opts;
 
 void batch_opts_init(batch_opts *o);
@@ -74,7 +74,6 @@ typedef struct batch_rec {
 	FILE *err;              /* messages for stderr ("nxpatch: path: ...") */
 	json_t *report;         /* the per-image JSON object (owned), or NULL */
 	json_t *findings;       /* SARIF results: [{rule, level, message}] */
-	json_t *journal;        /* apply: the journal line (owned), or NULL */
 	const char *cls;        /* summary class: "scanned", "changed", "unchanged", "refused",
 	                           "failed", "skipped", "compliant", "noncompliant" */
 	int exit;               /* 0, NXP_EXIT_CHECK or NXP_EXIT_INPUT */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -70,29 +71,71 @@ static json_t *absolute(const char *path)
 	return json_string(buf);
 }
 
-static void journal_entry(const apply_args *a, const nxp_input *in, const nxp_plan *plan,
-                          const char *result, const char *out, const nxp_apply_result *res,
-                          const nxp_error *err, batch_rec *r)
+/* The SHA-256 apply's output will have: the input with the planned edits,
+ * cut at plan->out_len. Not known ahead under re-signing. */
+static int planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65])
 {
-	char before[65] = "", after[65] = "";
-	batch_sha256(in->file.data, in->file.len, before);
-	if (res->written) {
-		if (batch_sha256_file(out, after))
-			snprintf(after, sizeof(after), "unknown");
-	} else {
-		memcpy(after, before, sizeof(after));
+	if (plan->signature == NXP_SIGACT_RESIGN)
+		return -1;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	uint64_t pos = 0;
+	for (size_t i = 0; ok && i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		uint8_t v[8];
+		for (uint32_t k = 0; k < c->size && k < 8; k++)
+			v[k] = (uint8_t)(c->new_value >> (8 * k));
+		ok = EVP_DigestUpdate(md, in->file.data + pos, c->offset - pos) &&
+		     EVP_DigestUpdate(md, v, c->size);
+		pos = (uint64_t)c->offset + c->size;
 	}
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	ok = ok && EVP_DigestUpdate(md, in->file.data + pos, plan->out_len - pos) &&
+	     EVP_DigestFinal_ex(md, out, &len) && len == 32;
+	EVP_MD_CTX_free(md);
+	for (unsigned i = 0; ok && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+	return ok ? 0 : -1;
+}
+
+/* One journal line: a single write on an O_APPEND descriptor, then fsync,
+ * so a line is whole or absent whatever kills us, and lines from parallel
+ * workers never interleave. */
+static void journal_write(const apply_args *a, json_t *j, batch_rec *r)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t len = s ? strlen(s) : 0;
+	char *line = s ? realloc(s, len + 2) : NULL;
+	if (!line) {
+		free(s);
+		batch_error(r, NULL, "cannot write the journal: out of memory");
+		r->exit = NXP_EXIT_INPUT;
+		return;
+	}
+	line[len] = '\n';
+	ssize_t w;
+	do
+		w = write(a->bo.journal_fd, line, len + 1);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)len + 1 || fsync(a->bo.journal_fd) != 0) {
+		batch_error(r, a->journal, "cannot write the journal: %s",
+		            w < 0 || w == (ssize_t)len + 1 ? strerror(errno) : "short write");
+		r->exit = NXP_EXIT_INPUT;
+	}
+	free(line);
+}
+
+static json_t *journal_line(const nxp_input *in, const nxp_plan *plan, const char *status,
+                            const char *before, const char *after, const char *backup)
+{
 	json_t *rules = json_array();
 	for (size_t i = 0; i < plan->nmatched; i++)
 		json_array_append_new(rules, json_string(plan->matched[i]));
-	json_t *j = json_pack("{s:o, s:s, s:s, s:s, s:o, s:o}", "path", absolute(in->path),
-	                      "status", result, "sha256_before", before, "sha256_after", after,
-	                      "backup", res->backup[0] ? absolute(res->backup) : json_null(),
-	                      "rules", rules);
-	if (j && err->code)
-		json_object_set_new(j, "error", json_string(err->msg));
-	(void)a;
-	r->journal = j;
+	return json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "path", absolute(in->path), "status",
+	                 status, "sha256_before", before, "sha256_after",
+	                 after ? json_string(after) : json_null(), "backup",
+	                 backup ? absolute(backup) : json_null(), "rules", rules);
 }
 
 static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
@@ -111,6 +154,9 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		return;
 	}
 	nxp_error err = {0};
+	char before[65] = "";
+	if (a->journal && batch_sha256(in->file.data, in->file.len, before))
+		snprintf(before, sizeof(before), "unknown");
 	nxp_plan_options popt = {.will_sign = a->signer != NULL};
 	nxp_plan_build(plan, a->pol, &in->facts, &popt, &err);
 
@@ -130,8 +176,20 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	         batch_mkdirs_for(out) != 0)
 		rc = nxp_fail(&err, NXP_E_IO, "cannot create the directory of %s: %s", out,
 		              strerror(errno));
-	else if (plan->status == NXP_PLAN_CHANGES)
+	else if (plan->status == NXP_PLAN_CHANGES) {
+		if (a->journal) {
+			/* Write-ahead: what is about to happen, with the SHA-256 the
+			 * output will have, so revert can undo it even when we are
+			 * killed between the rename and the final line. */
+			char want[65], bk[PATH_MAX + 64];
+			int known = planned_sha256(in, plan, want) == 0;
+			snprintf(bk, sizeof(bk), "%s%s", in->path, a->backup);
+			json_t *j = journal_line(in, plan, "started", before, known ? want : NULL, bk);
+			journal_write(a, j, r);
+			json_decref(j);
+		}
 		rc = nxp_apply(in, plan, out, &aopt, &res, &err);
+	}
 
 	const char *result;
 	if (plan->status == NXP_PLAN_REFUSED) {
@@ -171,8 +229,18 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	}
 	if (rc)
 		batch_error(r, path, "%s", err.msg);
-	if (a->journal)
-		journal_entry(a, in, plan, result, out, &res, rc ? &err : &(nxp_error){0}, r);
+	if (a->journal) {
+		char after[65];
+		memcpy(after, before, sizeof(after));
+		if (res.written && batch_sha256_file(out, after))
+			snprintf(after, sizeof(after), "unknown");
+		json_t *j = journal_line(in, plan, result, before, after,
+		                         res.backup[0] ? res.backup : NULL);
+		if (j && rc)
+			json_object_set_new(j, "error", json_string(err.msg));
+		journal_write(a, j, r);
+		json_decref(j);
+	}
 	free(plan);
 	nxp_input_close(in);
 }

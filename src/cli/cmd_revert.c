@@ -48,38 +48,49 @@ static void remove_temporaries(const char *path)
 	closedir(dp);
 }
 
-/* Returns 0 restored or nothing to do, NXP_EXIT_CHECK refused, NXP_EXIT_INPUT error. */
-static int revert_one(json_t *e, int dry_run)
+/* Returns 0 (restored, or nothing to do), NXP_EXIT_CHECK when refused,
+ * NXP_EXIT_INPUT on an error. *restored is set when a file was restored. */
+static int revert_one(json_t *e, int dry_run, int *restored)
 {
 	const char *path = json_string_value(json_object_get(e, "path"));
 	const char *st = json_string_value(json_object_get(e, "status"));
 	const char *before = json_string_value(json_object_get(e, "sha256_before"));
 	const char *after = json_string_value(json_object_get(e, "sha256_after"));
 	const char *backup = json_string_value(json_object_get(e, "backup"));
-	if (!path || !st || !before || !after) {
-		cli_error(NULL, "journal entry without path, status and sha256 values");
+	*restored = 0;
+	if (!path || !st || !before) {
+		cli_error(NULL, "journal entry without path, status and sha256_before");
 		return NXP_EXIT_INPUT;
 	}
-	if (strcmp(st, "written"))
+	/* "started" is the write-ahead line: alone (no final line, apply was
+	 * killed) it is undone like "written" when the file is what apply
+	 * was about to write. */
+	int started = !strcmp(st, "started");
+	if (strcmp(st, "written") && !started)
 		return 0;
-	remove_temporaries(path);
-	if (!backup) {
-		cli_error(path, "cannot revert: the journal has no backup for it (apply ran without "
-		                "--backup)");
-		return NXP_EXIT_CHECK;
-	}
+	if (!dry_run)
+		remove_temporaries(path);
 	char cur[65], orig[65];
 	if (batch_sha256_file(path, cur)) {
 		cli_error(path, "cannot revert: cannot read it: %s", strerror(errno));
 		return NXP_EXIT_INPUT;
 	}
 	if (!strcmp(cur, before)) {
-		printf("%s: already the original\n", path);
+		/* Never replaced, or restored already; a backup made just before
+		 * an interrupted rename is the same original: drop it. */
+		if (!dry_run && backup && strcmp(backup, path) && !batch_sha256_file(backup, orig) &&
+		    !strcmp(orig, before) && unlink(backup) == 0)
+			printf("%s: removed the unused backup %s\n", path, backup);
 		return 0;
 	}
-	if (strcmp(cur, after)) {
+	if (!backup) {
+		cli_error(path, "cannot revert: the journal has no backup for it (apply ran without "
+		                "--backup)");
+		return NXP_EXIT_CHECK;
+	}
+	if (!after || strcmp(cur, after)) {
 		cli_error(path, "refused: it changed since apply wrote it (sha256 %s, journal says %s)",
-		          cur, after);
+		          cur, after ? after : "unknown");
 		return NXP_EXIT_CHECK;
 	}
 	if (batch_sha256_file(backup, orig)) {
@@ -94,6 +105,7 @@ static int revert_one(json_t *e, int dry_run)
 	}
 	if (dry_run) {
 		printf("%s: would restore from %s\n", path, backup);
+		*restored = 1;
 		return 0;
 	}
 	/* The backup is the original inode (a hard link apply made): renaming
@@ -110,6 +122,7 @@ static int revert_one(json_t *e, int dry_run)
 		close(dfd);
 	}
 	printf("%s: restored from %s\n", path, backup);
+	*restored = 1;
 	return 0;
 }
 
@@ -168,16 +181,12 @@ int cmd_revert(int argc, char **argv)
 	fclose(f);
 	size_t restored = 0, refused = 0, failed = 0;
 	for (size_t i = json_array_size(entries); i-- > 0;) {
-		int s = revert_one(json_array_get(entries, i), dry_run);
+		int done = 0, s = revert_one(json_array_get(entries, i), dry_run, &done);
 		if (s == NXP_EXIT_CHECK)
 			refused++;
 		else if (s)
 			failed++;
-		else {
-			const char *st = json_string_value(
-				json_object_get(json_array_get(entries, i), "status"));
-			restored += st && !strcmp(st, "written");
-		}
+		restored += (size_t)done;
 		if (s == NXP_EXIT_INPUT || (s == NXP_EXIT_CHECK && status == NXP_EXIT_OK))
 			status = s;
 	}
