@@ -363,19 +363,10 @@ static int by_inode(const void *a, const void *b)
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
-/* Keep this shard's items, then each (dev, ino) once: the first in order. */
+/* Keep each (dev, ino) once (the first in order), then this shard's items. */
 static void select_items(items *l, const batch_opts *o)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		if (o->shard_n && fnv1a(l->v[i].path) % o->shard_n != o->shard_k - 1) {
-			free(l->v[i].path);
-			free(l->v[i].rel);
-			continue;
-		}
-		l->v[k++] = l->v[i];
-	}
-	l->n = k;
+	size_t k;
 	size_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
 	char *drop = calloc(l->n ? l->n : 1, 1);
 	if (!idx || !drop) {
@@ -405,6 +396,18 @@ static void select_items(items *l, const batch_opts *o)
 	l->n = k;
 	free(idx);
 	free(drop);
+	/* Then the shard: every machine sees the same list, so the shards
+	 * partition it exactly. */
+	k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (o->shard_n && fnv1a(l->v[i].path) % o->shard_n != o->shard_k - 1) {
+			free(l->v[i].path);
+			free(l->v[i].rel);
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
 }
 
 /* ---------------------------------------------------------------- running */
