@@ -369,23 +369,20 @@ static void select_items(items *l, const batch_opts *o)
 	size_t k;
 	size_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
 	char *drop = calloc(l->n ? l->n : 1, 1);
-	if (!idx || !drop) {
-		free(idx);
-		free(drop);
-		return;
+	if (idx && drop) {
+		for (size_t i = 0; i < l->n; i++)
+			idx[i] = i;
+		sort_base = l;
+		qsort(idx, l->n, sizeof(*idx), by_inode);
 	}
-	for (size_t i = 0; i < l->n; i++)
-		idx[i] = i;
-	sort_base = l;
-	qsort(idx, l->n, sizeof(*idx), by_inode);
-	for (size_t i = 1; i < l->n; i++) {
+	for (size_t i = 1; idx && drop && i < l->n; i++) {
 		const batch_item *a = &l->v[idx[i - 1]], *b = &l->v[idx[i]];
 		if (a->ino && a->dev == b->dev && a->ino == b->ino)
 			drop[idx[i]] = 1;
 	}
 	k = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		if (drop[i]) {
+		if (drop && drop[i]) {
 			free(l->v[i].path);
 			free(l->v[i].rel);
 			l->skipped++;

@@ -33,6 +33,18 @@ assert s["bytes"] > 0 and "seconds" in s
 PY
 echo "ok: scan -r: $NPE images, $NSKIP skipped"
 
+# Progress: on a terminal only (script(1) gives stderr a pty), never with -q
+# or when stderr is not a terminal.
+"$NXPATCH" scan -r "$T/tree" >/dev/null 2>"$T/err" || fail "scan -r"
+[ ! -s "$T/err" ] || fail "progress or messages on a non-terminal stderr: $(head -c 200 "$T/err")"
+if command -v script >/dev/null; then
+  script -qc "'$NXPATCH' scan -r -j 2 '$T/tree' >/dev/null" /dev/null > "$T/tty" 2>&1 || true
+  grep -q "scan: [0-9]*/[0-9]* images .* MB/s  ETA" "$T/tty" || fail "no progress bar on a terminal: $(head -c 300 "$T/tty")"
+  script -qc "'$NXPATCH' scan -q -r -j 2 '$T/tree' >/dev/null" /dev/null > "$T/tty" 2>&1 || true
+  [ ! -s "$T/tty" ] || fail "progress bar with --quiet"
+  echo "ok: progress bar on a terminal only, not with -q"
+fi
+
 # An explicitly named non-PE file is an error (exit 3); found by --from it is skipped.
 rc=0; "$NXPATCH" scan -q "$T/tree/c1/readme.txt" >/dev/null 2>&1 || rc=$?
 [ $rc -eq 3 ] || fail "an explicitly named non-PE file: exit $rc, want 3"
