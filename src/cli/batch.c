@@ -640,9 +640,8 @@ static void send_next(run *R, wk *w)
 		w->cur = (long)R->dispatched++;
 		if (write_all(w->cmd, line, (size_t)n) == 0)
 			return;
-		/* The worker is gone; its end of file reports the image. */
+		/* The worker is gone: its end of file reports the image as failed. */
 	}
-	w->cur = w->cur >= 0 && stop_signal ? -1 : w->cur;
 	if (w->cmd >= 0)
 		close(w->cmd);
 	w->cmd = -1;
@@ -896,7 +895,7 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	case CLI_JSONL:
 		{
 			json_t *line = json_pack("{s:O}", "summary", summary);
-			json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 			fputc('\n', stdout);
 			json_decref(line);
 		}

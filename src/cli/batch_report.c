@@ -180,7 +180,7 @@ void batch_html(FILE *out, const char *policy, json_t *records, json_t *summary)
 	}
 	fputs("</tr>\n<tr>", out);
 	json_object_foreach(summary, k, v) {
-		char *s = json_dumps(v, JSON_ENCODE_ANY);
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 		fprintf(out, "<td data-key=\"%s\">", k);
 		esc(out, s);
 		fputs("</td>", out);

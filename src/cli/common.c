@@ -66,7 +66,7 @@ int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned 
 
 void cli_print_json(json_t *doc)
 {
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(doc);
 }
