@@ -68,8 +68,11 @@ for i in $(seq 1 10); do
   wait_group "$pid"
   res=$(check "$T/work" "$T/journal") || fail "SIGKILL run $i: $res"
   "$NXPATCH" scan -r -q "$T/work" >/dev/null || fail "SIGKILL run $i: the tree does not scan"
-  "$NXPATCH" revert --journal "$T/journal" >/dev/null 2>"$T/revert.err" ||
-    fail "SIGKILL run $i: revert failed: $(cat "$T/revert.err")"
+  # Killed before the journal was even created: nothing may have changed.
+  if [ -e "$T/journal" ]; then
+    "$NXPATCH" revert --journal "$T/journal" >/dev/null 2>"$T/revert.err" ||
+      fail "SIGKILL run $i: revert failed: $(cat "$T/revert.err")"
+  fi
   sums "$T/work" | cmp -s - "$T/orig.sums" || fail "SIGKILL run $i: revert did not restore every byte"
   echo "ok: SIGKILL run $i: $res; revert restored all"
 done
@@ -77,17 +80,18 @@ done
 # SIGTERM to nxpatch, SIGINT to its process group: a clean stop.
 for how in TERM INT; do
   done_early=1
-  for delay in 0.15 0.08 0.04 0.02; do
+  for attempt in 1 2 3; do
     rm -rf "$T/work" "$T/journal"
     cp -a "$T/tree" "$T/work"
     setsid "$NXPATCH" apply -r -q -j 2 --policy "$POL" --in-place --journal "$T/journal" "$T/work" \
       >"$T/out" 2>"$T/err" &
     pid=$!
-    sleep $delay
+    # Signal once the first image is in the journal: the run is under way.
+    for _ in $(seq 1000); do [ -s "$T/journal" ] && break; sleep 0.01; done
     if [ $how = TERM ]; then kill -TERM "$pid"; else kill -INT -- "-$pid"; fi
     rc=0; wait "$pid" || rc=$?
     wait_group "$pid"
-    [ $rc -eq 0 ] && continue   # finished before the signal: try sooner
+    [ $rc -eq 0 ] && continue   # finished before the signal arrived
     done_early=0
     [ $rc -eq 3 ] || fail "SIG$how: exit $rc, want 3: $(cat "$T/err")"
     grep -q 'interrupted by signal' "$T/err" || fail "SIG$how: no message: $(cat "$T/err")"
@@ -97,8 +101,8 @@ for how in TERM INT; do
     started=$(grep -c '"status":"started"' "$T/journal" || true)
     [ "$written" -eq "$started" ] || fail "SIG$how: $started started but $written written: an image was cut short"
     case $res in *" $written patched,"*) ;; *) fail "SIG$how: journal says $written written, tree: $res" ;; esac
-    grep -q '"interrupted"' "$T/out" || grep -q '^summary:' "$T/out" || fail "SIG$how: no summary"
-    echo "ok: SIG$how after ${delay}s: $res, exit 3"
+    grep -q '^summary:' "$T/out" || fail "SIG$how: no summary"
+    echo "ok: SIG$how during the run: $res, exit 3"
     break
   done
   [ $done_early -eq 0 ] || echo "note: SIG$how: every run finished before the signal (fast machine)"
