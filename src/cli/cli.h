@@ -34,8 +34,12 @@ struct nxp_policy;
 int cli_load_policy(const char *path, struct nxp_policy **out);
 
 /* --format: text (default), json. Returns 1 when known. */
-enum { CLI_TEXT = 0, CLI_JSON = 1 };
+enum { CLI_TEXT = 0, CLI_JSON = 1, CLI_JSONL = 2, CLI_SARIF = 3, CLI_HTML = 4 };
 int cli_parse_format(const char *arg, int *format);
+/* The same for the batch commands: allowed is a mask of 1 << CLI_*. On an
+ * unknown or disallowed format prints a usage error naming the allowed ones
+ * and returns 0. */
+int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned allowed);
 /* Print a JSON document to stdout (and free it). */
 struct json_t;
 void cli_print_json(struct json_t *doc);

@@ -1,12 +1,19 @@
 /* nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place
- *   [--backup SUFFIX]) [--no-cross-check] [--format text|json] [signing options]
+ *   [--backup SUFFIX] [--journal FILE]) [--no-cross-check]
+ *   [--format text|json|jsonl] [batch options] [signing options]
  * Applies exactly the plan, verifies the output, then replaces the target. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <openssl/evp.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "cli/signargs.h"
 #include "nxpatch/input.h"
@@ -15,10 +22,16 @@
 
 static const char usage[] =
 	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
-	"[--backup SUFFIX])\n"
-	"         [--no-cross-check] [--format text|json] [signing options]\n" CLI_SIGN_USAGE;
+	"[--backup SUFFIX] [--journal FILE])\n"
+	"         [--no-cross-check] [--format text|json|jsonl] [signing options]\n"
+	"  --journal FILE  one JSON line per image (sha256 before/after, backup); undo with\n"
+	"                  'nxpatch revert --journal FILE'. Implies --backup .nxpatch-orig.\n"
+	BATCH_USAGE CLI_SIGN_USAGE;
 
-enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT };
+enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT,
+       OPT_JOURNAL };
+
+#define JOURNAL_BACKUP ".nxpatch-orig"
 
 typedef struct apply_args {
 	const char *policy_path;
@@ -26,100 +39,208 @@ typedef struct apply_args {
 	const char *out_dir;
 	int in_place;
 	const char *backup;
+	const char *journal;
 	int cross_check;
-	int format;
 	int test_corrupt;
 	cli_sign_args sign;
+	batch_opts bo;
+	/* for the workers */
+	const nxp_policy *pol;
+	const nxp_signer *signer;
 } apply_args;
 
-static int output_path(const apply_args *a, const char *in, char *buf, size_t len)
+static int output_path(const apply_args *a, const batch_item *it, char *buf, size_t len)
 {
 	if (a->out)
 		return snprintf(buf, len, "%s", a->out) < (int)len;
 	if (a->in_place)
-		return snprintf(buf, len, "%s", in) < (int)len;
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", in);
+		return snprintf(buf, len, "%s", it->path) < (int)len;
+	if (it->rel)
+		return snprintf(buf, len, "%s/%s", a->out_dir, it->rel) < (int)len;
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", it->path);
 	return snprintf(buf, len, "%s/%s", a->out_dir, basename(tmp)) < (int)len;
 }
 
-typedef struct totals {
-	int changed, unchanged, refused, failed;
-} totals;
-
-static void one_image(const apply_args *a, const nxp_policy *pol, const nxp_signer *signer,
-                      const char *path, json_t *files, totals *t)
+static json_t *absolute(const char *path)
 {
-	nxp_error err = {0};
-	nxp_input *in;
-	if (nxp_input_open(&in, path, &err)) {
-		cli_error_e(path, &err);
-		if (files)
-			json_array_append_new(files, nxp_json_failure(path, &err));
-		t->failed++;
+	char cwd[PATH_MAX], buf[2 * PATH_MAX];
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return json_string(path);
+	snprintf(buf, sizeof(buf), "%s/%s", cwd, path);
+	return json_string(buf);
+}
+
+/* The SHA-256 apply's output will have: the input with the planned edits,
+ * cut at plan->out_len. Not known ahead under re-signing. */
+static int planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65])
+{
+	if (plan->signature == NXP_SIGACT_RESIGN)
+		return -1;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	uint64_t pos = 0;
+	for (size_t i = 0; ok && i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		uint8_t v[8];
+		for (uint32_t k = 0; k < c->size && k < 8; k++)
+			v[k] = (uint8_t)(c->new_value >> (8 * k));
+		ok = EVP_DigestUpdate(md, in->file.data + pos, c->offset - pos) &&
+		     EVP_DigestUpdate(md, v, c->size);
+		pos = (uint64_t)c->offset + c->size;
+	}
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	ok = ok && EVP_DigestUpdate(md, in->file.data + pos, plan->out_len - pos) &&
+	     EVP_DigestFinal_ex(md, out, &len) && len == 32;
+	EVP_MD_CTX_free(md);
+	for (unsigned i = 0; ok && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+	return ok ? 0 : -1;
+}
+
+/* One journal line: a single write on an O_APPEND descriptor, then fsync,
+ * so a line is whole or absent whatever kills us, and lines from parallel
+ * workers never interleave. */
+static void journal_write(const apply_args *a, json_t *j, batch_rec *r)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t len = s ? strlen(s) : 0;
+	char *line = s ? realloc(s, len + 2) : NULL;
+	if (!line) {
+		free(s);
+		batch_error(r, NULL, "cannot write the journal: out of memory");
+		r->exit = NXP_EXIT_INPUT;
 		return;
 	}
+	line[len] = '\n';
+	ssize_t w;
+	do
+		w = write(a->bo.journal_fd, line, len + 1);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)len + 1 || fsync(a->bo.journal_fd) != 0) {
+		batch_error(r, a->journal, "cannot write the journal: %s",
+		            w < 0 || w == (ssize_t)len + 1 ? strerror(errno) : "short write");
+		r->exit = NXP_EXIT_INPUT;
+	}
+	free(line);
+}
+
+static json_t *journal_line(const nxp_input *in, const nxp_plan *plan, const char *status,
+                            const char *before, const char *after, const char *backup)
+{
+	json_t *rules = json_array();
+	for (size_t i = 0; i < plan->nmatched; i++)
+		json_array_append_new(rules, json_string(plan->matched[i]));
+	return json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "path", absolute(in->path), "status",
+	                 status, "sha256_before", before, "sha256_after",
+	                 after ? json_string(after) : json_null(), "backup",
+	                 backup ? absolute(backup) : json_null(), "rules", rules);
+}
+
+static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
+{
+	const apply_args *a = vctx;
+	const char *path = it->path;
+	nxp_input *in;
+	if (batch_open(it, r, &in))
+		return;
 	nxp_plan *plan = malloc(sizeof(*plan));
 	if (!plan) {
-		cli_error(path, "out of memory");
+		batch_error(r, path, "out of memory");
+		r->cls = "failed";
+		r->exit = NXP_EXIT_INPUT;
 		nxp_input_close(in);
-		t->failed++;
 		return;
 	}
-	nxp_plan_options popt = {.will_sign = signer != NULL};
-	nxp_plan_build(plan, pol, &in->facts, &popt, &err);
+	nxp_error err = {0};
+	char before[65] = "";
+	if (a->journal && batch_sha256(in->file.data, in->file.len, before))
+		snprintf(before, sizeof(before), "unknown");
+	nxp_plan_options popt = {.will_sign = a->signer != NULL};
+	nxp_plan_build(plan, a->pol, &in->facts, &popt, &err);
 
-	char out[4096];
+	char out[PATH_MAX];
 	nxp_apply_result res = {0};
 	nxp_apply_options aopt = {
 		.cross_check = a->cross_check,
 		.backup_suffix = a->in_place ? a->backup : NULL,
-		.signer = signer,
+		.signer = a->signer,
 		.sign_opts = &a->sign.so,
 		.test_corrupt_output = a->test_corrupt,
 	};
 	int rc = NXP_OK;
-	if (!output_path(a, path, out, sizeof(out)))
+	if (!output_path(a, it, out, sizeof(out)))
 		rc = nxp_fail(&err, NXP_E_USAGE, "output path too long");
-	else if (plan->status == NXP_PLAN_CHANGES)
+	else if (plan->status == NXP_PLAN_CHANGES && a->out_dir && it->rel &&
+	         batch_mkdirs_for(out) != 0)
+		rc = nxp_fail(&err, NXP_E_IO, "cannot create the directory of %s: %s", out,
+		              strerror(errno));
+	else if (plan->status == NXP_PLAN_CHANGES) {
+		if (a->journal) {
+			/* Write-ahead: what is about to happen, with the SHA-256 the
+			 * output will have, so revert can undo it even when we are
+			 * killed between the rename and the final line. */
+			char want[65], bk[PATH_MAX + 64];
+			int known = planned_sha256(in, plan, want) == 0;
+			snprintf(bk, sizeof(bk), "%s%s", in->path, a->backup);
+			json_t *j = journal_line(in, plan, "started", before, known ? want : NULL, bk);
+			journal_write(a, j, r);
+			json_decref(j);
+		}
 		rc = nxp_apply(in, plan, out, &aopt, &res, &err);
+	}
 
 	const char *result;
 	if (plan->status == NXP_PLAN_REFUSED) {
 		result = "refused";
-		t->refused++;
+		r->cls = "refused";
+		r->exit = NXP_EXIT_CHECK;
 	} else if (rc) {
 		result = "failed";
-		t->failed++;
+		r->cls = "failed";
+		r->exit = NXP_EXIT_INPUT;
 	} else if (res.written) {
 		result = "written";
-		t->changed++;
+		r->cls = "changed";
 	} else {
 		result = "nothing_to_do";
-		t->unchanged++;
+		r->cls = "unchanged";
 	}
-	if (files) {
+	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
-		json_t *r = json_pack("{s:s, s:s, s:b}", "status", result, "output", out, "written",
-		                      res.written);
+		json_t *jr = json_pack("{s:s, s:s, s:b}", "status", result, "output", out, "written",
+		                       res.written);
 		if (res.backup[0])
-			json_object_set_new(r, "backup", json_string(res.backup));
+			json_object_set_new(jr, "backup", json_string(res.backup));
 		if (rc)
-			json_object_set_new(r, "error", json_string(err.msg));
-		json_object_set_new(o, "result", r);
-		json_array_append_new(files, o);
+			json_object_set_new(jr, "error", json_string(err.msg));
+		json_object_set_new(o, "result", jr);
+		r->report = o;
 	} else {
-		nxp_text_plan(stdout, &in->facts, plan);
+		nxp_text_plan(r->out, &in->facts, plan);
 		if (res.written)
-			printf("  written: %s (checksum 0x%08x)%s%s\n", out, res.checksum,
-			       res.backup[0] ? ", original kept as " : "", res.backup);
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", out, res.checksum,
+			        res.backup[0] ? ", original kept as " : "", res.backup);
 		else if (plan->status == NXP_PLAN_NOTHING)
-			printf("  not written: nothing to do\n");
+			fprintf(r->out, "  not written: nothing to do\n");
 		else if (plan->status == NXP_PLAN_REFUSED)
-			printf("  not written: refused\n");
+			fprintf(r->out, "  not written: refused\n");
 	}
 	if (rc)
-		cli_error(path, "%s", err.msg);
+		batch_error(r, path, "%s", err.msg);
+	if (a->journal) {
+		char after[65];
+		memcpy(after, before, sizeof(after));
+		if (res.written && batch_sha256_file(out, after))
+			snprintf(after, sizeof(after), "unknown");
+		json_t *j = journal_line(in, plan, result, before, after,
+		                         res.backup[0] ? res.backup : NULL);
+		if (j && rc)
+			json_object_set_new(j, "error", json_string(err.msg));
+		journal_write(a, j, r);
+		json_decref(j);
+	}
 	free(plan);
 	nxp_input_close(in);
 }
@@ -132,17 +253,21 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		{"out-dir", required_argument, NULL, OPT_OUT_DIR},
 		{"in-place", no_argument, NULL, OPT_IN_PLACE},
 		{"backup", required_argument, NULL, OPT_BACKUP},
+		{"journal", required_argument, NULL, OPT_JOURNAL},
 		{"no-cross-check", no_argument, NULL, OPT_NO_CROSS},
 		{"format", required_argument, NULL, 'f'},
 		{"test-corrupt-output", no_argument, NULL, OPT_TEST_CORRUPT},
 		{"help", no_argument, NULL, 'h'},
 		CLI_SIGN_LONG_OPTIONS,
+		BATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:o:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:o:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int s = cli_sign_opt(&a->sign, c, optarg, "apply");
+		if (!s)
+			s = batch_opt(&a->bo, c, optarg, "apply");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
@@ -153,25 +278,32 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		case OPT_OUT_DIR: a->out_dir = optarg; break;
 		case OPT_IN_PLACE: a->in_place = 1; break;
 		case OPT_BACKUP: a->backup = optarg; break;
+		case OPT_JOURNAL: a->journal = optarg; break;
 		case OPT_NO_CROSS: a->cross_check = 0; break;
 		case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
 		case 'f':
-			if (!cli_parse_format(optarg, &a->format))
-				return cli_usage("apply", "unknown format '%s' (text, json)", optarg);
+			if (!cli_parse_format_in("apply", optarg, &a->bo.format,
+			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL))
+				return NXP_EXIT_USAGE;
 			break;
 		case 'h': fputs(usage, stdout); return -1;
 		default: return cli_usage("apply", "unknown option");
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc && !a->bo.from)
 		return cli_usage("apply", "no input files");
 	if (!!a->out + !!a->out_dir + a->in_place != 1)
 		return cli_usage("apply", "say where the output goes: -o OUT, --out-dir DIR or "
 		                          "--in-place");
-	if (a->out && optind + 1 < argc)
+	if (a->out && (optind + 1 < argc || a->bo.from || a->bo.recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
 	if (a->backup && !a->in_place)
 		return cli_usage("apply", "--backup goes with --in-place");
+	if (a->journal && !a->in_place)
+		return cli_usage("apply", "--journal goes with --in-place (it records what "
+		                          "'nxpatch revert' restores)");
+	if (a->journal && !a->backup)
+		a->backup = JOURNAL_BACKUP;
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))
 		return cli_usage("apply", "--backup takes a suffix such as .orig");
 	if (a->out_dir) {
@@ -179,6 +311,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		if (stat(a->out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 			return cli_usage("apply", "--out-dir %s is not a directory", a->out_dir);
 	}
+	a->bo.skip_suffix = a->backup;
 	return cli_sign_finish(&a->sign, "apply", 0);
 }
 
@@ -186,9 +319,12 @@ int cmd_apply(int argc, char **argv)
 {
 	apply_args a = {.cross_check = 1};
 	cli_sign_init(&a.sign);
+	batch_opts_init(&a.bo);
 	int status = parse_args(&a, argc, argv);
 	if (status)
 		return status < 0 ? NXP_EXIT_OK : status;
+	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
+	signal(SIGXFSZ, SIG_IGN);
 	nxp_policy *pol;
 	if ((status = cli_load_policy(a.policy_path, &pol)))
 		return status;
@@ -197,21 +333,24 @@ int cmd_apply(int argc, char **argv)
 		nxp_policy_free(pol);
 		return status;
 	}
-	totals t = {0};
-	json_t *files = a.format == CLI_JSON ? json_array() : NULL;
-	for (int i = optind; i < argc; i++)
-		one_image(&a, pol, signer, argv[i], files, &t);
-	if (files)
-		cli_print_json(json_pack("{s:s, s:o, s:{s:i, s:i, s:i, s:i}}", "policy", pol->source,
-		                         "files", files, "summary", "changed", t.changed,
-		                         "unchanged", t.unchanged, "refused", t.refused, "failed",
-		                         t.failed));
-	else if (argc - optind > 1)
-		printf("%d image%s: %d changed, %d unchanged, %d refused, %d failed\n", argc - optind,
-		       argc - optind == 1 ? "" : "s", t.changed, t.unchanged, t.refused, t.failed);
+	if (a.journal) {
+		a.bo.journal_fd = open(a.journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (a.bo.journal_fd < 0) {
+			cli_error(a.journal, "cannot open the journal: %s", strerror(errno));
+			nxp_signer_free(signer);
+			nxp_policy_free(pol);
+			return NXP_EXIT_INPUT;
+		}
+	}
+	a.pol = pol;
+	a.signer = signer;
+	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
+	status = batch_run(&cmd, &a.bo, argv + optind, argc - optind);
+	if (a.bo.journal_fd >= 0 && close(a.bo.journal_fd) != 0) {
+		cli_error(a.journal, "cannot close the journal: %s", strerror(errno));
+		status = NXP_EXIT_INPUT;
+	}
 	nxp_signer_free(signer);
 	nxp_policy_free(pol);
-	if (t.failed)
-		return NXP_EXIT_INPUT;
-	return t.refused ? NXP_EXIT_CHECK : NXP_EXIT_OK;
+	return status;
 }

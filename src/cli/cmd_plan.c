@@ -1,16 +1,70 @@
-/* nxpatch plan [--policy FILE] [--format text|json] [--check] PATH...
+/* nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check]
+ *   [batch options] PATH...
  * The dry run: what apply would change in each image. Writes nothing. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
 
 static const char usage[] =
-	"usage: nxpatch plan [--policy FILE] [--format text|json] [--check] PATH...\n";
+	"usage: nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check] "
+	"PATH...\n" BATCH_USAGE;
+
+typedef struct plan_ctx {
+	const nxp_policy *pol;
+	int check;
+	int format;
+} plan_ctx;
+
+static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
+{
+	const plan_ctx *ctx = vctx;
+	nxp_input *in;
+	if (batch_open(it, r, &in))
+		return;
+	nxp_plan *plan = malloc(sizeof(*plan));
+	if (!plan) {
+		batch_error(r, it->path, "out of memory");
+		r->cls = "failed";
+		r->exit = NXP_EXIT_INPUT;
+		nxp_input_close(in);
+		return;
+	}
+	nxp_error err = {0};
+	nxp_plan_build(plan, ctx->pol, &in->facts, NULL, &err);
+	r->cls = plan->status == NXP_PLAN_NOTHING  ? "unchanged"
+	         : plan->status == NXP_PLAN_CHANGES ? "changed"
+	                                            : "refused";
+	if (ctx->check && plan->status != NXP_PLAN_NOTHING)
+		r->exit = NXP_EXIT_CHECK;
+	if (ctx->format != CLI_TEXT)
+		r->report = nxp_json_plan(&in->facts, plan);
+	if (ctx->format == CLI_TEXT || ctx->format == CLI_HTML)
+		nxp_text_plan(r->out, &in->facts, plan);
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		if (c->field == NXP_FIELD_CHECKSUM || c->field == NXP_FIELD_CERT_DIR)
+			continue;
+		char label[64], bits[512], rules[256];
+		nxp_change_label(c, &in->img, label, sizeof(label));
+		nxp_change_bits(c, bits, sizeof(bits));
+		nxp_change_rules(c, rules, sizeof(rules));
+		batch_finding(r, "NXP1001", "pending: %s 0x%llX -> 0x%llX (%s) [rule %s]", label,
+		              (unsigned long long)c->old_value, (unsigned long long)c->new_value, bits,
+		              rules);
+	}
+	for (size_t i = 0; i < plan->nrefusals; i++)
+		batch_finding(r, "NXP1002", "refused%s%s%s: %s", plan->refusals[i].rule[0] ? " [rule " : "",
+		              plan->refusals[i].rule, plan->refusals[i].rule[0] ? "]" : "",
+		              plan->refusals[i].reason);
+	free(plan);
+	nxp_input_close(in);
+}
 
 int cmd_plan(int argc, char **argv)
 {
@@ -19,22 +73,33 @@ int cmd_plan(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"check", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
+		BATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *policy_path = NULL;
-	int format = CLI_TEXT, check = 0, c;
+	plan_ctx ctx = {0};
+	batch_opts bo;
+	batch_opts_init(&bo);
+	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
+		int s = batch_opt(&bo, c, optarg, "plan");
+		if (s < 0)
+			return NXP_EXIT_USAGE;
+		if (s > 0)
+			continue;
 		switch (c) {
 		case 'p':
 			policy_path = optarg;
 			break;
 		case 'f':
-			if (!cli_parse_format(optarg, &format))
-				return cli_usage("plan", "unknown format '%s' (text, json)", optarg);
+			if (!cli_parse_format_in("plan", optarg, &bo.format,
+			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
+			                                 1u << CLI_SARIF | 1u << CLI_HTML))
+				return NXP_EXIT_USAGE;
 			break;
 		case 'c':
-			check = 1;
+			ctx.check = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -43,46 +108,16 @@ int cmd_plan(int argc, char **argv)
 			return cli_usage("plan", "unknown option");
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc && !bo.from)
 		return cli_usage("plan", "no input files");
 	nxp_policy *pol;
 	int status = cli_load_policy(policy_path, &pol);
 	if (status)
 		return status;
-
-	int pending = 0, failed = 0;
-	json_t *files = format == CLI_JSON ? json_array() : NULL;
-	for (int i = optind; i < argc; i++) {
-		nxp_error err = {0};
-		nxp_input *in;
-		if (nxp_input_open(&in, argv[i], &err)) {
-			cli_error_e(argv[i], &err);
-			if (files)
-				json_array_append_new(files, nxp_json_failure(argv[i], &err));
-			failed = 1;
-			continue;
-		}
-		nxp_plan *plan = malloc(sizeof(*plan));
-		if (!plan) {
-			cli_error(argv[i], "out of memory");
-			nxp_input_close(in);
-			failed = 1;
-			continue;
-		}
-		nxp_plan_build(plan, pol, &in->facts, NULL, &err);
-		if (plan->status != NXP_PLAN_NOTHING)
-			pending = 1;
-		if (files)
-			json_array_append_new(files, nxp_json_plan(&in->facts, plan));
-		else
-			nxp_text_plan(stdout, &in->facts, plan);
-		free(plan);
-		nxp_input_close(in);
-	}
-	if (files)
-		cli_print_json(json_pack("{s:s, s:o}", "policy", pol->source, "files", files));
+	ctx.pol = pol;
+	ctx.format = bo.format;
+	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx};
+	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
 	nxp_policy_free(pol);
-	if (failed)
-		return NXP_EXIT_INPUT;
-	return check && pending ? NXP_EXIT_CHECK : NXP_EXIT_OK;
+	return status;
 }

@@ -1,8 +1,9 @@
-/* nxpatch scan [--format text|json] [--cross-check] PATH...
+/* nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] [batch options] PATH...
  * Reports each image's DEP/NX posture. */
 #include <getopt.h>
 #include <string.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/input.h"
@@ -10,16 +11,25 @@
 
 #define MAX_MISMATCHES 64
 
+static const char usage[] =
+	"usage: nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] PATH...\n"
+	BATCH_USAGE;
+
+typedef struct scan_ctx {
+	int json;
+	int cross;
+} scan_ctx;
+
 /* Compare LIEF's view with the reader's. Returns 1 when they agree, 0 when
  * they disagree, -1 when LIEF could not read the file. */
-static int cross_check(const nxp_input *in, json_t *o)
+static int cross_check(const nxp_input *in, json_t *o, batch_rec *r)
 {
 	nxp_mismatch mm[MAX_MISMATCHES];
 	size_t n = 0;
 	nxp_error err = {0};
 	int rc = nxp_crosscheck_file(in->path, &in->img, mm, MAX_MISMATCHES, &n, &err);
 	if (rc == NXP_E_LIEF || (rc && rc != NXP_E_CROSS_CHECK)) {
-		cli_error_e(in->path, &err);
+		batch_error(r, in->path, "%s", err.msg);
 		if (o)
 			json_object_set_new(o, "cross_check",
 			                    json_pack("{s:b, s:s, s:[]}", "agree", 0, "error", err.msg,
@@ -31,8 +41,8 @@ static int cross_check(const nxp_input *in, json_t *o)
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "field", mm[i].field, "reader",
 		                                      mm[i].reader, "lief", mm[i].lief));
 		if (!o)
-			printf("  cross-check  %s: reader %s, lief %s\n", mm[i].field, mm[i].reader,
-			       mm[i].lief);
+			fprintf(r->out, "  cross-check  %s: reader %s, lief %s\n", mm[i].field,
+			        mm[i].reader, mm[i].lief);
 	}
 	if (o)
 		json_object_set_new(o, "cross_check",
@@ -40,10 +50,53 @@ static int cross_check(const nxp_input *in, json_t *o)
 		                              "mismatches", list));
 	else {
 		if (n == 0)
-			printf("  cross-check  lief agrees on every header and section field\n");
+			fprintf(r->out, "  cross-check  lief agrees on every header and section field\n");
 		json_decref(list);
 	}
 	return n == 0;
+}
+
+/* The SARIF view of a scan: BA2016, BA2021, a stale checksum, code in data. */
+static void scan_findings(const nxp_input *in, batch_rec *r)
+{
+	const nxp_image *img = &in->img;
+	if (!(img->dll_characteristics & NXP_DLL_NX_COMPAT))
+		batch_finding(r, "BA2016", "the image is not marked NX compatible "
+		                           "(DllCharacteristics 0x%04x lacks NX_COMPAT)",
+		              img->dll_characteristics);
+	for (unsigned i = 0; i < img->nsections; i++) {
+		const nxp_section *s = &img->sections[i];
+		if ((s->characteristics & NXP_SCN_WX) == NXP_SCN_WX)
+			batch_finding(r, "BA2021", "section %s is writable and executable", s->name);
+		if (in->facts.section_evidence[i])
+			batch_finding(r, "NXP1005",
+			              "section %s is not executable but holds code (%u evidence records)",
+			              s->name, (unsigned)in->facts.section_evidence[i]);
+	}
+	if (img->checksum && img->checksum != in->facts.checksum_computed)
+		batch_finding(r, "NXP1003", "checksum 0x%08x is stale (computed 0x%08x)",
+		              img->checksum, in->facts.checksum_computed);
+}
+
+static void scan_one(void *vctx, const batch_item *it, batch_rec *r)
+{
+	const scan_ctx *ctx = vctx;
+	nxp_input *in;
+	if (batch_open(it, r, &in))
+		return;
+	json_t *o = ctx->json ? nxp_json_image(&in->facts) : NULL;
+	if (!ctx->json)
+		nxp_text_image(r->out, &in->facts);
+	if (ctx->cross) {
+		int agree = cross_check(in, o, r);
+		if (agree < 0)
+			r->exit = NXP_EXIT_INPUT;
+		else if (!agree)
+			r->exit = NXP_EXIT_CHECK;
+	}
+	scan_findings(in, r);
+	r->report = o;
+	nxp_input_close(in);
 }
 
 int cmd_scan(int argc, char **argv)
@@ -52,63 +105,38 @@ int cmd_scan(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"cross-check", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
+		BATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	int json = 0, cross = 0, c;
+	scan_ctx ctx = {0};
+	batch_opts bo;
+	batch_opts_init(&bo);
+	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
+		int s = batch_opt(&bo, c, optarg, "scan");
+		if (s < 0)
+			return NXP_EXIT_USAGE;
+		if (s > 0)
+			continue;
 		switch (c) {
 		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = 1;
-			else if (strcmp(optarg, "text"))
-				return cli_usage("scan", "unknown format '%s' (text, json)", optarg);
+			if (!cli_parse_format_in("scan", optarg, &bo.format,
+			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
+			                                 1u << CLI_SARIF))
+				return NXP_EXIT_USAGE;
 			break;
 		case 'c':
-			cross = 1;
+			ctx.cross = 1;
 			break;
 		case 'h':
-			printf("usage: nxpatch scan [--format text|json] [--cross-check] PATH...\n");
+			fputs(usage, stdout);
 			return NXP_EXIT_OK;
 		default:
 			return cli_usage("scan", "unknown option");
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("scan", "no input files");
-
-	int status = NXP_EXIT_OK;
-	json_t *files = json ? json_array() : NULL;
-	for (int i = optind; i < argc; i++) {
-		const char *path = argv[i];
-		nxp_error err = {0};
-		nxp_input *in;
-		if (nxp_input_open(&in, path, &err)) {
-			cli_error_e(path, &err);
-			if (json)
-				json_array_append_new(files, nxp_json_failure(path, &err));
-			status = NXP_EXIT_INPUT;
-			continue;
-		}
-		json_t *o = json ? nxp_json_image(&in->facts) : NULL;
-		if (!json)
-			nxp_text_image(stdout, &in->facts);
-		if (cross) {
-			int agree = cross_check(in, o);
-			if (agree < 0)
-				status = NXP_EXIT_INPUT;
-			else if (!agree && status == NXP_EXIT_OK)
-				status = NXP_EXIT_CHECK;
-		}
-		if (json)
-			json_array_append_new(files, o);
-		nxp_input_close(in);
-	}
-	if (json) {
-		json_t *doc = json_pack("{s:o}", "files", files);
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(doc);
-	}
-	return status;
+	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL;
+	batch_cmd cmd = {.name = "scan", .process = scan_one, .ctx = &ctx};
+	return batch_run(&cmd, &bo, argv + optind, argc - optind);
 }

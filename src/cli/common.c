@@ -1,6 +1,7 @@
 /* Helpers shared by the subcommands. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -44,9 +45,28 @@ int cli_parse_format(const char *arg, int *format)
 	return 1;
 }
 
+static const char *const format_names[] = {"text", "json", "jsonl", "sarif", "html"};
+
+int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned allowed)
+{
+	for (int i = 0; i < (int)(sizeof(format_names) / sizeof(format_names[0])); i++) {
+		if ((allowed & (1u << i)) && !strcmp(arg, format_names[i])) {
+			*format = i;
+			return 1;
+		}
+	}
+	char list[64] = "";
+	for (int i = 0; i < (int)(sizeof(format_names) / sizeof(format_names[0])); i++)
+		if (allowed & (1u << i))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			         list[0] ? ", " : "", format_names[i]);
+	cli_usage(cmd, "unknown format '%s' (%s)", arg, list);
+	return 0;
+}
+
 void cli_print_json(json_t *doc)
 {
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(doc);
 }

@@ -15,6 +15,7 @@ int cmd_sigcheck(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
 
 static const struct nxp_cmd commands[] = {
 	{"help", cmd_help, "show the commands"},
@@ -27,6 +28,7 @@ static const struct nxp_cmd commands[] = {
 	{"plan", cmd_plan, "show what apply would change (dry run)"},
 	{"apply", cmd_apply, "patch images as the policy says, verify, replace"},
 	{"verify", cmd_verify, "check images comply with a policy (and their signatures)"},
+	{"revert", cmd_revert, "restore the originals of an apply --journal run"},
 };
 
 int cmd_help(int argc, char **argv)

@@ -1,0 +1,939 @@
+/* The batch driver: inputs, workers, ordered reports, summary, journal.
+ * See batch.h and docs/pipeline.md. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/batch.h"
+#include "cli/cli.h"
+#include "nxpatch/file.h"
+#include "nxpatch/report.h"
+
+/* ---------------------------------------------------------------- options */
+
+void batch_opts_init(batch_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->journal_fd = -1;
+}
+
+int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
+{
+	char *end;
+	switch (c) {
+	case 'r': o->recurse = 1; return 1;
+	case '0': o->nul = 1; return 1;
+	case 'q': o->quiet = 1; return 1;
+	case BATCH_OPT_FROM: o->from = arg; return 1;
+	case 'j':
+		errno = 0;
+		o->jobs = strtol(arg, &end, 10);
+		if (errno || *end || o->jobs < 1 || o->jobs > 1024) {
+			cli_usage(cmd, "-j takes a number of worker processes, 1 to 1024");
+			return -1;
+		}
+		return 1;
+	case BATCH_OPT_SHARD: {
+		unsigned long k = strtoul(arg, &end, 10), n = 0;
+		if (end != arg && *end == '/') {
+			char *e2;
+			n = strtoul(end + 1, &e2, 10);
+			if (e2 == end + 1 || *e2)
+				n = 0;
+		}
+		if (!n || k < 1 || k > n || n > 1000000) {
+			cli_usage(cmd, "--shard takes K/N with 1 <= K <= N (K is 1-based)");
+			return -1;
+		}
+		o->shard_k = (unsigned)k;
+		o->shard_n = (unsigned)n;
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* ---------------------------------------------------------------- records */
+
+void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("nxpatch: ", r->err);
+	if (path)
+		fprintf(r->err, "%s: ", path);
+	vfprintf(r->err, fmt, ap);
+	fputc('\n', r->err);
+	va_end(ap);
+}
+
+static const char *rule_level(const char *rule)
+{
+	/* Stale checksums and code in data sections are warnings; the rest
+	 * (not NX compatible, W+X, pending, refused, bad signature) errors. */
+	return !strcmp(rule, "NXP1003") || !strcmp(rule, "NXP1005") ? "warning" : "error";
+}
+
+void batch_finding(batch_rec *r, const char *rule, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_t *m = json_string(buf);
+	if (!m)
+		m = json_string("(message is not valid UTF-8)");
+	json_array_append_new(r->findings, json_pack("{s:s, s:s, s:o}", "rule", rule, "level",
+	                                             rule_level(rule), "message", m));
+}
+
+int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
+{
+	nxp_error err = {0};
+	int rc = nxp_input_open(in, it->path, &err);
+	if (!rc)
+		return 0;
+	if (it->found && (rc == NXP_E_NOT_PE || rc == NXP_E_PE_SIGNATURE)) {
+		r->cls = "skipped";
+		return rc;
+	}
+	batch_error(r, it->path, "%s", err.msg);
+	r->report = nxp_json_failure(it->path, &err);
+	r->cls = "failed";
+	r->exit = NXP_EXIT_INPUT;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- hashing */
+
+int batch_sha256(const void *buf, size_t len, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return -1;
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int batch_sha256_file(const char *path, char hex[65])
+{
+	nxp_file f;
+	nxp_error err = {0};
+	if (nxp_file_load(&f, path, &err))
+		return -1;
+	int rc = batch_sha256(f.data, f.len, hex);
+	nxp_file_unload(&f);
+	return rc;
+}
+
+int batch_mkdirs_for(const char *path)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return 0;
+	*slash = '\0';
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+typedef struct items {
+	batch_item *v;
+	size_t n, cap;
+	size_t skipped;         /* not PE-candidates: symlinks, temporaries, specials */
+} items;
+
+static int add_item(items *l, const char *path, const char *rel, int found,
+                    const struct stat *st)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		batch_item *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	batch_item *it = &l->v[l->n];
+	memset(it, 0, sizeof(*it));
+	it->path = strdup(path);
+	it->rel = rel ? strdup(rel) : NULL;
+	if (!it->path || (rel && !it->rel)) {
+		free(it->path);
+		free(it->rel);
+		return -1;
+	}
+	it->found = found;
+	if (st) {
+		it->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+		it->dev = st->st_dev;
+		it->ino = st->st_ino;
+	}
+	l->n++;
+	return 0;
+}
+
+static void free_items(items *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].rel);
+	}
+	free(l->v);
+}
+
+/* ".<name>.nxpatch-XXXXXX": a temporary file left by an interrupted run. */
+static int is_tmp_name(const char *name)
+{
+	size_t len = strlen(name);
+	return name[0] == '.' && len > 16 && !strncmp(name + len - 15, ".nxpatch-", 9);
+}
+
+static int has_suffix(const char *name, const char *suffix)
+{
+	size_t a = strlen(name), b = strlen(suffix);
+	return b && a > b && !strcmp(name + a - b, suffix);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Recurse into dir (its contents in byte order of names). Symbolic links are
+ * never followed: a linked directory is not entered, a linked file is
+ * skipped (inside the tree its target is reached by its own path; outside
+ * it is not ours to touch). */
+static int walk(items *l, const char *dir, const char *rel, const batch_opts *o,
+                const char *cmd)
+{
+	struct dirent **ents;
+	int n = scandir(dir, &ents, NULL, by_name);
+	if (n < 0) {
+		cli_error(dir, "cannot read directory: %s", strerror(errno));
+		return NXP_EXIT_INPUT;
+	}
+	int status = 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, "..") || status == -1)
+			continue;
+		char path[PATH_MAX], r[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+		    snprintf(r, sizeof(r), "%s%s%s", rel, *rel ? "/" : "", name) >= (int)sizeof(r)) {
+			cli_error(dir, "path too long: %s", name);
+			status = NXP_EXIT_INPUT;
+			continue;
+		}
+		struct stat st;
+		if (lstat(path, &st) != 0) {
+			cli_error(path, "cannot stat: %s", strerror(errno));
+			status = NXP_EXIT_INPUT;
+			continue;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			l->skipped++;
+		} else if (S_ISDIR(st.st_mode)) {
+			int s = walk(l, path, r, o, cmd);
+			if (s)
+				status = s;
+		} else if (!S_ISREG(st.st_mode) || is_tmp_name(name) ||
+		           has_suffix(name, ".nxpatch-orig") ||
+		           (o->skip_suffix && has_suffix(name, o->skip_suffix))) {
+			l->skipped++;
+		} else if (add_item(l, path, r, 1, &st)) {
+			cli_error(NULL, "out of memory");
+			status = -1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return status;
+}
+
+/* One argument (or --from line). Returns 0, an exit status to stop with
+ * (usage), or NXP_EXIT_INPUT after an error that does not stop the run. */
+static int add_arg(items *l, const char *arg, int found, const batch_opts *o, const char *cmd,
+                   int *input_errors)
+{
+	struct stat st;
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (!o->recurse) {
+			cli_usage(cmd, "%s is a directory: use -r to process the images under it", arg);
+			return NXP_EXIT_USAGE;
+		}
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", arg);
+		size_t len = strlen(dir);
+		while (len > 1 && dir[len - 1] == '/')
+			dir[--len] = '\0';
+		int s = walk(l, dir, "", o, cmd);
+		if (s == -1)
+			return NXP_EXIT_INPUT;
+		if (s)
+			*input_errors = 1;
+		return 0;
+	}
+	/* A missing or unreadable file is still an item: its error is reported
+	 * in order, with the others. */
+	int ok = stat(arg, &st) == 0;
+	return add_item(l, arg, NULL, found, ok ? &st : NULL) ? NXP_EXIT_INPUT : 0;
+}
+
+static int read_from(items *l, const batch_opts *o, const char *cmd, int *input_errors)
+{
+	FILE *f = strcmp(o->from, "-") ? fopen(o->from, "r") : stdin;
+	if (!f) {
+		cli_error(o->from, "cannot open: %s", strerror(errno));
+		return NXP_EXIT_USAGE;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int status = 0;
+	while (!status && (len = getdelim(&line, &cap, o->nul ? '\0' : '\n', f)) > 0) {
+		if (line[len - 1] == (o->nul ? '\0' : '\n'))
+			line[--len] = '\0';
+		if (!o->nul && len && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		status = add_arg(l, line, 1, o, cmd, input_errors);
+	}
+	if (ferror(f)) {
+		cli_error(o->from, "cannot read: %s", strerror(errno));
+		status = NXP_EXIT_INPUT;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return status;
+}
+
+/* FNV-1a, 64 bits, of the path as reported. */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static const items *sort_base;
+static int by_inode(const void *a, const void *b)
+{
+	const batch_item *x = &sort_base->v[*(const size_t *)a], *y = &sort_base->v[*(const size_t *)b];
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Keep each (dev, ino) once (the first in order), then this shard's items. */
+static void select_items(items *l, const batch_opts *o)
+{
+	size_t k;
+	size_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
+	char *drop = calloc(l->n ? l->n : 1, 1);
+	if (idx && drop) {
+		for (size_t i = 0; i < l->n; i++)
+			idx[i] = i;
+		sort_base = l;
+		qsort(idx, l->n, sizeof(*idx), by_inode);
+	}
+	for (size_t i = 1; idx && drop && i < l->n; i++) {
+		const batch_item *a = &l->v[idx[i - 1]], *b = &l->v[idx[i]];
+		if (a->ino && a->dev == b->dev && a->ino == b->ino)
+			drop[idx[i]] = 1;
+	}
+	k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (drop && drop[i]) {
+			free(l->v[i].path);
+			free(l->v[i].rel);
+			l->skipped++;
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
+	free(idx);
+	free(drop);
+	/* Then the shard: every machine sees the same list, so the shards
+	 * partition it exactly. */
+	k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (o->shard_n && fnv1a(l->v[i].path) % o->shard_n != o->shard_k - 1) {
+			free(l->v[i].path);
+			free(l->v[i].rel);
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
+}
+
+/* ---------------------------------------------------------------- running */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct run {
+	const batch_cmd *cmd;
+	const batch_opts *o;
+	items *l;
+	json_t **recs;          /* received, not yet emitted */
+	size_t next_emit;
+	size_t dispatched;
+	json_t *kept;           /* json/sarif/html: every record, in order */
+	struct {
+		size_t scanned, changed, unchanged, refused, failed, skipped, compliant,
+			noncompliant;
+		uint64_t bytes;
+	} c;
+	int status;
+	int progress;
+	double t0, last_draw;
+	uint64_t total_bytes, done_bytes;
+	size_t done;
+} run;
+
+static void merge_status(run *R, int s)
+{
+	if (s == NXP_EXIT_INPUT || (s == NXP_EXIT_CHECK && R->status == NXP_EXIT_OK))
+		R->status = s;
+}
+
+static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t idx)
+{
+	char *obuf = NULL, *ebuf = NULL;
+	size_t olen = 0, elen = 0;
+	batch_rec r = {0};
+	r.out = open_memstream(&obuf, &olen);
+	r.err = open_memstream(&ebuf, &elen);
+	r.findings = json_array();
+	r.cls = "scanned";
+	if (r.out && r.err)
+		cmd->process(cmd->ctx, it, &r);
+	else {
+		r.cls = "failed";
+		r.exit = NXP_EXIT_INPUT;
+	}
+	if (r.out)
+		fclose(r.out);
+	if (r.err)
+		fclose(r.err);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:I}", "i", (json_int_t)idx, "path", it->path,
+	                      "cls", r.cls, "exit", r.exit, "bytes", (json_int_t)it->size);
+	if (!o) {
+		/* jansson takes UTF-8 only. */
+		o = json_pack("{s:I, s:s, s:s, s:i, s:I, s:s}", "i", (json_int_t)idx, "path", "?",
+		              "cls", "failed", "exit", NXP_EXIT_INPUT, "bytes", (json_int_t)it->size,
+		              "stderr", "nxpatch: a path is not valid UTF-8\n");
+		json_decref(r.report);
+		json_decref(r.findings);
+	} else {
+		json_t *t = json_string(obuf ? obuf : ""), *e = json_string(ebuf ? ebuf : "");
+		json_object_set_new(o, "text", t ? t : json_string(""));
+		json_object_set_new(o, "stderr", e ? e : json_string(""));
+		json_object_set_new(o, "report", r.report ? r.report : json_null());
+		json_object_set_new(o, "findings", r.findings);
+	}
+	free(obuf);
+	free(ebuf);
+	return o;
+}
+
+static void clear_progress(run *R)
+{
+	if (R->progress)
+		fputs("\r\033[K", stderr);
+}
+
+static void draw_progress(run *R, int force)
+{
+	if (!R->progress)
+		return;
+	double t = now_s();
+	if (!force && t - R->last_draw < 0.1)
+		return;
+	R->last_draw = t;
+	double el = t - R->t0, rate = el > 0 ? (double)R->done_bytes / el : 0;
+	char eta[32] = "--:--";
+	if (R->done && R->done < R->l->n) {
+		double left = el / (double)R->done * (double)(R->l->n - R->done);
+		snprintf(eta, sizeof(eta), "%02d:%02d", (int)left / 60, (int)left % 60);
+	}
+	fprintf(stderr, "\r\033[K%s: %zu/%zu images  %.1f MB/s  ETA %s", R->cmd->name, R->done,
+	        R->l->n, rate / 1e6, eta);
+	fflush(stderr);
+}
+
+static void emit(run *R, json_t *rec)
+{
+	const char *cls = json_string_value(json_object_get(rec, "cls"));
+	const char *err = json_string_value(json_object_get(rec, "stderr"));
+	const char *text = json_string_value(json_object_get(rec, "text"));
+	json_t *report = json_object_get(rec, "report");
+	if (!cls)
+		cls = "failed";
+	if (err && *err) {
+		clear_progress(R);
+		fflush(stdout);
+		fputs(err, stderr);
+	}
+	if (!strcmp(cls, "skipped")) {
+		R->c.skipped++;
+	} else {
+		R->c.scanned++;
+		R->c.bytes += (uint64_t)json_integer_value(json_object_get(rec, "bytes"));
+		if (!strcmp(cls, "changed")) R->c.changed++;
+		else if (!strcmp(cls, "unchanged")) R->c.unchanged++;
+		else if (!strcmp(cls, "refused")) R->c.refused++;
+		else if (!strcmp(cls, "failed")) R->c.failed++;
+		else if (!strcmp(cls, "compliant")) R->c.compliant++;
+		else if (!strcmp(cls, "noncompliant")) R->c.noncompliant++;
+		switch (R->o->format) {
+		case CLI_TEXT:
+			if (text)
+				fputs(text, stdout);
+			break;
+		case CLI_JSONL:
+			if (json_is_object(report)) {
+				json_dumpf(report, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+				fputc('\n', stdout);
+				fflush(stdout);
+			}
+			break;
+		default:
+			json_array_append(R->kept, rec);
+		}
+	}
+	merge_status(R, (int)json_integer_value(json_object_get(rec, "exit")));
+}
+
+static void on_result(run *R, size_t i, json_t *rec)
+{
+	R->recs[i] = rec;
+	R->done++;
+	R->done_bytes += R->l->v[i].size;
+	while (R->next_emit < R->l->n && R->recs[R->next_emit]) {
+		emit(R, R->recs[R->next_emit]);
+		json_decref(R->recs[R->next_emit]);
+		R->recs[R->next_emit] = (json_t *)1; /* emitted */
+		R->next_emit++;
+	}
+	draw_progress(R, 0);
+}
+
+static json_t *failure_rec(const batch_item *it, size_t i, const char *msg)
+{
+	char e[PATH_MAX + 256];
+	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", it->path, msg);
+	nxp_error err = {NXP_E_INTERNAL, ""};
+	snprintf(err.msg, sizeof(err.msg), "%s", msg);
+	json_t *rep = nxp_json_failure(it->path, &err);
+	return json_pack("{s:I, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:[]}", "i", (json_int_t)i,
+	                 "path", it->path, "cls", "failed", "exit", NXP_EXIT_INPUT, "bytes",
+	                 (json_int_t)it->size, "text", "", "stderr", e, "report",
+	                 rep ? rep : json_null(), "findings");
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A worker: read indexes (one per line), answer with one record per line.
+ * Signals that stop the run are the parent's business: the worker finishes
+ * the image it holds and leaves when the parent closes its pipe. */
+static void worker(run *R, int cmd_fd, int res_fd)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	FILE *in = fdopen(cmd_fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	while (in && getline(&line, &cap, in) > 0) {
+		size_t i = strtoul(line, NULL, 10);
+		if (i >= R->l->n)
+			break;
+		json_t *rec = process_one(R->cmd, &R->l->v[i], i);
+		char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(rec);
+		int bad = !s || write_all(res_fd, s, strlen(s)) || write_all(res_fd, "\n", 1);
+		free(s);
+		if (bad)
+			break;
+	}
+	_exit(0);
+}
+
+typedef struct wk {
+	pid_t pid;
+	int cmd, res;
+	long cur;
+	char *buf;
+	size_t len, cap;
+} wk;
+
+static void send_next(run *R, wk *w)
+{
+	if (!stop_signal && R->dispatched < R->l->n) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "%zu\n", R->dispatched);
+		w->cur = (long)R->dispatched++;
+		if (write_all(w->cmd, line, (size_t)n) == 0)
+			return;
+		/* The worker is gone: its end of file reports the image as failed. */
+	}
+	if (w->cmd >= 0)
+		close(w->cmd);
+	w->cmd = -1;
+}
+
+static void take_lines(run *R, wk *w)
+{
+	char *start = w->buf, *nl;
+	while ((nl = memchr(start, '\n', w->len - (size_t)(start - w->buf)))) {
+		*nl = '\0';
+		json_t *rec = json_loads(start, 0, NULL);
+		long i = w->cur;
+		start = nl + 1;
+		if (i < 0)
+			continue;
+		if (!rec || (long)json_integer_value(json_object_get(rec, "i")) != i) {
+			json_decref(rec);
+			rec = failure_rec(&R->l->v[i], (size_t)i, "worker sent a malformed report");
+		}
+		w->cur = -1;
+		on_result(R, (size_t)i, rec);
+		send_next(R, w);
+	}
+	w->len -= (size_t)(start - w->buf);
+	memmove(w->buf, start, w->len);
+}
+
+static void run_pool(run *R, size_t nw)
+{
+	wk *W = calloc(nw, sizeof(*W));
+	if (!W) {
+		cli_error(NULL, "out of memory");
+		R->status = NXP_EXIT_INPUT;
+		return;
+	}
+	fflush(NULL);
+	size_t started = 0;
+	for (size_t k = 0; k < nw; k++) {
+		int cp[2], rp[2];
+		if (pipe2(cp, O_CLOEXEC) != 0)
+			break;
+		if (pipe2(rp, O_CLOEXEC) != 0) {
+			close(cp[0]);
+			close(cp[1]);
+			break;
+		}
+		pid_t pid = fork();
+		if (pid < 0) {
+			close(cp[0]); close(cp[1]); close(rp[0]); close(rp[1]);
+			break;
+		}
+		if (pid == 0) {
+			for (size_t j = 0; j < k; j++) {
+				if (W[j].cmd >= 0)
+					close(W[j].cmd);
+				close(W[j].res);
+			}
+			close(cp[1]);
+			close(rp[0]);
+			worker(R, cp[0], rp[1]);
+		}
+		close(cp[0]);
+		close(rp[1]);
+		W[k] = (wk){.pid = pid, .cmd = cp[1], .res = rp[0], .cur = -1};
+		started++;
+	}
+	if (!started) {
+		cli_error(NULL, "cannot start worker processes: %s", strerror(errno));
+		R->status = NXP_EXIT_INPUT;
+		free(W);
+		return;
+	}
+	for (size_t k = 0; k < started; k++)
+		send_next(R, &W[k]);
+	struct pollfd *pf = calloc(started, sizeof(*pf));
+	size_t *map = calloc(started, sizeof(*map));
+	for (;;) {
+		size_t np = 0;
+		for (size_t k = 0; k < started; k++) {
+			if (W[k].res < 0)
+				continue;
+			/* Stopping: idle workers get their end of file now. */
+			if (stop_signal && W[k].cur < 0 && W[k].cmd >= 0) {
+				close(W[k].cmd);
+				W[k].cmd = -1;
+			}
+			pf[np] = (struct pollfd){.fd = W[k].res, .events = POLLIN};
+			map[np++] = k;
+		}
+		if (!np)
+			break;
+		int pr = poll(pf, np, R->progress ? 250 : -1);
+		if (pr < 0 && errno != EINTR)
+			break;
+		draw_progress(R, 0);
+		for (size_t p = 0; pr > 0 && p < np; p++) {
+			if (!(pf[p].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			wk *w = &W[map[p]];
+			if (w->cap - w->len < 65536) {
+				size_t cap = w->cap ? w->cap * 2 : 131072;
+				char *nb = realloc(w->buf, cap);
+				if (!nb)
+					continue;
+				w->buf = nb;
+				w->cap = cap;
+			}
+			ssize_t r = read(w->res, w->buf + w->len, w->cap - w->len - 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r > 0) {
+				w->len += (size_t)r;
+				take_lines(R, w);
+				continue;
+			}
+			/* End of file: the worker left (or died holding an image). */
+			close(w->res);
+			w->res = -1;
+			if (w->cmd >= 0)
+				close(w->cmd);
+			w->cmd = -1;
+			int st = 0;
+			waitpid(w->pid, &st, 0);
+			w->pid = -1;
+			if (w->cur >= 0) {
+				char msg[128];
+				if (WIFSIGNALED(st))
+					snprintf(msg, sizeof(msg), "the worker process died (signal %d)",
+					         WTERMSIG(st));
+				else
+					snprintf(msg, sizeof(msg), "the worker process died (exit %d)",
+					         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+				size_t i = (size_t)w->cur;
+				w->cur = -1;
+				on_result(R, i, failure_rec(&R->l->v[i], i, msg));
+			}
+		}
+	}
+	for (size_t k = 0; k < started; k++) {
+		if (W[k].pid > 0)
+			waitpid(W[k].pid, NULL, 0);
+		free(W[k].buf);
+	}
+	/* Images handed to workers that could not start them. */
+	free(pf);
+	free(map);
+	free(W);
+}
+
+static json_t *summary_json(run *R, double secs, size_t not_started)
+{
+	json_t *s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "scanned", (json_int_t)R->c.scanned,
+	                      "changed", (json_int_t)R->c.changed, "unchanged",
+	                      (json_int_t)R->c.unchanged, "refused", (json_int_t)R->c.refused,
+	                      "failed", (json_int_t)R->c.failed, "skipped",
+	                      (json_int_t)R->c.skipped);
+	if (!strcmp(R->cmd->name, "verify")) {
+		json_object_set_new(s, "compliant", json_integer((json_int_t)R->c.compliant));
+		json_object_set_new(s, "noncompliant", json_integer((json_int_t)R->c.noncompliant));
+	}
+	json_object_set_new(s, "bytes", json_integer((json_int_t)R->c.bytes));
+	json_object_set_new(s, "seconds", json_real((double)(long long)(secs * 1000) / 1000.0));
+	if (stop_signal) {
+		json_object_set_new(s, "interrupted", json_true());
+		json_object_set_new(s, "not_started", json_integer((json_int_t)not_started));
+	}
+	return s;
+}
+
+static void text_summary(run *R, double secs)
+{
+	const char *n = R->cmd->name;
+	printf("summary: %zu image%s scanned", R->c.scanned, R->c.scanned == 1 ? "" : "s");
+	if (!strcmp(n, "plan"))
+		printf(", %zu to change, %zu unchanged, %zu refused", R->c.changed, R->c.unchanged,
+		       R->c.refused);
+	else if (!strcmp(n, "apply"))
+		printf(", %zu changed, %zu unchanged, %zu refused", R->c.changed, R->c.unchanged,
+		       R->c.refused);
+	else if (!strcmp(n, "verify"))
+		printf(", %zu compliant, %zu not compliant", R->c.compliant, R->c.noncompliant);
+	printf(", %zu failed, %zu skipped; %llu bytes in %.2f s\n", R->c.failed, R->c.skipped,
+	       (unsigned long long)R->c.bytes, secs);
+}
+
+int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
+{
+	items l = {0};
+	int input_errors = 0, status = 0;
+	for (int i = 0; i < n && !status; i++)
+		status = add_arg(&l, paths[i], 0, o, cmd->name, &input_errors);
+	if (!status && o->from)
+		status = read_from(&l, o, cmd->name, &input_errors);
+	if (!status && n == 0 && !o->from)
+		status = cli_usage(cmd->name, "no input files");
+	if (status) {
+		free_items(&l);
+		return status;
+	}
+	select_items(&l, o);
+
+	run R = {.cmd = cmd, .o = o, .l = &l};
+	R.c.skipped = l.skipped;
+	R.recs = calloc(l.n ? l.n : 1, sizeof(*R.recs));
+	R.kept = json_array();
+	R.progress = isatty(STDERR_FILENO) && !o->quiet;
+	R.t0 = now_s();
+	for (size_t i = 0; i < l.n; i++)
+		R.total_bytes += l.v[i].size;
+
+	struct sigaction sa = {0}, old_int, old_term, old_pipe;
+	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	stop_signal = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+
+	long jobs = o->jobs ? o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs < 1)
+		jobs = 1;
+	if (!R.recs) {
+		cli_error(NULL, "out of memory");
+		R.status = NXP_EXIT_INPUT;
+	} else if (jobs == 1 || l.n <= 1) {
+		for (size_t i = 0; i < l.n && !stop_signal; i++) {
+			R.dispatched++;
+			on_result(&R, i, process_one(cmd, &l.v[i], i));
+		}
+	} else {
+		run_pool(&R, (size_t)jobs < l.n ? (size_t)jobs : l.n);
+	}
+	/* Anything received but not emitted (a gap left by an image never
+	 * started) is dropped: reports stay a prefix of the input order. */
+	for (size_t i = R.next_emit; R.recs && i < l.n; i++)
+		if (R.recs[i] && R.recs[i] != (json_t *)1)
+			json_decref(R.recs[i]);
+	size_t not_started = l.n - R.next_emit;
+	double secs = now_s() - R.t0;
+	clear_progress(&R);
+
+	if (input_errors)
+		merge_status(&R, NXP_EXIT_INPUT);
+	json_t *summary = summary_json(&R, secs, not_started);
+	switch (o->format) {
+	case CLI_TEXT:
+		text_summary(&R, secs);
+		break;
+	case CLI_JSONL:
+		{
+			json_t *line = json_pack("{s:O}", "summary", summary);
+			json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+			fputc('\n', stdout);
+			json_decref(line);
+		}
+		break;
+	case CLI_JSON: {
+		json_t *files = json_array();
+		for (size_t i = 0; i < json_array_size(R.kept); i++) {
+			json_t *rep = json_object_get(json_array_get(R.kept, i), "report");
+			if (json_is_object(rep))
+				json_array_append(files, rep);
+		}
+		json_t *doc = json_object();
+		if (cmd->policy)
+			json_object_set_new(doc, "policy", json_string(cmd->policy));
+		json_object_set_new(doc, "files", files);
+		json_object_set(doc, "summary", summary);
+		cli_print_json(doc);
+		break;
+	}
+	case CLI_SARIF:
+		cli_print_json(batch_sarif(cmd->name, R.kept, summary));
+		break;
+	case CLI_HTML:
+		batch_html(stdout, cmd->policy, R.kept, summary);
+		break;
+	}
+	json_decref(summary);
+	if (stop_signal) {
+		cli_error(NULL, "interrupted by signal %d: %zu image%s not started", (int)stop_signal,
+		          not_started, not_started == 1 ? "" : "s");
+		if (not_started)
+			merge_status(&R, NXP_EXIT_INPUT);
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	json_decref(R.kept);
+	free(R.recs);
+	free_items(&l);
+	return R.status;
+}

@@ -1,0 +1,116 @@
+/* The batch driver shared by scan, plan, apply and verify: collecting inputs
+ * (files, directories with -r, --from lists), sharding, de-duplicating hard
+ * links, running the per-image work in -j worker PROCESSES (the LIEF
+ * cross-check forks, so workers must be single-threaded processes), writing
+ * the reports in input order whatever the scheduling, a progress bar, a
+ * summary, the journal, and stopping cleanly on SIGINT/SIGTERM.
+ *
+ * A command supplies one function that handles one image and fills a
+ * batch_rec; the record is what travels back from a worker over a pipe (one
+ * JSON line), so -j 1 and -j N produce the same bytes. */
+#ifndef NXP_CLI_BATCH_H
+#define NXP_CLI_BATCH_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "nxpatch/input.h"
+
+enum {
+	BATCH_OPT_FROM = 0x300,
+	BATCH_OPT_SHARD,
+	BATCH_OPT_JOBS,
+	BATCH_OPT_QUIET
+};
+
+#define BATCH_SHORT_OPTIONS "r0j:q"
+#define BATCH_LONG_OPTIONS                                           \
+	{"recursive", no_argument, NULL, 'r'},                       \
+	{"from", required_argument, NULL, BATCH_OPT_FROM},           \
+	{"null", no_argument, NULL, '0'},                            \
+	{"jobs", required_argument, NULL, 'j'},                      \
+	{"quiet", no_argument, NULL, 'q'},                           \
+	{"shard", required_argument, NULL, BATCH_OPT_SHARD}
+
+#define BATCH_USAGE                                                                         \
+	"  inputs:   PATH... (-r to recurse into directories) | --from FILE|- [-0]\n"          \
+	"  batch:    [-j N] (worker processes; default: processors online) [--shard K/N]\n"    \
+	"            [-q|--quiet] (no progress bar)\n"
+
+typedef struct batch_opts {
+	int recurse;
+	const char *from;
+	int nul;
+	long jobs;              /* 0: processors online */
+	int quiet;
+	unsigned shard_k, shard_n; /* 1-based K of N; N == 0: no sharding */
+	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
+	const char *skip_suffix; /* names ending so are ignored while recursing */
+	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
+} batch_opts;
+
+void batch_opts_init(batch_opts *o);
+/* Take option c. Returns 1 when taken, 0 when not a batch option, -1 after
+ * printing a usage error. */
+int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd);
+
+/* One input. */
+typedef struct batch_item {
+	char *path;             /* as reported: the argument, or dir/relative */
+	char *rel;              /* relative to its directory argument (for --out-dir), or NULL */
+	int found;              /* found by -r or --from: a non-PE file is skipped, not an error */
+	uint64_t size;
+	dev_t dev;
+	ino_t ino;
+} batch_item;
+
+/* What one image produced. The command's function fills it; out/err are
+ * memory streams that become "text" and "stderr". */
+typedef struct batch_rec {
+	FILE *out;              /* the text report */
+	FILE *err;              /* messages for stderr ("nxpatch: path: ...") */
+	json_t *report;         /* the per-image JSON object (owned), or NULL */
+	json_t *findings;       /* SARIF results: [{rule, level, message}] */
+	const char *cls;        /* summary class: "scanned", "changed", "unchanged", "refused",
+	                           "failed", "skipped", "compliant", "noncompliant" */
+	int exit;               /* 0, NXP_EXIT_CHECK or NXP_EXIT_INPUT */
+} batch_rec;
+
+/* Print "nxpatch: path: message" into r->err. */
+void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Add a SARIF finding. */
+void batch_finding(batch_rec *r, const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Open it as an image. On failure fills r (a failure, or skipped when the
+ * file is not a PE image and was found by -r/--from) and returns nonzero. */
+int batch_open(const batch_item *it, batch_rec *r, nxp_input **in);
+
+typedef struct batch_cmd {
+	const char *name;       /* "scan", ... */
+	const char *policy;     /* the policy source for JSON documents, or NULL */
+	void (*process)(void *ctx, const batch_item *it, batch_rec *r);
+	void *ctx;
+} batch_cmd;
+
+/* Collect the inputs of paths[0..n) and --from, run cmd over them, write
+ * the reports, the summary and the journal. Returns the exit status. */
+int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
+
+/* SHA-256 of buf as 64 hex digits. Returns 0, or -1 on failure. */
+int batch_sha256(const void *buf, size_t len, char hex[65]);
+int batch_sha256_file(const char *path, char hex[65]);
+
+/* mkdir -p of the directory part of path. Returns 0 or -1 (errno set). */
+int batch_mkdirs_for(const char *path);
+
+/* The SARIF 2.1.0 document and the HTML page (batch_report.c). records:
+ * the per-image records in input order, as JSON. */
+json_t *batch_sarif(const char *cmd, json_t *records, json_t *summary);
+void batch_html(FILE *out, const char *policy, json_t *records, json_t *summary);
+
+#endif

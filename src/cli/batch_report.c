@@ -1,0 +1,249 @@
+/* Whole-run reports built from the per-image records: SARIF 2.1.0 (scan,
+ * plan, verify) and a self-contained HTML page (plan). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/batch.h"
+#include "cli/cli.h"
+
+/* One rule per check. BinSkim's ids where the check is BinSkim's. */
+static const struct sarif_rule {
+	const char *id, *name, *text, *level;
+} rules[] = {
+	{"BA2016", "MarkImageAsNXCompatible",
+	 "The image is not marked NX compatible (IMAGE_DLLCHARACTERISTICS_NX_COMPAT), so Windows "
+	 "may run it without DEP.", "error"},
+	{"BA2021", "DoNotMarkWritableSectionsAsExecutable",
+	 "A section is both writable and executable.", "error"},
+	{"NXP1001", "PendingChange",
+	 "The policy asks for a change that has not been applied to the image.", "error"},
+	{"NXP1002", "RefusedChange",
+	 "The policy asks for a change that nxpatch refuses to make (unsafe or impossible).",
+	 "error"},
+	{"NXP1003", "StaleChecksum",
+	 "The optional header's CheckSum is neither zero nor the image's checksum.", "warning"},
+	{"NXP1004", "SignatureInvalid",
+	 "An Authenticode signature is missing, does not verify or does not chain to a trusted "
+	 "root.", "error"},
+	{"NXP1005", "CodeInDataSection",
+	 "Code is reached in a section that is not executable: it faults under DEP.", "warning"},
+};
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+/* A relative path stays a relative URI reference; an absolute one becomes
+ * file://. Bytes outside the unreserved set are percent-encoded. */
+static json_t *path_uri(const char *path)
+{
+	char buf[3 * 4096 + 16];
+	size_t k = 0;
+	if (path[0] == '/')
+		k = (size_t)snprintf(buf, sizeof(buf), "file://");
+	for (const unsigned char *p = (const unsigned char *)path; *p && k + 4 < sizeof(buf); p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~/", *p))
+			buf[k++] = (char)*p;
+		else
+			k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%%%02X", *p);
+	}
+	buf[k] = '\0';
+	return json_string(buf);
+}
+
+static json_t *location(const char *path)
+{
+	return json_pack("[{s:{s:{s:o}}}]", "physicalLocation", "artifactLocation", "uri",
+	                 path_uri(path));
+}
+
+json_t *batch_sarif(const char *cmd, json_t *records, json_t *summary)
+{
+	json_t *jr = json_array();
+	for (size_t i = 0; i < NRULES; i++)
+		json_array_append_new(
+			jr, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "id", rules[i].id, "name",
+			              rules[i].name, "shortDescription", "text", rules[i].text,
+			              "defaultConfiguration", "level", rules[i].level));
+	json_t *results = json_array(), *notes = json_array();
+	for (size_t i = 0; i < json_array_size(records); i++) {
+		json_t *rec = json_array_get(records, i);
+		const char *path = json_string_value(json_object_get(rec, "path"));
+		if (!strcmp(json_string_value(json_object_get(rec, "cls")), "failed")) {
+			const char *e = json_string_value(
+				json_object_get(json_object_get(rec, "report"), "error"));
+			json_array_append_new(notes, json_pack("{s:s, s:{s:s}, s:o}", "level", "error",
+			                                       "message", "text", e ? e : "failed",
+			                                       "locations", location(path)));
+		}
+		json_t *f = json_object_get(rec, "findings");
+		for (size_t k = 0; k < json_array_size(f); k++) {
+			json_t *x = json_array_get(f, k);
+			const char *rule = json_string_value(json_object_get(x, "rule"));
+			size_t idx = 0;
+			while (idx < NRULES && strcmp(rules[idx].id, rule))
+				idx++;
+			json_array_append_new(
+				results,
+				json_pack("{s:s, s:I, s:O, s:{s:O}, s:o}", "ruleId", rule, "ruleIndex",
+				          (json_int_t)idx, "level", json_object_get(x, "level"), "message",
+				          "text", json_object_get(x, "message"), "locations",
+				          location(path)));
+		}
+	}
+	json_t *inv = json_pack("{s:b, s:[s], s:o}", "executionSuccessful",
+	                        json_array_size(notes) == 0, "arguments", cmd,
+	                        "toolExecutionNotifications", notes);
+	json_t *run = json_pack("{s:{s:{s:s, s:s, s:s, s:o}}, s:[o], s:o, s:{s:O}}", "tool",
+	                        "driver", "name", "nxpatch", "version", NXP_VERSION,
+	                        "informationUri", "https://github.com/nxpatch/nxpatch", "rules", jr,
+	                        "invocations", inv, "results", results, "properties", "summary",
+	                        summary);
+	return json_pack("{s:s, s:s, s:[o]}", "$schema",
+	                 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
+	                 "runs", run);
+}
+
+static void esc(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+static const char html_head[] =
+	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	"<meta name=\"viewport\" content=\"width=device-width\">\n"
+	"<title>nxpatch plan</title>\n<style>\n"
+	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\n"
+	"table{border-collapse:collapse;margin:.5em 0}\n"
+	"th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}\n"
+	"th{background:#f3f3f3}\n"
+	"tr.img[data-status=changes] td.st{color:#8a5a00;font-weight:bold}\n"
+	"tr.img[data-status=refused] td.st,tr.img[data-status=error] td.st{color:#b00020;"
+	"font-weight:bold}\n"
+	"tr.img[data-status=nothing_to_do] td.st{color:#1b5e20}\n"
+	"pre{margin:.3em 0;font:12px/1.3 ui-monospace,monospace;white-space:pre-wrap}\n"
+	"#filters{margin:1em 0}#filters label{margin-right:1.5em}\n"
+	"</style>\n</head>\n<body>\n<h1>nxpatch plan</h1>\n";
+
+static const char html_script[] =
+	"<script>\n"
+	"(function(){\n"
+	"  var st=document.getElementById('f-status'), ru=document.getElementById('f-rule');\n"
+	"  function filter(){\n"
+	"    var s=st.value, r=ru.value, n=0, rows=document.querySelectorAll('tr.img');\n"
+	"    rows.forEach(function(tr){\n"
+	"      var ok=(!s||tr.dataset.status===s)&&(!r||tr.dataset.rules.indexOf(' '+r+' ')>=0);\n"
+	"      tr.hidden=!ok; var d=document.getElementById(tr.id+'-diff'); if(d) d.hidden=!ok;\n"
+	"      if(ok) n++;\n"
+	"    });\n"
+	"    document.getElementById('shown').textContent=n+' of '+rows.length+' images shown';\n"
+	"  }\n"
+	"  function fromUrl(){\n"
+	"    var q=new URLSearchParams(location.search);\n"
+	"    if(q.has('status')) st.value=q.get('status');\n"
+	"    if(q.has('rule')){ var v=q.get('rule'), o=Array.prototype.some.call(ru.options,\n"
+	"      function(x){return x.value===v;}); if(!o){ var e=document.createElement('option');\n"
+	"      e.value=e.textContent=v; ru.appendChild(e);} ru.value=v; }\n"
+	"  }\n"
+	"  function toUrl(){\n"
+	"    var q=new URLSearchParams(location.search);\n"
+	"    if(st.value) q.set('status',st.value); else q.delete('status');\n"
+	"    if(ru.value) q.set('rule',ru.value); else q.delete('rule');\n"
+	"    try{history.replaceState(null,'','?'+q.toString());}catch(e){}\n"
+	"  }\n"
+	"  st.addEventListener('change',function(){toUrl();filter();});\n"
+	"  ru.addEventListener('change',function(){toUrl();filter();});\n"
+	"  fromUrl(); filter(); document.body.dataset.ready='1';\n"
+	"})();\n"
+	"</script>\n";
+
+void batch_html(FILE *out, const char *policy, json_t *records, json_t *summary)
+{
+	fputs(html_head, out);
+	fputs("<p>policy: <code>", out);
+	esc(out, policy ? policy : "(default)");
+	fputs("</code></p>\n<table id=\"summary\"><tr>", out);
+	const char *k;
+	json_t *v;
+	json_object_foreach(summary, k, v) {
+		fputs("<th>", out);
+		esc(out, k);
+		fputs("</th>", out);
+	}
+	fputs("</tr>\n<tr>", out);
+	json_object_foreach(summary, k, v) {
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+		fprintf(out, "<td data-key=\"%s\">", k);
+		esc(out, s);
+		fputs("</td>", out);
+		free(s);
+	}
+	fputs("</tr></table>\n", out);
+
+	/* Every rule that matched any image, for the filter. */
+	json_t *all = json_object();
+	for (size_t i = 0; i < json_array_size(records); i++) {
+		json_t *rm = json_object_get(json_object_get(json_array_get(records, i), "report"),
+		                             "rules_matched");
+		for (size_t r = 0; r < json_array_size(rm); r++)
+			json_object_set(all, json_string_value(json_array_get(rm, r)), json_true());
+	}
+	fputs("<div id=\"filters\"><label>status <select id=\"f-status\">"
+	      "<option value=\"\">all</option><option value=\"changes\">changes</option>"
+	      "<option value=\"nothing_to_do\">nothing to do</option>"
+	      "<option value=\"refused\">refused</option><option value=\"error\">error</option>"
+	      "</select></label><label>rule <select id=\"f-rule\"><option value=\"\">all</option>",
+	      out);
+	json_object_foreach(all, k, v) {
+		fputs("<option value=\"", out);
+		esc(out, k);
+		fputs("\">", out);
+		esc(out, k);
+		fputs("</option>", out);
+	}
+	json_decref(all);
+	fputs("</select></label><span id=\"shown\"></span></div>\n"
+	      "<table id=\"images\"><thead><tr><th>image</th><th>status</th><th>changes</th>"
+	      "<th>refusals</th><th>rules</th></tr></thead>\n<tbody>\n",
+	      out);
+	for (size_t i = 0; i < json_array_size(records); i++) {
+		json_t *rec = json_array_get(records, i), *rep = json_object_get(rec, "report");
+		const char *st = json_string_value(json_object_get(rep, "plan"));
+		if (!st)
+			st = "error";
+		json_t *rm = json_object_get(rep, "rules_matched");
+		fprintf(out, "<tr class=\"img\" id=\"img-%zu\" data-status=\"%s\" data-rules=\" ", i,
+		        st);
+		for (size_t r = 0; r < json_array_size(rm); r++) {
+			esc(out, json_string_value(json_array_get(rm, r)));
+			fputc(' ', out);
+		}
+		fputs("\"><td class=\"path\">", out);
+		esc(out, json_string_value(json_object_get(rec, "path")));
+		fprintf(out, "</td><td class=\"st\">%s</td><td>%zu</td><td>%zu</td><td>", st,
+		        json_array_size(json_object_get(rep, "changes")),
+		        json_array_size(json_object_get(rep, "refused")));
+		for (size_t r = 0; r < json_array_size(rm); r++) {
+			if (r)
+				fputs(", ", out);
+			esc(out, json_string_value(json_array_get(rm, r)));
+		}
+		fprintf(out, "</td></tr>\n<tr class=\"diff\" id=\"img-%zu-diff\"><td colspan=\"5\">"
+		             "<details><summary>diff</summary><pre>", i);
+		const char *text = json_string_value(json_object_get(rec, "text"));
+		const char *err = json_string_value(json_object_get(rec, "stderr"));
+		esc(out, text && *text ? text : err);
+		fputs("</pre></details></td></tr>\n", out);
+	}
+	fputs("</tbody></table>\n", out);
+	fputs(html_script, out);
+	fputs("</body>\n</html>\n", out);
+}
