@@ -1,0 +1,142 @@
+/* nxpatch: plans (policy x facts -> a list of field edits) and applying them.
+ *
+ * A plan is the dry-run diff: every field that apply would change, with its
+ * file offset, old and new value and the rule that decided it, plus refused
+ * changes with reasons. apply writes exactly the plan, verifies the output
+ * and only then replaces the target. */
+#ifndef NXPATCH_PLAN_H
+#define NXPATCH_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nxpatch/analysis.h"
+#include "nxpatch/error.h"
+#include "nxpatch/input.h"
+#include "nxpatch/policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4)
+#define NXP_MAX_REFUSALS 64
+#define NXP_MAX_PLAN_WARNINGS 32
+#define NXP_RULE_ID_MAX 64
+
+typedef enum nxp_field {
+	NXP_FIELD_DLL_CHARACTERISTICS = 0,
+	NXP_FIELD_SECTION_CHARACTERISTICS = 1,
+	NXP_FIELD_CHECKSUM = 2,
+	NXP_FIELD_CERT_DIR = 3       /* the certificate-table directory entry */
+} nxp_field;
+
+/* One bit decision: which rule set or cleared which bit. */
+typedef struct nxp_bit_change {
+	uint32_t bit;
+	int set;                     /* 1 set, 0 cleared */
+	char rule[NXP_RULE_ID_MAX];
+} nxp_bit_change;
+
+typedef struct nxp_change {
+	nxp_field field;
+	int section;                 /* section index for section changes, else -1 */
+	uint32_t offset;             /* file offset of the field */
+	uint32_t size;               /* 2, 4 or 8 bytes */
+	uint64_t old_value;
+	uint64_t new_value;
+	nxp_bit_change bits[32];     /* flag fields: the decisions behind it */
+	unsigned nbits;
+} nxp_change;
+
+typedef struct nxp_refusal {
+	char rule[NXP_RULE_ID_MAX];  /* "" when no single rule asked */
+	char reason[320];
+} nxp_refusal;
+
+typedef enum nxp_sig_action {
+	NXP_SIGACT_NONE = 0,         /* unsigned image, or signed and untouched */
+	NXP_SIGACT_STRIP = 1,        /* the signature is removed */
+	NXP_SIGACT_RESIGN = 2        /* the signature is replaced by a new one */
+} nxp_sig_action;
+
+typedef enum nxp_plan_status {
+	NXP_PLAN_NOTHING = 0,        /* nothing to do */
+	NXP_PLAN_CHANGES = 1,        /* changes pending */
+	NXP_PLAN_REFUSED = 2         /* at least one change refused: nothing is written */
+} nxp_plan_status;
+
+typedef struct nxp_plan {
+	nxp_plan_status status;
+	nxp_change changes[NXP_MAX_CHANGES];   /* sorted by offset */
+	size_t nchanges;
+	nxp_refusal refusals[NXP_MAX_REFUSALS];
+	size_t nrefusals;
+	char warnings[NXP_MAX_PLAN_WARNINGS][320];
+	size_t nwarnings;
+	char matched[NXP_MAX_PLAN_WARNINGS][NXP_RULE_ID_MAX]; /* ids of matching rules */
+	size_t nmatched;
+	nxp_sig_action signature;
+	uint32_t signature_entries;  /* entries dropped by strip/resign */
+	uint32_t checksum_old;
+	uint32_t checksum_new;       /* for resign: recomputed after signing */
+	uint64_t out_len;            /* output length before any new signature */
+	uint16_t dll_new;            /* DllCharacteristics after the plan */
+	uint32_t section_new[NXP_MAX_SECTIONS]; /* section characteristics after */
+} nxp_plan;
+
+typedef struct nxp_plan_options {
+	int will_sign;               /* a signer is available (resign) */
+} nxp_plan_options;
+
+/* Build the plan of f under pol. Always fills plan; returns NXP_OK (a
+ * refusal is a plan status, not an error). */
+int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
+                   const nxp_plan_options *opt, nxp_error *err);
+
+/* "section .thunk characteristics" / "dll_characteristics" / "checksum". */
+void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size_t outlen);
+/* "(+execute, -discardable)" / "" for non-flag fields. */
+void nxp_change_bits(const nxp_change *c, char *out, size_t outlen);
+/* The rules behind a change, "a, b" (distinct, in order), or "". */
+void nxp_change_rules(const nxp_change *c, char *out, size_t outlen);
+
+/* Where the output goes. */
+typedef enum nxp_out_mode {
+	NXP_OUT_FILE = 0,            /* to a named file */
+	NXP_OUT_IN_PLACE = 1         /* replace the input */
+} nxp_out_mode;
+
+struct nxp_signer;
+
+typedef struct nxp_apply_options {
+	int cross_check;             /* re-read the output with LIEF too */
+	const char *backup_suffix;   /* in place: keep the original as path+suffix */
+	struct nxp_signer *signer;   /* for NXP_SIGACT_RESIGN */
+	int test_corrupt_output;     /* test hook: flip a byte after writing */
+} nxp_apply_options;
+
+typedef struct nxp_apply_result {
+	int written;                 /* the target was replaced/created */
+	uint64_t out_len;
+	uint32_t checksum;           /* the output's stored checksum */
+	char backup[4096];           /* the backup path, when one was made */
+} nxp_apply_result;
+
+/* Apply plan to in, writing out_path (which may be in->path). Writes a
+ * temporary file beside out_path, fsyncs it, verifies it, then renames. On
+ * any failure out_path is untouched and the temporary file removed. */
+int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
+              const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err);
+
+/* Verify that out (len bytes) is exactly in with plan applied: the reader's
+ * view of every header and section field equals the input's except the
+ * planned fields, which hold their new values; the bytes differ only inside
+ * planned ranges; the checksum is valid (or planned zero). */
+int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+                      size_t len, nxp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

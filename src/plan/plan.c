@@ -1,0 +1,385 @@
+/* Planning: evaluate the rules in order against one image's facts, resolve
+ * every bit (the later rule wins), apply the safety checks, and produce the
+ * list of field edits that apply will write. Nothing here touches a file. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nxpatch/plan.h"
+#include "util/bytes.h"
+
+typedef struct bit_decision {
+	int decided;
+	int value;
+	int rule;          /* index into the policy's rules */
+	int allow_wx;      /* the deciding section action allows W+X */
+} bit_decision;
+
+typedef struct planner {
+	nxp_plan *plan;
+	const nxp_policy *pol;
+	const nxp_facts *f;
+	bit_decision dll[16];
+	bit_decision sec[NXP_MAX_SECTIONS][32];
+} planner;
+
+static void copy_id(char *dst, const char *id)
+{
+	snprintf(dst, NXP_RULE_ID_MAX, "%s", id ? id : "");
+}
+
+static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
+{
+	if (p->nrefusals >= NXP_MAX_REFUSALS)
+		return;
+	nxp_refusal *r = &p->refusals[p->nrefusals++];
+	copy_id(r->rule, rule);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void warn(nxp_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(nxp_plan *p, const char *fmt, ...)
+{
+	if (p->nwarnings >= NXP_MAX_PLAN_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->warnings[p->nwarnings++], sizeof(p->warnings[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void decide(bit_decision *d, unsigned nbits, uint32_t mask, int value, int rule,
+                   int allow_wx)
+{
+	for (unsigned b = 0; b < nbits; b++)
+		if (mask & (1u << b))
+			d[b] = (bit_decision){1, value, rule, allow_wx};
+}
+
+static void evaluate_rules(planner *pl)
+{
+	const nxp_image *img = pl->f->img;
+	for (size_t ri = 0; ri < pl->pol->nrules; ri++) {
+		const nxp_rule *r = &pl->pol->rules[ri];
+		if (!nxp_rule_matches(r, pl->f))
+			continue;
+		if (pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
+			copy_id(pl->plan->matched[pl->plan->nmatched++], r->id);
+		decide(pl->dll, 16, r->set, 1, (int)ri, 0);
+		decide(pl->dll, 16, r->clear, 0, (int)ri, 0);
+		for (size_t ai = 0; ai < r->nsections; ai++) {
+			const nxp_section_action *a = &r->sections[ai];
+			for (unsigned si = 0; si < img->nsections; si++) {
+				if (!nxp_section_selected(a, pl->f, si))
+					continue;
+				decide(pl->sec[si], 32, a->add, 1, (int)ri, a->allow_wx);
+				decide(pl->sec[si], 32, a->remove, 0, (int)ri, a->allow_wx);
+			}
+		}
+	}
+}
+
+/* Resolve decisions on one flag word into a change; returns the new value. */
+static uint32_t resolve(planner *pl, nxp_change *c, const bit_decision *d, unsigned nbits,
+                        uint32_t old)
+{
+	uint32_t val = old;
+	c->nbits = 0;
+	for (unsigned b = 0; b < nbits; b++) {
+		if (!d[b].decided)
+			continue;
+		uint32_t bit = 1u << b;
+		uint32_t want = d[b].value ? bit : 0;
+		if ((old & bit) == want)
+			continue;
+		val = (val & ~bit) | want;
+		nxp_bit_change *bc = &c->bits[c->nbits++];
+		bc->bit = bit;
+		bc->set = d[b].value;
+		copy_id(bc->rule, pl->pol->rules[d[b].rule].id);
+	}
+	return val;
+}
+
+static const char *rule_id(const planner *pl, const bit_decision *d)
+{
+	return d->decided ? pl->pol->rules[d->rule].id : "";
+}
+
+static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_be_signed)
+{
+	const nxp_image *img = pl->f->img;
+	uint16_t added = (uint16_t)(val & ~old);
+	const bit_decision *d = pl->dll;
+#define BITNO(flag) (__builtin_ctz(flag))
+	if ((added & NXP_DLL_DYNAMIC_BASE) && (img->relocs_stripped || !img->has_relocs))
+		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_DYNAMIC_BASE)]),
+		       "dynamic_base needs base relocations, and this image has %s",
+		       img->relocs_stripped ? "its relocations stripped" : "no relocation directory");
+	if ((added & NXP_DLL_HIGH_ENTROPY_VA) && !img->pe32plus)
+		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_HIGH_ENTROPY_VA)]),
+		       "high_entropy_va applies only to PE32+ images, and this one is PE32");
+	else if ((added & NXP_DLL_HIGH_ENTROPY_VA) && !(val & NXP_DLL_DYNAMIC_BASE))
+		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_HIGH_ENTROPY_VA)]),
+		       "high_entropy_va needs dynamic_base, which the image would not have");
+	if ((added & NXP_DLL_GUARD_CF) && !img->has_guard_tables)
+		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_GUARD_CF)]),
+		       "guard_cf needs a load configuration with guard tables, and this image "
+		       "has %s",
+		       img->load_config.present ? "none in its load configuration"
+		                                : "no load configuration");
+	if ((added & NXP_DLL_FORCE_INTEGRITY) && !will_be_signed)
+		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_FORCE_INTEGRITY)]),
+		       "force_integrity makes Windows refuse an unsigned image, and the output "
+		       "would not be signed");
+#undef BITNO
+}
+
+static void add_change(nxp_plan *p, nxp_field field, int section, uint32_t offset,
+                       uint32_t size, uint64_t old, uint64_t val, const nxp_change *bits)
+{
+	nxp_change *c = &p->changes[p->nchanges++];
+	if (bits)
+		*c = *bits;
+	else
+		c->nbits = 0;
+	c->field = field;
+	c->section = section;
+	c->offset = offset;
+	c->size = size;
+	c->old_value = old;
+	c->new_value = val;
+}
+
+/* One's-complement arithmetic modulo 0xffff for the incremental checksum. */
+static uint32_t sum_adjust(uint32_t s, uint32_t off, uint8_t oldb, uint8_t newb)
+{
+	uint32_t shift = (off & 1) ? 8 : 0;
+	uint32_t o = ((uint32_t)oldb << shift) % 0xffff, n = ((uint32_t)newb << shift) % 0xffff;
+	return (s + 0xffff - o + n) % 0xffff;
+}
+
+static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t out_len)
+{
+	const nxp_image *img = f->img;
+	uint32_t sum;
+	if (out_len == img->len)
+		sum = f->checksum_computed - (uint32_t)img->len;
+	else
+		sum = nxp_pe_checksum(img->data, (size_t)out_len, img->checksum_offset) -
+		      (uint32_t)out_len;
+	sum %= 0xffff;
+	for (size_t i = 0; i < p->nchanges; i++) {
+		const nxp_change *c = &p->changes[i];
+		if (c->field == NXP_FIELD_CHECKSUM)
+			continue;
+		for (uint32_t k = 0; k < c->size; k++)
+			sum = sum_adjust(sum, c->offset + k, img->data[c->offset + k],
+			                 (uint8_t)(c->new_value >> (8 * k)));
+	}
+	if (sum == 0)
+		sum = 0xffff; /* a non-zero file never sums to the zero representation */
+	return sum + (uint32_t)out_len;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	const nxp_change *x = a, *y = b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
+                   const nxp_plan_options *opt, nxp_error *err)
+{
+	(void)err;
+	static const nxp_plan_options defaults = {0};
+	if (!opt)
+		opt = &defaults;
+	const nxp_image *img = f->img;
+	planner *pl = &(planner){0};
+	memset(plan, 0, sizeof(*plan));
+	pl->plan = plan;
+	pl->pol = pol;
+	pl->f = f;
+	plan->checksum_old = img->checksum;
+	plan->out_len = img->len;
+	plan->dll_new = img->dll_characteristics;
+	for (unsigned i = 0; i < img->nsections; i++)
+		plan->section_new[i] = img->sections[i].characteristics;
+
+	for (size_t i = 0; i < f->nwarnings; i++)
+		warn(plan, "%s", f->warnings[i]);
+	evaluate_rules(pl);
+
+	/* DllCharacteristics. */
+	nxp_change tmp;
+	uint16_t dll = (uint16_t)resolve(pl, &tmp, pl->dll, 16, img->dll_characteristics);
+	if (dll != img->dll_characteristics) {
+		add_change(plan, NXP_FIELD_DLL_CHARACTERISTICS, -1, img->dll_characteristics_offset, 2,
+		           img->dll_characteristics, dll, &tmp);
+		plan->dll_new = dll;
+	}
+
+	/* Section characteristics, with the W+X check. */
+	for (unsigned i = 0; i < img->nsections; i++) {
+		const nxp_section *s = &img->sections[i];
+		uint32_t val = resolve(pl, &tmp, pl->sec[i], 32, s->characteristics);
+		if (val == s->characteristics)
+			continue;
+		add_change(plan, NXP_FIELD_SECTION_CHARACTERISTICS, (int)i, s->characteristics_offset,
+		           4, s->characteristics, val, &tmp);
+		plan->section_new[i] = val;
+		if ((val & NXP_SCN_WX) == NXP_SCN_WX && (s->characteristics & NXP_SCN_WX) != NXP_SCN_WX) {
+			/* The bit that made it W+X must come from an action allowing it. */
+			for (unsigned b = 29; b <= 31; b += 2) {
+				const bit_decision *d = &pl->sec[i][b];
+				if (!(s->characteristics & (1u << b)) && d->decided && !d->allow_wx)
+					refuse(plan, rule_id(pl, d),
+					       "section %s would become writable and executable (0x%08X -> "
+					       "0x%08X); the rule must say allow_wx: true",
+					       s->name, s->characteristics, val);
+			}
+		}
+	}
+
+	int changed = plan->nchanges > 0;
+	/* The signature. */
+	int will_be_signed = 0;
+	if (changed && f->is_signed) {
+		const char *by = plan->changes[0].nbits ? plan->changes[0].bits[0].rule : "";
+		plan->signature_entries = img->ncerts;
+		switch (pol->signature) {
+		case NXP_SIG_REFUSE:
+			refuse(plan, by,
+			       "image is signed (%u entr%s) and the policy says signature: refuse; "
+			       "patching would invalidate the signature",
+			       img->ncerts, img->ncerts == 1 ? "y" : "ies");
+			break;
+		case NXP_SIG_STRIP:
+		case NXP_SIG_RESIGN:
+			if (!NXP_FITS(img->cert_offset, img->cert_size, img->len) ||
+			    img->cert_offset + img->cert_size != img->len) {
+				refuse(plan, by,
+				       "certificate table (0x%x + 0x%x) is not at the end of the file "
+				       "(0x%zx); it cannot be removed without moving data",
+				       img->cert_offset, img->cert_size, img->len);
+				break;
+			}
+			plan->signature = pol->signature == NXP_SIG_STRIP ? NXP_SIGACT_STRIP
+			                                                  : NXP_SIGACT_RESIGN;
+			plan->out_len = img->cert_offset;
+			add_change(plan, NXP_FIELD_CERT_DIR, -1, img->cert_dir_offset, 8,
+			           (uint64_t)img->cert_size << 32 | img->cert_offset, 0, NULL);
+			if (plan->signature == NXP_SIGACT_RESIGN) {
+				will_be_signed = 1;
+				if (!opt->will_sign)
+					warn(plan, "re-signing needs key material at apply time (--cert "
+					           "and --key, or --pkcs12)");
+			}
+			break;
+		}
+	} else if (f->is_signed && (img->dll_characteristics & NXP_DLL_FORCE_INTEGRITY)) {
+		will_be_signed = 1;
+	}
+	if (plan->dll_new != img->dll_characteristics)
+		check_dll_safety(pl, img->dll_characteristics, plan->dll_new, will_be_signed);
+
+	/* The checksum: recomputed when anything changes, except that a stored
+	 * zero stays zero unless the policy asks for it always. Re-signing
+	 * recomputes it after the signature is appended. */
+	int want_sum = pol->checksum == NXP_CHECKSUM_ALWAYS || (changed && img->checksum != 0);
+	if (plan->signature != NXP_SIGACT_RESIGN && want_sum) {
+		uint32_t sum = planned_checksum(plan, f, plan->out_len);
+		if (sum != img->checksum)
+			add_change(plan, NXP_FIELD_CHECKSUM, -1, img->checksum_offset, 4, img->checksum,
+			           sum, NULL);
+		plan->checksum_new = sum;
+	} else {
+		plan->checksum_new = img->checksum;
+	}
+
+	qsort(plan->changes, plan->nchanges, sizeof(plan->changes[0]), cmp_change);
+	/* Crafted images can overlap header fields; two edits to one byte would
+	 * make the plan a lie. */
+	for (size_t i = 1; i < plan->nchanges; i++) {
+		const nxp_change *a = &plan->changes[i - 1], *b = &plan->changes[i];
+		if (b->offset < (uint64_t)a->offset + a->size)
+			refuse(plan, "",
+			       "planned fields overlap at file offset 0x%x (the headers overlap "
+			       "each other)",
+			       b->offset);
+	}
+
+	if (plan->nrefusals)
+		plan->status = NXP_PLAN_REFUSED;
+	else if (plan->nchanges || plan->signature)
+		plan->status = NXP_PLAN_CHANGES;
+	else
+		plan->status = NXP_PLAN_NOTHING;
+	return NXP_OK;
+}
+
+void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size_t outlen)
+{
+	switch (c->field) {
+	case NXP_FIELD_DLL_CHARACTERISTICS:
+		snprintf(out, outlen, "dll_characteristics");
+		break;
+	case NXP_FIELD_SECTION_CHARACTERISTICS:
+		snprintf(out, outlen, "section %s characteristics",
+		         c->section >= 0 ? img->sections[c->section].name : "?");
+		break;
+	case NXP_FIELD_CHECKSUM:
+		snprintf(out, outlen, "checksum");
+		break;
+	case NXP_FIELD_CERT_DIR:
+		snprintf(out, outlen, "certificate table entry");
+		break;
+	}
+}
+
+void nxp_change_bits(const nxp_change *c, char *out, size_t outlen)
+{
+	const nxp_flag_name *t = c->field == NXP_FIELD_DLL_CHARACTERISTICS ? nxp_dll_flag_names
+	                                                                    : nxp_section_attr_names;
+	size_t n = 0;
+	out[0] = '\0';
+	for (unsigned i = 0; i < c->nbits && n < outlen; i++) {
+		const char *name = NULL;
+		for (const nxp_flag_name *e = t; e->name; e++)
+			if (e->bit == c->bits[i].bit)
+				name = e->name;
+		char hex[16];
+		if (!name) {
+			snprintf(hex, sizeof(hex), "0x%x", c->bits[i].bit);
+			name = hex;
+		}
+		int w = snprintf(out + n, outlen - n, "%s%c%s", i ? ", " : "",
+		                 c->bits[i].set ? '+' : '-', name);
+		if (w > 0)
+			n += (size_t)w;
+	}
+}
+
+void nxp_change_rules(const nxp_change *c, char *out, size_t outlen)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (unsigned i = 0; i < c->nbits && n < outlen; i++) {
+		int seen = 0;
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(c->bits[j].rule, c->bits[i].rule))
+				seen = 1;
+		if (seen)
+			continue;
+		int w = snprintf(out + n, outlen - n, "%s%s", n ? ", " : "", c->bits[i].rule);
+		if (w > 0)
+			n += (size_t)w;
+	}
+}
