@@ -21,6 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = nxp_pe_parse(&img, data, size, &err);
 	if (rc) {
 		fuzz_check_error(rc, &err);
+		/* Messages quote file bytes (section names): the failure report
+		 * must still carry them. */
+		json_t *fj = nxp_json_failure("fuzz.exe", &err);
+		FUZZ_CHECK(fj && json_is_string(json_object_get(fj, "error")),
+		           "failure report lost the message '%s'", err.msg);
+		json_decref(fj);
 		return 0;
 	}
 	FUZZ_CHECK(err.code == NXP_OK, "success with err.code %d", err.code);
