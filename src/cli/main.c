@@ -8,11 +8,19 @@
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_unsign(int argc, char **argv);
+int cmd_sigcheck(int argc, char **argv);
 
 static const struct nxp_cmd commands[] = {
 	{"help", cmd_help, "show the commands"},
 	{"version", cmd_version, "print the version"},
 	{"scan", cmd_scan, "report each image's DEP/NX posture"},
+	{"policy", cmd_policy, "check a policy file, show the default"},
+	{"sign", cmd_sign, "sign an image with Authenticode (replaces signatures)"},
+	{"unsign", cmd_unsign, "remove an image's certificate table"},
+	{"sigcheck", cmd_sigcheck, "verify every Authenticode signature of images"},
 };
 
 int cmd_help(int argc, char **argv)

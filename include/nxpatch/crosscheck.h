@@ -1,0 +1,142 @@
+/* nxpatch: LIEF as an independent second reader, run in a guarded child.
+ *
+ * LIEF 0.9 aborts the process on malformed input (uncaught C++ exceptions)
+ * and can allocate gigabytes on crafted files, so nxp_lief_read() never calls
+ * it in the caller's process: it forks a child with an address-space limit,
+ * a CPU limit and a timer, lets the child parse the file with LIEF's C API,
+ * and reads back only header and section-header fields in a fixed-size
+ * record. Whatever happens to the child (abort, signal, exhausted memory,
+ * timeout, short record), the caller gets NXP_E_LIEF with a message naming
+ * it; the child is always reaped.
+ *
+ * nxp_lief_read() forks: call it from a single-threaded process. It flushes
+ * all stdio streams (fflush(NULL)) before forking. */
+#ifndef NXPATCH_CROSSCHECK_H
+#define NXPATCH_CROSSCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "nxpatch/error.h"
+#include "nxpatch/pe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* LIEF 0.9 always lists 15 data directories, whatever NumberOfRvaAndSizes. */
+#define NXP_LIEF_NDIRS 15
+
+/* Defaults for nxp_lief_limits fields left 0. */
+#define NXP_LIEF_DEFAULT_TIMEOUT_MS 10000u
+#define NXP_LIEF_MIN_MEMORY ((uint64_t)256 << 20)  /* at least 256 MiB */
+#define NXP_LIEF_MEMORY_PER_BYTE 8                 /* or 8x the file size */
+#define NXP_LIEF_MAX_MEMORY ((uint64_t)8 << 30)    /* default capped at 8 GiB */
+
+typedef struct nxp_lief_limits {
+	/* Address space the child may add to what it has after fork(), in
+	 * bytes. 0: max(NXP_LIEF_MIN_MEMORY, 8 x file size), capped at
+	 * NXP_LIEF_MAX_MEMORY. Measured from the child's own VmSize, so it also
+	 * works under AddressSanitizer, whose address space is already huge.
+	 * When called from a thread other than the main one, the child may also
+	 * use what remains of that thread's malloc arena (up to 64 MiB) that was
+	 * reserved before the fork. */
+	uint64_t memory;
+	/* Wall-clock limit in milliseconds (also a CPU-time limit, rounded up
+	 * to whole seconds). 0: NXP_LIEF_DEFAULT_TIMEOUT_MS. */
+	uint32_t timeout_ms;
+	/* TEST ONLY: the child sleeps this long before parsing, so tests can
+	 * prove timeout handling. Leave 0. */
+	uint32_t test_delay_ms;
+} nxp_lief_limits;
+
+typedef struct nxp_lief_section {
+	char name[9];               /* the first 8 bytes of LIEF's name, NUL-padded */
+	uint32_t virtual_size;
+	uint64_t virtual_address;
+	uint64_t raw_size;          /* LIEF's `size`: SizeOfRawData */
+	uint64_t raw_offset;        /* LIEF's `offset`: PointerToRawData */
+	uint32_t characteristics;
+} nxp_lief_section;
+
+typedef struct nxp_lief_dir {
+	uint32_t rva;
+	uint32_t size;
+} nxp_lief_dir;
+
+/* What LIEF read: a plain record, no pointers. */
+typedef struct nxp_lief_view {
+	/* DOS header */
+	uint32_t pe_offset;         /* addressof_new_exeheader (e_lfanew) */
+
+	/* COFF header */
+	uint16_t machine;
+	uint16_t nsections;         /* NumberOfSections as LIEF read it */
+	uint32_t timestamp;
+	uint32_t symtab_offset;
+	uint32_t nsymbols;
+	uint16_t opt_header_size;
+	uint16_t file_characteristics;
+
+	/* optional header */
+	uint16_t magic;
+	uint16_t subsystem;
+	uint32_t size_of_code;
+	uint32_t entry_rva;
+	uint64_t image_base;
+	uint32_t section_alignment;
+	uint32_t file_alignment;
+	uint32_t size_of_image;
+	uint32_t size_of_headers;
+	uint32_t checksum;
+	uint32_t dll_characteristics;
+	uint64_t stack_reserve, stack_commit, heap_reserve, heap_commit;
+	uint32_t ndirs;             /* numberof_rva_and_size */
+
+	uint32_t ndirs_seen;        /* entries LIEF listed (15 in 0.9) */
+	nxp_lief_dir dirs[NXP_LIEF_NDIRS];
+
+	uint32_t nsections_seen;    /* sections LIEF listed, possibly > copied */
+	uint32_t nsections_copied;  /* min(nsections_seen, NXP_MAX_SECTIONS) */
+	nxp_lief_section sections[NXP_MAX_SECTIONS];
+} nxp_lief_view;
+
+/* Parse the file at `path` with LIEF in a guarded child and fill `out`.
+ * `lim` may be NULL for the defaults. Returns NXP_OK, NXP_E_USAGE for bad
+ * arguments, NXP_E_IO when the child cannot be set up (pipe/fork), or
+ * NXP_E_LIEF when the child failed: "lief child aborted (signal 6):
+ * LIEF::bad_format: ...: malformed image?", "lief child timed out after
+ * 10 s", "lief child ran out of memory (limit 256 MiB)", ... */
+int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *lim,
+                  nxp_error *err);
+
+/* One field on which the reader and LIEF disagree. */
+#define NXP_MISMATCH_FIELD_MAX 48
+#define NXP_MISMATCH_VALUE_MAX 24
+typedef struct nxp_mismatch {
+	char field[NXP_MISMATCH_FIELD_MAX];   /* "optional_header.checksum",
+	                                       * "section[2].characteristics" */
+	char reader[NXP_MISMATCH_VALUE_MAX];  /* "0x1f2e3", or a section name */
+	char lief[NXP_MISMATCH_VALUE_MAX];
+	uint64_t reader_value;                /* numeric fields; 0 for names */
+	uint64_t lief_value;
+} nxp_mismatch;
+
+/* Compare every field of `v` with the reader's `img`. Stores up to `max`
+ * mismatches in `out` (which may be NULL when max is 0) and sets *n to the
+ * total number found (which may exceed max). Returns NXP_OK when they agree,
+ * NXP_E_CROSS_CHECK otherwise. Field names are stable (CLI/JSON output). */
+int nxp_crosscheck(const nxp_image *img, const nxp_lief_view *v, nxp_mismatch *out,
+                   size_t max, size_t *n);
+
+/* nxp_lief_read(path) with default limits, then nxp_crosscheck(). Returns
+ * NXP_OK when LIEF agrees, NXP_E_LIEF when the child failed (*n = 0), or
+ * NXP_E_CROSS_CHECK with err naming the first mismatch and `out`/`*n`
+ * filled as by nxp_crosscheck(). `img` must be the reader's parse of the
+ * same file. */
+int nxp_crosscheck_file(const char *path, const nxp_image *img, nxp_mismatch *out,
+                        size_t max, size_t *n, nxp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/* nxpatch policy check FILE... | nxpatch policy show-default */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "nxpatch/policy.h"
+
+extern const char nxp_default_policy_yaml[];
+extern const size_t nxp_default_policy_yaml_len;
+
+static int policy_usage(void)
+{
+	return cli_usage("policy", "usage: nxpatch policy check FILE... | nxpatch policy show-default");
+}
+
+/* One file: "FILE: ok (N rules)" on stdout, or every diagnostic on stderr in
+ * the compiler format (file:line:col: message, source line, caret). */
+static int check_one(const char *path)
+{
+	nxp_policy *p = NULL;
+	nxp_diags diags = {0};
+	nxp_error err = {0};
+	int rc = nxp_policy_load_file(&p, path, &diags, &err);
+	if (rc == NXP_OK) {
+		printf("%s: ok (%zu rule%s)\n", path, p->nrules, p->nrules == 1 ? "" : "s");
+		nxp_policy_free(p);
+		nxp_diags_free(&diags);
+		return NXP_EXIT_OK;
+	}
+	int status = NXP_EXIT_USAGE;
+	if (rc == NXP_E_POLICY && diags.n) {
+		for (size_t i = 0; i < diags.n; i++) {
+			char *s = nxp_diag_render(&diags.items[i]);
+			if (s)
+				fputs(s, stderr);
+			else
+				fprintf(stderr, "%s\n", diags.items[i].message);
+			free(s);
+		}
+	} else {
+		/* could not be read at all: not a verdict on its content */
+		cli_error_e(NULL, &err);
+		if (rc != NXP_E_POLICY)
+			status = NXP_EXIT_INPUT;
+	}
+	nxp_diags_free(&diags);
+	return status;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+	if (argc < 2)
+		return policy_usage();
+	if (!strcmp(argv[1], "show-default")) {
+		if (argc != 2)
+			return policy_usage();
+		fwrite(nxp_default_policy_yaml, 1, nxp_default_policy_yaml_len, stdout);
+		return NXP_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "check")) {
+		int i = 2;
+		if (i < argc && !strcmp(argv[i], "--"))
+			i++;
+		if (i >= argc)
+			return policy_usage();
+		int status = NXP_EXIT_OK;
+		for (; i < argc; i++) {
+			int s = check_one(argv[i]);
+			if (s > status)
+				status = s;
+		}
+		return status;
+	}
+	return policy_usage();
+}

@@ -1,0 +1,129 @@
+/* Internal to src/sign: the Authenticode ASN.1 types (OpenSSL templates),
+ * the signer and trust objects, and shared helpers. */
+#ifndef NXP_SIGN_INTERNAL_H
+#define NXP_SIGN_INTERNAL_H
+
+#include <openssl/asn1.h>
+#include <openssl/asn1t.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+
+#include "nxpatch/sign.h"
+
+/* OIDs. */
+#define NXP_OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
+#define NXP_OID_SPC_PE_IMAGE_DATA "1.3.6.1.4.1.311.2.1.15"
+#define NXP_OID_SPC_STATEMENT_TYPE "1.3.6.1.4.1.311.2.1.11"
+#define NXP_OID_SPC_SP_OPUS_INFO "1.3.6.1.4.1.311.2.1.12"
+#define NXP_OID_SPC_INDIVIDUAL "1.3.6.1.4.1.311.2.1.21"
+#define NXP_OID_SPC_COMMERCIAL "1.3.6.1.4.1.311.2.1.22"
+#define NXP_OID_NESTED_SIGNATURE "1.3.6.1.4.1.311.2.4.1"
+#define NXP_OID_RFC3161_TOKEN "1.3.6.1.4.1.311.3.3.1"
+
+/* SpcString ::= CHOICE { unicode [0] IMPLICIT BMPString, ascii [1] IMPLICIT IA5String } */
+typedef struct {
+	int type;
+	union {
+		ASN1_BMPSTRING *unicode;
+		ASN1_IA5STRING *ascii;
+	} value;
+} nxp_SpcString;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcString)
+
+/* SpcSerializedObject ::= SEQUENCE { classId OCTET STRING, serializedData OCTET STRING } */
+typedef struct {
+	ASN1_OCTET_STRING *classId;
+	ASN1_OCTET_STRING *serializedData;
+} nxp_SpcSerializedObject;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcSerializedObject)
+
+/* SpcLink ::= CHOICE { url [0] IMPLICIT IA5String, moniker [1] IMPLICIT
+ * SpcSerializedObject, file [2] EXPLICIT SpcString } */
+typedef struct {
+	int type;
+	union {
+		ASN1_IA5STRING *url;
+		nxp_SpcSerializedObject *moniker;
+		nxp_SpcString *file;
+	} value;
+} nxp_SpcLink;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcLink)
+
+/* SpcPeImageData ::= SEQUENCE { flags BIT STRING, file [0] EXPLICIT SpcLink OPTIONAL } */
+typedef struct {
+	ASN1_BIT_STRING *flags;
+	nxp_SpcLink *file;
+} nxp_SpcPeImageData;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcPeImageData)
+
+/* SpcAttributeTypeAndOptionalValue ::= SEQUENCE { type OID, value ANY OPTIONAL } */
+typedef struct {
+	ASN1_OBJECT *type;
+	ASN1_TYPE *value;
+} nxp_SpcAttributeTypeAndOptionalValue;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcAttributeTypeAndOptionalValue)
+
+/* DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING } */
+typedef struct {
+	X509_ALGOR *digestAlgorithm;
+	ASN1_OCTET_STRING *digest;
+} nxp_DigestInfo;
+DECLARE_ASN1_FUNCTIONS(nxp_DigestInfo)
+
+/* SpcIndirectDataContent ::= SEQUENCE { data SpcAttributeTypeAndOptionalValue,
+ * messageDigest DigestInfo } */
+typedef struct {
+	nxp_SpcAttributeTypeAndOptionalValue *data;
+	nxp_DigestInfo *messageDigest;
+} nxp_SpcIndirectDataContent;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcIndirectDataContent)
+
+/* SpcSpOpusInfo ::= SEQUENCE { programName [0] EXPLICIT SpcString OPTIONAL,
+ * moreInfo [1] EXPLICIT SpcLink OPTIONAL } */
+typedef struct {
+	nxp_SpcString *programName;
+	nxp_SpcLink *moreInfo;
+} nxp_SpcSpOpusInfo;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcSpOpusInfo)
+
+/* SpcStatementType ::= SEQUENCE OF OBJECT IDENTIFIER (we write one) */
+typedef struct {
+	ASN1_OBJECT *type;
+} nxp_SpcStatementType;
+DECLARE_ASN1_FUNCTIONS(nxp_SpcStatementType)
+
+/* The loaded key material. */
+struct nxp_signer {
+	EVP_PKEY *key;
+	X509 *leaf;
+	STACK_OF(X509) *chain;      /* intermediates (and root) after the leaf */
+	char subject[NXP_SIG_TEXT_MAX];
+};
+
+struct nxp_trust {
+	X509_STORE *store;
+};
+
+/* Internal helpers. */
+const EVP_MD *nxp_sign_md(nxp_digest_alg alg);
+nxp_digest_alg nxp_sign_alg_of_nid(int nid);
+/* The first OpenSSL error reason (or fallback), and the queue cleared. */
+const char *nxp_ossl_reason(const char *fallback, char *buf, size_t buflen);
+/* One-line RFC 2253 name into buf. */
+void nxp_name_oneline(const X509_NAME *name, char *buf, size_t buflen);
+/* ASN1_TIME to unix seconds: 1 on success. */
+int nxp_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
+
+/* Digest of an image given explicit ranges (internal: also used on buffers
+ * built by the signer, whose layout is known without parsing). */
+int nxp_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum_offset,
+                      uint32_t cert_dir_offset, nxp_digest_alg alg, uint8_t *out,
+                      size_t *outlen, nxp_error *err);
+
+/* RFC 3161: fetch a token over http for the signature value of si and add it
+ * as the unsigned attribute 1.3.6.1.4.1.311.3.3.1. */
+int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
+                      int timeout_ms, nxp_error *err);
+
+#endif
