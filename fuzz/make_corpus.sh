@@ -31,6 +31,19 @@ if [ -d "$build/samples" ]; then
   find "$build/samples" -maxdepth 1 -type f \( -name '*.exe' -o -name '*.dll' -o -name '*.efi' \) \
        -size -256k -exec cp {} "$raw/fuzz_pe/" \;
 fi
+# Signed seeds: a throw-away self-signed code-signing certificate (never
+# committed) and nxpatch sign on two generated images.
+if command -v openssl >/dev/null && [ -x "$build/nxpatch" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$raw/key.pem" -out "$raw/cert.pem" -days 30 \
+    -subj "/CN=nxpatch fuzz seed" -addext "extendedKeyUsage=codeSigning" \
+    -addext "keyUsage=critical,digitalSignature" >/dev/null 2>&1
+  for s in gen_00 gen_01; do
+    "$build/nxpatch" sign "$raw/fuzz_pe/$s.exe" -o "$raw/fuzz_pe/signed_$s.exe" \
+      --cert "$raw/cert.pem" --key "$raw/key.pem" >/dev/null 2>&1 ||
+      echo "make_corpus: signing $s failed (skipped)" >&2
+  done
+  rm -f "$raw/key.pem" "$raw/cert.pem"
+fi
 # Certificate tables of any signed seed (directory 4 is a file offset).
 /usr/bin/python3 - "$raw/fuzz_pe" "$raw/fuzz_certs" <<'PY'
 import os, struct, sys
