@@ -108,11 +108,13 @@ typedef enum nxp_out_mode {
 } nxp_out_mode;
 
 struct nxp_signer;
+struct nxp_sign_opts;
 
 typedef struct nxp_apply_options {
 	int cross_check;             /* re-read the output with LIEF too */
 	const char *backup_suffix;   /* in place: keep the original as path+suffix */
-	struct nxp_signer *signer;   /* for NXP_SIGACT_RESIGN */
+	const struct nxp_signer *signer;        /* for NXP_SIGACT_RESIGN */
+	const struct nxp_sign_opts *sign_opts;  /* may be NULL: defaults */
 	int test_corrupt_output;     /* test hook: flip a byte after writing */
 } nxp_apply_options;
 
@@ -132,9 +134,12 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 /* Verify that out (len bytes) is exactly in with plan applied: the reader's
  * view of every header and section field equals the input's except the
  * planned fields, which hold their new values; the bytes differ only inside
- * planned ranges; the checksum is valid (or planned zero). */
+ * planned ranges; the checksum is valid (or planned zero). Under re-signing
+ * the new certificate table, its directory entry and the checksum are checked
+ * for shape here and the signature by the caller. out_img receives the parse
+ * of out. */
 int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
-                      size_t len, nxp_error *err);
+                      size_t len, nxp_image *out_img, nxp_error *err);
 
 #ifdef __cplusplus
 }

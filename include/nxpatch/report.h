@@ -21,6 +21,15 @@ json_t *nxp_json_failure(const char *path, const nxp_error *err);
 /* "name1,name2" style list of set flags as a JSON array of strings. */
 json_t *nxp_json_flags(const nxp_flag_name *table, uint32_t value);
 
+struct nxp_plan;
+/* The scan object of f extended with "status" ("changes", "nothing_to_do",
+ * "refused"), "changes", "refused", "warnings", "signature.action" and
+ * "checksum.new". */
+json_t *nxp_json_plan(const nxp_facts *f, const struct nxp_plan *plan);
+/* The dry-run diff of one image, as text. */
+void nxp_text_plan(FILE *out, const nxp_facts *f, const struct nxp_plan *plan);
+const char *nxp_plan_status_name(int status);
+
 /* Human-readable scan output for one image. */
 void nxp_text_image(FILE *out, const nxp_facts *f);
 

@@ -206,6 +206,12 @@ int nxp_sig_verify(const uint8_t *data, size_t len, const nxp_image *img,
                    const nxp_trust *trust, nxp_sig_result *res, size_t max,
                    size_t *nres, nxp_error *err);
 
+/* Check a signature just made: data/len (parsed as img) must carry exactly
+ * one signature entry, and it must verify against the signer's own chain.
+ * NXP_E_VERIFY otherwise, with the reason. */
+int nxp_sig_verify_own(const uint8_t *data, size_t len, const nxp_image *img,
+                       const nxp_signer *signer, nxp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

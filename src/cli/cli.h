@@ -26,4 +26,18 @@ void cli_error_e(const char *path, const nxp_error *err);
 /* Print a usage error and return NXP_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct nxp_policy;
+/* Load the policy at path, or the built-in default when path is NULL. On
+ * failure prints every diagnostic as file:line:col: message, the source line
+ * and a caret, and returns NXP_EXIT_USAGE (invalid policy) or NXP_EXIT_INPUT
+ * (unreadable file); 0 on success. */
+int cli_load_policy(const char *path, struct nxp_policy **out);
+
+/* --format: text (default), json. Returns 1 when known. */
+enum { CLI_TEXT = 0, CLI_JSON = 1 };
+int cli_parse_format(const char *arg, int *format);
+/* Print a JSON document to stdout (and free it). */
+struct json_t;
+void cli_print_json(struct json_t *doc);
+
 #endif

@@ -19,32 +19,11 @@ static int policy_usage(void)
 static int check_one(const char *path)
 {
 	nxp_policy *p = NULL;
-	nxp_diags diags = {0};
-	nxp_error err = {0};
-	int rc = nxp_policy_load_file(&p, path, &diags, &err);
-	if (rc == NXP_OK) {
+	int status = cli_load_policy(path, &p);
+	if (status == NXP_EXIT_OK) {
 		printf("%s: ok (%zu rule%s)\n", path, p->nrules, p->nrules == 1 ? "" : "s");
 		nxp_policy_free(p);
-		nxp_diags_free(&diags);
-		return NXP_EXIT_OK;
 	}
-	int status = NXP_EXIT_USAGE;
-	if (rc == NXP_E_POLICY && diags.n) {
-		for (size_t i = 0; i < diags.n; i++) {
-			char *s = nxp_diag_render(&diags.items[i]);
-			if (s)
-				fputs(s, stderr);
-			else
-				fprintf(stderr, "%s\n", diags.items[i].message);
-			free(s);
-		}
-	} else {
-		/* could not be read at all: not a verdict on its content */
-		cli_error_e(NULL, &err);
-		if (rc != NXP_E_POLICY)
-			status = NXP_EXIT_INPUT;
-	}
-	nxp_diags_free(&diags);
 	return status;
 }
 

@@ -12,6 +12,9 @@ int cmd_policy(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_unsign(int argc, char **argv);
 int cmd_sigcheck(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 static const struct nxp_cmd commands[] = {
 	{"help", cmd_help, "show the commands"},
@@ -21,6 +24,9 @@ static const struct nxp_cmd commands[] = {
 	{"sign", cmd_sign, "sign an image with Authenticode (replaces signatures)"},
 	{"unsign", cmd_unsign, "remove an image's certificate table"},
 	{"sigcheck", cmd_sigcheck, "verify every Authenticode signature of images"},
+	{"plan", cmd_plan, "show what apply would change (dry run)"},
+	{"apply", cmd_apply, "patch images as the policy says, verify, replace"},
+	{"verify", cmd_verify, "check images comply with a policy (and their signatures)"},
 };
 
 int cmd_help(int argc, char **argv)

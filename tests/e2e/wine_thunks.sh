@@ -12,61 +12,11 @@
 require_pefile
 require_wine
 
-WINE=/usr/lib/wine/wine64
-# No winedbg on a crash: with it attached, the crashed process's exit status is
-# sometimes 0 (measured: 3 of 6 runs); without it, it is always the exception
-# code's low byte (5 for 0xC0000005). The fault is still reported on stderr.
-export WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d"
-WINESERVER=/usr/lib/wine/wineserver64
-[ -x "$WINESERVER" ] || WINESERVER=$(command -v wineserver64 || command -v wineserver || true)
-[ -n "$WINESERVER" ] || skip "wineserver not found (apt-get install wine64)"
-
-cleanup() {
-  "$WINESERVER" -k >/dev/null 2>&1 || true
-  "$WINESERVER" -w >/dev/null 2>&1 || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
 for n in hello64.exe overlay64.exe norelocs64.exe thunk_section64.exe thunk_data64.exe \
          calldll64.exe thunkdll64.dll; do
   sample "$n" >/dev/null
   cp "$NXP_SAMPLES_DIR/$n" "$T/$n"
 done
-
-# run_wine DIR EXE: runs DIR/EXE from DIR; leaves its exit status in $rc, its
-# stdout in $T/stdout and stdout+stderr in $T/out (carriage returns removed).
-run_wine() {
-  rc=0
-  (cd "$1" && timeout 120 "$WINE" "./$2" >"$T/stdout.raw" 2>"$T/stderr.raw") || rc=$?
-  tr -d '\r' <"$T/stdout.raw" >"$T/stdout"
-  cat "$T/stdout" "$T/stderr.raw" | tr -d '\r' >"$T/out"
-  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-    cat "$T/out" >&2
-    fail "$2 timed out under wine64"
-  fi
-}
-
-# expect_ok DIR EXE LINE: exit 0 and LINE printed.
-expect_ok() {
-  run_wine "$1" "$2"
-  if [ "$rc" -ne 0 ] || ! grep -qxF "$3" "$T/stdout"; then
-    cat "$T/out" >&2
-    fail "$2 (in $1): exit $rc, want 0 and the line '$3'"
-  fi
-  echo "ok: $2 runs and prints '$3'"
-}
-
-# expect_dep_fault DIR EXE LINE: non-zero exit from an execute-access page fault,
-# and the line is not printed.
-expect_dep_fault() {
-  run_wine "$1" "$2"
-  if [ "$rc" -eq 0 ] || grep -qxF "$3" "$T/out" || ! grep -q 'page fault on execute access' "$T/out"; then
-    cat "$T/out" >&2
-    fail "$2 (in $1): exit $rc, want a DEP fault (execute access) and no '$3'"
-  fi
-  echo "ok: $2 faults under DEP (exit $rc, execute access)"
-}
 
 # patch SRC DST SECTION [clear-nx]: a copy of SRC with EXECUTE set on SECTION (or,
 # with clear-nx, NX_COMPAT cleared instead) and the CheckSum recomputed; only those

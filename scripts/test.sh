@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Build nxpatch twice (normal, ASan+UBSan) and run every test in both, then
+# the fuzzers for a bounded time. Installs what is missing (Debian packages).
+#   bash scripts/test.sh            everything (what CI runs)
+#   NXP_FUZZ_SECONDS=0 ...          skip the timed fuzzing (corpus replays still run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test
+
+jobs=$(nproc 2>/dev/null || echo 2)
+run_suite() { # name, cmake args...
+  local dir=$1; shift
+  echo "== building $dir"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" >/dev/null
+  echo "== testing $dir"
+  (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
+}
+
+run_suite build
+run_suite build-asan -DNXP_SANITIZE=ON
+
+if [ -x scripts/fuzz.sh ] && [ "${NXP_FUZZ_SECONDS:-60}" != 0 ]; then
+  echo "== fuzzing"
+  FUZZ_SECONDS=${NXP_FUZZ_SECONDS:-60} bash scripts/fuzz.sh
+fi
+echo "== all tests passed"

@@ -1,0 +1,52 @@
+/* Helpers shared by the subcommands. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "nxpatch/policy.h"
+
+int cli_load_policy(const char *path, nxp_policy **out)
+{
+	nxp_diags diags = {0};
+	nxp_error err = {0};
+	int rc = path ? nxp_policy_load_file(out, path, &diags, &err)
+	              : nxp_policy_load_default(out, &diags, &err);
+	if (rc == NXP_OK) {
+		nxp_diags_free(&diags);
+		return NXP_EXIT_OK;
+	}
+	int status = rc == NXP_E_POLICY ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
+	if (rc == NXP_E_POLICY && diags.n) {
+		for (size_t i = 0; i < diags.n; i++) {
+			char *s = nxp_diag_render(&diags.items[i]);
+			if (s)
+				fputs(s, stderr);
+			else
+				fprintf(stderr, "%s\n", diags.items[i].message);
+			free(s);
+		}
+	} else {
+		cli_error(NULL, "%s", err.msg);
+	}
+	nxp_diags_free(&diags);
+	return status;
+}
+
+int cli_parse_format(const char *arg, int *format)
+{
+	if (!strcmp(arg, "text"))
+		*format = CLI_TEXT;
+	else if (!strcmp(arg, "json"))
+		*format = CLI_JSON;
+	else
+		return 0;
+	return 1;
+}
+
+void cli_print_json(json_t *doc)
+{
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(doc);
+}

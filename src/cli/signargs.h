@@ -1,0 +1,59 @@
+/* Signing options shared by `sign` and `apply`: key material, digest,
+ * signing time (or SOURCE_DATE_EPOCH), opus info and timestamping. */
+#ifndef NXP_CLI_SIGNARGS_H
+#define NXP_CLI_SIGNARGS_H
+
+#include <getopt.h>
+
+#include "nxpatch/sign.h"
+
+enum {
+	CLI_OPT_CERT = 0x100,
+	CLI_OPT_KEY,
+	CLI_OPT_PKCS12,
+	CLI_OPT_PASS_ENV,
+	CLI_OPT_PASS_FILE,
+	CLI_OPT_DIGEST,
+	CLI_OPT_SIGNING_TIME,
+	CLI_OPT_PROGRAM_NAME,
+	CLI_OPT_URL,
+	CLI_OPT_TIMESTAMP_URL
+};
+
+#define CLI_SIGN_LONG_OPTIONS                                                   \
+	{"cert", required_argument, NULL, CLI_OPT_CERT},                        \
+	{"key", required_argument, NULL, CLI_OPT_KEY},                          \
+	{"pkcs12", required_argument, NULL, CLI_OPT_PKCS12},                    \
+	{"pass-env", required_argument, NULL, CLI_OPT_PASS_ENV},                \
+	{"pass-file", required_argument, NULL, CLI_OPT_PASS_FILE},              \
+	{"digest", required_argument, NULL, CLI_OPT_DIGEST},                    \
+	{"signing-time", required_argument, NULL, CLI_OPT_SIGNING_TIME},        \
+	{"program-name", required_argument, NULL, CLI_OPT_PROGRAM_NAME},        \
+	{"url", required_argument, NULL, CLI_OPT_URL},                          \
+	{"timestamp-url", required_argument, NULL, CLI_OPT_TIMESTAMP_URL}
+
+#define CLI_SIGN_USAGE                                                                 \
+	"  key material: --cert CERT.pem --key KEY.pem | --pkcs12 FILE.p12\n"          \
+	"                [--pass-env VAR | --pass-file FILE]\n"                        \
+	"  signing:      [--digest sha256|sha384|sha512|sha1] [--signing-time UNIX|ISO8601]\n" \
+	"                [--program-name NAME] [--url URL] [--timestamp-url http://TSA]\n" \
+	"  SOURCE_DATE_EPOCH fixes the signing time when --signing-time is not given.\n"
+
+typedef struct cli_sign_args {
+	nxp_key_source ks;
+	nxp_sign_opts so;
+	const char *time_arg;
+} cli_sign_args;
+
+void cli_sign_init(cli_sign_args *a);
+/* Take option c (from CLI_SIGN_LONG_OPTIONS). Returns 1 when taken, 0 when c
+ * is not a signing option, -1 after printing a usage error. */
+int cli_sign_opt(cli_sign_args *a, int c, const char *arg, const char *cmd);
+/* 1 when any key material was given. */
+int cli_sign_has_key(const cli_sign_args *a);
+/* Check the combination; returns 0 or an exit status after printing. */
+int cli_sign_finish(cli_sign_args *a, const char *cmd, int key_required);
+/* Load the signer; returns 0 or an exit status after printing. */
+int cli_sign_load(const cli_sign_args *a, nxp_signer **out);
+
+#endif

@@ -1,0 +1,163 @@
+/* Plan reports: the dry-run diff as text and as JSON. */
+#include <stdio.h>
+
+#include "nxpatch/plan.h"
+#include "nxpatch/report.h"
+
+const char *nxp_plan_status_name(int status)
+{
+	static const char *const names[] = {
+		[NXP_PLAN_NOTHING] = "nothing_to_do",
+		[NXP_PLAN_CHANGES] = "changes",
+		[NXP_PLAN_REFUSED] = "refused",
+	};
+	if (status < 0 || (size_t)status >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[status];
+}
+
+static const char *field_name(nxp_field f)
+{
+	static const char *const names[] = {
+		[NXP_FIELD_DLL_CHARACTERISTICS] = "dll_characteristics",
+		[NXP_FIELD_SECTION_CHARACTERISTICS] = "section_characteristics",
+		[NXP_FIELD_CHECKSUM] = "checksum",
+		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
+	};
+	return names[f];
+}
+
+static const char *sig_action_name(nxp_sig_action a)
+{
+	static const char *const names[] = {
+		[NXP_SIGACT_NONE] = "none",
+		[NXP_SIGACT_STRIP] = "strip",
+		[NXP_SIGACT_RESIGN] = "resign",
+	};
+	return names[a];
+}
+
+json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
+{
+	const nxp_image *img = f->img;
+	json_t *o = nxp_json_image(f);
+	json_object_set_new(o, "plan", json_string(nxp_plan_status_name(plan->status)));
+	json_t *changes = json_array();
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		char rules[256];
+		nxp_change_rules(c, rules, sizeof(rules));
+		json_t *co = json_pack("{s:s, s:I, s:I, s:I, s:I}", "field", field_name(c->field),
+		                       "offset", (json_int_t)c->offset, "size", (json_int_t)c->size,
+		                       "old", (json_int_t)c->old_value, "new",
+		                       (json_int_t)c->new_value);
+		if (c->section >= 0)
+			json_object_set_new(co, "section", json_string(img->sections[c->section].name));
+		json_object_set_new(co, "rule", rules[0] ? json_string(rules) : json_null());
+		if (c->nbits) {
+			const nxp_flag_name *t = c->field == NXP_FIELD_DLL_CHARACTERISTICS
+			                                 ? nxp_dll_flag_names
+			                                 : nxp_section_attr_names;
+			json_t *added = json_array(), *removed = json_array(), *bits = json_array();
+			for (unsigned b = 0; b < c->nbits; b++) {
+				json_t *names = nxp_json_flags(t, c->bits[b].bit);
+				json_t *name = json_array_get(names, 0);
+				json_array_append(c->bits[b].set ? added : removed, name);
+				json_array_append_new(bits, json_pack("{s:O, s:s, s:s}", "name", name, "op",
+				                                      c->bits[b].set ? "set" : "clear",
+				                                      "rule", c->bits[b].rule));
+				json_decref(names);
+			}
+			json_object_set_new(co, "added", added);
+			json_object_set_new(co, "removed", removed);
+			json_object_set_new(co, "bits", bits);
+		}
+		json_array_append_new(changes, co);
+	}
+	json_object_set_new(o, "changes", changes);
+	json_t *refused = json_array();
+	for (size_t i = 0; i < plan->nrefusals; i++)
+		json_array_append_new(refused,
+		                      json_pack("{s:o, s:s}", "rule",
+		                                plan->refusals[i].rule[0]
+		                                        ? json_string(plan->refusals[i].rule)
+		                                        : json_null(),
+		                                "reason", plan->refusals[i].reason));
+	json_object_set_new(o, "refused", refused);
+	json_t *warnings = json_array();
+	for (size_t i = 0; i < plan->nwarnings; i++)
+		json_array_append_new(warnings, json_string(plan->warnings[i]));
+	json_object_set_new(o, "warnings", warnings);
+	json_t *rules = json_array();
+	for (size_t i = 0; i < plan->nmatched; i++)
+		json_array_append_new(rules, json_string(plan->matched[i]));
+	json_object_set_new(o, "rules_matched", rules);
+	json_object_set_new(json_object_get(o, "signature"), "action",
+	                    json_string(sig_action_name(plan->signature)));
+	json_object_set_new(json_object_get(o, "checksum"), "new",
+	                    plan->signature == NXP_SIGACT_RESIGN
+	                            ? json_null()
+	                            : json_integer((json_int_t)plan->checksum_new));
+	return o;
+}
+
+void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
+{
+	const nxp_image *img = f->img;
+	fprintf(out, "%s: ", f->path);
+	switch (plan->status) {
+	case NXP_PLAN_NOTHING:
+		fprintf(out, "nothing to do\n");
+		break;
+	case NXP_PLAN_CHANGES:
+		fprintf(out, "%zu change%s\n", plan->nchanges, plan->nchanges == 1 ? "" : "s");
+		break;
+	case NXP_PLAN_REFUSED:
+		fprintf(out, "refused (%zu reason%s); nothing will be written\n", plan->nrefusals,
+		        plan->nrefusals == 1 ? "" : "s");
+		break;
+	}
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		char label[64], bits[512], rules[256];
+		nxp_change_label(c, img, label, sizeof(label));
+		nxp_change_bits(c, bits, sizeof(bits));
+		nxp_change_rules(c, rules, sizeof(rules));
+		fprintf(out, "  @0x%08x  %s ", c->offset, label);
+		if (c->field == NXP_FIELD_DLL_CHARACTERISTICS)
+			fprintf(out, "0x%04llX -> 0x%04llX", (unsigned long long)c->old_value,
+			        (unsigned long long)c->new_value);
+		else if (c->field == NXP_FIELD_CERT_DIR)
+			fprintf(out, "(0x%llx, 0x%llx) -> (0, 0)",
+			        (unsigned long long)(c->old_value & 0xffffffffu),
+			        (unsigned long long)(c->old_value >> 32));
+		else
+			fprintf(out, "0x%08llX -> 0x%08llX", (unsigned long long)c->old_value,
+			        (unsigned long long)c->new_value);
+		if (bits[0])
+			fprintf(out, " (%s)", bits);
+		if (rules[0])
+			fprintf(out, " [rule %s]", rules);
+		fputc('\n', out);
+	}
+	if (plan->signature == NXP_SIGACT_STRIP)
+		fprintf(out, "  signature: %u entr%s removed (file truncated to 0x%llx bytes)\n",
+		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies",
+		        (unsigned long long)plan->out_len);
+	if (plan->signature == NXP_SIGACT_RESIGN)
+		fprintf(out, "  signature: %u entr%s replaced by one new signature; checksum "
+		             "recomputed after signing\n",
+		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies");
+	if (plan->status == NXP_PLAN_CHANGES && plan->signature != NXP_SIGACT_RESIGN &&
+	    plan->checksum_new == plan->checksum_old && plan->checksum_old == 0)
+		fprintf(out, "  checksum: stays 0 (not set in the input)\n");
+	for (size_t i = 0; i < plan->nrefusals; i++) {
+		if (plan->refusals[i].rule[0])
+			fprintf(out, "  refused [rule %s]: %s\n", plan->refusals[i].rule,
+			        plan->refusals[i].reason);
+		else
+			fprintf(out, "  refused: %s\n", plan->refusals[i].reason);
+	}
+	for (size_t i = 0; i < plan->nwarnings; i++)
+		fprintf(out, "  warning: %s\n", plan->warnings[i]);
+}

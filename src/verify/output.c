@@ -1,0 +1,226 @@
+/* Verification of a written output against its input and plan, before the
+ * output replaces anything: re-parse it strictly, compare every header and
+ * section field, compare the bytes outside the planned ranges, and check the
+ * checksum. Bytes are compared and summed in one pass, chunk by chunk. */
+#include <string.h>
+
+#include "nxpatch/plan.h"
+#include "util/bytes.h"
+
+#define CHUNK (1u << 20) /* even, so every chunk starts at an even offset */
+
+static int field_eq(nxp_error *err, const char *name, uint64_t want, uint64_t got)
+{
+	if (want == got)
+		return NXP_OK;
+	return nxp_fail(err, NXP_E_VERIFY, "%s is 0x%llx in the output, expected 0x%llx", name,
+	                (unsigned long long)got, (unsigned long long)want);
+}
+
+static int compare_headers(const nxp_image *a, const nxp_image *b, const nxp_plan *plan,
+                           nxp_error *err)
+{
+	int rc;
+#define EQ(field)                                                                  \
+	do {                                                                       \
+		if ((rc = field_eq(err, #field, (uint64_t)a->field, (uint64_t)b->field))) \
+			return rc;                                                 \
+	} while (0)
+	EQ(pe_offset);
+	EQ(machine);
+	EQ(nsections);
+	EQ(timestamp);
+	EQ(symtab_offset);
+	EQ(nsymbols);
+	EQ(opt_header_size);
+	EQ(file_characteristics);
+	EQ(magic);
+	EQ(linker_major);
+	EQ(linker_minor);
+	EQ(size_of_code);
+	EQ(entry_rva);
+	EQ(image_base);
+	EQ(section_alignment);
+	EQ(file_alignment);
+	EQ(os_major);
+	EQ(os_minor);
+	EQ(subsystem_major);
+	EQ(subsystem_minor);
+	EQ(size_of_image);
+	EQ(size_of_headers);
+	EQ(subsystem);
+	EQ(stack_reserve);
+	EQ(stack_commit);
+	EQ(heap_reserve);
+	EQ(heap_commit);
+	EQ(ndirs);
+	EQ(nimports);
+#undef EQ
+	if ((rc = field_eq(err, "dll_characteristics", plan->dll_new, b->dll_characteristics)))
+		return rc;
+	for (unsigned i = 0; i < a->ndirs_used; i++) {
+		if (i == NXP_DIR_SECURITY && plan->signature != NXP_SIGACT_NONE)
+			continue;
+		if (a->dirs[i].rva != b->dirs[i].rva || a->dirs[i].size != b->dirs[i].size)
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "data directory %u is (0x%x, 0x%x) in the output, expected "
+			                "(0x%x, 0x%x)",
+			                i, b->dirs[i].rva, b->dirs[i].size, a->dirs[i].rva,
+			                a->dirs[i].size);
+	}
+	for (unsigned i = 0; i < a->nsections; i++) {
+		const nxp_section *x = &a->sections[i], *y = &b->sections[i];
+		if (memcmp(x->name, y->name, sizeof(x->name)) || x->virtual_size != y->virtual_size ||
+		    x->virtual_address != y->virtual_address || x->raw_size != y->raw_size ||
+		    x->raw_offset != y->raw_offset)
+			return nxp_fail(err, NXP_E_VERIFY, "section %u (%s) header differs in the output",
+			                i, x->name);
+		if (y->characteristics != plan->section_new[i])
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "section %u (%s) characteristics are 0x%08X in the output, "
+			                "expected 0x%08X",
+			                i, x->name, y->characteristics, plan->section_new[i]);
+	}
+	if (plan->signature == NXP_SIGACT_STRIP && (b->ncerts || b->dirs[NXP_DIR_SECURITY].size))
+		return nxp_fail(err, NXP_E_VERIFY, "the output still has a certificate table");
+	if (plan->signature == NXP_SIGACT_RESIGN && b->ncerts != 1)
+		return nxp_fail(err, NXP_E_VERIFY, "the re-signed output has %u signature entries",
+		                b->ncerts);
+	return NXP_OK;
+}
+
+/* The ranges the plan may change, sorted: the planned fields and, when
+ * re-signing, the checksum and the certificate directory entry. */
+typedef struct range {
+	uint32_t off, size;
+} range;
+
+static size_t planned_ranges(const nxp_input *in, const nxp_plan *plan, range *r)
+{
+	size_t n = 0;
+	int have_sum = 0, have_dir = 0;
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		r[n++] = (range){plan->changes[i].offset, plan->changes[i].size};
+		have_sum |= plan->changes[i].field == NXP_FIELD_CHECKSUM;
+		have_dir |= plan->changes[i].field == NXP_FIELD_CERT_DIR;
+	}
+	if (plan->signature == NXP_SIGACT_RESIGN) {
+		if (!have_sum)
+			r[n++] = (range){in->img.checksum_offset, 4};
+		if (!have_dir)
+			r[n++] = (range){in->img.cert_dir_offset, 8};
+	}
+	/* insertion sort: n is small */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && r[j].off < r[j - 1].off; j--) {
+			range t = r[j];
+			r[j] = r[j - 1];
+			r[j - 1] = t;
+		}
+	return n;
+}
+
+/* Compare a[lo, hi) with b, skipping the ranges; 0 when equal. */
+static int differs_outside(const uint8_t *a, const uint8_t *b, uint64_t lo, uint64_t hi,
+                           const range *r, size_t nr, uint64_t *where)
+{
+	uint64_t pos = lo;
+	for (size_t i = 0; i < nr && pos < hi; i++) {
+		uint64_t s = r[i].off, e = (uint64_t)r[i].off + r[i].size;
+		if (e <= pos || s >= hi)
+			continue;
+		if (s > pos && memcmp(a + pos, b + pos, s - pos)) {
+			*where = pos;
+			return 1;
+		}
+		pos = e;
+	}
+	if (pos < hi && memcmp(a + pos, b + pos, hi - pos)) {
+		*where = pos;
+		return 1;
+	}
+	return 0;
+}
+
+static uint32_t fold16(uint32_t x)
+{
+	while (x >> 16)
+		x = (x & 0xffff) + (x >> 16);
+	return x;
+}
+
+int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+                      size_t len, nxp_image *o, nxp_error *err)
+{
+	int rc = nxp_pe_parse(o, out, len, err);
+	if (rc)
+		return nxp_error_prefix(err, "the output does not parse");
+	if ((rc = compare_headers(&in->img, o, plan, err)))
+		return rc;
+
+	uint64_t body = plan->out_len; /* bytes that come from the input */
+	if (plan->signature == NXP_SIGACT_RESIGN) {
+		if (o->cert_offset < body || o->cert_offset + (uint64_t)o->cert_size != len)
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "the new certificate table (0x%x + 0x%x) is not at the end of "
+			                "the patched image",
+			                o->cert_offset, o->cert_size);
+		for (uint64_t i = body; i < o->cert_offset; i++)
+			if (out[i])
+				return nxp_fail(err, NXP_E_VERIFY,
+				                "padding before the certificate table is not zero at 0x%llx",
+				                (unsigned long long)i);
+	} else if (len != body) {
+		return nxp_fail(err, NXP_E_VERIFY, "the output is 0x%zx bytes, expected 0x%llx", len,
+		                (unsigned long long)body);
+	}
+
+	/* The planned fields hold their new values. */
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		if (plan->signature == NXP_SIGACT_RESIGN &&
+		    (c->field == NXP_FIELD_CHECKSUM || c->field == NXP_FIELD_CERT_DIR))
+			continue;
+		for (uint32_t k = 0; k < c->size; k++)
+			if (out[c->offset + k] != (uint8_t)(c->new_value >> (8 * k)))
+				return nxp_fail(err, NXP_E_VERIFY,
+				                "planned field at 0x%x does not hold its new value",
+				                c->offset);
+	}
+
+	/* One pass: bytes outside the planned ranges equal the input's, and the
+	 * checksum sum of the whole output. */
+	range r[NXP_MAX_CHANGES + 2];
+	size_t nr = planned_ranges(in, plan, r);
+	uint32_t sum = 0;
+	for (uint64_t pos = 0; pos < len; pos += CHUNK) {
+		uint64_t end = len - pos > CHUNK ? pos + CHUNK : len;
+		uint64_t cmp_end = end < body ? end : body;
+		uint64_t where;
+		if (pos < cmp_end &&
+		    differs_outside(in->file.data, out, pos, cmp_end, r, nr, &where))
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "the output differs from the input at 0x%llx, outside the "
+			                "planned fields",
+			                (unsigned long long)where);
+		sum = nxp_pe_sum16(out + pos, (size_t)(end - pos), sum);
+	}
+	/* Take the stored CheckSum's bytes back out of the sum (mod 0xffff). */
+	uint32_t s = fold16(sum) % 0xffff;
+	for (uint32_t k = 0; k < 4; k++) {
+		uint32_t off = o->checksum_offset + k;
+		uint32_t v = ((uint32_t)out[off] << ((off & 1) * 8)) % 0xffff;
+		s = (s + 0xffff - v) % 0xffff;
+	}
+	uint32_t computed = (s ? s : 0xffff) + (uint32_t)len;
+	if (o->checksum == 0 && plan->checksum_new == 0 && plan->signature != NXP_SIGACT_RESIGN)
+		return NXP_OK;
+	if (o->checksum != computed)
+		return nxp_fail(err, NXP_E_VERIFY,
+		                "the output's checksum 0x%08x is not valid (computed 0x%08x)",
+		                o->checksum, computed);
+	if (plan->signature != NXP_SIGACT_RESIGN && o->checksum != plan->checksum_new)
+		return nxp_fail(err, NXP_E_VERIFY, "the output's checksum 0x%08x is not the planned 0x%08x",
+		                o->checksum, plan->checksum_new);
+	return NXP_OK;
+}

@@ -1,0 +1,168 @@
+/* Applying a plan: write the input with exactly the planned edits to a
+ * temporary file beside the target, fsync it, verify it, then rename it into
+ * place. The input is never copied in memory except when it must be signed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nxpatch/plan.h"
+#include "nxpatch/sign.h"
+#include "util/bytes.h"
+#include "nxpatch/crosscheck.h"
+
+static void put_value(uint8_t *p, uint32_t size, uint64_t v)
+{
+	for (uint32_t k = 0; k < size; k++)
+		p[k] = (uint8_t)(v >> (8 * k));
+}
+
+/* Stream in->data[0 .. plan->out_len) with the planned edits to t. */
+static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+                         nxp_error *err)
+{
+	uint64_t pos = 0;
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		uint8_t v[8];
+		put_value(v, c->size, c->new_value);
+		int rc = nxp_tmpfile_write(t, in->file.data + pos, c->offset - pos, err);
+		if (!rc)
+			rc = nxp_tmpfile_write(t, v, c->size, err);
+		if (rc)
+			return rc;
+		pos = (uint64_t)c->offset + c->size;
+	}
+	return nxp_tmpfile_write(t, in->file.data + pos, plan->out_len - pos, err);
+}
+
+/* The patched image in memory, full length, for signing: nxp_sign_image
+ * drops the old certificate table itself. */
+static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
+{
+	uint8_t *buf = malloc(in->file.len ? in->file.len : 1);
+	if (!buf)
+		return NULL;
+	memcpy(buf, in->file.data, in->file.len);
+	for (size_t i = 0; i < plan->nchanges; i++)
+		if (plan->changes[i].field != NXP_FIELD_CERT_DIR)
+			put_value(buf + plan->changes[i].offset, plan->changes[i].size,
+			          plan->changes[i].new_value);
+	return buf;
+}
+
+/* Map the synced temporary file and verify it against the plan. */
+static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+                          const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
+{
+	struct stat st;
+	if (fstat(t->fd, &st) != 0)
+		return nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", t->path, strerror(errno));
+	size_t len = (size_t)st.st_size;
+	void *map = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0) : MAP_FAILED;
+	if (map == MAP_FAILED)
+		return nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
+		                len ? strerror(errno) : "empty file");
+	nxp_image *img = malloc(sizeof(*img));
+	int rc = img ? NXP_OK : nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	if (!rc)
+		rc = nxp_verify_output(in, plan, map, len, img, err);
+	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
+		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
+	if (!rc && opt->cross_check) {
+		size_t n = 0;
+		rc = nxp_crosscheck_file(t->path, img, NULL, 0, &n, err);
+	}
+	if (!rc) {
+		res->out_len = len;
+		res->checksum = img->checksum;
+	}
+	free(img);
+	munmap(map, len);
+	return rc;
+}
+
+static int make_backup(const char *path, const char *suffix, nxp_apply_result *res,
+                       nxp_error *err)
+{
+	int n = snprintf(res->backup, sizeof(res->backup), "%s%s", path, suffix);
+	if (n < 0 || (size_t)n >= sizeof(res->backup))
+		return nxp_fail(err, NXP_E_USAGE, "backup path too long");
+	unlink(res->backup);
+	if (link(path, res->backup) == 0)
+		return NXP_OK;
+	return nxp_fail(err, NXP_E_IO, "cannot keep a backup as %s: %s", res->backup,
+	                strerror(errno));
+}
+
+int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
+              const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
+{
+	static const nxp_apply_options defaults = {0};
+	if (!opt)
+		opt = &defaults;
+	memset(res, 0, sizeof(*res));
+	if (plan->status == NXP_PLAN_REFUSED)
+		return nxp_fail(err, NXP_E_REFUSED, "refused: %s", plan->refusals[0].reason);
+	if (plan->status == NXP_PLAN_NOTHING)
+		return NXP_OK;
+	if (plan->signature == NXP_SIGACT_RESIGN && !opt->signer)
+		return nxp_fail(err, NXP_E_KEY,
+		                "the policy says signature: resign, but no signing key was given "
+		                "(--cert and --key, or --pkcs12)");
+
+	nxp_tmpfile t;
+	mode_t mode = in->file.mode ? in->file.mode & 07777 : 0644;
+	int rc = nxp_tmpfile_open(&t, out_path, mode, err);
+	if (rc)
+		return rc;
+	if (plan->signature == NXP_SIGACT_RESIGN) {
+		uint8_t *buf = patched_copy(in, plan), *signed_buf = NULL;
+		size_t signed_len = 0;
+		if (!buf) {
+			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		rc = nxp_sign_image(buf, in->file.len, &in->img, opt->signer, opt->sign_opts,
+		                    &signed_buf, &signed_len, err);
+		free(buf);
+		if (!rc)
+			rc = nxp_tmpfile_write(&t, signed_buf, signed_len, err);
+		free(signed_buf);
+	} else {
+		rc = write_patched(&t, in, plan, err);
+	}
+	if (rc)
+		goto out;
+	if (opt->test_corrupt_output) {
+		/* Test hook: damage one byte outside the plan, as a bad disk might. */
+		uint8_t b = 0x5a;
+		if (pwrite(t.fd, &b, 1, (off_t)(plan->out_len / 2)) != 1) {
+			rc = nxp_fail(err, NXP_E_IO, "test hook: cannot corrupt output");
+			goto out;
+		}
+	}
+	if ((rc = nxp_tmpfile_sync(&t, err)))
+		goto out;
+	if ((rc = verify_tmpfile(&t, in, plan, opt, res, err))) {
+		nxp_error_prefix(err, "verification failed, %s left untouched", out_path);
+		goto out;
+	}
+	/* Replacing the input: it must not have changed since it was read. */
+	if (!strcmp(out_path, in->path) && !nxp_file_unchanged(&in->file, in->path)) {
+		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was being processed");
+		goto out;
+	}
+	if (opt->backup_suffix && !strcmp(out_path, in->path) &&
+	    (rc = make_backup(in->path, opt->backup_suffix, res, err)))
+		goto out;
+	if ((rc = nxp_tmpfile_commit(&t, err)))
+		goto out;
+	res->written = 1;
+out:
+	nxp_tmpfile_discard(&t);
+	return rc;
+}
