@@ -101,7 +101,8 @@ static int replay_path(const char *path)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names); /* a stable order */
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names); /* a stable order */
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		rc |= replay_path(names[i]);
