@@ -148,7 +148,11 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 	if ((rc = nxp_tmpfile_sync(&t, err)))
 		goto out;
 	if ((rc = verify_tmpfile(&t, in, plan, opt, res, err))) {
-		nxp_error_prefix(err, "verification failed, %s left untouched", out_path);
+		if (rc == NXP_E_LIEF)
+			nxp_error_prefix(err, "verification failed, %s left untouched "
+			                      "(--no-cross-check skips LIEF)", out_path);
+		else
+			nxp_error_prefix(err, "verification failed, %s left untouched", out_path);
 		goto out;
 	}
 	/* Replacing the input: it must not have changed since it was read. */

@@ -14,3 +14,19 @@ fi
 echo "comparing ${#files[@]} images with pefile"
 "$NXPATCH" scan --format json "${files[@]}" > "$T/scan.json" || fail "scan exited $?"
 "$PYTHON" "$NXP_SOURCE_DIR/tests/tools/pefile_compare.py" "$T/scan.json"
+
+# mingw's ld writes a checksum into its DLLs: nxpatch's computed checksum must
+# equal the stored one on every mingw runtime DLL that carries one.
+"$PYTHON" - "$T/scan.json" <<'PY' || fail "computed checksum differs from the one mingw's ld wrote"
+import json, sys
+n = bad = 0
+for f in json.load(open(sys.argv[1]))["files"]:
+    if "-w64-mingw32" not in f["path"] or not f["checksum"]["stored"]:
+        continue
+    n += 1
+    if f["checksum"]["stored"] != f["checksum"]["computed"]:
+        bad += 1
+        print(f"{f['path']}: stored 0x{f['checksum']['stored']:08x}, computed 0x{f['checksum']['computed']:08x}")
+print(f"{n} ld-written checksums compared, {bad} differ")
+sys.exit(1 if bad or n == 0 else 0)
+PY
