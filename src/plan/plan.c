@@ -62,12 +62,34 @@ static void decide(bit_decision *d, unsigned nbits, uint32_t mask, int value, in
 			d[b] = (bit_decision){1, value, rule, allow_wx};
 }
 
+/* Evidence still unresolved after the decisions so far: a section with
+ * evidence that the plan does not (yet) make executable. */
+static int unresolved_code_in_data(const planner *pl)
+{
+	const nxp_image *img = pl->f->img;
+	const unsigned x = __builtin_ctz(NXP_SCN_MEM_EXECUTE);
+	for (unsigned i = 0; i < img->nsections; i++) {
+		if (!pl->f->section_evidence[i])
+			continue;
+		const bit_decision *d = &pl->sec[i][x];
+		int exec = d->decided ? d->value : !!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE);
+		if (!exec)
+			return 1;
+	}
+	return 0;
+}
+
 static void evaluate_rules(planner *pl)
 {
 	const nxp_image *img = pl->f->img;
+	/* `code_in_data` is judged on the image as the earlier rules leave it,
+	 * so "make the thunk sections executable, then opt in to DEP" plans in
+	 * one pass, and applying the policy to its own output does nothing. */
+	nxp_facts view = *pl->f;
 	for (size_t ri = 0; ri < pl->pol->nrules; ri++) {
 		const nxp_rule *r = &pl->pol->rules[ri];
-		if (!nxp_rule_matches(r, pl->f))
+		view.code_in_data = unresolved_code_in_data(pl);
+		if (!nxp_rule_matches(r, &view))
 			continue;
 		if (pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
 			copy_id(pl->plan->matched[pl->plan->nmatched++], r->id);
@@ -76,7 +98,7 @@ static void evaluate_rules(planner *pl)
 		for (size_t ai = 0; ai < r->nsections; ai++) {
 			const nxp_section_action *a = &r->sections[ai];
 			for (unsigned si = 0; si < img->nsections; si++) {
-				if (!nxp_section_selected(a, pl->f, si))
+				if (!nxp_section_selected(a, &view, si))
 					continue;
 				decide(pl->sec[si], 32, a->add, 1, (int)ri, a->allow_wx);
 				decide(pl->sec[si], 32, a->remove, 0, (int)ri, a->allow_wx);

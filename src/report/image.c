@@ -199,10 +199,14 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 		fprintf(out, "    %-8s 0x%08x %-44s va 0x%08x raw 0x%x+0x%x%s", s->name,
 		        s->characteristics, buf, s->virtual_address, s->raw_offset, s->raw_size,
 		        section_is_wx(s) ? "  W+X" : "");
+		/* The verdict, for sections without execute. */
 		if (f->section_evidence[i])
-			fprintf(out, "  code in data (%u evidence)", f->section_evidence[i]);
+			fprintf(out, "  code in data: yes (%u evidence)", f->section_evidence[i]);
+		else if (!(s->characteristics & NXP_SCN_MEM_EXECUTE))
+			fprintf(out, "  code in data: no");
 		fputc('\n', out);
 	}
+	fprintf(out, "  code in data %s\n", f->code_in_data ? "yes" : "no");
 	for (size_t i = 0; i < f->nevidence; i++) {
 		const nxp_evidence *e = &f->evidence[i];
 		fprintf(out, "  evidence     %s at 0x%x in %s\n", nxp_evidence_kind_name(e->kind),

@@ -46,7 +46,10 @@ size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layou
 	l.opt_size = (spec->pe32plus ? 112 : 96) + 8 * used;
 	l.section_table = l.opt + l.opt_size;
 	l.headers_size = align_up(l.section_table + 40 * spec->nsections, 0x200);
-	l.sections_end = l.headers_size + 0x200 * spec->nsections;
+	l.raw_stride = spec->section_size ? align_up(spec->section_size, 0x200) : 0x200;
+	l.va_stride = spec->section_size ? align_up(spec->section_size, 0x1000) : 0x1000;
+	l.dirs = l.opt + (spec->pe32plus ? 112 : 96);
+	l.sections_end = l.headers_size + l.raw_stride * spec->nsections;
 	uint32_t size = l.sections_end + spec->overlay;
 	if (spec->cert_size > 8) {
 		size = align_up(size, 8);
@@ -87,7 +90,7 @@ size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layou
 	nxt_put32(o + 36, 0x200);
 	nxt_put16(o + 40, 6);
 	nxt_put16(o + 48, 6);
-	nxt_put32(o + 56, 0x1000 * (spec->nsections + 1));
+	nxt_put32(o + 56, l.va_stride * (spec->nsections + 1));
 	nxt_put32(o + 60, l.headers_size);
 	nxt_put16(o + 68, 3);
 	nxt_put16(o + 70, spec->dll_characteristics);
@@ -97,22 +100,27 @@ size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layou
 	for (unsigned i = 0; i < spec->nsections; i++) {
 		uint8_t *s = buf + l.section_table + 40 * i;
 		memcpy(s, i == 0 ? ".text" : ".data", 5);
-		nxt_put32(s + 8, 0x100);
-		nxt_put32(s + 12, 0x1000 * (i + 1));
-		nxt_put32(s + 16, 0x200);
-		nxt_put32(s + 20, l.headers_size + 0x200 * i);
-		nxt_put32(s + 36, i == 0 ? 0x60000020 : 0xc0000040);
-		buf[l.headers_size + 0x200 * i] = 0xc3;
+		nxt_put32(s + 8, spec->section_size ? spec->section_size : 0x100);
+		nxt_put32(s + 12, l.va_stride * (i + 1));
+		nxt_put32(s + 16, l.raw_stride);
+		nxt_put32(s + 20, l.headers_size + l.raw_stride * i);
+		uint32_t flags = i == 0 ? 0x60000020 : 0xc0000040;
+		if (i < 4 && spec->section_flags[i])
+			flags = spec->section_flags[i];
+		nxt_put32(s + 36, flags);
+		buf[l.headers_size + l.raw_stride * i] = 0xc3;
 	}
 	if (spec->with_imports && spec->nsections >= 2 && used > 1) {
-		/* In section 1 (rva 0x2000): two descriptors, a terminator, names. */
-		uint8_t *d = buf + l.headers_size + 0x200;
+		/* In section 1 (rva 0x2000 by default): two descriptors, a
+		 * terminator, names. */
+		uint32_t rva1 = l.va_stride * 2;
+		uint8_t *d = buf + l.headers_size + l.raw_stride;
 		memset(d, 0, 0x100);
-		nxt_put32(d + 12, 0x2080);
-		nxt_put32(d + 20 + 12, 0x2090);
+		nxt_put32(d + 12, rva1 + 0x80);
+		nxt_put32(d + 20 + 12, rva1 + 0x90);
 		memcpy(d + 0x80, "KERNEL32.dll", 13);
 		memcpy(d + 0x90, "ATL71.DLL", 10);
-		nxt_put32(buf + dirs + 8, 0x2000);
+		nxt_put32(buf + dirs + 8, rva1);
 		nxt_put32(buf + dirs + 12, 60);
 	}
 	if (spec->cert_size > 8 && used > 4) {

@@ -15,11 +15,17 @@ typedef struct nxt_pe_spec {
 	uint32_t cert_size;       /* > 8: append one WIN_CERTIFICATE of this length */
 	uint32_t overlay;         /* bytes of overlay before the certificate table */
 	int with_imports;         /* an import directory naming KERNEL32.dll, ATL71.DLL */
+	uint32_t section_size;    /* 0: 0x100 virtual / 0x200 raw each; else both this
+	                             (a multiple of 0x200), 0x1000-aligned apart */
+	uint32_t section_flags[4]; /* non-zero: characteristics of sections 0..3 */
 } nxt_pe_spec;
 
 typedef struct nxt_layout {
 	uint32_t e_lfanew, coff, opt, opt_size, section_table, headers_size;
 	uint32_t sections_end, cert_offset, file_size;
+	uint32_t dirs;            /* file offset of data directory 0 */
+	uint32_t raw_stride, va_stride; /* section i: file offset headers_size +
+	                             raw_stride * i, rva va_stride * (i + 1) */
 } nxt_layout;
 
 /* Build into buf (cap bytes); returns the size, or 0 if cap is too small. */

@@ -306,3 +306,74 @@ Test(plan, incremental_checksum_matches_full_recompute_on_odd_offsets, .fini = t
 	cr_assert_eq(plan.status, NXP_PLAN_CHANGES);
 	cr_assert_eq(find(NXP_FIELD_CHECKSUM, -1)->new_value, checksum_after_plan());
 }
+
+/* The default-policy pattern: make code-in-data sections executable, then opt
+ * in to DEP when no evidence remains, in one pass; the output then has
+ * nothing to do. Evidence here: the entry point lies in read-only .rdata. */
+Test(plan, code_in_data_resolved_by_earlier_rule_in_one_pass, .fini = teardown)
+{
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .dll_characteristics = 0x40};
+	size_t n = nxt_build_pe(buf, CAP, &spec, NULL);
+	nxp_error err = {0};
+	cr_assert_eq(nxp_pe_parse(&img, buf, n, &err), NXP_OK);
+	/* section 1 read-only data, entry point inside it */
+	nxt_put32(buf + img.sections[1].characteristics_offset, 0x40000040);
+	nxt_put32(buf + img.pe_offset + 24 + 16, 0x2000);
+	cr_assert_eq(nxp_pe_parse(&img, buf, n, &err), NXP_OK);
+	cr_assert_eq(nxp_analyze(&facts, &img, "a.exe", &err), NXP_OK);
+	cr_assert(facts.code_in_data);
+	const char *yaml = "nxpatch: 1\n"
+	                   "rules:\n"
+	                   "  - id: exec\n"
+	                   "    when: {code_in_data: true}\n"
+	                   "    actions: [{section: '@code-in-data', add: [execute]}]\n"
+	                   "  - id: dep\n"
+	                   "    when: {code_in_data: false}\n"
+	                   "    actions: [{set: [nx_compat]}]\n";
+	load_policy(yaml);
+	build(0);
+	cr_assert_eq(plan.status, NXP_PLAN_CHANGES);
+	cr_assert(find(NXP_FIELD_SECTION_CHARACTERISTICS, 1));
+	const nxp_change *d = find(NXP_FIELD_DLL_CHARACTERISTICS, -1);
+	cr_assert(d, "nx_compat must be planned in the same pass");
+	cr_assert_str_eq(d->bits[0].rule, "dep");
+
+	/* the output of the plan: nothing left to do */
+	static uint8_t out[CAP];
+	memcpy(out, buf, n);
+	for (size_t i = 0; i < plan.nchanges; i++)
+		for (uint32_t k = 0; k < plan.changes[i].size; k++)
+			out[plan.changes[i].offset + k] = (uint8_t)(plan.changes[i].new_value >> (8 * k));
+	nxp_facts_free(&facts);
+	cr_assert_eq(nxp_pe_parse(&img, out, n, &err), NXP_OK);
+	cr_assert_eq(nxp_analyze(&facts, &img, "a.exe", &err), NXP_OK);
+	cr_assert(!facts.code_in_data);
+	build(0);
+	cr_assert_eq(plan.status, NXP_PLAN_NOTHING, "second pass: %zu changes", plan.nchanges);
+}
+
+extern const char nxp_default_policy_yaml[];
+extern const size_t nxp_default_policy_yaml_len;
+
+/* The built-in policy opts a plain unsigned image in to DEP, but not one that
+ * imports ATL 7.1 (run-time heap thunks), and says why. */
+Test(plan, default_policy_keeps_old_atl_images_out_of_dep, .fini = teardown)
+{
+	nxt_pe_spec plain = {.pe32plus = 0, .nsections = 2, .dll_characteristics = 0x40};
+	setup(&plain, nxp_default_policy_yaml);
+	build(0);
+	const nxp_change *d = find(NXP_FIELD_DLL_CHARACTERISTICS, -1);
+	cr_assert(d && d->new_value == 0x140, "plain image: nx_compat expected");
+	teardown();
+
+	nxt_pe_spec atl = {.pe32plus = 0, .nsections = 2, .dll_characteristics = 0x40,
+	                   .with_imports = 1};
+	setup(&atl, nxp_default_policy_yaml);
+	build(0);
+	cr_assert_null(find(NXP_FIELD_DLL_CHARACTERISTICS, -1), "ATL 7.1 image must stay out of DEP");
+	cr_assert_eq(plan.status, NXP_PLAN_NOTHING);
+	int warned = 0;
+	for (size_t i = 0; i < plan.nwarnings; i++)
+		warned |= strstr(plan.warnings[i], "ATL71.DLL") != NULL;
+	cr_assert(warned, "the plan must warn about the ATL import");
+}

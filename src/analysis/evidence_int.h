@@ -1,0 +1,71 @@
+/* Internal: shared state of the evidence collectors (evidence*.c).
+ *
+ * Every collector reports through nxp_ev_add(), which keeps only targets in
+ * a section WITHOUT IMAGE_SCN_MEM_EXECUTE and drops repeats of one
+ * (kind, rva). Every table read from the file is clamped to a named limit
+ * and to the file data of one section; disassembly is a linear sweep. */
+#ifndef NXP_ANALYSIS_EVIDENCE_INT_H
+#define NXP_ANALYSIS_EVIDENCE_INT_H
+
+#include <capstone/capstone.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nxpatch/analysis.h"
+
+/* Named limits on tables read from the file. */
+#define NXP_EV_MAX_EXPORTS 65536u       /* ordinals are 16-bit */
+#define NXP_EV_MAX_TLS_CALLBACKS 1024u  /* NUL-terminated array, read at most this */
+#define NXP_EV_MAX_TABLE (1u << 22)     /* SafeSEH / CFG entries read */
+#define NXP_EV_SEEN_SLOTS 16384u        /* dedup set of (kind, rva), power of two */
+#define NXP_EV_CODE_WINDOW 96u          /* bytes decoded by the looks-like-code check */
+#define NXP_EV_PREFILTER_CHECKS 64u     /* looks-like-code checks before a sweep */
+#define NXP_EV_CODE_INSNS 24u           /* instructions decoded by it, at most */
+
+typedef struct nxp_ev_ctx {
+	nxp_facts *f;
+	const nxp_image *img;
+	int arch;                   /* NXP_EV_ARCH_* */
+	csh cs;                     /* detail off, for the sweep and checks; 0 if none */
+	cs_insn *insn;
+	csh csd;                    /* detail on, for confirming shapes (lazy) */
+	cs_insn *insnd;
+	uint64_t *seen;             /* open addressing, key+1, 0 empty */
+	size_t nseen;
+} nxp_ev_ctx;
+
+enum { NXP_EV_ARCH_NONE = 0, NXP_EV_ARCH_X86 = 1, NXP_EV_ARCH_X64 = 2, NXP_EV_ARCH_ARM64 = 3 };
+
+/* Report a target: kept when rva lies in a non-executable section. */
+int nxp_ev_add(nxp_ev_ctx *c, nxp_evidence_kind kind, uint64_t rva);
+
+/* Index of the section holding rva, when it lacks / has EXECUTE; else -1. */
+int nxp_ev_nonexec_section(const nxp_image *img, uint64_t rva);
+int nxp_ev_exec_section(const nxp_image *img, uint64_t rva);
+
+/* The file-backed bytes of section s: returns 1 with *off and *len set
+ * (len may be 0). */
+int nxp_ev_section_bytes(const nxp_image *img, int s, uint32_t *off, uint32_t *len);
+
+/* File offset and number of bytes backed by file data from rva to the end
+ * of its section's data (0 when rva is not file-backed). */
+uint32_t nxp_ev_bytes_at(const nxp_image *img, uint64_t rva, uint32_t *off);
+
+/* 1 when the bytes at rva decode as the start of a function: in a
+ * non-discardable section, not fill or padding, a straight run of
+ * instructions without one compilers would not emit in user mode, ending in
+ * a return, jump or call within NXP_EV_CODE_INSNS / NXP_EV_CODE_WINDOW. Used
+ * for targets that may be data (exports) or come from a linear sweep. */
+int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva);
+
+/* The capstone handle with detail on (opened on first use); 0 on failure. */
+int nxp_ev_detail_handle(nxp_ev_ctx *c);
+
+/* Direct call/jmp/jcc targets from a linear sweep of executable sections
+ * (evidence_disasm.c). */
+int nxp_ev_sweep(nxp_ev_ctx *c);
+
+/* Known thunk shapes in non-executable sections (evidence_shapes.c). */
+int nxp_ev_shapes(nxp_ev_ctx *c);
+
+#endif

@@ -1,0 +1,324 @@
+/* Known thunk shapes in the raw data of non-executable sections.
+ *
+ * Candidates are found by byte pattern (memmem/memchr: linear in the
+ * section's bytes), then CONFIRMED by decoding them with Capstone (detail
+ * on): the instructions must be exactly the shape. Then they must be
+ * plausible, because random data matches short patterns:
+ *   atl_thunk      (i386)  C7 44 24 04 imm32 E9 rel32
+ *                  mov dword [esp+4], imm32; jmp rel32 — target in an
+ *                  executable section
+ *   x64_thunk      (amd64) 48 B9 imm64 48 B8 imm64 FF E0
+ *                  mov rcx, imm64; mov rax, imm64; jmp rax — the rax
+ *                  value, a VA, in an executable section
+ *   absolute_jump  mov rax, imm64; jmp rax (amd64) and push imm32; ret:
+ *                  target VA in an executable section;
+ *                  jmp [abs32] (i386) / jmp [rip+disp32] (amd64, also with
+ *                  REX.W): the pointer slot inside the import address
+ *                  table, or aligned and holding a VA in an executable
+ *                  section.
+ * Discardable sections (debug information, relocations) and data
+ * directories that are known not to hold code (resources, base
+ * relocations, debug, exception and import data) are skipped. */
+#include <string.h>
+
+#include "analysis/evidence_int.h"
+#include "util/bytes.h"
+
+#define ATL_LEN 13
+#define X64_THUNK_LEN 22
+#define MOVRAX_JMP_LEN 12
+#define PUSH_RET_LEN 6
+
+typedef struct span64 {
+	uint64_t lo, hi; /* RVA range [lo, hi) */
+} span64;
+
+typedef struct shape_scan {
+	nxp_ev_ctx *c;
+	const uint8_t *base; /* the section's bytes */
+	uint32_t len;
+	uint32_t rva;        /* RVA of base[0] */
+	span64 skip[8];
+	unsigned nskip;
+} shape_scan;
+
+/* Decode n instructions at base[i] with details; returns how many decoded
+ * back to back (each into out[k], copied). */
+static unsigned decode(shape_scan *s, uint32_t i, uint32_t maxlen, cs_insn out[], cs_detail det[],
+                       unsigned n)
+{
+	nxp_ev_ctx *c = s->c;
+	if (!nxp_ev_detail_handle(c))
+		return 0;
+	const uint8_t *code = s->base + i;
+	size_t size = maxlen;
+	uint64_t addr = (uint64_t)s->rva + i;
+	unsigned k = 0;
+	while (k < n && size > 0 && cs_disasm_iter(c->csd, &code, &size, &addr, c->insnd)) {
+		out[k] = *c->insnd;
+		det[k] = *c->insnd->detail;
+		out[k].detail = &det[k];
+		k++;
+	}
+	return k;
+}
+
+static int in_exec(const nxp_image *img, uint64_t va)
+{
+	return va >= img->image_base && nxp_ev_exec_section(img, va - img->image_base) >= 0;
+}
+
+/* The pointer slot of jmp [slot]: inside the import address table, or an
+ * aligned, file-backed pointer to an executable section. */
+static int slot_ok(const nxp_image *img, uint64_t slot_rva)
+{
+	uint32_t ptr = img->pe32plus ? 8 : 4;
+	if (NXP_DIR_IAT < img->ndirs_used) {
+		const nxp_data_dir *iat = &img->dirs[NXP_DIR_IAT];
+		if (iat->size && slot_rva >= iat->rva && slot_rva - iat->rva < iat->size)
+			return 1;
+	}
+	uint32_t off;
+	if (slot_rva % ptr || nxp_ev_bytes_at(img, slot_rva, &off) < ptr)
+		return 0;
+	uint64_t v = ptr == 8 ? nxp_le64(img->data + off) : nxp_le32(img->data + off);
+	return in_exec(img, v);
+}
+
+static int skipped(const shape_scan *s, uint32_t i, uint32_t n)
+{
+	uint64_t lo = (uint64_t)s->rva + i, hi = lo + n;
+	for (unsigned k = 0; k < s->nskip; k++)
+		if (lo < s->skip[k].hi && hi > s->skip[k].lo)
+			return 1;
+	return 0;
+}
+
+static int is_reg_imm_mov(const cs_insn *in, x86_reg reg)
+{
+	const cs_x86 *x = &in->detail->x86;
+	return (in->id == X86_INS_MOVABS || in->id == X86_INS_MOV) && in->size == 10 &&
+	       x->op_count == 2 && x->operands[0].type == X86_OP_REG && x->operands[0].reg == reg &&
+	       x->operands[1].type == X86_OP_IMM;
+}
+
+static int is_jmp_reg(const cs_insn *in, x86_reg reg)
+{
+	const cs_x86 *x = &in->detail->x86;
+	return in->id == X86_INS_JMP && in->size == 2 && x->op_count == 1 &&
+	       x->operands[0].type == X86_OP_REG && x->operands[0].reg == reg;
+}
+
+/* C7 44 24 04 imm32 E9 rel32 */
+static int confirm_atl(shape_scan *s, uint32_t i)
+{
+	if (s->base[i + 8] != 0xe9)
+		return 0;
+	cs_insn in[2];
+	cs_detail d[2];
+	if (decode(s, i, ATL_LEN, in, d, 2) != 2)
+		return 0;
+	const cs_x86 *a = &d[0].x86, *b = &d[1].x86;
+	if (in[0].id != X86_INS_MOV || in[0].size != 8 || a->op_count != 2 ||
+	    a->operands[0].type != X86_OP_MEM || a->operands[0].size != 4 ||
+	    a->operands[0].mem.base != X86_REG_ESP || a->operands[0].mem.index != X86_REG_INVALID ||
+	    a->operands[0].mem.segment != X86_REG_INVALID || a->operands[0].mem.disp != 4 ||
+	    a->operands[1].type != X86_OP_IMM)
+		return 0;
+	if (in[1].id != X86_INS_JMP || in[1].size != 5 || b->op_count != 1 ||
+	    b->operands[0].type != X86_OP_IMM)
+		return 0;
+	uint64_t target = (uint64_t)b->operands[0].imm & 0xffffffffu; /* an RVA: addr was */
+	return nxp_ev_exec_section(s->c->img, target) >= 0;
+}
+
+/* 48 B9 imm64 48 B8 imm64 FF E0 */
+static int confirm_x64_thunk(shape_scan *s, uint32_t i)
+{
+	const uint8_t *p = s->base + i;
+	if (p[10] != 0x48 || p[11] != 0xb8 || p[20] != 0xff || p[21] != 0xe0)
+		return 0;
+	cs_insn in[3];
+	cs_detail d[3];
+	if (decode(s, i, X64_THUNK_LEN, in, d, 3) != 3)
+		return 0;
+	if (!is_reg_imm_mov(&in[0], X86_REG_RCX) || !is_reg_imm_mov(&in[1], X86_REG_RAX) ||
+	    !is_jmp_reg(&in[2], X86_REG_RAX))
+		return 0;
+	return in_exec(s->c->img, (uint64_t)d[1].x86.operands[1].imm);
+}
+
+/* 48 B8 imm64 FF E0 */
+static int confirm_movrax_jmp(shape_scan *s, uint32_t i)
+{
+	const uint8_t *p = s->base + i;
+	if (p[10] != 0xff || p[11] != 0xe0)
+		return 0;
+	/* The tail of an x64 thunk is reported as that thunk. */
+	if (i >= 10 && p[-10] == 0x48 && p[-9] == 0xb9)
+		return 0;
+	cs_insn in[2];
+	cs_detail d[2];
+	if (decode(s, i, MOVRAX_JMP_LEN, in, d, 2) != 2)
+		return 0;
+	if (!is_reg_imm_mov(&in[0], X86_REG_RAX) || !is_jmp_reg(&in[1], X86_REG_RAX))
+		return 0;
+	return in_exec(s->c->img, (uint64_t)d[0].x86.operands[1].imm);
+}
+
+/* 68 imm32 C3 */
+static int confirm_push_ret(shape_scan *s, uint32_t i)
+{
+	if (s->base[i + 5] != 0xc3)
+		return 0;
+	cs_insn in[2];
+	cs_detail d[2];
+	if (decode(s, i, PUSH_RET_LEN, in, d, 2) != 2)
+		return 0;
+	const cs_x86 *a = &d[0].x86;
+	if (in[0].id != X86_INS_PUSH || in[0].size != 5 || a->op_count != 1 ||
+	    a->operands[0].type != X86_OP_IMM || in[1].id != X86_INS_RET || in[1].size != 1)
+		return 0;
+	uint64_t v = (uint64_t)a->operands[0].imm;
+	if (s->c->arch == NXP_EV_ARCH_X86)
+		v &= 0xffffffffu;
+	return in_exec(s->c->img, v);
+}
+
+/* FF 25 disp32 (or 48 FF 25 on amd64): jmp [abs32] / jmp [rip+disp32].
+ * Returns the stub's length, 0 when rejected. */
+static uint32_t confirm_jmp_mem(shape_scan *s, uint32_t i)
+{
+	const nxp_image *img = s->c->img;
+	cs_insn in[1];
+	cs_detail d[1];
+	uint32_t n = 6;
+	if (s->c->arch == NXP_EV_ARCH_X64 && s->base[i] == 0x48)
+		n = 7;
+	if (decode(s, i, n, in, d, 1) != 1 || in[0].size != n || in[0].id != X86_INS_JMP)
+		return 0;
+	const cs_x86 *x = &d[0].x86;
+	if (x->op_count != 1 || x->operands[0].type != X86_OP_MEM ||
+	    x->operands[0].mem.index != X86_REG_INVALID ||
+	    x->operands[0].mem.segment != X86_REG_INVALID)
+		return 0;
+	uint64_t slot;
+	if (s->c->arch == NXP_EV_ARCH_X64) {
+		if (x->operands[0].mem.base != X86_REG_RIP)
+			return 0;
+		slot = in[0].address + n + (uint64_t)x->operands[0].mem.disp; /* an RVA */
+	} else {
+		if (x->operands[0].mem.base != X86_REG_INVALID)
+			return 0;
+		uint64_t va = (uint64_t)x->operands[0].mem.disp & 0xffffffffu;
+		if (va < img->image_base)
+			return 0;
+		slot = va - img->image_base;
+	}
+	return slot_ok(img, slot) ? n : 0;
+}
+
+typedef int (*confirm_fn)(shape_scan *s, uint32_t i);
+
+/* Every occurrence of pat (plen bytes) with room for a shape of n bytes. */
+static int scan_pattern(shape_scan *s, const char *pat, size_t plen, uint32_t n, confirm_fn ok,
+                        nxp_evidence_kind kind)
+{
+	uint32_t pos = 0;
+	while (pos < s->len && s->len - pos >= n) {
+		const uint8_t *q = memmem(s->base + pos, s->len - pos, pat, plen);
+		if (!q)
+			break;
+		uint32_t i = (uint32_t)(q - s->base);
+		if (s->len - i < n)
+			break;
+		if (!skipped(s, i, n) && ok(s, i)) {
+			int rc = nxp_ev_add(s->c, kind, (uint64_t)s->rva + i);
+			if (rc)
+				return rc;
+			pos = i + n;
+			continue;
+		}
+		pos = i + 1;
+	}
+	return NXP_OK;
+}
+
+static int scan_jmp_mem(shape_scan *s)
+{
+	uint32_t pos = 0;
+	while (pos < s->len) {
+		const uint8_t *q = memmem(s->base + pos, s->len - pos, "\xff\x25", 2);
+		if (!q)
+			break;
+		uint32_t i = (uint32_t)(q - s->base);
+		if (s->len - i < 6)
+			break;
+		if (s->c->arch == NXP_EV_ARCH_X64 && i > 0 && s->base[i - 1] == 0x48)
+			i--;
+		uint32_t n;
+		if (!skipped(s, i, 6) && (n = confirm_jmp_mem(s, i)) != 0) {
+			int rc = nxp_ev_add(s->c, NXP_EV_ABS_JUMP, (uint64_t)s->rva + i);
+			if (rc)
+				return rc;
+			pos = i + n;
+			continue;
+		}
+		pos = (uint32_t)(q - s->base) + 1;
+	}
+	return NXP_OK;
+}
+
+static void add_skip(shape_scan *s, const nxp_located *d)
+{
+	if (d->present && s->nskip < NXP_ARRAY_LEN(s->skip))
+		s->skip[s->nskip++] = (span64){d->rva, (uint64_t)d->rva + d->size};
+}
+
+static void add_skip_dir(shape_scan *s, const nxp_image *img, unsigned idx)
+{
+	if (idx < img->ndirs_used && img->dirs[idx].size && s->nskip < NXP_ARRAY_LEN(s->skip))
+		s->skip[s->nskip++] =
+			(span64){img->dirs[idx].rva, (uint64_t)img->dirs[idx].rva + img->dirs[idx].size};
+}
+
+int nxp_ev_shapes(nxp_ev_ctx *c)
+{
+	const nxp_image *img = c->img;
+	if (c->arch != NXP_EV_ARCH_X86 && c->arch != NXP_EV_ARCH_X64)
+		return NXP_OK;
+	shape_scan s = {.c = c};
+	add_skip(&s, &img->exception);
+	add_skip(&s, &img->imports_dir);
+	add_skip(&s, &img->reloc);
+	add_skip_dir(&s, img, NXP_DIR_RESOURCE);
+	add_skip_dir(&s, img, NXP_DIR_DEBUG);
+	for (unsigned k = 0; k < img->nsections; k++) {
+		const nxp_section *sec = &img->sections[k];
+		/* Discardable data is debug information or relocations. */
+		if (sec->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_DISCARDABLE))
+			continue;
+		uint32_t off;
+		nxp_ev_section_bytes(img, (int)k, &off, &s.len);
+		s.base = img->data + off;
+		s.rva = sec->virtual_address;
+		int rc;
+		if (c->arch == NXP_EV_ARCH_X86) {
+			if ((rc = scan_pattern(&s, "\xc7\x44\x24\x04", 4, ATL_LEN, confirm_atl,
+			                       NXP_EV_ATL_THUNK)))
+				return rc;
+		} else {
+			if ((rc = scan_pattern(&s, "\x48\xb9", 2, X64_THUNK_LEN, confirm_x64_thunk,
+			                       NXP_EV_X64_THUNK)))
+				return rc;
+			if ((rc = scan_pattern(&s, "\x48\xb8", 2, MOVRAX_JMP_LEN, confirm_movrax_jmp,
+			                       NXP_EV_ABS_JUMP)))
+				return rc;
+		}
+		if ((rc = scan_pattern(&s, "\x68", 1, PUSH_RET_LEN, confirm_push_ret, NXP_EV_ABS_JUMP)))
+			return rc;
+		if ((rc = scan_jmp_mem(&s)))
+			return rc;
+	}
+	return NXP_OK;
+}
