@@ -4,6 +4,9 @@
 #include "cli/cli.h"
 
 static void vreport(const char *path, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void vreport(const char *path, const char *fmt, va_list ap)
 {
 	fputs("nxpatch: ", stderr);
 	if (path)

@@ -216,6 +216,47 @@ static int cmp_change(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* A planned edit must not change how the image reads: a field inside a
+ * structure the reader parses (crafted images overlap import descriptors with
+ * the data directories, for instance), or a truncation (signature strip) that
+ * cuts one off, would make the output differ beyond the plan. */
+static void check_parsed_range(nxp_plan *plan, const char *what, unsigned idx, uint64_t off,
+                               uint64_t len)
+{
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		if (c->offset < off + len && off < (uint64_t)c->offset + c->size) {
+			refuse(plan, "",
+			       "planned field at file offset 0x%x lies inside %s %u (0x%llx + 0x%llx); "
+			       "the structures overlap and the edit would change how the image reads",
+			       c->offset, what, idx, (unsigned long long)off, (unsigned long long)len);
+			return;
+		}
+	}
+	if (off + len > plan->out_len)
+		refuse(plan, "",
+		       "removing the certificate table would cut off %s %u (0x%llx + 0x%llx)", what,
+		       idx, (unsigned long long)off, (unsigned long long)len);
+}
+
+static void check_parsed_structures(nxp_plan *plan, const nxp_image *img)
+{
+	if (img->imports_dir.present) {
+		uint32_t n = img->imports_truncated ? NXP_MAX_IMPORTS + 1 : img->nimports + 1;
+		for (uint32_t i = 0; i < n && !plan->nrefusals; i++) {
+			uint32_t off;
+			if (nxp_pe_rva_to_offset(img, (uint64_t)img->imports_dir.rva + 20ull * i, 20, &off))
+				check_parsed_range(plan, "import descriptor", i, off, 20);
+		}
+		for (uint32_t i = 0; i < img->nimports && !plan->nrefusals; i++)
+			check_parsed_range(plan, "import name", i, img->imports[i].name_offset,
+			                   (uint64_t)img->imports[i].name_len + 1);
+	}
+	if (img->load_config.present && !plan->nrefusals)
+		check_parsed_range(plan, "load configuration", 0, img->load_config.offset,
+		                   img->load_config.size);
+}
+
 int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
                    const nxp_plan_options *opt, nxp_error *err)
 {
@@ -337,6 +378,9 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 			       "each other)",
 			       b->offset);
 	}
+
+	if (plan->nchanges && !plan->nrefusals)
+		check_parsed_structures(plan, img);
 
 	if (plan->nrefusals)
 		plan->status = NXP_PLAN_REFUSED;

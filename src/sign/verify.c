@@ -255,7 +255,11 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 		set_status(r, NXP_SIG_BAD_CONTENT, "SpcIndirectDataContent header is malformed");
 		goto out;
 	}
-	in = BIO_new_mem_buf(hp, (int)(seq->length - (hp - seq->data)));
+	/* OpenSSL 3.0's PKCS7_verify copies a memory BIO into a temporary one and
+	 * leaks the copy when PKCS7_dataInit fails (an unknown digest algorithm
+	 * in the SignedData): give it a buffer filter over the memory BIO. */
+	BIO *mem = BIO_new_mem_buf(hp, (int)(seq->length - (hp - seq->data)));
+	in = mem ? BIO_push(BIO_new(BIO_f_buffer()), mem) : NULL;
 	if (!in || PKCS7_verify(p7, NULL, trust->store, in, NULL, PKCS7_NOVERIFY) != 1) {
 		set_status(r, NXP_SIG_BAD_SIGNATURE, "the PKCS#7 signature does not verify (%s)",
 		           nxp_ossl_reason("verification failed", why, sizeof(why)));
@@ -289,7 +293,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
-	BIO_free(in);
+	BIO_free_all(in);
 	sk_X509_free(signers);
 	ASN1_OBJECT_free(spc);
 	ASN1_OBJECT_free(peimg);
