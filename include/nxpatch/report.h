@@ -18,6 +18,9 @@ json_t *nxp_json_image(const nxp_facts *f);
 /* {"path", "status": "error", "error": msg, "code": "NXP_E_..."}. */
 json_t *nxp_json_failure(const char *path, const nxp_error *err);
 
+/* A JSON string of s; bytes that are not valid UTF-8 become "\\xNN". */
+json_t *nxp_json_text(const char *s);
+
 /* "name1,name2" style list of set flags as a JSON array of strings. */
 json_t *nxp_json_flags(const nxp_flag_name *table, uint32_t value);
 

@@ -468,22 +468,15 @@ static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t id
 		fclose(r.out);
 	if (r.err)
 		fclose(r.err);
-	json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:I}", "i", (json_int_t)idx, "path", it->path,
-	                      "cls", r.cls, "exit", r.exit, "bytes", (json_int_t)it->size);
-	if (!o) {
-		/* jansson takes UTF-8 only. */
-		o = json_pack("{s:I, s:s, s:s, s:i, s:I, s:s}", "i", (json_int_t)idx, "path", "?",
-		              "cls", "failed", "exit", NXP_EXIT_INPUT, "bytes", (json_int_t)it->size,
-		              "stderr", "nxpatch: a path is not valid UTF-8\n");
-		json_decref(r.report);
-		json_decref(r.findings);
-	} else {
-		json_t *t = json_string(obuf ? obuf : ""), *e = json_string(ebuf ? ebuf : "");
-		json_object_set_new(o, "text", t ? t : json_string(""));
-		json_object_set_new(o, "stderr", e ? e : json_string(""));
-		json_object_set_new(o, "report", r.report ? r.report : json_null());
-		json_object_set_new(o, "findings", r.findings);
-	}
+	/* Paths and captured output may hold bytes that are not UTF-8, which
+	 * jansson refuses: they travel escaped, as in the JSON reports. */
+	json_t *o = json_pack("{s:I, s:o, s:s, s:i, s:I}", "i", (json_int_t)idx, "path",
+	                      nxp_json_text(it->path), "cls", r.cls, "exit", r.exit, "bytes",
+	                      (json_int_t)it->size);
+	json_object_set_new(o, "text", nxp_json_text(obuf ? obuf : ""));
+	json_object_set_new(o, "stderr", nxp_json_text(ebuf ? ebuf : ""));
+	json_object_set_new(o, "report", r.report ? r.report : json_null());
+	json_object_set_new(o, "findings", r.findings);
 	free(obuf);
 	free(ebuf);
 	return o;
@@ -578,10 +571,10 @@ static json_t *failure_rec(const batch_item *it, size_t i, const char *msg)
 	nxp_error err = {NXP_E_INTERNAL, ""};
 	snprintf(err.msg, sizeof(err.msg), "%s", msg);
 	json_t *rep = nxp_json_failure(it->path, &err);
-	return json_pack("{s:I, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:[]}", "i", (json_int_t)i,
-	                 "path", it->path, "cls", "failed", "exit", NXP_EXIT_INPUT, "bytes",
-	                 (json_int_t)it->size, "text", "", "stderr", e, "report",
-	                 rep ? rep : json_null(), "findings");
+	return json_pack("{s:I, s:o, s:s, s:i, s:I, s:s, s:o, s:o, s:[]}", "i", (json_int_t)i,
+	                 "path", nxp_json_text(it->path), "cls", "failed", "exit", NXP_EXIT_INPUT,
+	                 "bytes", (json_int_t)it->size, "text", "", "stderr", nxp_json_text(e),
+	                 "report", rep ? rep : json_null(), "findings");
 }
 
 static int write_all(int fd, const char *p, size_t len)

@@ -7,8 +7,8 @@
 
 /* A JSON string from bytes of the file or the command line, which need not
  * be UTF-8 (jansson refuses those and returns NULL, which silently dropped
- * the entry): kept as is when valid, else every byte outside printable ASCII
- * is written as \xNN. Never NULL unless out of memory. */
+ * the entry): kept as is when valid, else every byte outside ASCII (and the
+ * backslash) is written as \xNN. Never NULL unless out of memory. */
 static json_t *json_bytes(const char *p, size_t n)
 {
 	json_t *j = json_stringn(p, n);
@@ -20,7 +20,7 @@ static json_t *json_bytes(const char *p, size_t n)
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
+		if (c < 0x80 && c != '\\')
 			e[k++] = (char)c;
 		else
 			k += (size_t)snprintf(e + k, 5, "\\x%02x", c);
@@ -30,7 +30,7 @@ static json_t *json_bytes(const char *p, size_t n)
 	return j;
 }
 
-static json_t *json_str(const char *s)
+json_t *nxp_json_text(const char *s)
 {
 	return json_bytes(s, strlen(s));
 }
@@ -71,7 +71,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 {
 	const nxp_image *img = f->img;
 	json_t *o = json_object();
-	json_object_set_new(o, "path", json_str(f->path));
+	json_object_set_new(o, "path", nxp_json_text(f->path));
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "error", json_null());
 	json_object_set_new(o, "machine", name_or_hex(nxp_machine_name(img->machine), img->machine));
@@ -91,7 +91,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 	for (unsigned i = 0; i < img->nsections; i++) {
 		const nxp_section *s = &img->sections[i];
 		json_t *so = json_pack(
-			"{s:o, s:{s:I, s:o}, s:I, s:I, s:I, s:I, s:b, s:b, s:I}", "name", json_str(s->name),
+			"{s:o, s:{s:I, s:o}, s:I, s:I, s:I, s:I, s:b, s:b, s:I}", "name", nxp_json_text(s->name),
 			"characteristics", "value", (json_int_t)s->characteristics, "attributes",
 			nxp_json_flags(nxp_section_attr_names, s->characteristics),
 			"virtual_address", (json_int_t)s->virtual_address, "virtual_size",
@@ -101,7 +101,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 			(json_int_t)f->section_evidence[i]);
 		json_array_append_new(secs, so);
 		if (section_is_wx(s))
-			json_array_append_new(wx, json_str(s->name));
+			json_array_append_new(wx, nxp_json_text(s->name));
 	}
 	json_object_set_new(o, "sections", secs);
 	json_object_set_new(o, "wx_sections", wx);
@@ -109,7 +109,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 	json_object_set_new(o, "entry_point",
 	                    json_pack("{s:I, s:o}", "rva", (json_int_t)img->entry_rva, "section",
 	                              img->entry_section >= 0
-	                                      ? json_str(img->sections[img->entry_section].name)
+	                                      ? nxp_json_text(img->sections[img->entry_section].name)
 	                                      : json_null()));
 	json_object_set_new(o, "checksum",
 	                    json_pack("{s:I, s:I, s:b}", "stored", (json_int_t)img->checksum,
@@ -139,21 +139,21 @@ json_t *nxp_json_image(const nxp_facts *f)
 		json_array_append_new(ev, json_pack("{s:s, s:I, s:o}", "kind",
 		                                    nxp_evidence_kind_name(e->kind), "rva",
 		                                    (json_int_t)e->rva, "section",
-		                                    json_str(img->sections[e->section].name)));
+		                                    nxp_json_text(img->sections[e->section].name)));
 	}
 	json_object_set_new(o, "evidence", ev);
 	json_object_set_new(o, "code_in_data", json_boolean(f->code_in_data));
 	json_t *warn = json_array();
 	for (size_t i = 0; i < f->nwarnings; i++)
-		json_array_append_new(warn, json_str(f->warnings[i]));
+		json_array_append_new(warn, nxp_json_text(f->warnings[i]));
 	json_object_set_new(o, "warnings", warn);
 	return o;
 }
 
 json_t *nxp_json_failure(const char *path, const nxp_error *err)
 {
-	return json_pack("{s:o, s:s, s:o, s:s}", "path", json_str(path), "status", "error", "error",
-	                 json_str(err->msg),
+	return json_pack("{s:o, s:s, s:o, s:s}", "path", nxp_json_text(path), "status", "error", "error",
+	                 nxp_json_text(err->msg),
 	                 "code", nxp_code_name(err->code));
 }
 

@@ -101,4 +101,8 @@ cp "$T/odd/single_section.exe" "$T/odd/$(printf 'na\xffme.exe')"
 run "$T/nonutf8" "$NXPATCH" scan --format json "$T/odd/$(printf 'na\xffme.exe')"
 [ "$RC" -eq 0 ] || fail "non-UTF-8 path: exit $RC"
 grep -q 'na\\\\xffme.exe' "$T/nonutf8.stdout" || fail "non-UTF-8 path lost: $(cat "$T/nonutf8.stdout")"
+# ... and through the batch workers in text mode, the whole report survives.
+"$NXPATCH" scan -j 2 "$T/odd/$(printf 'na\xffme.exe')" > "$T/nonutf8.txt" || fail "text scan of a non-UTF-8 path failed"
+grep -q 'na\\xffme.exe$' "$T/nonutf8.txt" && grep -q '^  machine ' "$T/nonutf8.txt" ||
+  fail "text report lost for a non-UTF-8 path: $(cat "$T/nonutf8.txt")"
 echo "PASS ($n images)"
