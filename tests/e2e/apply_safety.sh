@@ -5,7 +5,6 @@
 # (no temporary file left), --backup, and verify's compliance verdicts.
 . "$(dirname "$0")/lib.sh"
 
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 stamp() { stat -c '%i %Y %s' "$1"; }
 POL=$T/policy.yaml
 cat > "$POL" <<'Y'

@@ -34,7 +34,6 @@ rules:
 Y
 }
 for m in refuse strip resign; do policy $m; done
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # refuse
 cp "$T/signed.exe" "$T/r.exe"; h=$(sha "$T/r.exe")

@@ -13,7 +13,6 @@
 POL=$T/pol.yaml
 printf 'nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
 small=$(sample hello64.exe); big=$(sample thunk_section32.exe)   # 14848 and 44544 bytes
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 mounted=() immutable=()
 cleanup() {
   for d in "${immutable[@]}"; do chattr -i "$d" 2>/dev/null || true; done

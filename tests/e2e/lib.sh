@@ -12,6 +12,9 @@ trap 'rm -rf "$T"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# sha FILE: its SHA-256, hex.
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
 # skip REASON: a developer without the tool is told and the test is skipped
 # (exit 77); in CI (CI=true) a missing tool is a failure.
 skip() {
