@@ -127,18 +127,26 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 	if (rc)
 		return rc;
 	if (plan->signature == NXP_SIGACT_RESIGN) {
-		uint8_t *buf = patched_copy(in, plan), *signed_buf = NULL;
-		size_t signed_len = 0;
+		/* Sign the patched copy; the signer hands back the new CheckSum,
+		 * directory entry and table, so no second image-sized buffer. */
+		uint8_t *buf = patched_copy(in, plan);
+		nxp_signed_parts sp = {0};
 		if (!buf) {
 			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 			goto out;
 		}
-		rc = nxp_sign_image(buf, in->file.len, &in->img, opt->signer, opt->sign_opts,
-		                    &signed_buf, &signed_len, err);
-		free(buf);
+		rc = nxp_sign_image_parts(buf, in->file.len, &in->img, opt->signer, opt->sign_opts,
+		                          &sp, err);
+		if (!rc) {
+			nxp_put_le32(buf + in->img.checksum_offset, sp.checksum);
+			nxp_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
+			nxp_put_le32(buf + in->img.cert_dir_offset + 4, sp.cert_dir[1]);
+			rc = nxp_tmpfile_write(&t, buf, sp.content_len, err);
+		}
 		if (!rc)
-			rc = nxp_tmpfile_write(&t, signed_buf, signed_len, err);
-		free(signed_buf);
+			rc = nxp_tmpfile_write(&t, sp.tail, sp.tail_len, err);
+		free(sp.tail);
+		free(buf);
 	} else {
 		rc = write_patched(&t, in, plan, err);
 	}
