@@ -38,6 +38,26 @@ uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
 	return fold16(t);
 }
 
+uint32_t nxp_pe_sum_residue(uint64_t sum)
+{
+	return fold16(sum) % 0xffff;
+}
+
+uint32_t nxp_pe_sum_swap_byte(uint32_t residue, uint64_t off, uint8_t oldb, uint8_t newb)
+{
+	/* A byte at an even offset is a word's low half, at an odd one its high. */
+	uint32_t shift = (off & 1) ? 8 : 0;
+	uint32_t o = ((uint32_t)oldb << shift) % 0xffff, n = ((uint32_t)newb << shift) % 0xffff;
+	return (residue + 0xffff - o + n) % 0xffff;
+}
+
+uint32_t nxp_pe_sum_finish(uint32_t residue, uint64_t len)
+{
+	/* The fold-after-every-add sum of a non-zero file is never 0: its
+	 * residue 0 stands for 0xffff. */
+	return (residue ? residue : 0xffff) + (uint32_t)len;
+}
+
 uint32_t nxp_pe_checksum(const uint8_t *buf, size_t len, size_t checksum_offset)
 {
 	uint32_t sum;

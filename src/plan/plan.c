@@ -179,14 +179,6 @@ static void add_change(nxp_plan *p, nxp_field field, int section, uint32_t offse
 	c->new_value = val;
 }
 
-/* One's-complement arithmetic modulo 0xffff for the incremental checksum. */
-static uint32_t sum_adjust(uint32_t s, uint32_t off, uint8_t oldb, uint8_t newb)
-{
-	uint32_t shift = (off & 1) ? 8 : 0;
-	uint32_t o = ((uint32_t)oldb << shift) % 0xffff, n = ((uint32_t)newb << shift) % 0xffff;
-	return (s + 0xffff - o + n) % 0xffff;
-}
-
 static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t out_len)
 {
 	const nxp_image *img = f->img;
@@ -196,18 +188,16 @@ static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t
 	else
 		sum = nxp_pe_checksum(img->data, (size_t)out_len, img->checksum_offset) -
 		      (uint32_t)out_len;
-	sum %= 0xffff;
+	sum = nxp_pe_sum_residue(sum);
 	for (size_t i = 0; i < p->nchanges; i++) {
 		const nxp_change *c = &p->changes[i];
 		if (c->field == NXP_FIELD_CHECKSUM)
 			continue;
 		for (uint32_t k = 0; k < c->size; k++)
-			sum = sum_adjust(sum, c->offset + k, img->data[c->offset + k],
-			                 (uint8_t)(c->new_value >> (8 * k)));
+			sum = nxp_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
+			                           (uint8_t)(c->new_value >> (8 * k)));
 	}
-	if (sum == 0)
-		sum = 0xffff; /* a non-zero file never sums to the zero representation */
-	return sum + (uint32_t)out_len;
+	return nxp_pe_sum_finish(sum, out_len);
 }
 
 static int cmp_change(const void *a, const void *b)

@@ -340,21 +340,6 @@ int nxp_sign_image(const uint8_t *data, size_t len, const nxp_image *img,
 	return NXP_OK;
 }
 
-/* One's-complement helpers for the checksum computed in parts: sums are
- * kept reduced mod 0xffff (16-bit end-around carry); a byte at file offset
- * off weighs 1 (even) or 256 (odd). */
-static uint32_t mod16(uint64_t x)
-{
-	while (x >> 16)
-		x = (x & 0xffff) + (x >> 16);
-	return (uint32_t)(x % 0xffff);
-}
-
-static uint32_t byte_weight(uint8_t b, uint64_t off)
-{
-	return ((uint32_t)b << ((off & 1) * 8)) % 0xffff;
-}
-
 #define PARTS_CHUNK ((size_t)1 << 20) /* even, so chunks start at even offsets */
 
 int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
@@ -453,18 +438,16 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 	uint8_t dir[8];
 	nxp_put_le32(dir, (uint32_t)ulen);
 	nxp_put_le32(dir + 4, (uint32_t)padded);
-	uint32_t s = mod16(sum);
+	uint32_t s = nxp_pe_sum_residue(sum);
 	for (uint64_t k = 0; k < 4; k++)
-		s = (s + 0xffff - byte_weight(data[cs + k], cs + k)) % 0xffff;
-	for (uint64_t k = 0; k < 8; k++) {
-		s = (s + 0xffff - byte_weight(data[cd + k], cd + k)) % 0xffff;
-		s = (s + byte_weight(dir[k], cd + k)) % 0xffff;
-	}
+		s = nxp_pe_sum_swap_byte(s, cs + k, data[cs + k], 0);
+	for (uint64_t k = 0; k < 8; k++)
+		s = nxp_pe_sum_swap_byte(s, cd + k, data[cd + k], dir[k]);
 	size_t total = ulen + (size_t)padded;
 	if (lead)
 		memmove(tail, tail + 1, tlen);
 	out->content_len = clen;
-	out->checksum = (s ? s : 0xffff) + (uint32_t)total;
+	out->checksum = nxp_pe_sum_finish(s, total);
 	out->cert_dir[0] = (uint32_t)ulen;
 	out->cert_dir[1] = (uint32_t)padded;
 	out->tail = tail;

@@ -144,13 +144,6 @@ static int differs_outside(const uint8_t *a, const uint8_t *b, uint64_t lo, uint
 	return 0;
 }
 
-static uint32_t fold16(uint32_t x)
-{
-	while (x >> 16)
-		x = (x & 0xffff) + (x >> 16);
-	return x;
-}
-
 /* Release the pages of [p, p+n) from this process's resident set once the
  * pass is done with them (the page cache keeps them; a later access faults
  * them back in). Only for read-only file mappings: p and n are
@@ -220,14 +213,11 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 		if (out_mapped && in->file.mapped && pos < cmp_end)
 			drop_behind(in->file.data, pos, cmp_end);
 	}
-	/* Take the stored CheckSum's bytes back out of the sum (mod 0xffff). */
-	uint32_t s = fold16(sum) % 0xffff;
-	for (uint32_t k = 0; k < 4; k++) {
-		uint32_t off = o->checksum_offset + k;
-		uint32_t v = ((uint32_t)out[off] << ((off & 1) * 8)) % 0xffff;
-		s = (s + 0xffff - v) % 0xffff;
-	}
-	uint32_t computed = (s ? s : 0xffff) + (uint32_t)len;
+	/* Take the stored CheckSum's bytes back out of the sum. */
+	uint32_t s = nxp_pe_sum_residue(sum);
+	for (uint32_t k = 0; k < 4; k++)
+		s = nxp_pe_sum_swap_byte(s, o->checksum_offset + k, out[o->checksum_offset + k], 0);
+	uint32_t computed = nxp_pe_sum_finish(s, len);
 	if (o->checksum == 0 && plan->checksum_new == 0 && plan->signature != NXP_SIGACT_RESIGN)
 		return NXP_OK;
 	if (o->checksum != computed)
