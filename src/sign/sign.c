@@ -287,54 +287,26 @@ int nxp_sign_image(const uint8_t *data, size_t len, const nxp_image *img,
                    const nxp_signer *signer, const nxp_sign_opts *opts,
                    uint8_t **out, size_t *outlen, nxp_error *err)
 {
+	/* The whole file assembled from the parts: one layout, one digest and
+	 * checksum pass, whichever way the caller writes. */
 	*out = NULL;
 	*outlen = 0;
-	nxp_digest_alg alg = opts && opts->digest ? opts->digest : NXP_DIGEST_SHA256;
-	if (!nxp_sign_md(alg))
-		return nxp_fail(err, NXP_E_USAGE, "unsupported digest algorithm %d", (int)alg);
-	if (!img->cert_dir_offset)
-		return nxp_fail(err, NXP_E_SIGN, "image has %u data directories: no certificate "
-		                "table entry (directory 4) to point at a signature", img->ndirs);
-	uint8_t *ubuf = NULL, *p7 = NULL;
-	size_t ulen = 0, p7len = 0;
-	int rc = nxp_sign_unsigned_image(data, len, img, &ubuf, &ulen, err);
+	nxp_signed_parts sp;
+	int rc = nxp_sign_image_parts(data, len, img, signer, opts, &sp, err);
 	if (rc)
 		return rc;
-	uint8_t digest[NXP_DIGEST_MAX];
-	size_t dlen = 0;
-	rc = nxp_digest_ranges(ubuf, ulen, img->checksum_offset, img->cert_dir_offset, alg,
-	                       digest, &dlen, err);
-	if (!rc)
-		rc = nxp_sign_pkcs7(digest, alg, signer, opts, &p7, &p7len, err);
-	if (rc) {
-		free(ubuf);
-		return rc;
-	}
-	uint64_t entry = (uint64_t)NXP_WIN_CERT_HEADER + p7len;
-	uint64_t padded = (entry + 7) & ~(uint64_t)7;
-	if ((uint64_t)ulen + padded > UINT32_MAX) {
-		free(ubuf);
-		free(p7);
-		return nxp_fail(err, NXP_E_SIGN, "signed image would exceed 4 GiB");
-	}
-	uint8_t *buf = realloc(ubuf, ulen + (size_t)padded);
+	size_t total = sp.content_len + sp.tail_len;
+	uint8_t *buf = malloc(total);
 	if (!buf) {
-		free(ubuf);
-		free(p7);
+		free(sp.tail);
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	}
-	uint8_t *w = buf + ulen;
-	nxp_put_le32(w, (uint32_t)entry);
-	nxp_put_le16(w + 4, NXP_WIN_CERT_REVISION);
-	nxp_put_le16(w + 6, NXP_WIN_CERT_TYPE_PKCS);
-	memcpy(w + NXP_WIN_CERT_HEADER, p7, p7len);
-	memset(w + entry, 0, (size_t)(padded - entry));
-	free(p7);
-	nxp_put_le32(buf + img->cert_dir_offset, (uint32_t)ulen);
-	nxp_put_le32(buf + img->cert_dir_offset + 4, (uint32_t)padded);
-	size_t total = ulen + (size_t)padded;
-	/* Last of all: the checksum covers the table. */
-	nxp_put_le32(buf + img->checksum_offset, nxp_pe_checksum(buf, total, img->checksum_offset));
+	memcpy(buf, data, sp.content_len);
+	memcpy(buf + sp.content_len, sp.tail, sp.tail_len);
+	free(sp.tail);
+	nxp_put_le32(buf + img->checksum_offset, sp.checksum);
+	nxp_put_le32(buf + img->cert_dir_offset, sp.cert_dir[0]);
+	nxp_put_le32(buf + img->cert_dir_offset + 4, sp.cert_dir[1]);
 	*out = buf;
 	*outlen = total;
 	return NXP_OK;
