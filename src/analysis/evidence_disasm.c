@@ -88,6 +88,21 @@ static int arm64_target(const cs_insn *in, uint64_t *target, nxp_evidence_kind *
 	return 1;
 }
 
+/* One branch target seen by worth_sweeping(): 1 when it settles that the
+ * sweep is worth running (it may name code in data, or the check budget is
+ * spent). Targets inside the section itself, or equal to the last one, are
+ * passed over. */
+static int candidate(nxp_ev_ctx *c, uint64_t t, uint64_t lo, uint64_t span, uint64_t *last,
+                     uint32_t *checks, uint32_t max_checks)
+{
+	if ((t >= lo && t - lo < span) || t == *last)
+		return 0;
+	*last = t;
+	if (nxp_ev_nonexec_section(c->img, t) < 0)
+		return 0;
+	return ++*checks > max_checks || nxp_ev_looks_like_code(c, t);
+}
+
 /* 1 when a direct branch at some byte (x86) or word (ARM64) offset of the
  * section could name code in a non-executable section. A branch the sweep
  * finds sits at one of these offsets with the same target (prefixes do not
@@ -98,7 +113,6 @@ static int arm64_target(const cs_insn *in, uint64_t *target, nxp_evidence_kind *
  * the sweep decide, so hostile input costs about two sweeps at most. */
 static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_t lo, uint64_t span)
 {
-	const nxp_image *img = c->img;
 	uint64_t last = UINT64_MAX;
 	/* At most one check (<= NXP_EV_CODE_INSNS instructions) per 64 bytes:
 	 * less work than the sweep it may save. */
@@ -111,12 +125,7 @@ static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_
 			memcpy(in.bytes, p + i, 4);
 			uint64_t t;
 			nxp_evidence_kind kind;
-			if (!arm64_target(&in, &t, &kind) || (t >= lo && t - lo < span) || t == last)
-				continue;
-			last = t;
-			if (nxp_ev_nonexec_section(img, t) < 0)
-				continue;
-			if (++checks > max_checks || nxp_ev_looks_like_code(c, t))
+			if (arm64_target(&in, &t, &kind) && candidate(c, t, lo, span, &last, &checks, max_checks))
 				return 1;
 		}
 		return 0;
@@ -132,12 +141,7 @@ static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_
 		uint64_t t = lo + end + (uint64_t)(int64_t)(int32_t)nxp_le32(p + end - 4);
 		if (c->arch == NXP_EV_ARCH_X86)
 			t &= 0xffffffffu;
-		if ((t >= lo && t - lo < span) || t == last)
-			continue;
-		last = t;
-		if (nxp_ev_nonexec_section(img, t) < 0)
-			continue;
-		if (++checks > max_checks || nxp_ev_looks_like_code(c, t))
+		if (candidate(c, t, lo, span, &last, &checks, max_checks))
 			return 1;
 	}
 	return 0;
