@@ -22,7 +22,6 @@ extern "C" {
 #define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4)
 #define NXP_MAX_REFUSALS 64
 #define NXP_MAX_PLAN_WARNINGS 32
-#define NXP_RULE_ID_MAX 64
 
 typedef enum nxp_field {
 	NXP_FIELD_DLL_CHARACTERISTICS = 0,
@@ -32,10 +31,12 @@ typedef enum nxp_field {
 } nxp_field;
 
 /* One bit decision: which rule set or cleared which bit. */
+/* Rule ids in a plan point into the policy it was built from, which must
+ * outlive the plan. */
 typedef struct nxp_bit_change {
 	uint32_t bit;
 	int set;                     /* 1 set, 0 cleared */
-	char rule[NXP_RULE_ID_MAX];
+	const char *rule;            /* the deciding rule's id */
 } nxp_bit_change;
 
 typedef struct nxp_change {
@@ -50,7 +51,7 @@ typedef struct nxp_change {
 } nxp_change;
 
 typedef struct nxp_refusal {
-	char rule[NXP_RULE_ID_MAX];  /* "" when no single rule asked */
+	const char *rule;            /* NULL when no single rule asked */
 	char reason[320];
 } nxp_refusal;
 
@@ -74,7 +75,7 @@ typedef struct nxp_plan {
 	size_t nrefusals;
 	char warnings[NXP_MAX_PLAN_WARNINGS][320];
 	size_t nwarnings;
-	char matched[NXP_MAX_PLAN_WARNINGS][NXP_RULE_ID_MAX]; /* ids of matching rules */
+	const char *matched[NXP_MAX_PLAN_WARNINGS]; /* ids of matching rules */
 	size_t nmatched;
 	nxp_sig_action signature;
 	uint32_t signature_entries;  /* entries dropped by strip/resign */

@@ -58,10 +58,11 @@ static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
 		              (unsigned long long)c->old_value, (unsigned long long)c->new_value, bits,
 		              rules);
 	}
-	for (size_t i = 0; i < plan->nrefusals; i++)
-		batch_finding(r, "NXP1002", "refused%s%s%s: %s", plan->refusals[i].rule[0] ? " [rule " : "",
-		              plan->refusals[i].rule, plan->refusals[i].rule[0] ? "]" : "",
-		              plan->refusals[i].reason);
+	for (size_t i = 0; i < plan->nrefusals; i++) {
+		const char *rule = plan->refusals[i].rule;
+		batch_finding(r, "NXP1002", "refused%s%s%s: %s", rule ? " [rule " : "", rule ? rule : "",
+		              rule ? "]" : "", plan->refusals[i].reason);
+	}
 	free(plan);
 	nxp_input_close(in);
 }

@@ -24,11 +24,6 @@ typedef struct planner {
 	bit_decision sec[NXP_MAX_SECTIONS][32];
 } planner;
 
-static void copy_id(char *dst, const char *id)
-{
-	snprintf(dst, NXP_RULE_ID_MAX, "%s", id ? id : "");
-}
-
 static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
@@ -36,7 +31,7 @@ static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
 	if (p->nrefusals >= NXP_MAX_REFUSALS)
 		return;
 	nxp_refusal *r = &p->refusals[p->nrefusals++];
-	copy_id(r->rule, rule);
+	r->rule = rule;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
@@ -92,7 +87,7 @@ static void evaluate_rules(planner *pl)
 		if (!nxp_rule_matches(r, &view))
 			continue;
 		if (pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
-			copy_id(pl->plan->matched[pl->plan->nmatched++], r->id);
+			pl->plan->matched[pl->plan->nmatched++] = r->id;
 		decide(pl->dll, 16, r->set, 1, (int)ri, 0);
 		decide(pl->dll, 16, r->clear, 0, (int)ri, 0);
 		for (size_t ai = 0; ai < r->nsections; ai++) {
@@ -124,14 +119,14 @@ static uint32_t resolve(planner *pl, nxp_change *c, const bit_decision *d, unsig
 		nxp_bit_change *bc = &c->bits[c->nbits++];
 		bc->bit = bit;
 		bc->set = d[b].value;
-		copy_id(bc->rule, pl->pol->rules[d[b].rule].id);
+		bc->rule = pl->pol->rules[d[b].rule].id;
 	}
 	return val;
 }
 
 static const char *rule_id(const planner *pl, const bit_decision *d)
 {
-	return d->decided ? pl->pol->rules[d->rule].id : "";
+	return d->decided ? pl->pol->rules[d->rule].id : NULL;
 }
 
 static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_be_signed)
@@ -216,7 +211,7 @@ static void check_parsed_range(nxp_plan *plan, const char *what, unsigned idx, u
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		if (c->offset < off + len && off < (uint64_t)c->offset + c->size) {
-			refuse(plan, "",
+			refuse(plan, NULL,
 			       "planned field at file offset 0x%x lies inside %s %u (0x%llx + 0x%llx); "
 			       "the structures overlap and the edit would change how the image reads",
 			       c->offset, what, idx, (unsigned long long)off, (unsigned long long)len);
@@ -224,7 +219,7 @@ static void check_parsed_range(nxp_plan *plan, const char *what, unsigned idx, u
 		}
 	}
 	if (off + len > plan->out_len)
-		refuse(plan, "",
+		refuse(plan, NULL,
 		       "removing the certificate table would cut off %s %u (0x%llx + 0x%llx)", what,
 		       idx, (unsigned long long)off, (unsigned long long)len);
 }
@@ -305,7 +300,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 	/* The signature. */
 	int will_be_signed = 0;
 	if (changed && f->is_signed) {
-		const char *by = plan->changes[0].nbits ? plan->changes[0].bits[0].rule : "";
+		const char *by = plan->changes[0].nbits ? plan->changes[0].bits[0].rule : NULL;
 		plan->signature_entries = img->ncerts;
 		switch (pol->signature) {
 		case NXP_SIG_REFUSE:
@@ -363,7 +358,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 	for (size_t i = 1; i < plan->nchanges; i++) {
 		const nxp_change *a = &plan->changes[i - 1], *b = &plan->changes[i];
 		if (b->offset < (uint64_t)a->offset + a->size)
-			refuse(plan, "",
+			refuse(plan, NULL,
 			       "planned fields overlap at file offset 0x%x (the headers overlap "
 			       "each other)",
 			       b->offset);

@@ -79,7 +79,7 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 	for (size_t i = 0; i < plan->nrefusals; i++)
 		json_array_append_new(refused,
 		                      json_pack("{s:o, s:s}", "rule",
-		                                plan->refusals[i].rule[0]
+		                                plan->refusals[i].rule
 		                                        ? json_string(plan->refusals[i].rule)
 		                                        : json_null(),
 		                                "reason", plan->refusals[i].reason));
@@ -152,7 +152,7 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 	    plan->checksum_new == plan->checksum_old && plan->checksum_old == 0)
 		fprintf(out, "  checksum: stays 0 (not set in the input)\n");
 	for (size_t i = 0; i < plan->nrefusals; i++) {
-		if (plan->refusals[i].rule[0])
+		if (plan->refusals[i].rule)
 			fprintf(out, "  refused [rule %s]: %s\n", plan->refusals[i].rule,
 			        plan->refusals[i].reason);
 		else

@@ -2,6 +2,7 @@
  * rule order, the deciding rule of each bit, every safety refusal, the
  * signature settings, and the incremental checksum against a full recompute. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,8 @@ static const nxp_change *find(nxp_field field, int section)
 static int refused_with(const char *rule, const char *text)
 {
 	for (size_t i = 0; i < plan.nrefusals; i++)
-		if (!strcmp(plan.refusals[i].rule, rule) && strstr(plan.refusals[i].reason, text))
+		if (plan.refusals[i].rule && !strcmp(plan.refusals[i].rule, rule) &&
+		    strstr(plan.refusals[i].reason, text))
 			return 1;
 	return 0;
 }
@@ -376,4 +378,24 @@ Test(plan, default_policy_keeps_old_atl_images_out_of_dep, .fini = teardown)
 	for (size_t i = 0; i < plan.nwarnings; i++)
 		warned |= strstr(plan.warnings[i], "ATL71.DLL") != NULL;
 	cr_assert(warned, "the plan must warn about the ATL import");
+}
+
+/* Rule ids may be up to 128 characters; the plan must name them whole. */
+Test(plan, long_rule_ids_are_named_whole, .fini = teardown)
+{
+	char id[129], yaml[512];
+	memset(id, 'r', 128);
+	id[128] = '\0';
+	snprintf(yaml, sizeof(yaml),
+	         "nxpatch: 1\nrules:\n  - id: %s\n    actions:\n      - section: .data\n"
+	         "        add: [execute]\n", id);
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2};
+	setup(&spec, yaml);
+	build(0);
+	const nxp_change *c = find(NXP_FIELD_SECTION_CHARACTERISTICS, 1);
+	cr_assert(c);
+	cr_assert_str_eq(c->bits[0].rule, id);
+	cr_assert(refused_with(id, "would become writable and executable"));
+	cr_assert_eq(plan.nmatched, 1);
+	cr_assert_str_eq(plan.matched[0], id);
 }
