@@ -1,12 +1,25 @@
 /* The PE checksum: a 16-bit one's-complement sum of the file's words with
  * the CheckSum field counted as zero, plus the file length. One's-complement
- * addition is associative and commutative, so the words are summed 32 bits
- * at a time into 64-bit accumulators and folded once at the end: the result
- * equals the classic fold-after-every-add loop (and pefile's
- * generate_checksum). This runs at memory bandwidth. */
+ * addition is associative and commutative, so the words are summed into
+ * wide accumulators and folded once at the end: the result equals the
+ * classic fold-after-every-add loop (and pefile's generate_checksum).
+ *
+ * Exactly: a folded sum is 0 when every word (and the starting sum) is 0,
+ * else the one value in 1..0xffff congruent to the total modulo 0xffff.
+ * So any grouping of the adds gives the same bits, as long as no
+ * accumulator overflows and each is folded before the partial sums meet.
+ * nxp_pe_sum16 takes the AVX2 loop where the CPU has it (on a 2-core EPYC,
+ * bench/csum_bench.c: ~0.9x memchr's read rate, the plain C loop ~0.7x) and
+ * the plain C one elsewhere. */
 #include <string.h>
 
 #include "nxpatch/pe.h"
+#include "pe/checksum_int.h"
+#include "util/cpu.h"
+
+#ifdef NXP_HAVE_AVX2
+#include <immintrin.h>
+#endif
 
 static uint32_t fold16(uint64_t x)
 {
@@ -15,7 +28,7 @@ static uint32_t fold16(uint64_t x)
 	return (uint32_t)x;
 }
 
-uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
+uint32_t nxp_pe_sum16_portable(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	uint64_t a0 = sum, a1 = 0, a2 = 0, a3 = 0;
 	size_t i = 0;
@@ -36,6 +49,73 @@ uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
 	/* Each accumulator is < 2^63; fold them separately before adding. */
 	uint64_t t = (uint64_t)fold16(a0) + fold16(a1) + fold16(a2) + fold16(a3);
 	return fold16(t);
+}
+
+#ifdef NXP_HAVE_AVX2
+/* 128 bytes per round: in each 32-bit lane of four 32-byte loads, the low
+ * and high words are split apart (mask, shift) and added, 8 words of at most
+ * 0xffff per lane per round. 8192 rounds add at most 8192 * 8 * 0xffff <
+ * 2^32, so every 8192 rounds (1 MiB) the 32-bit lanes are widened into
+ * 64-bit ones, which overflow only after 2^32 MiB. */
+#define SUM16_ROUND 128u
+#define SUM16_ROUNDS_PER_WIDEN 8192u
+
+NXP_TARGET_AVX2 static inline __m256i words_avx2(const uint8_t *p)
+{
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	return _mm256_add_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0xffff)),
+	                        _mm256_srli_epi32(v, 16));
+}
+
+NXP_TARGET_AVX2 uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
+{
+	__m256i acc64 = _mm256_setzero_si256();
+	size_t i = 0;
+	while (len - i >= SUM16_ROUND) {
+		size_t rounds = (len - i) / SUM16_ROUND;
+		if (rounds > SUM16_ROUNDS_PER_WIDEN)
+			rounds = SUM16_ROUNDS_PER_WIDEN;
+		__m256i acc32 = _mm256_setzero_si256();
+		for (; rounds > 0; rounds--, i += SUM16_ROUND) {
+			const uint8_t *p = buf + i;
+			__m256i s = _mm256_add_epi32(_mm256_add_epi32(words_avx2(p), words_avx2(p + 32)),
+			                             _mm256_add_epi32(words_avx2(p + 64), words_avx2(p + 96)));
+			acc32 = _mm256_add_epi32(acc32, s);
+		}
+		acc64 = _mm256_add_epi64(acc64, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(acc32)));
+		acc64 = _mm256_add_epi64(acc64, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(acc32, 1)));
+	}
+	uint64_t lane[4];
+	_mm256_storeu_si256((__m256i *)(void *)lane, acc64);
+	uint64_t t = (uint64_t)fold16(sum) + fold16(lane[0]) + fold16(lane[1]) + fold16(lane[2]) +
+	             fold16(lane[3]);
+	/* The tail (under 128 bytes) continues from the folded sum. */
+	return nxp_pe_sum16_portable(buf + i, len - i, fold16(t));
+}
+
+int nxp_pe_sum16_avx2_usable(void)
+{
+	return nxp_cpu_avx2();
+}
+#else
+uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
+{
+	return nxp_pe_sum16_portable(buf, len, sum);
+}
+
+int nxp_pe_sum16_avx2_usable(void)
+{
+	return 0;
+}
+#endif
+
+uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
+{
+	/* Short buffers (the checksum field's window, incremental edits) gain
+	 * nothing from AVX2. */
+	if (len >= 512 && nxp_pe_sum16_avx2_usable())
+		return nxp_pe_sum16_avx2(buf, len, sum);
+	return nxp_pe_sum16_portable(buf, len, sum);
 }
 
 uint32_t nxp_pe_sum_residue(uint64_t sum)

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "nxpatch/pe.h"
+#include "pe/checksum_int.h"
+#include "util/bytes.h"
 #include "support.h"
 
 #define CAP (1 << 20)
@@ -391,6 +393,91 @@ Test(checksum, all_ones_and_zeros)
 	             nxt_ref_checksum(r, sizeof(r), SIZE_MAX));
 	memset(r, 0, sizeof(r));
 	cr_assert_eq(nxp_pe_checksum(r, sizeof(r), 8), sizeof(r));
+}
+
+/* nxp_pe_sum16 and each implementation behind it against the textbook
+ * loop: fold after every 16-bit add (in 64 bits, so a starting sum near
+ * 2^32 cannot wrap). */
+static uint32_t ref_sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	uint64_t r = sum;
+	for (size_t i = 0; i < len; i += 2) {
+		r += (uint32_t)p[i] | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+		r = (r & 0xffff) + (r >> 16);
+	}
+	while (r >> 16)
+		r = (r & 0xffff) + (r >> 16);
+	return (uint32_t)r;
+}
+
+typedef uint32_t (*sum16_fn)(const uint8_t *, size_t, uint32_t);
+
+#define SUM16_BIG ((3u << 20) + 256)
+static uint8_t sbuf[SUM16_BIG];
+
+static void fill_random(uint8_t *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		p[i] = (uint8_t)(seed >> 24);
+	}
+}
+
+static void check_sum16(const char *name, sum16_fn fn, const uint8_t *p, size_t len, uint32_t sum)
+{
+	uint32_t want = ref_sum16(p, len, sum), got = fn(p, len, sum);
+	cr_assert_eq(got, want, "%s: offset %zu len %zu sum 0x%x: 0x%x != 0x%x", name,
+	             (size_t)(p - sbuf), len, sum, got, want);
+}
+
+/* Every length 0..300 at 64 alignments, lengths around the vector round
+ * (128 bytes) and the widening interval (1 MiB), with starting sums that
+ * are zero, folded, unfolded and near 2^32; random bytes and all-ones
+ * bytes (the largest words, so the widest accumulators). */
+static void check_sum16_impl(const char *name, sum16_fn fn)
+{
+	static const uint32_t sums[] = {0, 1, 0xfffe, 0xffff, 0x10000, 0x12345678, 0xffffffffu};
+	static const size_t big[] = {511, 512, 513, 1000, 4097, 65536 + 129, (1u << 20) - 1,
+	                             1u << 20, (1u << 20) + 128, (1u << 20) + 255,
+	                             (2u << 20) + 3, (3u << 20) + 77};
+	for (int ones = 0; ones < 2; ones++) {
+		if (ones)
+			memset(sbuf, 0xff, sizeof(sbuf));
+		else
+			fill_random(sbuf, sizeof(sbuf), 0x9e3779b97f4a7c15u);
+		for (size_t off = 0; off < 64; off++)
+			for (size_t len = 0; len <= 300; len++)
+				for (size_t k = 0; k < NXP_ARRAY_LEN(sums); k++)
+					check_sum16(name, fn, sbuf + off, len, sums[k]);
+		for (size_t j = 0; j < NXP_ARRAY_LEN(big); j++) {
+			check_sum16(name, fn, sbuf, big[j], 0);
+			check_sum16(name, fn, sbuf + 1, big[j], 0xffffffffu);
+			check_sum16(name, fn, sbuf + 34, big[j], 0x1ffff);
+		}
+	}
+	/* All zeros: the sum stays 0 (not 0xffff), whatever the length. */
+	memset(sbuf, 0, sizeof(sbuf));
+	cr_assert_eq(fn(sbuf, SUM16_BIG - 7, 0), 0);
+	check_sum16(name, fn, sbuf + 3, SUM16_BIG - 7, 0xffff);
+}
+
+Test(checksum, sum16_dispatched_matches_reference)
+{
+	check_sum16_impl("nxp_pe_sum16", nxp_pe_sum16);
+}
+
+/* The portable path, which every CPU without AVX2 (and every non-x86
+ * build) takes. */
+Test(checksum, sum16_portable_matches_reference)
+{
+	check_sum16_impl("portable", nxp_pe_sum16_portable);
+}
+
+Test(checksum, sum16_avx2_matches_reference)
+{
+	if (!nxp_pe_sum16_avx2_usable())
+		cr_skip_test("no AVX2 in this build or on this CPU");
+	check_sum16_impl("avx2", nxp_pe_sum16_avx2);
 }
 
 /* Random mutations of the headers: the reader returns OK or a code, never
