@@ -2,11 +2,14 @@
  * non-executable section is found, each near miss rejected, malformed
  * tables survived, and caps and time bounds held on hostile sizes. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "analysis/evidence_cands.h"
 #include "nxpatch/analysis.h"
 #include "support.h"
+#include "util/bytes.h"
 
 #define CAP (4u << 20)
 static uint8_t buf[CAP];
@@ -461,6 +464,171 @@ Test(evidence, random_data_no_crash)
 		analyze(n);
 		cr_assert_leq(facts.nevidence, NXP_MAX_EVIDENCE);
 	}
+}
+
+/* ---- the one-pass candidate search (evidence_cands.c) ----
+ *
+ * Each search (scalar, SSE2, AVX2 where the CPU has it) against a plain
+ * per-position loop, on random bytes with every shape's pattern planted at
+ * section starts and ends, next to and overlapping one another. Sections
+ * are heap blocks of exactly their length, so a vector load past the end
+ * is an ASan error. */
+
+/* The shapes' patterns (evidence_shapes.c), and one with the farthest
+ * probe. */
+static const nxp_ev_pattern X86_PATS[] = {
+	{{0xc7, 0x44, 0x24, 0x04}, 4, 1, 0x44, 13},
+	{{0x68}, 1, 5, 0xc3, 6},
+	{{0xff, 0x25}, 2, 1, 0x25, 6},
+};
+static const nxp_ev_pattern X64_PATS[] = {
+	{{0x48, 0xb9}, 2, 1, 0xb9, 22},
+	{{0x48, 0xb8}, 2, 1, 0xb8, 12},
+	{{0x68}, 1, 5, 0xc3, 6},
+	{{0xff, 0x25}, 2, 1, 0x25, 6},
+};
+static const nxp_ev_pattern FAR_PATS[] = {
+	{{0xe8}, 1, NXP_EV_PROBE_MAX, 0xc3, NXP_EV_PROBE_MAX + 1},
+	{{0x48, 0xb8}, 2, 1, 0xb8, 2},
+};
+
+static int ref_cand(const uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_t i)
+{
+	if (len - i < p->room)
+		return 0;
+	for (unsigned j = 0; j < p->nbytes; j++)
+		if (b[i + j] != p->bytes[j])
+			return 0;
+	return b[i + p->probe_off] == p->probe;
+}
+
+static uint32_t xs32;
+static uint32_t rnd32(void)
+{
+	xs32 ^= xs32 << 13, xs32 ^= xs32 >> 17, xs32 ^= xs32 << 5;
+	return xs32;
+}
+
+/* Write pattern p's bytes and probe at i, as far as the section goes. */
+static void plant_pat(uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_t i)
+{
+	for (unsigned j = 0; j < p->nbytes && i + j < len; j++)
+		b[i + j] = p->bytes[j];
+	if (i + p->probe_off < len)
+		b[i + p->probe_off] = p->probe;
+}
+
+/* Random bytes, then every pattern at the start, at the last offsets with
+ * and without room, back to back, overlapping (one byte on) and at random
+ * offsets; dense sections draw only from the patterns' own bytes. */
+static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, unsigned npat,
+                         int dense)
+{
+	static const uint8_t alphabet[] = {0x48, 0xb8, 0xb9, 0x68, 0xc3, 0xff, 0x25,
+	                                   0xc7, 0x44, 0x24, 0x04, 0xe8};
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = dense ? alphabet[rnd32() % sizeof(alphabet)] : (uint8_t)rnd32();
+	if (dense || !len)
+		return;
+	for (unsigned k = 0; k < npat; k++) {
+		const nxp_ev_pattern *p = &pat[k];
+		uint32_t at[] = {0, 1, len - 1, len - p->room, len - p->room + 1, len - p->room - 1,
+		                 len / 2, len / 2 + p->room, len / 2 + 1, rnd32() % len};
+		for (unsigned j = 0; j < NXP_ARRAY_LEN(at); j++)
+			if (at[j] < len)
+				plant_pat(b, len, p, at[j]);
+	}
+	for (unsigned n = len / 64; n > 0; n--) {
+		uint32_t i = rnd32() % len;
+		for (unsigned r = rnd32() % 4; r < 4 && i < len; r++) {
+			const nxp_ev_pattern *p = &pat[rnd32() % npat];
+			plant_pat(b, len, p, i);
+			i += rnd32() % 2 ? p->room : 1 + rnd32() % 3;
+		}
+	}
+}
+
+/* Hand out every candidate as the shape scan does (from = after the last,
+ * or past its room every third time), pattern after pattern or round robin,
+ * and compare each with the reference loop's next candidate. */
+static void check_stream(int scan, const nxp_ev_pattern *pat, unsigned npat, const uint8_t *b,
+                         uint32_t len, int round_robin)
+{
+	nxp_ev_cands c;
+	cr_assert_eq(nxp_ev_cands_init(&c, pat, npat, scan), NXP_OK);
+	nxp_ev_cands_section(&c, b, len);
+	uint32_t pos[NXP_EV_MAX_PATTERNS] = {0}, ref[NXP_EV_MAX_PATTERNS] = {0};
+	unsigned done = 0, hits = 0;
+	for (unsigned k = 0; done != (1u << npat) - 1; k = round_robin ? (k + 1) % npat : k) {
+		if (done >> k & 1)
+			continue;
+		const nxp_ev_pattern *p = &pat[k];
+		uint32_t want = ref[k];
+		while (want < len && !ref_cand(b, len, p, want))
+			want++;
+		uint32_t got = nxp_ev_cand_next(&c, k, pos[k]);
+		if (want >= len) {
+			cr_assert_eq(got, NXP_EV_CAND_NONE, "scan %d len %u pattern %u: extra candidate %u",
+			             scan, len, k, got);
+			done |= 1u << k;
+			k = round_robin ? k : k + 1;
+			continue;
+		}
+		cr_assert_eq(got, want, "scan %d len %u pattern %u from %u: got %u, want %u", scan, len,
+		             k, pos[k], got, want);
+		pos[k] = ref[k] = got + (++hits % 3 ? 1 : p->room);
+	}
+	nxp_ev_cands_free(&c);
+}
+
+static void check_all_scans(const nxp_ev_pattern *pat, unsigned npat, uint32_t len, int dense)
+{
+	uint8_t *b = malloc(len ? len : 1);
+	cr_assert(b);
+	fill_section(b, len, pat, npat, dense);
+	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
+		if (nxp_ev_cands_usable(scan))
+			for (int rr = 0; rr < 2; rr++)
+				check_stream(scan, pat, npat, b, len, rr);
+	free(b);
+}
+
+Test(evidence, candidates_match_per_position_loop)
+{
+	xs32 = 2463534242u;
+	const struct { const nxp_ev_pattern *p; unsigned n; } sets[] = {
+		{X86_PATS, NXP_ARRAY_LEN(X86_PATS)},
+		{X64_PATS, NXP_ARRAY_LEN(X64_PATS)},
+		{FAR_PATS, NXP_ARRAY_LEN(FAR_PATS)},
+		{X64_PATS + 2, 1},
+	};
+	static const uint32_t big[] = {255, 256, 257, 1000, 4099, 65536 + 7, 300000};
+	for (unsigned s = 0; s < NXP_ARRAY_LEN(sets); s++) {
+		for (uint32_t len = 0; len <= 160; len++)
+			check_all_scans(sets[s].p, sets[s].n, len, 0);
+		for (unsigned j = 0; j < NXP_ARRAY_LEN(big); j++)
+			check_all_scans(sets[s].p, sets[s].n, big[j], 0);
+	}
+}
+
+/* More candidates than a batch holds: the first pass stops when a batch is
+ * full, and each pattern goes on alone from where it stopped. */
+Test(evidence, candidates_past_a_full_batch)
+{
+	xs32 = 88675123u;
+	uint32_t len = 6 * NXP_EV_CAND_BATCH * 12 + 5;
+	check_all_scans(X64_PATS, NXP_ARRAY_LEN(X64_PATS), len, 1);
+	check_all_scans(X86_PATS, NXP_ARRAY_LEN(X86_PATS), len, 1);
+	/* push imm32; ret at every position it fits */
+	uint8_t *b = malloc(len);
+	cr_assert(b);
+	memset(b, 0x68, len);
+	for (uint32_t i = 5; i < len; i += 2)
+		b[i] = 0xc3;
+	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
+		if (nxp_ev_cands_usable(scan))
+			check_stream(scan, X64_PATS, NXP_ARRAY_LEN(X64_PATS), b, len, 0);
+	free(b);
 }
 
 Test(evidence, old_atl_import_warns)
