@@ -1,8 +1,9 @@
 /* Known thunk shapes in the raw data of non-executable sections.
  *
- * Candidates are found by byte pattern (memchr + memcmp: linear in the
- * section's bytes), then CONFIRMED by decoding them with Capstone (detail
- * on): the instructions must be exactly the shape. Then they must be
+ * Candidates are found by byte pattern (one vector pass per section for
+ * every shape at once, evidence_cands.c: linear in the section's bytes),
+ * then CONFIRMED by decoding them with Capstone (detail on): the
+ * instructions must be exactly the shape. Then they must be
  * plausible, because random data matches short patterns:
  *   atl_thunk      (i386)  C7 44 24 04 imm32 E9 rel32
  *                  mov dword [esp+4], imm32; jmp rel32 — target in an
@@ -21,6 +22,7 @@
  * relocations, debug, exception and import data) are skipped. */
 #include <string.h>
 
+#include "analysis/evidence_cands.h"
 #include "analysis/evidence_int.h"
 #include "util/bytes.h"
 
@@ -40,6 +42,7 @@ typedef struct shape_scan {
 	uint32_t rva;        /* RVA of base[0] */
 	span64 skip[8];
 	unsigned nskip;
+	nxp_ev_cands cands; /* candidates of every shape in this section */
 } shape_scan;
 
 /* Decode n instructions at base[i] with details; returns how many decoded
@@ -220,36 +223,12 @@ static uint32_t confirm_jmp_mem(shape_scan *s, uint32_t i)
 
 typedef int (*confirm_fn)(shape_scan *s, uint32_t i);
 
-/* Every occurrence of pat (plen bytes) with room for a shape of n bytes. */
-/* The first occurrence of pat (plen >= 1) in base[pos, len), like memmem:
- * memchr finds candidates for the first byte at memory speed on the
- * mostly-zero data of big sections, where glibc's memmem with needles this
- * short runs several times slower. */
-static const uint8_t *find_pattern(const uint8_t *base, uint32_t pos, uint32_t len,
-                                   const char *pat, size_t plen)
+/* Every candidate of shape k (pattern bytes with room for the shape), front
+ * to back; after a confirmed one, the search goes on past its end. */
+static int scan_pattern(shape_scan *s, unsigned k, confirm_fn ok, nxp_evidence_kind kind)
 {
-	while (pos < len && len - pos >= plen) {
-		const uint8_t *q = memchr(base + pos, (unsigned char)pat[0], len - pos - (plen - 1));
-		if (!q)
-			return NULL;
-		if (!memcmp(q + 1, pat + 1, plen - 1))
-			return q;
-		pos = (uint32_t)(q - base) + 1;
-	}
-	return NULL;
-}
-
-static int scan_pattern(shape_scan *s, const char *pat, size_t plen, uint32_t n, confirm_fn ok,
-                        nxp_evidence_kind kind)
-{
-	uint32_t pos = 0;
-	while (pos < s->len && s->len - pos >= n) {
-		const uint8_t *q = find_pattern(s->base, pos, s->len, pat, plen);
-		if (!q)
-			break;
-		uint32_t i = (uint32_t)(q - s->base);
-		if (s->len - i < n)
-			break;
+	uint32_t n = s->cands.pat[k].room, pos = 0, i;
+	while ((i = nxp_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
 		if (!skipped(s, i, n) && ok(s, i)) {
 			int rc = nxp_ev_add(s->c, kind, (uint64_t)s->rva + i);
 			if (rc)
@@ -262,16 +241,13 @@ static int scan_pattern(shape_scan *s, const char *pat, size_t plen, uint32_t n,
 	return NXP_OK;
 }
 
-static int scan_jmp_mem(shape_scan *s)
+/* FF 25 candidates (room for 6 bytes), on amd64 widened to a REX.W prefix
+ * before them. */
+static int scan_jmp_mem(shape_scan *s, unsigned k)
 {
-	uint32_t pos = 0;
-	while (pos < s->len) {
-		const uint8_t *q = find_pattern(s->base, pos, s->len, "\xff\x25", 2);
-		if (!q)
-			break;
-		uint32_t i = (uint32_t)(q - s->base);
-		if (s->len - i < 6)
-			break;
+	uint32_t pos = 0, q;
+	while ((q = nxp_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
+		uint32_t i = q;
 		if (s->c->arch == NXP_EV_ARCH_X64 && i > 0 && s->base[i - 1] == 0x48)
 			i--;
 		uint32_t n;
@@ -282,7 +258,42 @@ static int scan_jmp_mem(shape_scan *s)
 			pos = i + n;
 			continue;
 		}
-		pos = (uint32_t)(q - s->base) + 1;
+		pos = q + 1;
+	}
+	return NXP_OK;
+}
+
+/* The shapes of each architecture, in the order their evidence is
+ * reported within a section: {pattern, probe offset, probe byte, room}
+ * (evidence_cands.h), confirmation, kind. The pattern is the shape's first
+ * bytes, room its length; the probe is the pattern's second byte, or for
+ * push imm32; ret the C3 that confirm_push_ret requires at +5 (a 1-byte
+ * pattern alone would match every 256 bytes of random data). */
+typedef struct shape {
+	nxp_ev_pattern pat;
+	confirm_fn ok; /* NULL: jmp [mem], scan_jmp_mem */
+	nxp_evidence_kind kind;
+} shape;
+
+static const shape X86_SHAPES[] = {
+	{{{0xc7, 0x44, 0x24, 0x04}, 4, 1, 0x44, ATL_LEN}, confirm_atl, NXP_EV_ATL_THUNK},
+	{{{0x68}, 1, 5, 0xc3, PUSH_RET_LEN}, confirm_push_ret, NXP_EV_ABS_JUMP},
+	{{{0xff, 0x25}, 2, 1, 0x25, 6}, NULL, NXP_EV_ABS_JUMP},
+};
+
+static const shape X64_SHAPES[] = {
+	{{{0x48, 0xb9}, 2, 1, 0xb9, X64_THUNK_LEN}, confirm_x64_thunk, NXP_EV_X64_THUNK},
+	{{{0x48, 0xb8}, 2, 1, 0xb8, MOVRAX_JMP_LEN}, confirm_movrax_jmp, NXP_EV_ABS_JUMP},
+	{{{0x68}, 1, 5, 0xc3, PUSH_RET_LEN}, confirm_push_ret, NXP_EV_ABS_JUMP},
+	{{{0xff, 0x25}, 2, 1, 0x25, 6}, NULL, NXP_EV_ABS_JUMP},
+};
+
+static int scan_section(shape_scan *s, const shape *sh, unsigned nsh)
+{
+	for (unsigned k = 0; k < nsh; k++) {
+		int rc = sh[k].ok ? scan_pattern(s, k, sh[k].ok, sh[k].kind) : scan_jmp_mem(s, k);
+		if (rc)
+			return rc;
 	}
 	return NXP_OK;
 }
@@ -305,13 +316,20 @@ int nxp_ev_shapes(nxp_ev_ctx *c)
 	const nxp_image *img = c->img;
 	if (c->arch != NXP_EV_ARCH_X86 && c->arch != NXP_EV_ARCH_X64)
 		return NXP_OK;
+	int x86 = c->arch == NXP_EV_ARCH_X86;
+	const shape *sh = x86 ? X86_SHAPES : X64_SHAPES;
+	unsigned nsh = x86 ? NXP_ARRAY_LEN(X86_SHAPES) : NXP_ARRAY_LEN(X64_SHAPES);
+	nxp_ev_pattern pat[NXP_EV_MAX_PATTERNS];
+	for (unsigned k = 0; k < nsh; k++)
+		pat[k] = sh[k].pat;
 	shape_scan s = {.c = c};
+	int rc = nxp_ev_cands_init(&s.cands, pat, nsh, NXP_EV_SCAN_AUTO);
 	add_skip(&s, &img->exception);
 	add_skip(&s, &img->imports_dir);
 	add_skip(&s, &img->reloc);
 	add_skip_dir(&s, img, NXP_DIR_RESOURCE);
 	add_skip_dir(&s, img, NXP_DIR_DEBUG);
-	for (unsigned k = 0; k < img->nsections; k++) {
+	for (unsigned k = 0; !rc && k < img->nsections; k++) {
 		const nxp_section *sec = &img->sections[k];
 		/* Discardable data is debug information or relocations. */
 		if (sec->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_DISCARDABLE))
@@ -320,23 +338,9 @@ int nxp_ev_shapes(nxp_ev_ctx *c)
 		nxp_ev_section_bytes(img, (int)k, &off, &s.len);
 		s.base = img->data + off;
 		s.rva = sec->virtual_address;
-		int rc;
-		if (c->arch == NXP_EV_ARCH_X86) {
-			if ((rc = scan_pattern(&s, "\xc7\x44\x24\x04", 4, ATL_LEN, confirm_atl,
-			                       NXP_EV_ATL_THUNK)))
-				return rc;
-		} else {
-			if ((rc = scan_pattern(&s, "\x48\xb9", 2, X64_THUNK_LEN, confirm_x64_thunk,
-			                       NXP_EV_X64_THUNK)))
-				return rc;
-			if ((rc = scan_pattern(&s, "\x48\xb8", 2, MOVRAX_JMP_LEN, confirm_movrax_jmp,
-			                       NXP_EV_ABS_JUMP)))
-				return rc;
-		}
-		if ((rc = scan_pattern(&s, "\x68", 1, PUSH_RET_LEN, confirm_push_ret, NXP_EV_ABS_JUMP)))
-			return rc;
-		if ((rc = scan_jmp_mem(&s)))
-			return rc;
+		nxp_ev_cands_section(&s.cands, s.base, s.len);
+		rc = scan_section(&s, sh, nsh);
 	}
-	return NXP_OK;
+	nxp_ev_cands_free(&s.cands);
+	return rc;
 }

@@ -631,6 +631,76 @@ Test(evidence, candidates_past_a_full_batch)
 	free(b);
 }
 
+/* End to end: valid shapes in random data at the first and last offsets of
+ * a section whose length is not a multiple of anything, back to back, in
+ * the scan's order; and a jmp [slot] whose last byte lies just past its
+ * section's end (in the file, but not in the section): not found. */
+typedef struct planted {
+	uint32_t at;
+	nxp_evidence_kind kind;
+} planted;
+
+static void put_jmp_slot(uint8_t *d, uint32_t sec_rva, uint32_t at, int plus, uint64_t base,
+                         uint32_t slot_rva)
+{
+	d[at] = 0xff, d[at + 1] = 0x25;
+	nxt_put32(d + at + 2, plus ? slot_rva - (sec_rva + at + 6) : (uint32_t)(base + slot_rva));
+}
+
+Test(evidence, shapes_at_section_edges_in_random_data)
+{
+	for (int plus = 0; plus < 2; plus++) {
+		nxt_pe_spec spec = {.pe32plus = plus, .nsections = 3, .section_size = 0x3000};
+		size_t n = build(&spec);
+		/* VirtualSize: the sections' bytes end there, before their raw size */
+		uint32_t len = 0x2ffb, len2 = 0x2ffd;
+		nxt_put32(buf + lay.section_table + 40 * 1 + 8, len);
+		nxt_put32(buf + lay.section_table + 40 * 2 + 8, len2);
+		uint8_t *d = sec(1);
+		uint32_t r = rva_of(1);
+		xs32 = 1234567u + (uint32_t)plus;
+		for (uint32_t i = 0; i < len; i++)
+			d[i] = (uint8_t)rnd32();
+		uint64_t base = plus ? BASE64 : BASE32, text = base + rva_of(0);
+		/* the slot of every jmp [slot]: a pointer to .text in section 2 */
+		uint32_t slot_rva = rva_of(2) + 0x100;
+		if (plus)
+			put64(sec(2) + 0x100, text);
+		else
+			nxt_put32(sec(2) + 0x100, (uint32_t)text);
+		planted want[4];
+		uint32_t o;
+		if (plus) {
+			put_x64_thunk(d, 42, text, 0xe0);
+			want[0] = (planted){0, NXP_EV_X64_THUNK};
+			d[22] = 0x48, d[23] = 0xb8, put64(d + 24, text), d[32] = 0xff, d[33] = 0xe0;
+			want[1] = (planted){22, NXP_EV_ABS_JUMP};
+			o = 34;
+		} else {
+			static const uint8_t atl[] = {0xc7, 0x44, 0x24, 0x04, 0x2a, 0, 0, 0, 0xe9};
+			memcpy(d, atl, sizeof(atl));
+			nxt_put32(d + 9, rva_of(0) - (r + 13));
+			want[0] = (planted){0, NXP_EV_ATL_THUNK};
+			d[13] = 0x68, nxt_put32(d + 14, (uint32_t)text), d[18] = 0xc3;
+			want[1] = (planted){13, NXP_EV_ABS_JUMP};
+			o = 19;
+		}
+		put_jmp_slot(d, r, o, plus, base, slot_rva);
+		want[2] = (planted){o, NXP_EV_ABS_JUMP};
+		d[len - 7] = 0; /* no REX.W before the last one */
+		put_jmp_slot(d, r, len - 6, plus, base, slot_rva);
+		want[3] = (planted){len - 6, NXP_EV_ABS_JUMP};
+		put_jmp_slot(sec(2), rva_of(2), len2 - 5, plus, base, slot_rva);
+		analyze(n);
+		cr_assert_eq(facts.nevidence, 4, "pe32plus=%d: %zu records", plus, facts.nevidence);
+		for (unsigned j = 0; j < 4; j++) {
+			cr_assert_eq(facts.evidence[j].kind, want[j].kind, "pe32plus=%d record %u", plus, j);
+			cr_assert_eq(facts.evidence[j].rva, r + want[j].at, "pe32plus=%d record %u: 0x%x",
+			             plus, j, facts.evidence[j].rva);
+		}
+	}
+}
+
 Test(evidence, old_atl_import_warns)
 {
 	nxt_pe_spec spec = {.pe32plus = 0, .nsections = 2, .with_imports = 1};
