@@ -619,15 +619,20 @@ Test(evidence, candidates_past_a_full_batch)
 	uint32_t len = 6 * NXP_EV_CAND_BATCH * 12 + 5;
 	check_all_scans(X64_PATS, NXP_ARRAY_LEN(X64_PATS), len, 1);
 	check_all_scans(X86_PATS, NXP_ARRAY_LEN(X86_PATS), len, 1);
-	/* push imm32; ret at every position it fits */
+	/* push imm32; ret at every even offset but 0: 15 in the first block and
+	 * 16 in each after, so a batch fills up in the middle of a block (and,
+	 * with the pattern alone, its last slot is the end of the allocation) */
 	uint8_t *b = malloc(len);
 	cr_assert(b);
 	memset(b, 0x68, len);
 	for (uint32_t i = 5; i < len; i += 2)
 		b[i] = 0xc3;
+	b[0] = 0;
 	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
-		if (nxp_ev_cands_usable(scan))
+		if (nxp_ev_cands_usable(scan)) {
 			check_stream(scan, X64_PATS, NXP_ARRAY_LEN(X64_PATS), b, len, 0);
+			check_stream(scan, X64_PATS + 2, 1, b, len, 0);
+		}
 	free(b);
 }
 
