@@ -164,6 +164,27 @@ NXP_TARGET_AVX2 static uint32_t scan_avx2(pass *ps, uint32_t i, uint32_t end)
 }
 #endif
 
+/* The vector search, from i for as long as a block's loads (up to reach
+ * bytes past its last position) end inside the section; returns where it
+ * stopped. The scalar search does it all. */
+static uint32_t scan_vector(pass *ps, uint32_t i, uint32_t reach)
+{
+	const nxp_ev_cands *c = ps->c;
+	if (c->len < BLOCK + reach)
+		return i;
+	uint32_t end = c->len - BLOCK - reach + 1;
+#ifdef NXP_HAVE_AVX2
+	if (c->scan == NXP_EV_SCAN_AVX2)
+		return scan_avx2(ps, i, end);
+#endif
+#ifdef __SSE2__
+	if (c->scan == NXP_EV_SCAN_SSE2)
+		return scan_sse2(ps, i, end);
+#endif
+	(void)end; /* no vector search in this build */
+	return i;
+}
+
 /* Search on for pattern k from where its batch stopped, together with
  * every other pattern whose batch is used up and stopped at the same
  * offset (at the start of a section: all of them). */
@@ -192,18 +213,7 @@ static void refill(nxp_ev_cands *c, unsigned k)
 	}
 	for (m = 0; m < NXP_EV_MAX_PATTERNS; m++)
 		ps.is_first[ps.first[m]] = 1;
-	/* Vector blocks while a block's loads end inside the section. */
-	if (c->len >= BLOCK + reach) {
-		uint32_t end = c->len - BLOCK - reach + 1;
-#ifdef NXP_HAVE_AVX2
-		if (c->scan == NXP_EV_SCAN_AVX2)
-			i = scan_avx2(&ps, i, end);
-#endif
-#ifdef __SSE2__
-		if (c->scan == NXP_EV_SCAN_SSE2)
-			i = scan_sse2(&ps, i, end);
-#endif
-	}
+	i = scan_vector(&ps, i, reach);
 	while (!ps.full && i < c->len) {
 		uint32_t n = c->len - i < BLOCK ? c->len - i : BLOCK;
 		uint32_t bits = mask_scalar(&ps, i, n);
