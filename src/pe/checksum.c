@@ -9,7 +9,7 @@
  * So any grouping of the adds gives the same bits, as long as no
  * accumulator overflows and each is folded before the partial sums meet.
  * nxp_pe_sum16 takes the AVX2 loop where the CPU has it (on a 2-core EPYC,
- * bench/csum_bench.c: ~0.9x memchr's read rate, the plain C loop ~0.7x) and
+ * bench/csum_bench.c: ~0.9x memchr's read rate, the plain C loop ~0.75x) and
  * the plain C one elsewhere. */
 #include <string.h>
 
