@@ -2,20 +2,36 @@
  *
  * LIEF 0.9 aborts the process on malformed input (uncaught C++ exceptions)
  * and can allocate gigabytes on crafted files, so nxp_lief_read() never calls
- * it in the caller's process: it forks a child with an address-space limit,
- * a CPU limit and a timer, lets the child parse the file with LIEF's C API,
- * and reads back only header and section-header fields in a fixed-size
- * record. Whatever happens to the child (abort, signal, exhausted memory,
- * timeout, short record), the caller gets NXP_E_LIEF with a message naming
- * it; the child is always reaped.
+ * it in the caller's process. A forked worker process parses the file with
+ * LIEF's C API under an address-space limit, a CPU limit and a timer, and
+ * sends back only header and section-header fields in a fixed-size record.
+ * Whatever happens to the worker (abort, signal, exhausted memory, timeout,
+ * short record), the caller gets NXP_E_LIEF with a message naming it.
  *
- * nxp_lief_read() forks: call it from a single-threaded process. It flushes
- * all stdio streams (fflush(NULL)) before forking. */
+ * The worker is persistent: it is started by the first request and serves
+ * the following ones over a socket, setting its limits afresh for each
+ * (relative to its size and CPU time at that moment), so a request costs a
+ * parse rather than a fork. A worker that failed is reaped and the next
+ * request starts a new one; a worker is also replaced after
+ * NXP_LIEF_WORKER_MAX_REQUESTS requests or once it has grown by more than
+ * NXP_LIEF_WORKER_MAX_GROWTH. It sends no SIGCHLD and is invisible to the
+ * caller's wait()/waitpid(-1); it dies with its parent. A process forked
+ * while a worker runs (e.g. a batch worker) starts its own on first use and
+ * leaves its parent's alone. nxp_lief_shutdown() ends and reaps the worker:
+ * call it before exiting, so its CPU time is accounted to the caller.
+ *
+ * nxp_lief_begin()/nxp_lief_end() split a read so the caller can work while
+ * LIEF parses; one request may be in flight at a time.
+ *
+ * These functions fork and keep process-wide state: call them from a
+ * single-threaded process. Starting a worker flushes all stdio streams
+ * (fflush(NULL)) first. */
 #ifndef NXPATCH_CROSSCHECK_H
 #define NXPATCH_CROSSCHECK_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "nxpatch/error.h"
 #include "nxpatch/pe.h"
 
@@ -32,19 +48,26 @@ extern "C" {
 #define NXP_LIEF_MEMORY_PER_BYTE 8                 /* or 8x the file size */
 #define NXP_LIEF_MAX_MEMORY ((uint64_t)8 << 30)    /* default capped at 8 GiB */
 
+/* The worker is replaced after this many requests, or when after a request
+ * its resident or virtual size has grown by more than this since it started
+ * (heap fragmentation, LIEF's caches, a sanitizer's quarantine). */
+#define NXP_LIEF_WORKER_MAX_REQUESTS 512u
+#define NXP_LIEF_WORKER_MAX_GROWTH ((uint64_t)64 << 20)
+
 typedef struct nxp_lief_limits {
-	/* Address space the child may add to what it has after fork(), in
-	 * bytes. 0: max(NXP_LIEF_MIN_MEMORY, 8 x file size), capped at
-	 * NXP_LIEF_MAX_MEMORY. Measured from the child's own VmSize, so it also
-	 * works under AddressSanitizer, whose address space is already huge.
-	 * When called from a thread other than the main one, the child may also
-	 * use what remains of that thread's malloc arena (up to 64 MiB) that was
-	 * reserved before the fork. */
+	/* Address space the worker may add, for this request, to what it has
+	 * when the request starts, in bytes. 0: max(NXP_LIEF_MIN_MEMORY, 8 x
+	 * file size), capped at NXP_LIEF_MAX_MEMORY. Measured from the worker's
+	 * own VmSize, so it also works under AddressSanitizer, whose address
+	 * space is already huge. When called from a thread other than the main
+	 * one, the worker may also use what remains of that thread's malloc
+	 * arena (up to 64 MiB) that was reserved before the fork. */
 	uint64_t memory;
-	/* Wall-clock limit in milliseconds (also a CPU-time limit, rounded up
-	 * to whole seconds). 0: NXP_LIEF_DEFAULT_TIMEOUT_MS. */
+	/* Wall-clock limit in milliseconds, from nxp_lief_begin() (also a
+	 * CPU-time limit on the request, rounded up to whole seconds).
+	 * 0: NXP_LIEF_DEFAULT_TIMEOUT_MS. */
 	uint32_t timeout_ms;
-	/* TEST ONLY: the child sleeps this long before parsing, so tests can
+	/* TEST ONLY: the worker sleeps this long before parsing, so tests can
 	 * prove timeout handling. Leave 0. */
 	uint32_t test_delay_ms;
 } nxp_lief_limits;
@@ -100,14 +123,37 @@ typedef struct nxp_lief_view {
 	nxp_lief_section sections[NXP_MAX_SECTIONS];
 } nxp_lief_view;
 
-/* Parse the file at `path` with LIEF in a guarded child and fill `out`.
+/* Parse the file at `path` with LIEF in the guarded worker and fill `out`.
  * `lim` may be NULL for the defaults. Returns NXP_OK, NXP_E_USAGE for bad
- * arguments, NXP_E_IO when the child cannot be set up (pipe/fork), or
- * NXP_E_LIEF when the child failed: "lief child aborted (signal 6):
+ * arguments, NXP_E_IO when the worker cannot be set up (socket/pipe/fork),
+ * or NXP_E_LIEF when the worker failed: "lief child aborted (signal 6):
  * LIEF::bad_format: ...: malformed image?", "lief child timed out after
- * 10 s", "lief child ran out of memory (limit 256 MiB)", ... */
+ * 10 s", "lief child ran out of memory (limit 256 MiB)", ...
+ * Same as nxp_lief_begin() then nxp_lief_end(). */
 int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *lim,
                   nxp_error *err);
+
+/* Send the request for `path` to the worker (starting one if needed) and
+ * return at once; the timeout runs from here. On NXP_OK the request is in
+ * flight and nxp_lief_end() must collect it; on an error nothing is in
+ * flight. NXP_E_USAGE when a request is already in flight. */
+int nxp_lief_begin(const char *path, const nxp_lief_limits *lim, nxp_error *err);
+
+/* Wait for the request in flight and fill `out` (NULL: collect and drop the
+ * answer). Returns as nxp_lief_read(); NXP_E_USAGE when none is in flight. */
+int nxp_lief_end(nxp_lief_view *out, nxp_error *err);
+
+/* End the worker, if this process started one, and reap it; drop any
+ * request in flight. Descriptors inherited from a parent's worker are only
+ * closed. The next request starts a new worker. */
+void nxp_lief_shutdown(void);
+
+/* For tests and diagnostics only. The pid of this process's worker, 0 when
+ * none runs. */
+pid_t nxp_lief_worker_pid(void);
+/* For tests only: replace the worker after n requests instead of
+ * NXP_LIEF_WORKER_MAX_REQUESTS (0 restores that). */
+void nxp_lief_test_set_max_requests(unsigned n);
 
 /* One field on which the reader and LIEF disagree. */
 #define NXP_MISMATCH_FIELD_MAX 48
@@ -135,6 +181,16 @@ int nxp_crosscheck(const nxp_image *img, const nxp_lief_view *v, nxp_mismatch *o
  * same file. */
 int nxp_crosscheck_file(const char *path, const nxp_image *img, nxp_mismatch *out,
                         size_t max, size_t *n, nxp_error *err);
+
+/* nxp_crosscheck_file() in two halves, so LIEF parses while the caller
+ * works: _begin() is nxp_lief_begin(path) with default limits; after it
+ * succeeds, _end() must be called. _end() collects LIEF's view and compares
+ * it with `img` as nxp_crosscheck_file() does; with `img` NULL it only
+ * collects the answer (for a caller that no longer needs it) and returns
+ * NXP_OK or LIEF's error. */
+int nxp_crosscheck_file_begin(const char *path, nxp_error *err);
+int nxp_crosscheck_file_end(const nxp_image *img, nxp_mismatch *out, size_t max, size_t *n,
+                            nxp_error *err);
 
 #ifdef __cplusplus
 }

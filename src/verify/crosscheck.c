@@ -149,16 +149,19 @@ int nxp_crosscheck(const nxp_image *img, const nxp_lief_view *v, nxp_mismatch *o
 	return c.n ? NXP_E_CROSS_CHECK : NXP_OK;
 }
 
-int nxp_crosscheck_file(const char *path, const nxp_image *img, nxp_mismatch *out,
-                        size_t max, size_t *n, nxp_error *err)
+int nxp_crosscheck_file_begin(const char *path, nxp_error *err)
+{
+	return nxp_lief_begin(path, NULL, err);
+}
+
+int nxp_crosscheck_file_end(const nxp_image *img, nxp_mismatch *out, size_t max, size_t *n,
+                            nxp_error *err)
 {
 	if (n)
 		*n = 0;
-	if (!img)
-		return nxp_fail(err, NXP_E_USAGE, "nxp_crosscheck_file: missing image");
 	nxp_lief_view v;
-	int rc = nxp_lief_read(path, &v, NULL, err);
-	if (rc != NXP_OK)
+	int rc = nxp_lief_end(img ? &v : NULL, err);
+	if (rc != NXP_OK || !img)
 		return rc;
 
 	nxp_mismatch first;
@@ -173,4 +176,15 @@ int nxp_crosscheck_file(const char *path, const nxp_image *img, nxp_mismatch *ou
 	return nxp_fail(err, NXP_E_CROSS_CHECK,
 	                "lief disagrees with the reader on %zu field%s, first %s (reader %s, lief %s)",
 	                total, total == 1 ? "" : "s", first.field, first.reader, first.lief);
+}
+
+int nxp_crosscheck_file(const char *path, const nxp_image *img, nxp_mismatch *out,
+                        size_t max, size_t *n, nxp_error *err)
+{
+	if (n)
+		*n = 0;
+	if (!img)
+		return nxp_fail(err, NXP_E_USAGE, "nxp_crosscheck_file: missing image");
+	int rc = nxp_crosscheck_file_begin(path, err);
+	return rc ? rc : nxp_crosscheck_file_end(img, out, max, n, err);
 }

@@ -1,20 +1,58 @@
-/* The LIEF child: the only translation unit that includes LIEF headers.
+/* The LIEF worker: the only translation unit that includes LIEF headers.
  *
  * LIEF/types.h defines `bool` as int for C, so nothing here may include
  * <stdbool.h> (directly or through another header): keep the includes to
  * libc headers and the nxpatch public headers, none of which pull it in.
  *
- * nxp_lief_read() forks. The child limits its address space (relative to
- * its own VmSize, so it works under ASan), its CPU time and its wall time,
- * disables core dumps, points stdin/stdout at /dev/null and stderr at a pipe
- * the parent reads (so LIEF's noise and std::terminate's "terminate called
- * after throwing an instance of ..." line become part of the error message),
- * parses the file with pe_parse(), copies header and section-header fields
- * into a fixed-size record, writes it to a second pipe and calls _exit(0).
- * The parent reads both pipes with poll() up to a deadline, kills the child
- * when it passes, always reaps it, and turns every failure into NXP_E_LIEF. */
+ * LIEF never runs in the caller's process. The first request starts a
+ * worker, a child process that then serves requests one at a time until it
+ * fails, is recycled, or nxp_lief_shutdown() ends it:
+ *
+ * - Channels. A SOCK_SEQPACKET socketpair carries requests (limits and a
+ *   path) to the worker's fd 3 and fixed-size records back, one message
+ *   each, so a short or oversized record is seen as such. The worker's
+ *   stderr is a pipe the parent reads while it waits, so LIEF's noise and
+ *   std::terminate's "terminate called after throwing an instance of ..."
+ *   line become part of the error message. The worker writes to stderr only
+ *   while it serves a request, and before its record, so once the record is
+ *   in, whatever the pipe holds is that request's and is dropped; a failed
+ *   worker is never reused, so a failure's text is its request's alone.
+ *   stdin and stdout are /dev/null; every other descriptor is closed.
+ * - Limits, per request, set by the worker on itself: soft RLIMIT_AS and
+ *   RLIMIT_DATA of its size now (from /proc/self/statm, so it works under
+ *   ASan) plus the request's budget, soft RLIMIT_CPU of the CPU time it has
+ *   used plus the timeout, and alarm() as a backstop. Hard limits are left
+ *   alone so the next request can raise the soft ones again. No core dumps.
+ *   After a parse the worker calls pe_binary_destroy() and reports how much
+ *   it has grown since it started.
+ * - The parent keeps the deadline: it polls both channels until the record
+ *   arrives; past the deadline it SIGKILLs and reaps the worker. Any failure
+ *   (abort, signal, timeout, exhausted memory, short or garbled record) is
+ *   NXP_E_LIEF for that request, the worker is reaped, and the next request
+ *   starts a fresh one.
+ * - Recycling: after NXP_LIEF_WORKER_MAX_REQUESTS requests, or when it has
+ *   grown by more than NXP_LIEF_WORKER_MAX_GROWTH, the worker is ended and
+ *   reaped, so heap fragmentation cannot grow without bound.
+ * - Lifetime. The worker is created with clone() and no exit signal: it is
+ *   a fork of the caller in every other way, but the caller's wait(),
+ *   waitpid(-1) and SIGCHLD never see it (we reap it with __WALL), exactly
+ *   as they never saw the short-lived child of earlier versions. It asks for
+ *   SIGKILL when its parent dies (PR_SET_PDEATHSIG, then checks getppid()),
+ *   and _exits on end of file on its socket.
+ * - Fork safety. The state records the owning pid. A process forked after
+ *   the worker started (batch workers) inherits descriptors to its parent's
+ *   worker: when getpid() differs it closes them, without signalling or
+ *   waiting for that worker, and starts its own.
+ * - SIGPIPE. Requests go out with send(MSG_NOSIGNAL). A worker that died
+ *   between requests (killed from outside) never saw the new one: the send
+ *   fails with EPIPE, and the request is retried once on a fresh worker. A
+ *   worker that dies once it has the request is that request's failure.
+ *
+ * The worker is fork()'s child without fork()'s glibc handlers (raw clone),
+ * which is sound only in a single-threaded process: callers must be. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,8 +60,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,20 +80,33 @@
 #endif
 
 #define WIRE_MAGIC 0x4e58504cu  /* "NXPL" */
-#define ERR_KEEP 2048           /* bytes of the child's stderr kept */
-#define CHILD_EXIT_SETUP 121    /* the child could not set itself up */
-#define REC_FD 3                /* the record pipe, in the child */
+#define REQ_MAGIC 0x4e585052u   /* "NXPR" */
+#define ERR_KEEP 2048           /* bytes of the worker's stderr kept */
+#define CHILD_EXIT_SETUP 121    /* the worker could not set itself up */
+#define REQ_FD 3                /* the request/record socket, in the worker */
 #define OOM_GRACE_MS 1000       /* after an out-of-memory report, then kill */
 
-/* What the child sends: a fixed-size record. */
+/* What the parent sends: limits and a path (only path_len bytes of it). */
+struct lief_req {
+	uint32_t magic;
+	uint32_t timeout_ms;
+	uint32_t delay_ms;
+	uint32_t path_len;          /* without the NUL, < PATH_MAX */
+	uint64_t memory;
+	char path[PATH_MAX];
+};
+#define REQ_HEAD offsetof(struct lief_req, path)
+
+/* What the worker sends back: a fixed-size record. */
 struct lief_wire {
 	uint32_t magic;
 	int32_t open_errno;         /* non-zero: the file could not be opened */
+	uint64_t growth;            /* the worker's growth since it started */
 	nxp_lief_view view;
 	uint32_t magic_end;
 };
 
-/* ---------------------------------------------------------------- child -- */
+/* --------------------------------------------------------------- worker -- */
 
 static void child_say(const char *s)
 {
@@ -60,9 +114,21 @@ static void child_say(const char *s)
 	(void)r;
 }
 
-/* The child's current address-space size (VmSize) and data size (VmData
- * plus stack) from /proc/self/statm, in bytes. Returns 0 on failure. */
-static int child_vm(uint64_t *vmsize, uint64_t *vmdata)
+static void __attribute__((noreturn)) child_fail(const char *s)
+{
+	child_say(s);
+	_exit(CHILD_EXIT_SETUP);
+}
+
+typedef struct vm_usage {
+	uint64_t size;              /* VmSize */
+	uint64_t resident;          /* VmRSS */
+	uint64_t data;              /* VmData plus stack */
+} vm_usage;
+
+/* The worker's current sizes from /proc/self/statm, in bytes. Returns 0 on
+ * failure. */
+static int child_vm(vm_usage *u)
 {
 	char buf[256];
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -88,35 +154,71 @@ static int child_vm(uint64_t *vmsize, uint64_t *vmdata)
 	}
 	long ps = sysconf(_SC_PAGESIZE);
 	uint64_t page = (uint64_t)(ps > 0 ? ps : 4096);
-	*vmsize = (uint64_t)f[0] * page;
-	*vmdata = (uint64_t)f[5] * page;
-	return *vmsize > 0;
+	u->size = (uint64_t)f[0] * page;
+	u->resident = (uint64_t)f[1] * page;
+	u->data = (uint64_t)f[5] * page;
+	return u->size > 0;
 }
 
-/* Limit resource `res` to `base + budget` (saturating). */
+/* How much the worker has grown since `base`: the larger of its resident
+ * and its virtual growth. */
+static uint64_t child_growth(const vm_usage *base)
+{
+	vm_usage now;
+	if (!child_vm(&now))
+		return UINT64_MAX;
+	uint64_t rss = now.resident > base->resident ? now.resident - base->resident : 0;
+	uint64_t vm = now.size > base->size ? now.size - base->size : 0;
+	return rss > vm ? rss : vm;
+}
+
+/* Set the soft limit of `res` to `base + budget` (saturating, and at most
+ * the hard limit, which stays as it is so a later request can raise the
+ * soft one again). */
 static int child_limit(int res, uint64_t base, uint64_t budget)
 {
 	uint64_t v = base + budget;
 	if (v < base || v > (uint64_t)RLIM_INFINITY - 1)
 		v = (uint64_t)RLIM_INFINITY - 1;
-	struct rlimit rl = { (rlim_t)v, (rlim_t)v };
+	struct rlimit rl;
+	if (getrlimit(res, &rl) != 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && (rlim_t)v > rl.rlim_max ? rl.rlim_max
+	                                                                        : (rlim_t)v;
 	return setrlimit(res, &rl);
 }
 
-static int child_write_all(int fd, const void *buf, size_t len)
+/* CPU seconds used so far, rounded up. */
+static uint64_t child_cpu_used(void)
 {
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	uint64_t us = (uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec;
+	return (uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec + (us + 999999) / 1000000;
+}
+
+/* This request's limits: CPU time and a timer of the timeout (whole seconds,
+ * plus one), memory of the budget on top of what the worker has now. */
+static void child_set_limits(const struct lief_req *rq)
+{
+	uint32_t secs = rq->timeout_ms / 1000 + (rq->timeout_ms % 1000 ? 1 : 0);
+	if (child_limit(RLIMIT_CPU, child_cpu_used(), (uint64_t)secs + 1) != 0)
+		child_fail("nxpatch: cannot set RLIMIT_CPU\n");
+	alarm(secs + 1); /* the parent's deadline comes first; this is a backstop */
+
+	/* The budget is on top of what the worker already has (VmSize, and for
+	 * RLIMIT_DATA its writable private memory). Not counted: what is left of
+	 * a malloc arena reserved before the fork (PROT_NONE, up to 64 MiB) when
+	 * the caller is not the main thread, since glibc grows into it with
+	 * mprotect(), which neither limit checks. From the CLI's main thread
+	 * (brk heap and fresh mmaps) the limit is exact. */
+	vm_usage u;
+	if (!child_vm(&u))
+		child_fail("nxpatch: cannot read /proc/self/statm\n");
+	if (child_limit(RLIMIT_AS, u.size, rq->memory) != 0 ||
+	    child_limit(RLIMIT_DATA, u.data, rq->memory) != 0)
+		child_fail("nxpatch: cannot set RLIMIT_AS/RLIMIT_DATA\n");
 }
 
 static void child_copy(const Pe_Binary_t *b, nxp_lief_view *v)
@@ -196,19 +298,23 @@ static void child_close_from(int lowfd)
 		close(fd);
 }
 
-static void __attribute__((noreturn))
-child_main(const char *path, int rec_w, int err_w, uint64_t memory, uint32_t timeout_ms,
-           uint32_t delay_ms)
+/* Once per worker: descriptors (0,1 -> /dev/null, 2 -> the stderr pipe,
+ * 3 -> the socket, nothing else), death with the owner, signals, no core
+ * dumps, malloc and LIEF settings. */
+static void child_setup(int sock, int err_w, pid_t owner)
 {
-	/* Descriptors: 0,1 -> /dev/null, 2 -> err pipe, 3 -> record pipe. */
-	int rec = child_high_fd(rec_w);
+	/* Die with the owner; if it is already gone, getppid() says so. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != owner)
+		_exit(CHILD_EXIT_SETUP);
+
+	int s = child_high_fd(sock);
 	int errp = child_high_fd(err_w);
 	int nul = open("/dev/null", O_RDWR);
-	if (rec < 0 || errp < 0 || nul < 0)
+	if (s < 0 || errp < 0 || nul < 0)
 		_exit(CHILD_EXIT_SETUP);
-	if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(errp, 2) < 0 || dup2(rec, REC_FD) < 0)
+	if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(errp, 2) < 0 || dup2(s, REQ_FD) < 0)
 		_exit(CHILD_EXIT_SETUP);
-	child_close_from(REC_FD + 1);
+	child_close_from(REQ_FD + 1);
 
 	/* Default dispositions for the signals that end us, none blocked. */
 	static const int sigs[] = { SIGABRT, SIGALRM, SIGXCPU, SIGSEGV, SIGBUS, SIGPIPE };
@@ -221,37 +327,19 @@ child_main(const char *path, int rec_w, int err_w, uint64_t memory, uint32_t tim
 	struct rlimit rl = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &rl);
 
-	uint32_t secs = timeout_ms / 1000 + (timeout_ms % 1000 ? 1 : 0);
-	rl.rlim_cur = (rlim_t)secs + 1;
-	rl.rlim_max = (rlim_t)secs + 2;
-	if (setrlimit(RLIMIT_CPU, &rl) != 0) {
-		child_say("nxpatch: cannot set RLIMIT_CPU\n");
-		_exit(CHILD_EXIT_SETUP);
-	}
-	alarm(secs + 1); /* the parent's deadline comes first; this is a backstop */
-
 	/* Pin glibc's mmap threshold (it grows dynamically after large frees)
-	 * so large blocks get fresh mappings rather than arena space. */
+	 * so large blocks get fresh mappings rather than arena space, and are
+	 * returned by pe_binary_destroy(). */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	lief_logging_disable();
+}
 
-	/* The budget is on top of what the child already has (VmSize, and for
-	 * RLIMIT_DATA its writable private memory). Not counted: what is left of
-	 * a malloc arena reserved before the fork (PROT_NONE, up to 64 MiB) when
-	 * the caller is not the main thread, since glibc grows into it with
-	 * mprotect(), which neither limit checks. From the CLI's main thread
-	 * (brk heap and fresh mmaps) the limit is exact. */
-	uint64_t vm = 0, data = 0;
-	if (!child_vm(&vm, &data)) {
-		child_say("nxpatch: cannot read /proc/self/statm\n");
-		_exit(CHILD_EXIT_SETUP);
-	}
-	if (child_limit(RLIMIT_AS, vm, memory) != 0 || child_limit(RLIMIT_DATA, data, memory) != 0) {
-		child_say("nxpatch: cannot set RLIMIT_AS/RLIMIT_DATA\n");
-		_exit(CHILD_EXIT_SETUP);
-	}
-
-	if (delay_ms) {
-		struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L };
+/* One request: limits, the test delay, the parse, the record. */
+static void child_serve(const struct lief_req *rq, const vm_usage *base)
+{
+	child_set_limits(rq);
+	if (rq->delay_ms) {
+		struct timespec ts = { rq->delay_ms / 1000, (long)(rq->delay_ms % 1000) * 1000000L };
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
 	}
@@ -262,23 +350,52 @@ child_main(const char *path, int rec_w, int err_w, uint64_t memory, uint32_t tim
 	w.magic_end = WIRE_MAGIC;
 
 	/* LIEF throws (and so aborts) on a missing file: say so plainly. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(rq->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		w.open_errno = errno ? errno : EIO;
 	} else {
 		close(fd);
-		lief_logging_disable();
-		Pe_Binary_t *b = pe_parse(path);
-		if (!b) {
-			child_say("nxpatch: pe_parse returned NULL\n");
-			_exit(CHILD_EXIT_SETUP);
-		}
+		Pe_Binary_t *b = pe_parse(rq->path);
+		if (!b)
+			child_fail("nxpatch: pe_parse returned NULL\n");
 		child_copy(b, &w.view);
-		/* No pe_binary_destroy(): _exit releases everything, faster. */
+		pe_binary_destroy(b);
 	}
-	if (child_write_all(REC_FD, &w, sizeof(w)) != 0)
+	alarm(0);
+	w.growth = child_growth(base);
+	if (send(REQ_FD, &w, sizeof(w), MSG_NOSIGNAL) != (ssize_t)sizeof(w))
 		_exit(CHILD_EXIT_SETUP);
-	_exit(0);
+}
+
+static int child_req_ok(struct lief_req *rq, ssize_t n)
+{
+	if (n < (ssize_t)REQ_HEAD || n > (ssize_t)sizeof(*rq) || rq->magic != REQ_MAGIC ||
+	    rq->path_len >= PATH_MAX || (size_t)n != REQ_HEAD + rq->path_len)
+		return 0;
+	rq->path[rq->path_len] = '\0';
+	return 1;
+}
+
+static void __attribute__((noreturn)) child_main(int sock, int err_w, pid_t owner)
+{
+	child_setup(sock, err_w, owner);
+	vm_usage base;
+	if (!child_vm(&base))
+		child_fail("nxpatch: cannot read /proc/self/statm\n");
+	static struct lief_req rq;
+	for (;;) {
+		ssize_t n;
+		do
+			n = recv(REQ_FD, &rq, sizeof(rq), MSG_TRUNC);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			_exit(0); /* the owner closed its end */
+		if (n < 0)
+			_exit(CHILD_EXIT_SETUP);
+		if (!child_req_ok(&rq, n))
+			child_fail("nxpatch: garbled request\n");
+		child_serve(&rq, &base);
+	}
 }
 
 /* --------------------------------------------------------------- parent -- */
@@ -298,7 +415,7 @@ static void fmt_duration(char *buf, size_t len, uint32_t ms)
 		snprintf(buf, len, "%u ms", ms);
 }
 
-/* The child's stderr, last ERR_KEEP bytes. */
+/* The worker's stderr during one request, last ERR_KEEP bytes. */
 typedef struct errbuf {
 	char text[ERR_KEEP + 1];
 	size_t len;
@@ -333,7 +450,7 @@ static void printable(char *out, size_t outlen, const char *s, size_t n)
 }
 
 /* From "terminate called after throwing an instance of 'T'\n  what():  M",
- * produce "T: M"; else the last non-empty line of the child's stderr. */
+ * produce "T: M"; else the last non-empty line of the worker's stderr. */
 static void child_reason(const errbuf *e, char *out, size_t outlen)
 {
 	out[0] = '\0';
@@ -372,7 +489,7 @@ static void child_reason(const errbuf *e, char *out, size_t outlen)
 		printable(out, outlen, e->text + start, end - start);
 }
 
-/* Did the child die for want of memory? (std::bad_alloc in a plain build;
+/* Did the worker die for want of memory? (std::bad_alloc in a plain build;
  * the sanitizer allocator's own reports under ASan.) */
 static int child_oom(const errbuf *e)
 {
@@ -409,169 +526,295 @@ static void close_fd(int *fd)
 	}
 }
 
-/* waitpid() that retries on EINTR. */
+/* waitpid() that retries on EINTR. __WALL: the worker sends no SIGCHLD. */
 static pid_t wait_child(pid_t pid, int *status, int flags)
 {
 	pid_t r;
 	do
-		r = waitpid(pid, status, flags);
+		r = waitpid(pid, status, flags | __WALL);
 	while (r < 0 && errno == EINTR);
 	return r;
 }
 
-int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *lim,
-                  nxp_error *err)
+/* The worker, as its owner sees it. Descriptors are open iff pid != 0. */
+static struct worker {
+	pid_t pid;
+	pid_t owner;                /* the process that started it */
+	int sock;                   /* requests out, records in */
+	int err;                    /* its stderr (non-blocking) */
+	unsigned served;            /* requests it answered */
+} wk = { 0, 0, -1, -1, 0 };
+
+/* The request in flight between nxp_lief_begin() and nxp_lief_end(). */
+static struct pending {
+	int busy;
+	uint64_t memory;
+	uint32_t timeout_ms;
+	int64_t deadline;
+	char path[PATH_MAX];
+} rq;
+
+static unsigned max_requests = NXP_LIEF_WORKER_MAX_REQUESTS;
+
+/* Forget the worker (closing our descriptors) and any request to it. */
+static void worker_forget(void)
 {
-	if (!path || !*path || !out)
-		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_read: missing path or output");
-	memset(out, 0, sizeof(*out));
+	close_fd(&wk.sock);
+	close_fd(&wk.err);
+	wk.pid = 0;
+	wk.served = 0;
+	rq.busy = 0;
+}
 
-	uint32_t timeout_ms = lim && lim->timeout_ms ? lim->timeout_ms : NXP_LIEF_DEFAULT_TIMEOUT_MS;
-	uint64_t memory = lim && lim->memory ? lim->memory : default_memory(path);
-	uint32_t delay_ms = lim ? lim->test_delay_ms : 0;
-	char dur[32];
-	fmt_duration(dur, sizeof(dur), timeout_ms);
+/* A process forked since the worker started holds its parent's descriptors:
+ * the worker is not ours to signal or wait for. */
+static void worker_disown(void)
+{
+	if (wk.pid && wk.owner != getpid())
+		worker_forget();
+}
 
-	int recp[2], errp[2];
-	if (pipe2(recp, O_CLOEXEC) != 0)
-		return nxp_fail(err, NXP_E_IO, "lief child: pipe: %s", strerror(errno));
-	if (pipe2(errp, O_CLOEXEC) != 0) {
+/* End our worker and reap it. SIGKILL: between requests it holds nothing,
+ * during one the request is being abandoned. */
+static void worker_stop(void)
+{
+	worker_disown();
+	if (!wk.pid)
+		return;
+	kill(wk.pid, SIGKILL);
+	wait_child(wk.pid, NULL, 0);
+	worker_forget();
+}
+
+/* fork() without glibc's atfork handlers and with no exit signal: see the
+ * header comment (raw clone: the caller must be single-threaded). */
+static pid_t spawn(void)
+{
+	return (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
+}
+
+static int worker_start(nxp_error *err)
+{
+	int sv[2], ep[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return nxp_fail(err, NXP_E_IO, "lief child: socketpair: %s", strerror(errno));
+	if (pipe2(ep, O_CLOEXEC) != 0) {
 		int e = errno;
-		close(recp[0]);
-		close(recp[1]);
+		close(sv[0]);
+		close(sv[1]);
 		return nxp_fail(err, NXP_E_IO, "lief child: pipe: %s", strerror(e));
 	}
-
-	fflush(NULL); /* so the child cannot duplicate buffered output */
-	pid_t pid = fork();
+	pid_t owner = getpid();
+	fflush(NULL); /* so the worker cannot duplicate buffered output */
+	pid_t pid = spawn();
+	if (pid == 0)
+		child_main(sv[1], ep[1], owner);
+	int e = errno;
+	close(sv[1]);
+	close(ep[1]);
 	if (pid < 0) {
-		int e = errno;
-		close(recp[0]);
-		close(recp[1]);
-		close(errp[0]);
-		close(errp[1]);
+		close(sv[0]);
+		close(ep[0]);
 		return nxp_fail(err, NXP_E_IO, "lief child: fork: %s", strerror(e));
 	}
-	if (pid == 0)
-		child_main(path, recp[1], errp[1], memory, timeout_ms, delay_ms);
+	fcntl(ep[0], F_SETFL, O_NONBLOCK); /* our end only: the worker's blocks */
+	wk = (struct worker){ pid, owner, sv[0], ep[0], 0 };
+	return NXP_OK;
+}
 
-	close(recp[1]);
-	close(errp[1]);
-	int rfd = recp[0], efd = errp[0];
+/* send() errors that mean the worker was gone before the request. */
+static int worker_gone(int e)
+{
+	return e == EPIPE || e == ECONNRESET || e == ECONNREFUSED || e == ENOTCONN;
+}
 
-	struct lief_wire w;
-	memset(&w, 0, sizeof(w));
-	size_t got = 0, extra = 0;
-	errbuf eb;
-	eb.len = 0;
-	eb.text[0] = '\0';
-
-	int64_t deadline = now_ms() + timeout_ms;
-	int timed_out = 0, oom_seen = 0;
-	while (rfd >= 0 || efd >= 0) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			timed_out = 1;
-			break;
+/* Hand the request to the worker, starting one if needed. A worker that
+ * died between requests never saw this one: retry once on a fresh one. */
+static int send_request(const struct lief_req *r, size_t len, nxp_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		if (!wk.pid) {
+			int rc = worker_start(err);
+			if (rc)
+				return rc;
 		}
+		ssize_t n;
+		do
+			n = send(wk.sock, r, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)len)
+			return NXP_OK;
+		int e = n < 0 ? errno : EIO;
+		worker_stop();
+		if (attempt == 0 && worker_gone(e))
+			continue;
+		return nxp_fail(err, NXP_E_IO, "lief child: send: %s", strerror(e));
+	}
+}
+
+int nxp_lief_begin(const char *path, const nxp_lief_limits *lim, nxp_error *err)
+{
+	if (!path || !*path)
+		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_begin: missing path");
+	worker_disown();
+	if (rq.busy)
+		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_begin: a request is already in flight");
+	size_t len = strlen(path);
+	if (len >= PATH_MAX)
+		return nxp_fail(err, NXP_E_LIEF, "lief child cannot open %s: %s", path,
+		                strerror(ENAMETOOLONG));
+
+	static struct lief_req r;
+	r.magic = REQ_MAGIC;
+	r.timeout_ms = lim && lim->timeout_ms ? lim->timeout_ms : NXP_LIEF_DEFAULT_TIMEOUT_MS;
+	r.delay_ms = lim ? lim->test_delay_ms : 0;
+	r.memory = lim && lim->memory ? lim->memory : default_memory(path);
+	r.path_len = (uint32_t)len;
+	memcpy(r.path, path, len);
+	int rc = send_request(&r, REQ_HEAD + len, err);
+	if (rc)
+		return rc;
+	rq.busy = 1;
+	rq.memory = r.memory;
+	rq.timeout_ms = r.timeout_ms;
+	rq.deadline = now_ms() + r.timeout_ms;
+	memcpy(rq.path, path, len + 1);
+	return NXP_OK;
+}
+
+/* What came of a request. */
+typedef struct outcome {
+	struct lief_wire w;
+	ssize_t rec_len;            /* the record message's length, -1: none */
+	int timed_out, oom_seen;
+	errbuf eb;
+} outcome;
+
+/* Read what the worker wrote to stderr. Returns 0 at end of file or on an
+ * error, 1 otherwise (including "nothing there now"). */
+static int read_stderr(outcome *o)
+{
+	char tmp[1024];
+	ssize_t r = read(wk.err, tmp, sizeof(tmp));
+	if (r < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (r == 0)
+		return 0;
+	errbuf_add(&o->eb, tmp, (size_t)r);
+	/* Under ASan an exhausted address space can make the sanitizer fail a
+	 * CHECK and hang in its own error path: give it a moment to exit, then
+	 * kill it. */
+	if (!o->oom_seen && child_oom(&o->eb)) {
+		o->oom_seen = 1;
+		if (rq.deadline > now_ms() + OOM_GRACE_MS)
+			rq.deadline = now_ms() + OOM_GRACE_MS;
+	}
+	return 1;
+}
+
+/* Drop what the worker wrote to stderr during a request that succeeded:
+ * it is all in the pipe, since the worker wrote it before its record. */
+static void drop_stderr(void)
+{
+	char tmp[4096];
+	ssize_t r;
+	while ((r = read(wk.err, tmp, sizeof(tmp))) > 0 || (r < 0 && errno == EINTR))
+		;
+}
+
+/* Read the record message. Returns 0 at end of file, 1 otherwise. */
+static int read_record(outcome *o)
+{
+	ssize_t n = recv(wk.sock, &o->w, sizeof(o->w), MSG_TRUNC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n > 0)
+		o->rec_len = n;
+	return n > 0;
+}
+
+/* Wait for the record while reading the worker's stderr, until the record
+ * arrives, the worker is gone (both channels at end of file), or the
+ * deadline passes. A record already there is taken even past the deadline
+ * (the caller may have been busy between begin and end). */
+static void collect(outcome *o)
+{
+	int sock_open = 1, err_open = 1;
+	while (o->rec_len < 0 && (sock_open || err_open)) {
+		int64_t left = rq.deadline - now_ms();
+		if (left < 0)
+			left = 0;
 		struct pollfd pf[2];
 		nfds_t np = 0;
-		int ri = -1, ei = -1;
-		if (rfd >= 0) {
-			ri = (int)np;
-			pf[np].fd = rfd;
-			pf[np].events = POLLIN;
-			pf[np++].revents = 0;
+		int si = -1, ei = -1;
+		if (sock_open) {
+			si = (int)np;
+			pf[np++] = (struct pollfd){ .fd = wk.sock, .events = POLLIN };
 		}
-		if (efd >= 0) {
+		if (err_open) {
 			ei = (int)np;
-			pf[np].fd = efd;
-			pf[np].events = POLLIN;
-			pf[np++].revents = 0;
+			pf[np++] = (struct pollfd){ .fd = wk.err, .events = POLLIN };
 		}
 		int pr = poll(pf, np, left > 1000000 ? 1000000 : (int)left);
-		if (pr < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* treated below: the child is killed and reaped */
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0 || (pr == 0 && left == 0)) {
+			o->timed_out = 1; /* the worker is killed and reaped */
+			return;
 		}
-		if (ri >= 0 && pf[ri].revents) {
-			char tmp[4096];
-			ssize_t r = read(rfd, tmp, sizeof(tmp));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				close_fd(&rfd);
-			} else {
-				size_t n = (size_t)r, room = sizeof(w) - got;
-				size_t take = n < room ? n : room;
-				memcpy((uint8_t *)&w + got, tmp, take);
-				got += take;
-				extra += n - take;
-			}
-		}
-		if (ei >= 0 && pf[ei].revents) {
-			char tmp[1024];
-			ssize_t r = read(efd, tmp, sizeof(tmp));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				close_fd(&efd);
-			} else {
-				errbuf_add(&eb, tmp, (size_t)r);
-				/* Under ASan an exhausted address space can make the
-				 * sanitizer fail a CHECK and hang in its own error path:
-				 * give it a moment to exit, then kill it. */
-				if (!oom_seen && child_oom(&eb)) {
-					oom_seen = 1;
-					if (deadline > now_ms() + OOM_GRACE_MS)
-						deadline = now_ms() + OOM_GRACE_MS;
-				}
-			}
-		}
+		if (ei >= 0 && pf[ei].revents)
+			err_open = read_stderr(o);
+		if (si >= 0 && pf[si].revents)
+			sock_open = read_record(o);
 	}
+}
 
-	/* Reap: wait until the deadline (pipes closed means it is exiting),
-	 * then kill. */
-	int status = 0;
-	pid_t wr = 0;
-	if (!timed_out) {
-		for (;;) {
-			wr = wait_child(pid, &status, WNOHANG);
-			if (wr != 0)
-				break;
-			if (now_ms() >= deadline) {
-				timed_out = 1;
-				break;
-			}
-			struct timespec ts = { 0, 1000000L };
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (timed_out) {
-		kill(pid, SIGKILL);
-		wr = wait_child(pid, &status, 0);
-	}
-	close_fd(&rfd);
-	close_fd(&efd);
-
-	char reason[400];
-	child_reason(&eb, reason, sizeof(reason));
-	const char *sep = reason[0] ? ": " : "";
-	char lim_text[32];
+static void lim_text(char *buf, size_t len, uint64_t memory)
+{
 	if (memory % (1u << 20) == 0)
-		snprintf(lim_text, sizeof(lim_text), "%llu MiB", (unsigned long long)(memory >> 20));
+		snprintf(buf, len, "%llu MiB", (unsigned long long)(memory >> 20));
 	else
-		snprintf(lim_text, sizeof(lim_text), "%llu KiB", (unsigned long long)(memory >> 10));
+		snprintf(buf, len, "%llu KiB", (unsigned long long)(memory >> 10));
+}
 
-	if (oom_seen || child_oom(&eb))
-		oom_seen = 1;
-	if (oom_seen && (timed_out || wr < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
-		return nxp_fail(err, NXP_E_LIEF, "lief child ran out of memory (limit %s)", lim_text);
-	if (timed_out)
+/* The worker is gone or past its deadline: reap it (killing it at the
+ * deadline) and say what happened. */
+static int worker_failed(outcome *o, nxp_error *err)
+{
+	int status = 0, wait_errno = 0;
+	pid_t wr = 0;
+	while (!o->timed_out) {
+		wr = wait_child(wk.pid, &status, WNOHANG);
+		if (wr != 0)
+			break;
+		if (now_ms() >= rq.deadline)
+			o->timed_out = 1;
+		else
+			nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+	}
+	if (o->timed_out) {
+		kill(wk.pid, SIGKILL);
+		wr = wait_child(wk.pid, &status, 0);
+	}
+	if (wr < 0)
+		wait_errno = errno;
+	worker_forget();
+
+	char reason[400], dur[32], lim[32];
+	child_reason(&o->eb, reason, sizeof(reason));
+	const char *sep = reason[0] ? ": " : "";
+	fmt_duration(dur, sizeof(dur), rq.timeout_ms);
+	lim_text(lim, sizeof(lim), rq.memory);
+
+	if (o->oom_seen || child_oom(&o->eb))
+		o->oom_seen = 1;
+	if (o->oom_seen && (o->timed_out || wr < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		return nxp_fail(err, NXP_E_LIEF, "lief child ran out of memory (limit %s)", lim);
+	if (o->timed_out)
 		return nxp_fail(err, NXP_E_LIEF, "lief child timed out after %s", dur);
 	if (wr < 0)
-		return nxp_fail(err, NXP_E_LIEF, "lief child could not be reaped: %s", strerror(errno));
+		return nxp_fail(err, NXP_E_LIEF, "lief child could not be reaped: %s",
+		                strerror(wait_errno));
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		if (sig == SIGALRM || sig == SIGXCPU)
@@ -587,18 +830,78 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 	}
 	if (!WIFEXITED(status))
 		return nxp_fail(err, NXP_E_LIEF, "lief child ended strangely (status 0x%x)", status);
-	if (WEXITSTATUS(status) != 0) {
+	if (WEXITSTATUS(status) != 0)
 		return nxp_fail(err, NXP_E_LIEF, "lief child exited with status %d%s%s",
 		                WEXITSTATUS(status), sep, reason);
-	}
-	if (got != sizeof(w) || extra != 0 || w.magic != WIRE_MAGIC || w.magic_end != WIRE_MAGIC)
+	return nxp_fail(err, NXP_E_LIEF, "lief child sent a short record (0 of %zu bytes)",
+	                sizeof(o->w));
+}
+
+/* A record arrived: check it, drop the request's stderr, recycle the
+ * worker when it is due, and answer. */
+static int take_record(outcome *o, nxp_lief_view *out, nxp_error *err)
+{
+	const struct lief_wire *w = &o->w;
+	if ((size_t)o->rec_len != sizeof(*w) || w->magic != WIRE_MAGIC ||
+	    w->magic_end != WIRE_MAGIC) {
+		worker_stop();
 		return nxp_fail(err, NXP_E_LIEF, "lief child sent a short record (%zu of %zu bytes)",
-		                got + extra, sizeof(w));
-	if (w.open_errno)
-		return nxp_fail(err, NXP_E_LIEF, "lief child cannot open %s: %s", path,
-		                strerror(w.open_errno));
-	if (w.view.nsections_copied > NXP_MAX_SECTIONS || w.view.ndirs_seen > 1000000)
+		                (size_t)o->rec_len, sizeof(*w));
+	}
+	drop_stderr();
+	int bad = w->view.nsections_copied > NXP_MAX_SECTIONS || w->view.ndirs_seen > 1000000;
+	if (bad || ++wk.served >= max_requests || w->growth > NXP_LIEF_WORKER_MAX_GROWTH)
+		worker_stop();
+	if (w->open_errno)
+		return nxp_fail(err, NXP_E_LIEF, "lief child cannot open %s: %s", rq.path,
+		                strerror(w->open_errno));
+	if (bad)
 		return nxp_fail(err, NXP_E_LIEF, "lief child sent an inconsistent record");
-	*out = w.view;
+	if (out)
+		*out = w->view;
 	return NXP_OK;
+}
+
+int nxp_lief_end(nxp_lief_view *out, nxp_error *err)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	worker_disown();
+	if (!rq.busy)
+		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_end: no request in flight");
+	rq.busy = 0;
+	static outcome o;
+	memset(&o, 0, sizeof(o));
+	o.rec_len = -1;
+	collect(&o);
+	if (o.rec_len > 0)
+		return take_record(&o, out, err);
+	return worker_failed(&o, err);
+}
+
+int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *lim,
+                  nxp_error *err)
+{
+	if (!path || !*path || !out)
+		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_read: missing path or output");
+	memset(out, 0, sizeof(*out));
+	int rc = nxp_lief_begin(path, lim, err);
+	return rc ? rc : nxp_lief_end(out, err);
+}
+
+void nxp_lief_shutdown(void)
+{
+	worker_stop();
+	rq.busy = 0;
+}
+
+pid_t nxp_lief_worker_pid(void)
+{
+	worker_disown();
+	return wk.pid;
+}
+
+void nxp_lief_test_set_max_requests(unsigned n)
+{
+	max_requests = n ? n : NXP_LIEF_WORKER_MAX_REQUESTS;
 }
