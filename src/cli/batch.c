@@ -17,6 +17,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "nxpatch/crosscheck.h"
 #include "nxpatch/file.h"
 #include "nxpatch/report.h"
 
@@ -614,6 +615,7 @@ static void worker(run *R, int cmd_fd, int res_fd)
 		if (bad)
 			break;
 	}
+	nxp_lief_shutdown(); /* our LIEF worker, not the parent's */
 	_exit(0);
 }
 

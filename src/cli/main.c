@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "nxpatch/crosscheck.h"
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
@@ -66,9 +67,13 @@ int main(int argc, char **argv)
 		return finish(cmd_help(argc, argv) | (argc < 2 ? NXP_EXIT_USAGE : 0));
 	if (!strcmp(argv[1], "--version"))
 		return finish(cmd_version(argc, argv));
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return finish(commands[i].fn(argc - 1, argv + 1));
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[1], commands[i].name)) {
+			int status = commands[i].fn(argc - 1, argv + 1);
+			nxp_lief_shutdown(); /* reap the LIEF worker, if one was started */
+			return finish(status);
+		}
+	}
 	fprintf(stderr, "nxpatch: '%s' is not a command, see 'nxpatch help'\n", argv[1]);
 	return NXP_EXIT_USAGE;
 }
