@@ -61,7 +61,9 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
 	return buf;
 }
 
-/* Map the synced temporary file and verify it against the plan. */
+/* Map the synced temporary file and verify it against the plan. With the
+ * cross-check, LIEF's worker parses the file while our own pass runs; its
+ * answer is collected even when our pass fails. */
 static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                           const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
 {
@@ -73,16 +75,21 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	if (map == MAP_FAILED)
 		return nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
 		                len ? strerror(errno) : "empty file");
+	nxp_error lief_err = {0};
+	int lief_rc = opt->cross_check ? nxp_crosscheck_file_begin(t->path, &lief_err) : NXP_OK;
+	int lief_pending = opt->cross_check && lief_rc == NXP_OK;
 	nxp_image *img = malloc(sizeof(*img));
 	int rc = img ? NXP_OK : nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
 		rc = nxp_verify_output_mapped(in, plan, map, len, img, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
-	if (!rc && opt->cross_check) {
+	if (lief_pending) {
 		size_t n = 0;
-		rc = nxp_crosscheck_file(t->path, img, NULL, 0, &n, err);
+		lief_rc = nxp_crosscheck_file_end(rc ? NULL : img, NULL, 0, &n, &lief_err);
 	}
+	if (!rc && lief_rc)
+		rc = nxp_fail(err, lief_rc, "%s", lief_err.msg);
 	if (!rc) {
 		res->out_len = len;
 		res->checksum = img->checksum;
