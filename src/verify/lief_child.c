@@ -200,9 +200,9 @@ static uint64_t child_cpu_used(void)
 
 /* This request's limits: CPU time and a timer of the timeout (whole seconds,
  * plus one), memory of the budget on top of what the worker has now. */
-static void child_set_limits(const struct lief_req *rq)
+static void child_set_limits(const struct lief_req *req)
 {
-	uint32_t secs = rq->timeout_ms / 1000 + (rq->timeout_ms % 1000 ? 1 : 0);
+	uint32_t secs = req->timeout_ms / 1000 + (req->timeout_ms % 1000 ? 1 : 0);
 	if (child_limit(RLIMIT_CPU, child_cpu_used(), (uint64_t)secs + 1) != 0)
 		child_fail("nxpatch: cannot set RLIMIT_CPU\n");
 	alarm(secs + 1); /* the parent's deadline comes first; this is a backstop */
@@ -216,8 +216,8 @@ static void child_set_limits(const struct lief_req *rq)
 	vm_usage u;
 	if (!child_vm(&u))
 		child_fail("nxpatch: cannot read /proc/self/statm\n");
-	if (child_limit(RLIMIT_AS, u.size, rq->memory) != 0 ||
-	    child_limit(RLIMIT_DATA, u.data, rq->memory) != 0)
+	if (child_limit(RLIMIT_AS, u.size, req->memory) != 0 ||
+	    child_limit(RLIMIT_DATA, u.data, req->memory) != 0)
 		child_fail("nxpatch: cannot set RLIMIT_AS/RLIMIT_DATA\n");
 }
 
@@ -341,11 +341,11 @@ static void child_setup(int sock, int err_w, pid_t owner)
 }
 
 /* One request: limits, the test delay, the parse, the record. */
-static void child_serve(const struct lief_req *rq, const vm_usage *base)
+static void child_serve(const struct lief_req *req, const vm_usage *base)
 {
-	child_set_limits(rq);
-	if (rq->delay_ms) {
-		struct timespec ts = { rq->delay_ms / 1000, (long)(rq->delay_ms % 1000) * 1000000L };
+	child_set_limits(req);
+	if (req->delay_ms) {
+		struct timespec ts = { req->delay_ms / 1000, (long)(req->delay_ms % 1000) * 1000000L };
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
 	}
@@ -356,12 +356,12 @@ static void child_serve(const struct lief_req *rq, const vm_usage *base)
 	w.magic_end = WIRE_MAGIC;
 
 	/* LIEF throws (and so aborts) on a missing file: say so plainly. */
-	int fd = open(rq->path, O_RDONLY | O_CLOEXEC);
+	int fd = open(req->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		w.open_errno = errno ? errno : EIO;
 	} else {
 		close(fd);
-		Pe_Binary_t *b = pe_parse(rq->path);
+		Pe_Binary_t *b = pe_parse(req->path);
 		if (!b)
 			child_fail("nxpatch: pe_parse returned NULL\n");
 		child_copy(b, &w.view);
@@ -373,12 +373,12 @@ static void child_serve(const struct lief_req *rq, const vm_usage *base)
 		_exit(CHILD_EXIT_SETUP);
 }
 
-static int child_req_ok(struct lief_req *rq, ssize_t n)
+static int child_req_ok(struct lief_req *req, ssize_t n)
 {
-	if (n < (ssize_t)REQ_HEAD || n > (ssize_t)sizeof(*rq) || rq->magic != REQ_MAGIC ||
-	    rq->path_len >= PATH_MAX || (size_t)n != REQ_HEAD + rq->path_len)
+	if (n < (ssize_t)REQ_HEAD || n > (ssize_t)sizeof(*req) || req->magic != REQ_MAGIC ||
+	    req->path_len >= PATH_MAX || (size_t)n != REQ_HEAD + req->path_len)
 		return 0;
-	rq->path[rq->path_len] = '\0';
+	req->path[req->path_len] = '\0';
 	return 1;
 }
 
@@ -388,19 +388,19 @@ static void __attribute__((noreturn)) child_main(int sock, int err_w, pid_t owne
 	vm_usage base;
 	if (!child_vm(&base))
 		child_fail("nxpatch: cannot read /proc/self/statm\n");
-	static struct lief_req rq;
+	static struct lief_req req;
 	for (;;) {
 		ssize_t n;
 		do
-			n = recv(REQ_FD, &rq, sizeof(rq), MSG_TRUNC);
+			n = recv(REQ_FD, &req, sizeof(req), MSG_TRUNC);
 		while (n < 0 && errno == EINTR);
 		if (n == 0)
 			_exit(0); /* the owner closed its end */
 		if (n < 0)
 			_exit(CHILD_EXIT_SETUP);
-		if (!child_req_ok(&rq, n))
+		if (!child_req_ok(&req, n))
 			child_fail("nxpatch: garbled request\n");
-		child_serve(&rq, &base);
+		child_serve(&req, &base);
 	}
 }
 
