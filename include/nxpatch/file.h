@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include "nxpatch/error.h"
 
@@ -39,9 +40,18 @@ int nxp_file_reopen(const nxp_file *f, const char *path);
  * happens to target unless commit succeeds. */
 typedef struct nxp_tmpfile {
 	int fd;
+	uint64_t written;           /* bytes appended so far */
+	uint64_t flushing;          /* writeback started for [0, flushing) */
 	char path[4096];            /* the temporary file */
 	char target[4096];
 } nxp_tmpfile;
+
+/* Appends start the disk writeback of every NXP_WRITEBACK_CHUNK bytes as
+ * they are written (sync_file_range, without waiting), so the disk writes
+ * while the rest is still being copied and nxp_tmpfile_sync() waits only
+ * for the tail: fsync of a big file costs about as much as writing it again,
+ * and this overlaps the two. */
+#define NXP_WRITEBACK_CHUNK ((uint64_t)4 << 20)
 
 int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err);
 int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err);
@@ -53,6 +63,31 @@ int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *er
  * set to -1. *src_fd < 0: write() only. */
 int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
                      uint64_t len, nxp_error *err);
+/* Write len bytes at offset off of what was already appended (a field to
+ * patch after a copy). */
+int nxp_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len,
+                       nxp_error *err);
+
+/* nxp_tmpfile_copy on a second thread, so the caller can hash or verify
+ * while the kernel copies and the disk writes. Between start and join the
+ * job owns t and src_fd (it closes src_fd): the caller only reads src.
+ * When no thread can be started the copy runs in start. */
+typedef struct nxp_copy_job {
+	nxp_tmpfile *t;
+	int src_fd;
+	const uint8_t *src;
+	uint64_t off, len;
+	int rc;
+	nxp_error err;
+	int threaded;
+	pthread_t thread;
+} nxp_copy_job;
+
+void nxp_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const uint8_t *src,
+                            uint64_t off, uint64_t len);
+/* Wait for the copy; its result, with its message in err. */
+int nxp_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err);
+
 /* fsync the data; the file stays open and readable at t->path. */
 int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err);
 /* rename over target and fsync the directory. */

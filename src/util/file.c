@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +151,30 @@ int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error 
 	return NXP_OK;
 }
 
+/* Account for n appended bytes; start writeback once a chunk is complete.
+ * Advisory: a failure here shows up in nxp_tmpfile_sync's fsync. */
+static void appended(nxp_tmpfile *t, uint64_t n)
+{
+	t->written += n;
+	if (t->written - t->flushing >= NXP_WRITEBACK_CHUNK) {
+		sync_file_range(t->fd, (off64_t)t->flushing, (off64_t)(t->written - t->flushing),
+		                SYNC_FILE_RANGE_WRITE);
+		t->flushing = t->written;
+	}
+}
+
+/* At most one writeback chunk per call, so writeback starts while the rest
+ * is still being written. */
+static size_t step(uint64_t len)
+{
+	return len > NXP_WRITEBACK_CHUNK ? (size_t)NXP_WRITEBACK_CHUNK : (size_t)len;
+}
+
 int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err)
 {
 	const uint8_t *p = buf;
 	while (len) {
-		ssize_t w = write(t->fd, p, len);
+		ssize_t w = write(t->fd, p, step(len));
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -162,6 +182,7 @@ int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *er
 			                strerror(errno));
 		p += w;
 		len -= (size_t)w;
+		appended(t, (uint64_t)w);
 	}
 	return NXP_OK;
 }
@@ -187,7 +208,7 @@ int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t o
 {
 	while (len && *src_fd >= 0) {
 		loff_t so = (loff_t)off;
-		ssize_t n = copy_file_range(*src_fd, &so, t->fd, NULL, (size_t)len, 0);
+		ssize_t n = copy_file_range(*src_fd, &so, t->fd, NULL, step(len), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) { /* EXDEV, EINVAL, ENOSYS, a short file...: write() the rest */
@@ -197,8 +218,66 @@ int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t o
 		}
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
+		appended(t, (uint64_t)n);
 	}
 	return len ? nxp_tmpfile_write(t, src + off, (size_t)len, err) : NXP_OK;
+}
+
+int nxp_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len,
+                       nxp_error *err)
+{
+	const uint8_t *p = buf;
+	if (len > t->written || off > t->written - len)
+		return nxp_fail(err, NXP_E_INTERNAL, "patch at 0x%llx past the written 0x%llx bytes",
+		                (unsigned long long)off, (unsigned long long)t->written);
+	while (len) {
+		ssize_t w = pwrite(t->fd, p, len, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return nxp_fail(err, NXP_E_IO, "cannot write %s: %s", t->path,
+			                w < 0 ? strerror(errno) : "short write");
+		p += w;
+		off += (uint64_t)w;
+		len -= (size_t)w;
+	}
+	return NXP_OK;
+}
+
+static void *copy_job_run(void *arg)
+{
+	nxp_copy_job *j = arg;
+	j->rc = nxp_tmpfile_copy(j->t, &j->src_fd, j->src, j->off, j->len, &j->err);
+	if (j->src_fd >= 0)
+		close(j->src_fd);
+	j->src_fd = -1;
+	return NULL;
+}
+
+void nxp_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const uint8_t *src,
+                            uint64_t off, uint64_t len)
+{
+	memset(j, 0, sizeof(*j));
+	j->t = t;
+	j->src_fd = src_fd;
+	j->src = src;
+	j->off = off;
+	j->len = len;
+	if (pthread_create(&j->thread, NULL, copy_job_run, j) == 0)
+		j->threaded = 1;
+	else
+		copy_job_run(j);
+}
+
+int nxp_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err)
+{
+	if (j->threaded) {
+		pthread_join(j->thread, NULL);
+		j->threaded = 0;
+	}
+	if (j->rc && err)
+		*err = j->err;
+	return j->rc;
 }
 
 int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
