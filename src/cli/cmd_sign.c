@@ -46,30 +46,45 @@ static int check_written(const char *tmp, const nxp_signer *signer, nxp_error *e
 	return rc;
 }
 
-/* The signed image to t: the input's bytes through nxp_tmpfile_copy (in the
- * kernel where it can), the two changed header fields, then the tail. */
-static int write_signed(nxp_tmpfile *t, const nxp_file *f, const char *in, const nxp_image *img,
-                        const nxp_signed_parts *sp, nxp_error *err)
+/* Sign while the body is written: a second thread copies the input's
+ * kept bytes to t (in the kernel where it can, with the disk writing behind
+ * it) while this one hashes them; then the two changed header fields are
+ * patched in and the tail appended. */
+static int sign_and_write(nxp_tmpfile *t, const nxp_file *f, const char *in,
+                          const nxp_image *img, const nxp_signer *signer,
+                          const nxp_sign_opts *so, nxp_signed_parts *sp, int *writing,
+                          nxp_error *err)
 {
+	*writing = 0;
+	nxp_sign_layout lay;
+	int rc = nxp_sign_layout_of(f->data, f->len, img, &lay, err);
+	if (rc)
+		return rc;
+	nxp_copy_job job;
+	nxp_tmpfile_copy_start(&job, t, nxp_file_reopen(f, in), f->data, 0, lay.content_len);
+	rc = nxp_sign_image_parts(f->data, f->len, img, signer, so, sp, err);
+	nxp_error copy_err = {0};
+	int copy_rc = nxp_tmpfile_copy_join(&job, &copy_err);
+	if (rc)
+		return rc;
+	*writing = 1;
+	if (copy_rc) {
+		*err = copy_err;
+		return copy_rc;
+	}
 	uint8_t sum[4], dir[8];
 	nxp_put_le32(sum, sp->checksum);
 	nxp_put_le32(dir, sp->cert_dir[0]);
 	nxp_put_le32(dir + 4, sp->cert_dir[1]);
-	uint64_t cs = img->checksum_offset, cd = img->cert_dir_offset;
-	int fd = nxp_file_reopen(f, in);
-	int rc = nxp_tmpfile_copy(t, &fd, f->data, 0, cs, err);
+	if (sp->content_len != lay.content_len)
+		rc = nxp_fail(err, NXP_E_INTERNAL, "signed %zu bytes, copied %zu", sp->content_len,
+		              lay.content_len);
 	if (!rc)
-		rc = nxp_tmpfile_write(t, sum, 4, err);
+		rc = nxp_tmpfile_pwrite(t, img->checksum_offset, sum, 4, err);
 	if (!rc)
-		rc = nxp_tmpfile_copy(t, &fd, f->data, cs + 4, cd - (cs + 4), err);
-	if (!rc)
-		rc = nxp_tmpfile_write(t, dir, 8, err);
-	if (!rc)
-		rc = nxp_tmpfile_copy(t, &fd, f->data, cd + 8, sp->content_len - (cd + 8), err);
+		rc = nxp_tmpfile_pwrite(t, img->cert_dir_offset, dir, 8, err);
 	if (!rc)
 		rc = nxp_tmpfile_write(t, sp->tail, sp->tail_len, err);
-	if (fd >= 0)
-		close(fd);
 	/* Done with the input's pages: the check below maps the output. */
 	if (f->mapped)
 		madvise((void *)f->data, f->len, MADV_DONTNEED);
@@ -80,7 +95,7 @@ static int sign_file(const char *in, const char *out, const nxp_signer *signer,
                      const nxp_sign_opts *so)
 {
 	nxp_error err = {0};
-	int status = NXP_EXIT_OK, rc;
+	int status = NXP_EXIT_OK, rc, writing = 0;
 	nxp_file f;
 	nxp_image *img = malloc(sizeof(*img));
 	nxp_signed_parts sp = {0};
@@ -94,13 +109,17 @@ static int sign_file(const char *in, const char *out, const nxp_signer *signer,
 		free(img);
 		return NXP_EXIT_INPUT;
 	}
-	if ((rc = nxp_pe_parse(img, f.data, f.len, &err)) != 0 ||
-	    (rc = nxp_sign_image_parts(f.data, f.len, img, signer, so, &sp, &err)) != 0) {
+	if ((rc = nxp_pe_parse(img, f.data, f.len, &err)) != 0) {
 		cli_error_e(in, &err);
 		status = exit_for(rc);
-	} else if (nxp_tmpfile_open(&t, out, f.mode & 0777, &err) ||
-	           write_signed(&t, &f, in, img, &sp, &err) || nxp_tmpfile_sync(&t, &err) ||
-	           check_written(t.path, signer, &err)) {
+	} else if (nxp_tmpfile_open(&t, out, f.mode & 0777, &err)) {
+		cli_error_e(out, &err);
+		status = NXP_EXIT_INPUT;
+	} else if ((rc = sign_and_write(&t, &f, in, img, signer, so, &sp, &writing, &err)) != 0 &&
+	           !writing) {
+		cli_error_e(in, &err);
+		status = exit_for(rc);
+	} else if (rc || nxp_tmpfile_sync(&t, &err) || check_written(t.path, signer, &err)) {
 		cli_error_e(out, &err);
 		status = NXP_EXIT_INPUT;
 	} else if (!nxp_file_unchanged(&f, in)) {
