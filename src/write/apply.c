@@ -61,11 +61,41 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
 	return buf;
 }
 
-/* Map the synced temporary file and verify it against the plan. With the
- * cross-check, LIEF's worker parses the file while our own pass runs; its
- * answer is collected even when our pass fails. */
+/* The LIEF cross-check of the written file: started as soon as the file
+ * is written, so LIEF's worker parses it while the disk syncs it and our
+ * own pass verifies it; always collected, even when something else failed
+ * first. */
+typedef struct lief_check {
+	int pending;
+	int rc;
+	nxp_error err;
+} lief_check;
+
+static void lief_start(lief_check *lc, const nxp_apply_options *opt, const char *path)
+{
+	memset(lc, 0, sizeof(*lc));
+	if (!opt->cross_check)
+		return;
+	lc->rc = nxp_crosscheck_file_begin(path, &lc->err);
+	lc->pending = lc->rc == NXP_OK;
+}
+
+/* LIEF's verdict on img (NULL: only drain the request). */
+static int lief_finish(lief_check *lc, const nxp_image *img)
+{
+	if (lc->pending) {
+		size_t n = 0;
+		lc->pending = 0;
+		lc->rc = nxp_crosscheck_file_end(img, NULL, 0, &n, &lc->err);
+	}
+	return lc->rc;
+}
+
+/* Map the synced temporary file and verify it against the plan, then take
+ * LIEF's verdict. */
 static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
-                          const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
+                          const nxp_apply_options *opt, lief_check *lc, nxp_apply_result *res,
+                          nxp_error *err)
 {
 	struct stat st;
 	if (fstat(t->fd, &st) != 0)
@@ -75,21 +105,15 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	if (map == MAP_FAILED)
 		return nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
 		                len ? strerror(errno) : "empty file");
-	nxp_error lief_err = {0};
-	int lief_rc = opt->cross_check ? nxp_crosscheck_file_begin(t->path, &lief_err) : NXP_OK;
-	int lief_pending = opt->cross_check && lief_rc == NXP_OK;
 	nxp_image *img = malloc(sizeof(*img));
 	int rc = img ? NXP_OK : nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
 		rc = nxp_verify_output_mapped(in, plan, map, len, img, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
-	if (lief_pending) {
-		size_t n = 0;
-		lief_rc = nxp_crosscheck_file_end(rc ? NULL : img, NULL, 0, &n, &lief_err);
-	}
+	int lief_rc = lief_finish(lc, rc ? NULL : img);
 	if (!rc && lief_rc)
-		rc = nxp_fail(err, lief_rc, "%s", lief_err.msg);
+		rc = nxp_fail(err, lief_rc, "%s", lc->err.msg);
 	if (!rc) {
 		res->out_len = len;
 		res->checksum = img->checksum;
@@ -167,9 +191,15 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 			goto out;
 		}
 	}
-	if ((rc = nxp_tmpfile_sync(&t, err)))
+	lief_check lc;
+	lief_start(&lc, opt, t.path);
+	if ((rc = nxp_tmpfile_sync(&t, err))) {
+		lief_finish(&lc, NULL);
 		goto out;
-	if ((rc = verify_tmpfile(&t, in, plan, opt, res, err))) {
+	}
+	rc = verify_tmpfile(&t, in, plan, opt, &lc, res, err);
+	lief_finish(&lc, NULL); /* when verify_tmpfile returned before collecting it */
+	if (rc) {
 		if (rc == NXP_E_LIEF)
 			nxp_error_prefix(err, "verification failed, %s left untouched "
 			                      "(--no-cross-check skips LIEF)", out_path);
