@@ -71,7 +71,9 @@ int nxp_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len
 /* nxp_tmpfile_copy on a second thread, so the caller can hash or verify
  * while the kernel copies and the disk writes. Between start and join the
  * job owns t and src_fd (it closes src_fd): the caller only reads src.
- * When no thread can be started the copy runs in start. */
+ * When no thread can be started the copy runs in start. Nothing may fork
+ * (nxp_lief_read's worker included) between start and join: the LIEF
+ * worker needs a single-threaded caller. */
 typedef struct nxp_copy_job {
 	nxp_tmpfile *t;
 	int src_fd;
