@@ -92,21 +92,27 @@ static int lief_finish(lief_check *lc, const nxp_image *img)
 }
 
 /* Map the synced temporary file and verify it against the plan, then take
- * LIEF's verdict. */
+ * LIEF's verdict; the LIEF request is collected on every path. */
 static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                           const nxp_apply_options *opt, lief_check *lc, nxp_apply_result *res,
                           nxp_error *err)
 {
 	struct stat st;
-	if (fstat(t->fd, &st) != 0)
-		return nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", t->path, strerror(errno));
-	size_t len = (size_t)st.st_size;
-	void *map = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0) : MAP_FAILED;
-	if (map == MAP_FAILED)
-		return nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
-		                len ? strerror(errno) : "empty file");
-	nxp_image *img = malloc(sizeof(*img));
-	int rc = img ? NXP_OK : nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	size_t len = 0;
+	void *map = MAP_FAILED;
+	nxp_image *img = NULL;
+	int rc = NXP_OK;
+	if (fstat(t->fd, &st) != 0) {
+		rc = nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", t->path, strerror(errno));
+	} else {
+		len = (size_t)st.st_size;
+		map = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0) : MAP_FAILED;
+		if (map == MAP_FAILED)
+			rc = nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
+			              len ? strerror(errno) : "empty file");
+	}
+	if (!rc && !(img = malloc(sizeof(*img))))
+		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
 		rc = nxp_verify_output_mapped(in, plan, map, len, img, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
@@ -119,7 +125,8 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 		res->checksum = img->checksum;
 	}
 	free(img);
-	munmap(map, len);
+	if (map != MAP_FAILED)
+		munmap(map, len);
 	return rc;
 }
 
@@ -197,9 +204,7 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 		lief_finish(&lc, NULL);
 		goto out;
 	}
-	rc = verify_tmpfile(&t, in, plan, opt, &lc, res, err);
-	lief_finish(&lc, NULL); /* when verify_tmpfile returned before collecting it */
-	if (rc) {
+	if ((rc = verify_tmpfile(&t, in, plan, opt, &lc, res, err))) {
 		if (rc == NXP_E_LIEF)
 			nxp_error_prefix(err, "verification failed, %s left untouched "
 			                      "(--no-cross-check skips LIEF)", out_path);
