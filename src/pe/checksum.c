@@ -96,20 +96,10 @@ NXP_TARGET_AVX2 uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint3
 	/* The tail (under 128 bytes) continues from the folded sum. */
 	return nxp_pe_sum16_portable(buf + i, len - i, fold16(t));
 }
-
-int nxp_pe_sum16_avx2_usable(void)
-{
-	return nxp_cpu_avx2();
-}
 #else
 uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	return nxp_pe_sum16_portable(buf, len, sum);
-}
-
-int nxp_pe_sum16_avx2_usable(void)
-{
-	return 0;
 }
 #endif
 
@@ -117,7 +107,7 @@ uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	/* Short buffers (the checksum field's window, incremental edits) gain
 	 * nothing from AVX2. */
-	if (len >= 512 && nxp_pe_sum16_avx2_usable())
+	if (len >= 512 && nxp_cpu_avx2())
 		return nxp_pe_sum16_avx2(buf, len, sum);
 	return nxp_pe_sum16_portable(buf, len, sum);
 }

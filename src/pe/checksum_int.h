@@ -10,9 +10,8 @@
 /* Plain C, for every CPU. */
 uint32_t nxp_pe_sum16_portable(const uint8_t *buf, size_t len, uint32_t sum);
 
-/* AVX2. Call it only when nxp_pe_sum16_avx2_usable() is 1 (the build
- * targets x86 and the CPU has AVX2). */
-int nxp_pe_sum16_avx2_usable(void);
+/* AVX2. Call it only when nxp_cpu_avx2() (util/cpu.h) is 1; in builds
+ * for other CPUs it is the plain C loop. */
 uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "nxpatch/pe.h"
 #include "pe/checksum_int.h"
+#include "util/cpu.h"
 #include "util/bytes.h"
 #include "support.h"
 
@@ -475,7 +476,7 @@ Test(checksum, sum16_portable_matches_reference)
 
 Test(checksum, sum16_avx2_matches_reference)
 {
-	if (!nxp_pe_sum16_avx2_usable())
+	if (!nxp_cpu_avx2())
 		cr_skip_test("no AVX2 in this build or on this CPU");
 	check_sum16_impl("avx2", nxp_pe_sum16_avx2);
 }
