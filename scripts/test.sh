@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build nxpatch twice (normal, ASan+UBSan) and run every test in both, then
 # the fuzzers for a bounded time. Installs what is missing (Debian packages).
 #   bash scripts/test.sh            everything (what CI runs)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for end-to-end tests. Source it first:  . "$(dirname "$0")/lib.sh"
 set -euo pipefail
 
