@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
 
+# Real PE images from Debian packages, downloaded once into a cache outside
+# the tree; the e2e tests that measure nxpatch on them read NXP_TEST_CORPUS.
+NXP_TEST_CORPUS=$(bash scripts/test-corpus.sh)
+export NXP_TEST_CORPUS
+
 jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() { # name, cmake args...
   local dir=$1; shift
