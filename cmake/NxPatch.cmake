@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # NxPatch.cmake: patch (and sign) a Windows image right after it is linked.
 #
-#   list(APPEND CMAKE_MODULE_PATH /path/to/nxpatch/cmake)
-#   include(NxPatch)
-#   nxpatch_post_link(app POLICY ${CMAKE_SOURCE_DIR}/nx.yaml
+#   find_package(nxpatch)    # installed: gives nxpatch_post_link() and the installed nxpatch
+#   or: list(APPEND CMAKE_MODULE_PATH /path/to/nxpatch/cmake) + include(NxPatch)
+#   nxpatch_post_link(app POLICY ${CMAKE_SOURCE_DIR}/nx.yaml   # or a shipped rule set: POLICY uefi
 #                     [NXPATCH /path/to/nxpatch]      # default: NXPATCH_EXECUTABLE or PATH
 #                     [NO_CROSS_CHECK]
 #                     [SIGN CERT chain.pem KEY key.pem | SIGN PKCS12 file.p12
@@ -35,7 +35,16 @@ function(nxpatch_post_link target)
   endif()
   get_filename_component(policy "${NXP_POLICY}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
   if(NOT EXISTS "${policy}")
-    message(FATAL_ERROR "nxpatch_post_link(${target}): policy ${policy} does not exist")
+    # A plain name is a shipped rule set (`nxpatch policy list`), found by nxpatch.
+    if(NXP_POLICY MATCHES "^[A-Za-z0-9][A-Za-z0-9_.-]*$" AND NOT NXP_POLICY MATCHES "\\.ya?ml$")
+      if(NXPATCH_RULES_DIR AND NOT EXISTS "${NXPATCH_RULES_DIR}/${NXP_POLICY}.yaml")
+        message(FATAL_ERROR "nxpatch_post_link(${target}): no shipped rule set ${NXP_POLICY} "
+                            "in ${NXPATCH_RULES_DIR}")
+      endif()
+      set(policy "${NXP_POLICY}")
+    else()
+      message(FATAL_ERROR "nxpatch_post_link(${target}): policy ${policy} does not exist")
+    endif()
   endif()
 
   set(nx "${NXP_NXPATCH}")

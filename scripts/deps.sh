@@ -3,7 +3,9 @@
 # Install what nxpatch needs from Debian's packages, only what is missing.
 #   scripts/deps.sh build   - to build the library and the CLI
 #   scripts/deps.sh samples - the mingw-w64 cross compilers that build samples/
-#   scripts/deps.sh test    - to build and run every test (cross compilers, wine64, verifiers)
+#   scripts/deps.sh deb     - to build the Debian packages (scripts/deb.sh)
+#   scripts/deps.sh test    - to build and run every test (cross compilers, wine64, verifiers,
+#                             and the install and package tests)
 set -euo pipefail
 
 build_pkgs=(cmake gcc make pkg-config liblief-dev libyaml-dev libssl-dev libjansson-dev
@@ -11,13 +13,16 @@ build_pkgs=(cmake gcc make pkg-config liblief-dev libyaml-dev libssl-dev libjans
 sample_pkgs=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)
 test_pkgs=("${sample_pkgs[@]}" wine64 osslsigncode sbsigntool python3 python3-pefile llvm
            clang libclang-rt-14-dev time openssl chromium)
+# Debian packaging (scripts/deb.sh) and the install tests: man(1) renders the pages.
+deb_pkgs=(dpkg-dev debhelper lintian man-db binutils)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   samples) want=("${sample_pkgs[@]}") ;;
-  test) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|samples|test]" >&2; exit 2 ;;
+  deb) want+=("${deb_pkgs[@]}") ;;
+  test) want+=("${test_pkgs[@]}" "${deb_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|samples|deb|test]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -28,7 +28,7 @@ is_source() {
     tests/data/*|fuzz/corpus/*|fuzz/regressions/*) return 1 ;;
     *.c|*.h|*.sh|*.py|*.cmake|*.cmake.in|CMakeLists.txt|*/CMakeLists.txt|.ci/run) return 0 ;;
     rules/*.yaml|samples/*.yaml|samples/*/*.yaml|bench/*.yaml) return 0 ;;
-    scripts/*|debian/rules) return 0 ;;
+    scripts/*|debian/rules|completions/*|man/*) return 0 ;;
     *) return 1 ;;
   esac
 }

@@ -26,6 +26,11 @@ run_suite() { # name, cmake args...
 run_suite build
 run_suite build-asan -DNXP_SANITIZE=ON
 
+# The Debian packages: build, lintian, apt-get install, use, purge (needs root).
+echo "== packaging"
+rc=0; bash tests/package/deb.sh build || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || exit "$rc" # 77: skipped (not root, outside CI)
+
 if [ -x scripts/fuzz.sh ] && [ "${NXP_FUZZ_SECONDS:-60}" != 0 ]; then
   echo "== fuzzing"
   FUZZ_SECONDS=${NXP_FUZZ_SECONDS:-60} bash scripts/fuzz.sh

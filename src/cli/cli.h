@@ -4,6 +4,7 @@
 #ifndef NXP_CLI_H
 #define NXP_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "nxpatch/error.h"
@@ -33,6 +34,8 @@ struct nxp_policy;
  * and a caret, and returns NXP_EXIT_USAGE (invalid policy) or NXP_EXIT_INPUT
  * (unreadable file); 0 on success. */
 int cli_load_policy(const char *path, struct nxp_policy **out);
+/* The same for a policy held in memory (name is used in messages). */
+int cli_load_policy_buffer(const char *name, const char *buf, size_t len, struct nxp_policy **out);
 
 /* --format: text (default), json. Returns 1 when known. */
 enum { CLI_TEXT = 0, CLI_JSON = 1, CLI_JSONL = 2, CLI_SARIF = 3, CLI_HTML = 4 };

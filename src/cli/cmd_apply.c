@@ -16,6 +16,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/rules.h"
 #include "cli/signargs.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
@@ -327,7 +328,7 @@ int cmd_apply(int argc, char **argv)
 	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
 	signal(SIGXFSZ, SIG_IGN);
 	nxp_policy *pol;
-	if ((status = cli_load_policy(a.policy_path, &pol)))
+	if ((status = cli_load_policy_arg("apply", a.policy_path, &pol)))
 		return status;
 	nxp_signer *signer = NULL;
 	if (cli_sign_has_key(&a.sign) && (status = cli_sign_load(&a.sign, &signer))) {

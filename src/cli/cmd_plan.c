@@ -8,6 +8,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/rules.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
@@ -113,7 +114,7 @@ int cmd_plan(int argc, char **argv)
 	if (optind >= argc && !bo.from)
 		return cli_usage("plan", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy(policy_path, &pol);
+	int status = cli_load_policy_arg("plan", policy_path, &pol);
 	if (status)
 		return status;
 	ctx.pol = pol;

@@ -1,18 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch policy check FILE... | nxpatch policy show-default */
+/* nxpatch policy check FILE... | list | show NAME | show-default */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/rules.h"
 #include "nxpatch/policy.h"
 
 extern const char nxp_default_policy_yaml[];
 extern const size_t nxp_default_policy_yaml_len;
 
+static const char policy_help[] =
+	"usage: nxpatch policy check FILE...   validate policy files (file:line:col errors, exit 2)\n"
+	"       nxpatch policy list            the shipped rule sets --policy NAME finds\n"
+	"       nxpatch policy show NAME       print a shipped rule set\n"
+	"       nxpatch policy show-default    print the built-in policy\n"
+	"  -h, --help  this help\n"
+	"  rule sets are found in NXPATCH_RULES_PATH, beside the binary and in share/nxpatch/rules\n";
+
 static int policy_usage(void)
 {
-	return cli_usage("policy", "usage: nxpatch policy check FILE... | nxpatch policy show-default");
+	return cli_usage("policy", "usage: nxpatch policy check FILE... | list | show NAME | "
+	                           "show-default");
 }
 
 /* One file: "FILE: ok (N rules)" on stdout, or every diagnostic on stderr in
@@ -32,6 +42,20 @@ int cmd_policy(int argc, char **argv)
 {
 	if (argc < 2)
 		return policy_usage();
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(policy_help, stdout);
+		return NXP_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "list")) {
+		if (argc != 2)
+			return policy_usage();
+		return cli_rules_list();
+	}
+	if (!strcmp(argv[1], "show")) {
+		if (argc != 3)
+			return policy_usage();
+		return cli_rules_show(argv[2]);
+	}
 	if (!strcmp(argv[1], "show-default")) {
 		if (argc != 2)
 			return policy_usage();

@@ -12,6 +12,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/rules.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
@@ -231,7 +232,7 @@ int cmd_verify(int argc, char **argv)
 	if (optind >= argc && !bo.from)
 		return cli_usage("verify", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy(policy_path, &pol);
+	int status = cli_load_policy_arg("verify", policy_path, &pol);
 	if (status)
 		return status;
 	nxp_trust *trust = NULL;

@@ -8,6 +8,26 @@
 #include "cli/cli.h"
 #include "nxpatch/policy.h"
 
+/* Every diagnostic of a policy that failed to load, or its one error. */
+static int policy_failed(int rc, nxp_diags *diags, const nxp_error *err)
+{
+	int status = rc == NXP_E_POLICY ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
+	if (rc == NXP_E_POLICY && diags->n) {
+		for (size_t i = 0; i < diags->n; i++) {
+			char *s = nxp_diag_render(&diags->items[i]);
+			if (s)
+				fputs(s, stderr);
+			else
+				fprintf(stderr, "%s\n", diags->items[i].message);
+			free(s);
+		}
+	} else {
+		cli_error(NULL, "%s", err->msg);
+	}
+	nxp_diags_free(diags);
+	return status;
+}
+
 int cli_load_policy(const char *path, nxp_policy **out)
 {
 	nxp_diags diags = {0};
@@ -18,21 +38,19 @@ int cli_load_policy(const char *path, nxp_policy **out)
 		nxp_diags_free(&diags);
 		return NXP_EXIT_OK;
 	}
-	int status = rc == NXP_E_POLICY ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
-	if (rc == NXP_E_POLICY && diags.n) {
-		for (size_t i = 0; i < diags.n; i++) {
-			char *s = nxp_diag_render(&diags.items[i]);
-			if (s)
-				fputs(s, stderr);
-			else
-				fprintf(stderr, "%s\n", diags.items[i].message);
-			free(s);
-		}
-	} else {
-		cli_error(NULL, "%s", err.msg);
+	return policy_failed(rc, &diags, &err);
+}
+
+int cli_load_policy_buffer(const char *name, const char *buf, size_t len, nxp_policy **out)
+{
+	nxp_diags diags = {0};
+	nxp_error err = {0};
+	int rc = nxp_policy_load_buffer(out, name, buf, len, &diags, &err);
+	if (rc == NXP_OK) {
+		nxp_diags_free(&diags);
+		return NXP_EXIT_OK;
 	}
-	nxp_diags_free(&diags);
-	return status;
+	return policy_failed(rc, &diags, &err);
 }
 
 int cli_parse_format(const char *arg, int *format)

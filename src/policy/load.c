@@ -12,6 +12,7 @@
 #include "nxpatch/pe.h"
 #include "policy/internal.h"
 #include "util/bytes.h"
+#include "util/suggest.h"
 
 extern const char nxp_default_policy_yaml[];
 extern const size_t nxp_default_policy_yaml_len;
@@ -110,46 +111,12 @@ static const char *describe(const ynode *n, char *buf, size_t size)
 	return buf;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return 1000;
-	size_t row[65];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-			size_t best = diag + (same ? 0 : 1);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */
 static void hint(char *out, size_t size, const char *got, const char *const *names, size_t n)
 {
-	size_t best = 1000, besti = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(got, names[i]);
-		if (d < best) {
-			best = d;
-			besti = i;
-		}
-	}
-	size_t len = strlen(got);
-	if (n && best <= (len <= 3 ? 1u : 2u) && best < strlen(names[besti])) {
-		snprintf(out, size, " (did you mean '%s'?)", names[besti]);
+	const char *close = nxp_closest(got, names, n);
+	if (close) {
+		snprintf(out, size, " (did you mean '%s'?)", close);
 		return;
 	}
 	size_t w = (size_t)snprintf(out, size, ", expected one of: ");
