@@ -3,6 +3,7 @@
  * public header, then one image through open -> facts -> plan under the
  * built-in policy. Prints "machine kind dll_characteristics changes refusals". */
 #include <nxpatch/analysis.h>
+#include <nxpatch/check.h>
 #include <nxpatch/crosscheck.h>
 #include <nxpatch/error.h>
 #include <nxpatch/file.h>

@@ -40,11 +40,17 @@ done
 ls "$P"/share/zsh/*/_nxpatch >/dev/null 2>&1 || fail "no zsh completion installed"
 [ "$(readlink "$L/libnxpatch.so.0")" = libnxpatch.so.0.1.0 ] || fail "libnxpatch.so.0 link"
 [ "$(readlink "$L/libnxpatch.so")" = libnxpatch.so.0 ] || fail "libnxpatch.so link"
-for h in "$NXP_SOURCE_DIR"/include/nxpatch/*.h; do
+for h in "$NXP_SOURCE_DIR"/include/nxpatch/*; do
   cmp -s "$h" "$P/include/nxpatch/$(basename "$h")" || fail "header not installed: $(basename "$h")"
 done
 for r in "$NXP_SOURCE_DIR"/rules/*.yaml; do
   cmp -s "$r" "$P/share/nxpatch/rules/$(basename "$r")" || fail "rule set not installed: $(basename "$r")"
+done
+
+# the consumer program below includes every public header (each must compile on its own)
+for h in "$NXP_SOURCE_DIR"/include/nxpatch/*.h; do
+  grep -q "^#include <nxpatch/$(basename "$h")>" "$NXP_SOURCE_DIR/tests/consumer/consumer.c" ||
+    fail "tests/consumer/consumer.c does not include <nxpatch/$(basename "$h")>: add it"
 done
 
 # SONAME, and only nxp_* exported (the dependencies stay inside)
