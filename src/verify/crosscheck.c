@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Comparing the reader's nxp_image with LIEF's view of the same file.
  * No LIEF headers here: LIEF runs only in nxpatch-lief-worker (src/lief/).
  *
