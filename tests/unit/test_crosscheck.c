@@ -561,7 +561,7 @@ Test(crosscheck, crafted_overlapping_sections_are_contained)
 
 	/* With a budget that fits, LIEF reads it (a small image under the
 	 * default budget is covered by every agreement test). */
-	nxp_lief_limits lim = { .memory = (uint64_t)2 << 30 };
+	nxp_lief_limits lim = { .memory = (uint64_t)2 << 30, .timeout_ms = 60000 };
 	nxp_lief_view v;
 	nxp_error err = { 0 };
 	int rc = nxp_lief_read(path, &v, &lim, &err);
@@ -805,7 +805,7 @@ Test(crosscheck, memory_limit_holds_for_each_request_of_a_warm_worker)
 	p = read_ok(good, &v);
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(read_ok(good, &v), p);
-	nxp_lief_limits big = { .memory = (uint64_t)2 << 30 };
+	nxp_lief_limits big = { .memory = (uint64_t)2 << 30, .timeout_ms = 60000 };
 	nxp_error err = { 0 };
 	cr_assert_eq(nxp_lief_read(dup, &v, &big, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(v.nsections_seen, NXP_MAX_SECTIONS);
