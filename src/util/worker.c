@@ -388,7 +388,7 @@ static int child_oom(const errbuf *e)
 	static const char *const marks[] = {
 		"std::bad_alloc", "out of memory", "allocation-size-too-big",
 		"requested allocation size", "failed to allocate", "Cannot allocate memory",
-		"ENOMEM", "rss-limit-exceeded",
+		"ENOMEM", "rss-limit-exceeded", "Failed to mmap",
 	};
 	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 		if (strstr(e->text, marks[i]))

@@ -79,9 +79,13 @@ for _ in $(seq 400); do [ -e "$T/port.slow.req2" ] && break; sleep 0.05; done
 # Inside the second request: one child, the worker.
 # Key markers: a line of the encrypted key file's base64 body, unique to it.
 KEYLINE=$(sed -n 3p "$P/leaf-enc.key")
-"$PYTHON" - "$NX" "$PKI_PASS" "$(id -u)" "$KEYLINE" <<'PY' || fail "key material found (above)"
+# Under ASan the sanitizer runtime keeps its own copy of /proc/self/environ,
+# read at startup before nxpatch could scrub anything: nxpatch's memory is
+# then not scanned (its environment and the worker's memory still are).
+"$PYTHON" - "$NX" "$PKI_PASS" "$(id -u)" "$KEYLINE" "${NXP_SANITIZE:-OFF}" <<'PY' ||
 import os, sys
 nx, secret, uid, keyline = int(sys.argv[1]), sys.argv[2].encode(), int(sys.argv[3]), sys.argv[4].encode()
+sanitized = sys.argv[5] in ("ON", "1", "TRUE", "true")
 assert len(keyline) >= 40, keyline
 
 def children(pid):
@@ -130,10 +134,12 @@ if uid != 0:
 marks = [secret, keyline]
 hit = memory_holds(w, marks)
 assert not hit, f"the LIEF worker's memory holds {hit}"
-hit = memory_holds(nx, [secret, keyline])
+print("ok: the worker's memory holds neither the passphrase nor the key file")
+hit = memory_holds(nx, [keyline] if sanitized else [secret, keyline])
 assert not hit, f"nxpatch's memory still holds {hit}"
-print("ok: neither the worker's memory nor nxpatch's holds the passphrase or the key file")
+print("ok: nxpatch's memory holds neither" + (" the key file (ASan build)" if sanitized else ""))
 PY
+  fail "key material found (above)"
 
 rc=0
 wait "$NX" || rc=$?
