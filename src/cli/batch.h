@@ -51,6 +51,9 @@ typedef struct batch_opts {
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
 	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
+	int out_names;          /* apply --out-dir: each input's output name is its rel
+	                           (or basename); a second input with an earlier one's
+	                           output name gets batch_item.clash */
 } batch_opts;
 
 void batch_opts_init(batch_opts *o);
@@ -62,10 +65,13 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd);
 typedef struct batch_item {
 	char *path;             /* as reported: the argument, or dir/relative */
 	char *rel;              /* relative to its directory argument (for --out-dir), or NULL */
+	char *out_name;         /* with batch_opts.out_names: rel, or the path's basename */
+	char *clash;            /* the earlier input with the same out_name, or NULL */
 	int found;              /* found by -r or --from: a non-PE file is skipped, not an error */
 	uint64_t size;
 	dev_t dev;
 	ino_t ino;
+	mode_t mode;            /* from stat when collected; 0 when it failed */
 } batch_item;
 
 /* What one image produced. The command's function fills it; out/err are
@@ -74,7 +80,7 @@ typedef struct batch_rec {
 	FILE *out;              /* the text report */
 	FILE *err;              /* messages for stderr ("nxpatch: path: ...") */
 	json_t *report;         /* the per-image JSON object (owned), or NULL */
-	json_t *findings;       /* SARIF results: [{rule, level, message}] */
+	json_t *findings;       /* the findings (nxp_json_finding objects), for SARIF */
 	const char *cls;        /* summary class: "scanned", "changed", "unchanged", "refused",
 	                           "failed", "skipped", "compliant", "noncompliant" */
 	int exit;               /* 0, NXP_EXIT_CHECK or NXP_EXIT_INPUT */
@@ -83,9 +89,9 @@ typedef struct batch_rec {
 /* Print "nxpatch: path: message" into r->err. */
 void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Add a SARIF finding. */
-void batch_finding(batch_rec *r, const char *rule, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Add the judge's findings (nxp_check_image) to the record, for SARIF. */
+struct nxp_findings;
+void batch_findings(batch_rec *r, const struct nxp_findings *fs, const nxp_image *img);
 
 /* Open it as an image. On failure fills r (a failure, or skipped when the
  * file is not a PE image and was found by -r/--from) and returns nonzero. */
@@ -106,12 +112,5 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
 int batch_sha256(const void *buf, size_t len, char hex[65]);
 int batch_sha256_file(const char *path, char hex[65]);
 
-/* mkdir -p of the directory part of path. Returns 0 or -1 (errno set). */
-int batch_mkdirs_for(const char *path);
-
-/* The SARIF 2.1.0 document and the HTML page (batch_report.c). records:
- * the per-image records in input order, as JSON. */
-json_t *batch_sarif(const char *cmd, json_t *records, json_t *summary);
-void batch_html(FILE *out, const char *policy, json_t *records, json_t *summary);
 
 #endif
