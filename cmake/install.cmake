@@ -34,9 +34,9 @@ install(FILES ${CMAKE_SOURCE_DIR}/completions/nxpatch.bash DESTINATION ${NXP_BAS
 install(FILES ${CMAKE_SOURCE_DIR}/completions/_nxpatch DESTINATION ${NXP_ZSH_COMPLETION_DIR}
   COMPONENT bin)
 
-# Helper executables other parts of nxpatch run (installed when they are built):
+# Helper executables nxpatch runs (nxpatch-lief-worker; the trace helper):
 # nxpatch looks for them beside itself, then in ../libexec/nxpatch, then in NXP_LIBEXECDIR.
-foreach(helper nxpatch-lief nxpatch_lief lief_worker nxpatch-lief-worker)
+foreach(helper nxpatch_lief_worker nxpatch_trace)
   if(TARGET ${helper})
     install(TARGETS ${helper} RUNTIME DESTINATION ${NXP_INSTALL_LIBEXECDIR} COMPONENT bin)
   endif()
@@ -51,11 +51,7 @@ endif()
 # `cmake --install --prefix P` gets P in it.
 set(NXP_PC_REQUIRES_PRIVATE "yaml-0.1 jansson libcrypto capstone")
 set(NXP_STATIC_LINK_LIBRARIES "yaml;jansson;crypto;capstone")
-set(NXP_PC_LIBS_PRIVATE "-lm")
-if(LIEF_LIBRARY)
-  string(PREPEND NXP_PC_LIBS_PRIVATE "-lLIEF -lstdc++ ")
-  list(APPEND NXP_STATIC_LINK_LIBRARIES LIEF stdc++)
-endif()
+set(NXP_PC_LIBS_PRIVATE "-lm") # LIEF is linked by nxpatch-lief-worker only
 list(APPEND NXP_STATIC_LINK_LIBRARIES m)
 install(CODE "
   set(NXP_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver shared by scan, plan, apply and verify: collecting inputs
  * (files, directories with -r, --from lists), sharding, de-duplicating hard
- * links, running the per-image work in -j worker PROCESSES (the LIEF
- * cross-check forks, so workers must be single-threaded processes), writing
+ * links, running the per-image work in -j worker PROCESSES (each starts
+ * its own LIEF worker for the cross-check on first use), writing
  * the reports in input order whatever the scheduling, a progress bar, a
  * summary, the journal, and stopping cleanly on SIGINT/SIGTERM.
  *
