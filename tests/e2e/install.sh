@@ -37,6 +37,7 @@ for f in bin/nxpatch "$libdir/libnxpatch.so.0.1.0" "$libdir/libnxpatch.a" \
   [ -f "$P/$f" ] || [ -f "$P/$f.gz" ] || fail "not installed: $f" # a package compresses man pages
 done
 [ -x "$P/bin/nxpatch" ] || fail "bin/nxpatch is not executable"
+[ -x "$P/libexec/nxpatch/nxpatch-lief-worker" ] || fail "libexec/nxpatch/nxpatch-lief-worker not installed"
 ls "$P"/share/zsh/*/_nxpatch >/dev/null 2>&1 || fail "no zsh completion installed"
 [ "$(readlink "$L/libnxpatch.so.0")" = libnxpatch.so.0.1.0 ] || fail "libnxpatch.so.0 link"
 [ "$(readlink "$L/libnxpatch.so")" = libnxpatch.so.0 ] || fail "libnxpatch.so link"
@@ -77,6 +78,9 @@ grep -q 'rule thunk-section' "$T/plan" || fail "plan with the shipped rule set: 
 "$NX" apply --policy thunk-sections "$S/thunk_section64.exe" -o "$T/t64.exe" >/dev/null ||
   fail "installed apply"
 "$NX" verify --policy thunk-sections "$T/t64.exe" >/dev/null || fail "installed verify"
+# the installed LIEF worker is found from the prefix (not the build tree's)
+env -u NXP_LIEF_WORKER "$NX" scan --cross-check "$S/thunk_section64.exe" >"$T/xc" 2>&1 ||
+  fail "installed scan --cross-check: $(cat "$T/xc")"
 rc=0; "$NX" plan --policy no-such-rules "$S/hello64.exe" 2>"$T/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "unknown --policy name: exit $rc, want 2"
 
