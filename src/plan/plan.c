@@ -155,6 +155,11 @@ static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_b
 		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_FORCE_INTEGRITY)]),
 		       "force_integrity makes Windows refuse an unsigned image, and the output "
 		       "would not be signed");
+	if ((added & NXP_DLL_NX_COMPAT) && pl->f->heap_faults)
+		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_NX_COMPAT)]),
+		       "nx_compat: a trace saw code run outside every image, which no section flag "
+		       "can make executable (%u fault site%s; first: %s)",
+		       pl->f->heap_faults, pl->f->heap_faults == 1 ? "" : "s", pl->f->heap_fault);
 #undef BITNO
 }
 
