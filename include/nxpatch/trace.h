@@ -99,6 +99,9 @@ void nxp_trace_free(nxp_trace *t);
  * "program":{...}} (docs/evidence.md). */
 json_t *nxp_trace_fault_json(const nxp_trace *t, size_t i);
 
+/* "PAGE_READWRITE" for a Windows page protection. */
+const char *nxp_page_protect_name(uint32_t protect);
+
 /* ------------------------------------------------------- evidence files */
 
 typedef struct nxp_evrec {
@@ -113,6 +116,7 @@ typedef struct nxp_evrec {
 	uint64_t address;
 	uint32_t protect, allocation_protect, type;
 	uint64_t allocation_base;
+	const char *region_type;     /* "private", "mapped", "image", "unknown" or NULL (static) */
 	unsigned line;               /* in the file */
 } nxp_evrec;
 

@@ -35,21 +35,6 @@ static const char *base_name(const char *p)
 	return b;
 }
 
-static const char *prot_name(uint32_t p)
-{
-	switch (p & 0xff) {
-	case 0x01: return "PAGE_NOACCESS";
-	case 0x02: return "PAGE_READONLY";
-	case 0x04: return "PAGE_READWRITE";
-	case 0x08: return "PAGE_WRITECOPY";
-	case 0x10: return "PAGE_EXECUTE";
-	case 0x20: return "PAGE_EXECUTE_READ";
-	case 0x40: return "PAGE_EXECUTE_READWRITE";
-	case 0x80: return "PAGE_EXECUTE_WRITECOPY";
-	default: return "?";
-	}
-}
-
 static int write_jsonl(FILE *out, const nxp_trace *t)
 {
 	for (size_t i = 0; i < t->nfaults; i++) {
@@ -96,7 +81,7 @@ static void summary(FILE *out, const char *prog, const nxp_trace *t)
 			        "x%llu\n",
 			        (unsigned long long)x->address,
 			        x->type == 0x20000 ? "private" : x->type == 0x40000 ? "mapped" : "unknown",
-			        prot_name(x->protect), prot_name(x->allocation_protect),
+			        nxp_page_protect_name(x->protect), nxp_page_protect_name(x->allocation_protect),
 			        (unsigned long long)x->allocation_base, chance,
 			        (unsigned long long)x->count);
 		}

@@ -17,8 +17,8 @@
 #include "nxpatch/sign.h"
 
 static const char usage[] =
-	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif] "
-	"PATH...\n" BATCH_USAGE;
+	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--evidence FILE] "
+	"[--format text|json|jsonl|sarif] PATH...\n" BATCH_USAGE;
 
 typedef struct problems {
 	json_t *list;
@@ -87,6 +87,26 @@ static void check_policy(const nxp_policy *pol, const nxp_input *in, problems *p
 			problem(p, "BA2021", "section %s is writable and executable, and no rule allows it",
 			        s->name);
 	}
+	/* --evidence: a fault observed in a section that is still not executable
+	 * means the program faults under DEP, whatever the policy says. */
+	const nxp_facts *f = &in->facts;
+	for (unsigned i = 0; i < img->nsections; i++) {
+		unsigned n = 0;
+		uint32_t first = 0;
+		for (size_t e = 0; e < f->nevidence; e++)
+			if (f->evidence[e].kind == NXP_EV_DEP_FAULT && f->evidence[e].section == (int)i &&
+			    !n++)
+				first = f->evidence[e].rva;
+		if (n && !(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE))
+			problem(p, "NXP1010",
+			        "traced DEP fault%s in section %s, which is not executable (rva 0x%x%s)",
+			        n == 1 ? "" : "s", img->sections[i].name, first, n > 1 ? " and more" : "");
+	}
+	if (f->heap_faults && (img->dll_characteristics & NXP_DLL_NX_COMPAT))
+		problem(p, "NXP1011",
+		        "opted into DEP (nx_compat), but a trace saw code run outside every image, "
+		        "first at %s",
+		        f->heap_fault);
 }
 
 static void format_time(int64_t t, char *buf, size_t len)

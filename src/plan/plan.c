@@ -157,8 +157,8 @@ static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_b
 		       "would not be signed");
 	if ((added & NXP_DLL_NX_COMPAT) && pl->f->heap_faults)
 		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_NX_COMPAT)]),
-		       "nx_compat: a trace saw code run outside every image, which no section flag "
-		       "can make executable (%u fault site%s; first: %s)",
+		       "nx_compat: a trace saw code run outside every image (generated at run time), "
+		       "which no section flag can make executable; %u fault site%s, first at %s",
 		       pl->f->heap_faults, pl->f->heap_faults == 1 ? "" : "s", pl->f->heap_fault);
 #undef BITNO
 }

@@ -19,6 +19,21 @@
 
 /* ------------------------------------------------------------ writing */
 
+const char *nxp_page_protect_name(uint32_t p)
+{
+	switch (p & 0xff) {
+	case 0x01: return "PAGE_NOACCESS";
+	case 0x02: return "PAGE_READONLY";
+	case 0x04: return "PAGE_READWRITE";
+	case 0x08: return "PAGE_WRITECOPY";
+	case 0x10: return "PAGE_EXECUTE";
+	case 0x20: return "PAGE_EXECUTE_READ";
+	case 0x40: return "PAGE_EXECUTE_READWRITE";
+	case 0x80: return "PAGE_EXECUTE_WRITECOPY";
+	default: return p ? "PAGE_?" : "none";
+	}
+}
+
 /* The last component of a Windows or Unix path. */
 static const char *base_name(const char *p)
 {
@@ -203,7 +218,14 @@ static int parse_record(nxp_evrec *r, json_t *o, const char *name, unsigned line
 	json_t *reg = json_object_get(o, "region");
 	if (reg) {
 		uint64_t p = 0, ap = 0;
-		if (!json_is_object(reg) || get_uint(reg, "protect", UINT32_MAX, &p, 0) < 0 ||
+		json_t *ty = json_object_get(reg, "type");
+		const char *tys = json_string_value(ty);
+		static const char *const types[] = {"image", "mapped", "private", "unknown"};
+		for (size_t i = 0; tys && i < sizeof(types) / sizeof(types[0]); i++)
+			if (!strcmp(tys, types[i]))
+				r->region_type = types[i];
+		if ((ty && !r->region_type) ||
+		    !json_is_object(reg) || get_uint(reg, "protect", UINT32_MAX, &p, 0) < 0 ||
 		    get_uint(reg, "allocation_protect", UINT32_MAX, &ap, 0) < 0 ||
 		    get_hexstr(reg, "allocation_base", &r->allocation_base) < 0)
 			return line_fail(err, name, line, "malformed \"region\"");
@@ -387,12 +409,12 @@ int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err)
 		if (!r->module_name) {
 			if (!f->heap_faults++)
 				snprintf(f->heap_fault, sizeof(f->heap_fault),
-				         "code ran at 0x%llx in %s memory (protection 0x%x, allocated "
-				         "0x%x at 0x%llx), %s:%u",
+				         "0x%llx in %s memory, %s, allocated %s at 0x%llx (%s:%u)",
 				         (unsigned long long)r->address,
-				         r->allocation_base ? "heap/allocated" : "unmapped", r->protect,
-				         r->allocation_protect, (unsigned long long)r->allocation_base,
-				         s->path, r->line);
+				         r->region_type ? r->region_type : "unknown",
+				         nxp_page_protect_name(r->protect),
+				         nxp_page_protect_name(r->allocation_protect),
+				         (unsigned long long)r->allocation_base, s->path, r->line);
 			continue;
 		}
 		int sec = nxp_pe_section_of_rva(img, r->rva);

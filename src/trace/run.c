@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nxpatch/trace.h"
+#include "util/bytes.h"
 
 #ifndef NXP_LIBEXECDIR
 #define NXP_LIBEXECDIR "/usr/local/libexec/nxpatch"
@@ -23,6 +24,25 @@
 /* Beyond the program's own timeout: a first run creates the wine prefix. */
 #define GRACE_S 180
 #define MAX_OUTPUT (NXP_TRACE_MAX_SITES * 512u + NXP_TRACE_MAX_MODULES * 65600u + 4096u)
+
+#define WINE32 "/usr/lib/wine/wine"
+
+/* The COFF Machine of the PE image at path, or -1 when it is not one. */
+static int pe_machine(const char *path)
+{
+	unsigned char h[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n < 0x40 || h[0] != 'M' || h[1] != 'Z')
+		return -1;
+	uint32_t lfanew = nxp_le32(h + 0x3c);
+	if (!NXP_FITS(lfanew, 6, (size_t)n) || memcmp(h + lfanew, "PE\0\0", 4))
+		return -1;
+	return nxp_le16(h + lfanew + 4);
+}
 
 static int is_file(const char *p)
 {
@@ -247,6 +267,9 @@ int nxp_trace_run(const nxp_trace_opts *opt, nxp_trace *t, nxp_error *err)
 		if (stat(opt->cwd, &st) || !S_ISDIR(st.st_mode))
 			return nxp_fail(err, NXP_E_IO, "%s: not a directory", opt->cwd);
 	}
+	int machine = pe_machine(opt->program);
+	if (machine < 0)
+		return nxp_fail(err, NXP_E_NOT_PE, "%s: not a PE image", opt->program);
 	const char *wine = opt->wine ? opt->wine : getenv("NXPATCH_WINE");
 	if (!wine || !*wine)
 		wine = DEFAULT_WINE;
@@ -255,6 +278,12 @@ int nxp_trace_run(const nxp_trace_opts *opt, nxp_trace *t, nxp_error *err)
 		                "%s not found: tracing runs the program under wine64 "
 		                "(apt-get install wine64, or set NXPATCH_WINE)",
 		                wine);
+	if (machine == 0x14c && !opt->wine && !getenv("NXPATCH_WINE") && access(WINE32, X_OK))
+		return nxp_fail(err, NXP_E_USAGE,
+		                "a 32-bit program: tracing it needs wine32, which is not "
+		                "installed (%s not found; dpkg --add-architecture i386 && apt-get "
+		                "install wine32)",
+		                WINE32);
 	char *helper = opt->helper ? strdup(opt->helper) : nxp_trace_find_helper(err);
 	if (!helper)
 		return err && err->code ? err->code : nxp_fail(err, NXP_E_NOMEM, "out of memory");
@@ -365,6 +394,14 @@ int nxp_trace_run(const nxp_trace_opts *opt, nxp_trace *t, nxp_error *err)
 		goto done;
 	rc = nxp_trace_parse(buf, len, t, err);
 	free(buf);
+	/* wine64 without wine32 "runs" a 32-bit program by doing nothing: the
+	 * image is mapped, no DLL is loaded, and it exits 0. */
+	if (!rc && t->end == NXP_TRACE_EXITED && t->nmodules < 2) {
+		nxp_trace_free(t);
+		rc = nxp_fail(err, NXP_E_IO,
+		              "the program never ran (not even ntdll.dll was loaded; a 32-bit "
+		              "program needs wine32)");
+	}
 done:
 	if (outp)
 		unlink(outp);
