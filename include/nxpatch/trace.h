@@ -135,9 +135,10 @@ void nxp_evset_free(nxp_evset *s);
 
 /* Merge the records that concern f's image (its file name, SizeOfImage and
  * TimeDateStamp) into f: a fault in a section is evidence of kind dep_fault
- * there (also when the section is executable by now, so verify can tell it
- * was needed), and a fault outside every image in a program f is, sets
- * f->heap_faults. A record naming f's file but another build is a warning. */
+ * there (also when the section is executable by now, in a patched copy: it
+ * must stay so), and a fault outside every image in a program f is, sets
+ * f->heap_faults. A record naming f's file but another build, or an RVA or
+ * section name that does not match f's sections, is a warning. */
 int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err);
 
 #ifdef __cplusplus

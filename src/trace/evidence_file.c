@@ -425,8 +425,9 @@ int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err)
 			                      s->path, r->line, r->rva, r->section);
 			continue;
 		}
-		if (img->sections[sec].characteristics & NXP_SCN_MEM_EXECUTE)
-			continue; /* executable now: the fault is resolved */
+		/* Kept when the section is executable by now (a patched copy): the
+		 * evidence says it must stay so, which is what lets a rule that
+		 * allows W+X for @code-in-data still match in verify. */
 		int rc = nxp_facts_add_evidence(f, NXP_EV_DEP_FAULT, r->rva, sec);
 		if (rc)
 			return nxp_fail(err, rc, "out of memory merging evidence");
