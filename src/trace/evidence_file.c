@@ -145,8 +145,9 @@ static int get_hexstr(json_t *o, const char *key, uint64_t *v)
 	return 1;
 }
 
-/* A file name (base name of a module): a string of 1..255 bytes without
- * path separators or control characters. */
+/* A file name (base name of a module): a string of 1..1024 bytes without
+ * '/' or control characters. (A backslash may be there: a name that is not
+ * UTF-8 is written with \xNN escapes, and compared escaped.) */
 static int get_name(json_t *o, const char *key, char **out)
 {
 	json_t *j = json_object_get(o, key);
@@ -155,10 +156,10 @@ static int get_name(json_t *o, const char *key, char **out)
 		return 0;
 	const char *s = json_string_value(j);
 	size_t n = json_string_length(j);
-	if (!s || n == 0 || n > 255 || strlen(s) != n)
+	if (!s || n == 0 || n > 1024 || strlen(s) != n)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == '/' || s[i] == '\\')
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/')
 			return -1;
 	return (*out = strdup(s)) ? 1 : -2;
 }
@@ -393,7 +394,12 @@ int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err)
 	if (!s)
 		return NXP_OK;
 	const nxp_image *img = f->img;
-	const char *name = base_name(f->path ? f->path : "");
+	/* The file's name as the trace writes it (escaped when not UTF-8). */
+	json_t *jn = nxp_json_text(base_name(f->path ? f->path : ""));
+	if (!jn)
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	const char *name = json_string_value(jn);
+	int rc = NXP_OK;
 	int other_build = 0;
 	for (size_t i = 0; i < s->nrecs; i++) {
 		const nxp_evrec *r = &s->recs[i];
@@ -428,14 +434,16 @@ int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err)
 		/* Kept when the section is executable by now (a patched copy): the
 		 * evidence says it must stay so, which is what lets a rule that
 		 * allows W+X for @code-in-data still match in verify. */
-		int rc = nxp_facts_add_evidence(f, NXP_EV_DEP_FAULT, r->rva, sec);
-		if (rc)
-			return nxp_fail(err, rc, "out of memory merging evidence");
+		if ((rc = nxp_facts_add_evidence(f, NXP_EV_DEP_FAULT, r->rva, sec))) {
+			nxp_fail(err, rc, "out of memory merging evidence");
+			break;
+		}
 	}
 	if (other_build)
 		nxp_facts_add_warning(f,
 		                      "%s: %d traced fault%s name %s but another build (SizeOfImage or "
 		                      "TimeDateStamp differ); ignored",
 		                      s->path, other_build, other_build == 1 ? "" : "s", name);
-	return NXP_OK;
+	json_decref(jn);
+	return rc;
 }
