@@ -222,10 +222,12 @@ static void wine_env(const char *prefix)
 }
 
 /* A new prefix is created by `wineboot -i` first, quietly (it says it
- * cannot find the 32-bit rundll32 without wine32, and updates the config). */
+ * cannot find the 32-bit rundll32 without wine32, and updates the config).
+ * drive_c is there once wineboot has run (the registry files are written
+ * later, when the wineserver exits). */
 static int ensure_prefix(const char *wine, const char *prefix, nxp_error *err)
 {
-	char *reg = join(prefix, "system.reg");
+	char *reg = join(prefix, "drive_c");
 	int have = reg && access(reg, F_OK) == 0;
 	free(reg);
 	if (have)
