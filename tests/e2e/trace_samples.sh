@@ -152,6 +152,11 @@ else
   "$NXPATCH" trace "$(sample thunk_section32.exe)" >"$T/trace.out" 2>&1 || rc=$?
   [ "$rc" -eq 3 ] && grep -q "needs wine32" "$T/trace.out" ||
     fail "a 32-bit program without wine32: exit $rc, want 3 and a message: $(cat "$T/trace.out")"
+  # Past that check (an explicit loader), a trace in which nothing ran is still refused.
+  rc=0
+  NXPATCH_WINE=/usr/lib/wine/wine64 "$NXPATCH" trace "$(sample thunk_section32.exe)" >"$T/trace.out" 2>&1 || rc=$?
+  [ "$rc" -eq 3 ] && grep -q "the program never ran" "$T/trace.out" ||
+    fail "a 32-bit program run by wine64 alone: exit $rc, want 3: $(cat "$T/trace.out")"
   echo "NOTE: 32-bit tracing was not run: wine32 is not installed (/usr/lib/wine/wine);" \
        "nxpatch trace refuses 32-bit programs with a clear message, checked"
 fi
