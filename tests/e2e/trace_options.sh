@@ -3,7 +3,7 @@
 # `nxpatch trace` options and edge cases, with samples/trace_probe64.exe:
 # arguments after --, the working directory, the program's exit status, a
 # fault flood kept as one site, a DLL loaded later, code in heap memory (and
-# the planner's nx_compat refusal naming it, verify's NXP1011), a program that
+# the planner's nx_compat refusal naming it, in plan and verify), a program that
 # never exits, --format jsonl, and the errors (exit 2 and 3, clear messages).
 . "$(dirname "$0")/lib.sh"
 require_wine
@@ -78,7 +78,7 @@ grep -q "outside every image: private memory, PAGE_READWRITE" "$T/o" || fail "he
 "$NXPATCH" plan "$P" >"$T/plan.out" 2>&1 || fail "plan without evidence: $(cat "$T/plan.out")"
 grep -q "+nx_compat" "$T/plan.out" || fail "without the trace, the default policy should opt in: $(cat "$T/plan.out")"
 "$NXPATCH" plan --evidence "$T/heap.jsonl" "$P" >"$T/plan.out" 2>&1 || fail "plan: $(cat "$T/plan.out")"
-grep -q "refused \[rule default-nx-compat\]: nx_compat: a trace saw code run outside every image.*private memory, PAGE_READWRITE.*heap.jsonl:1" "$T/plan.out" ||
+grep -q "refused \[rule default-nx-compat\]: nx_compat would be set while a trace saw code run outside every image.*private memory, PAGE_READWRITE.*heap.jsonl:1" "$T/plan.out" ||
   fail "no nx_compat refusal naming the heap fault: $(cat "$T/plan.out")"
 rc=0; "$NXPATCH" apply --evidence "$T/heap.jsonl" "$P" -o "$T/heap-out.exe" >"$T/apply.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && [ ! -e "$T/heap-out.exe" ] || fail "apply wrote an image the plan refuses: exit $rc"
@@ -86,7 +86,7 @@ rc=0; "$NXPATCH" apply --evidence "$T/heap.jsonl" "$P" -o "$T/heap-out.exe" >"$T
 mkdir "$T/optin"
 "$NXPATCH" apply "$P" -o "$T/optin/trace_probe64.exe" >"$T/apply.out" 2>&1 || fail "apply: $(cat "$T/apply.out")"
 rc=0; "$NXPATCH" verify --evidence "$T/heap.jsonl" "$T/optin/trace_probe64.exe" >"$T/verify.out" 2>&1 || rc=$?
-[ "$rc" -eq 1 ] && grep -q "opted into DEP (nx_compat), but a trace saw code run outside every image" "$T/verify.out" ||
+[ "$rc" -eq 1 ] && grep -q "nx_compat would stay set while a trace saw code run outside every image" "$T/verify.out" ||
   fail "verify --evidence on an opted-in heap-code image: exit $rc: $(cat "$T/verify.out")"
 echo "heap code: recorded with its region, nx_compat refused, verify fails an opted-in copy"
 

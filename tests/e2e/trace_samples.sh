@@ -7,7 +7,7 @@
 #    makes exactly those sections executable (plus the checksum);
 #  - after apply, the trace records zero faults and the program prints its
 #    line / exits with its status;
-#  - verify --evidence fails the original (NXP1010) and passes the patched copy.
+#  - verify --evidence fails the original (refused-traced-fault) and passes the copy.
 # 32-bit samples: traced only when wine32 is installed, else the test says so.
 . "$(dirname "$0")/lib.sh"
 require_wine
@@ -15,6 +15,7 @@ require_pefile
 [ -f "$NXP_BINARY_DIR/nxpatch-trace.exe" ] ||
   skip "nxpatch-trace.exe not built (apt-get install gcc-mingw-w64-x86-64)"
 POLICY="$NXP_SOURCE_DIR/tests/data/evidence/code-in-data.yaml"
+printf 'nxpatch: 1\nrules: []\n' >"$T/empty.yaml"
 
 # name | program to run | faults expected before: module:section,... ("-": none)
 #      | images to patch | expected exit status | expected stdout line ("-": none)
@@ -110,14 +111,22 @@ for sa, sb in zip(a.sections, b.sections):
         assert sa.Characteristics == sb.Characteristics, f"{n} changed"
 assert b.OPTIONAL_HEADER.CheckSum == b.generate_checksum()
 PY
-    # verify with the trace: the original still faults, the copy does not.
-    vrc=0
-    "$NXPATCH" verify --policy "$POLICY" --evidence "$T/$name.jsonl" "$T/before/$img" \
-      >"$T/verify.out" 2>&1 || vrc=$?
-    [ "$vrc" -eq 1 ] && grep -q "traced DEP fault in section" "$T/verify.out" ||
-      fail "$name: verify --evidence on the original: exit $vrc: $(cat "$T/verify.out")"
-    "$NXPATCH" verify --policy "$POLICY" --evidence "$T/$name.jsonl" "$T/after/$img" \
-      >"$T/verify.out" 2>&1 || fail "$name: verify --evidence on the patched copy: $(cat "$T/verify.out")"
+    # verify with the trace, under a policy that asks for nothing: the
+    # original fails (a section that faulted stays non-executable), the copy
+    # passes; and under the fixing policy too.
+    for pol in "$T/empty.yaml" "$POLICY"; do
+      vrc=0
+      "$NXPATCH" verify --policy "$pol" --evidence "$T/$name.jsonl" "$T/before/$img" \
+        >"$T/verify.out" 2>&1 || vrc=$?
+      [ "$vrc" -eq 1 ] || fail "$name: verify --evidence on the original: exit $vrc: $(cat "$T/verify.out")"
+      "$NXPATCH" verify --policy "$pol" --evidence "$T/$name.jsonl" "$T/after/$img" \
+        >"$T/verify.out" 2>&1 || fail "$name: verify --evidence on the patched copy: $(cat "$T/verify.out")"
+    done
+    grep -q "refused: a trace saw code run in section" "$T/verify.out" && fail "$name: copy still refused"
+    "$NXPATCH" verify --policy "$T/empty.yaml" --evidence "$T/$name.jsonl" "$T/before/$img" \
+      >"$T/verify.out" 2>&1 || true
+    grep -q "refused: a trace saw code run in section" "$T/verify.out" ||
+      fail "$name: verify does not name the traced fault: $(cat "$T/verify.out")"
   done
 
   # After: no fault at all, and the program does what it should.
