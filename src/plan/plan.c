@@ -308,6 +308,13 @@ static void counterfactual_sanctions(const planner *pl, nxp_plan *plan)
 		goto out;
 	}
 	analyzed = 1;
+	/* Evidence from a trace (--evidence) is not in the image: carry it over. */
+	for (size_t k = 0; k < pl->f->nevidence; k++)
+		if (pl->f->evidence[k].kind == NXP_EV_DEP_FAULT &&
+		    nxp_facts_add_evidence(&pf, NXP_EV_DEP_FAULT, pl->f->evidence[k].rva,
+		                           pl->f->evidence[k].section))
+			goto out;
+	pf.heap_faults = pl->f->heap_faults;
 	const uint16_t dll = img->dll_characteristics;
 	for (unsigned v = 0; v < 4; v++) {
 		int unsign = v & 1, clear_nx = (v >> 1) & 1;

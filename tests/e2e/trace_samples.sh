@@ -122,7 +122,10 @@ PY
       "$NXPATCH" verify --policy "$pol" --evidence "$T/$name.jsonl" "$T/after/$img" \
         >"$T/verify.out" 2>&1 || fail "$name: verify --evidence on the patched copy: $(cat "$T/verify.out")"
     done
+    # (the last run: the fixing policy on the copy) the W+X it made stays sanctioned by
+    # its allow_wx rule, through the trace's evidence
     grep -q "refused: a trace saw code run in section" "$T/verify.out" && fail "$name: copy still refused"
+    grep -q "no rule allows it" "$T/verify.out" && fail "$name: W+X of the copy not sanctioned: $(cat "$T/verify.out")"
     "$NXPATCH" verify --policy "$T/empty.yaml" --evidence "$T/$name.jsonl" "$T/before/$img" \
       >"$T/verify.out" 2>&1 || true
     grep -q "refused: a trace saw code run in section" "$T/verify.out" ||
