@@ -15,10 +15,8 @@
 
 #include "nxpatch/trace.h"
 #include "util/bytes.h"
+#include "util/worker.h"
 
-#ifndef NXP_LIBEXECDIR
-#define NXP_LIBEXECDIR "/usr/local/libexec/nxpatch"
-#endif
 #define HELPER_NAME "nxpatch-trace.exe"
 #define DEFAULT_WINE "/usr/lib/wine/wine64"
 /* Beyond the program's own timeout: a first run creates the wine prefix. */
@@ -61,38 +59,16 @@ static char *join(const char *dir, const char *name)
 
 char *nxp_trace_find_helper(nxp_error *err)
 {
-	const char *env = getenv("NXPATCH_TRACE_HELPER");
-	if (env && *env) {
-		if (is_file(env))
-			return strdup(env);
-		nxp_fail(err, NXP_E_IO, "NXPATCH_TRACE_HELPER=%s is not a file", env);
-		return NULL;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *next = NULL;
-	if (n > 0) {
-		self[n] = 0;
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			next = join(self, HELPER_NAME);
-			if (next && is_file(next))
-				return next;
-		}
-	}
-	char *lib = join(NXP_LIBEXECDIR, HELPER_NAME);
-	if (lib && is_file(lib)) {
-		free(next);
-		return lib;
-	}
-	nxp_fail(err, NXP_E_IO,
-	         "the trace helper %s is not installed (looked in %s and %s; it is built when "
-	         "x86_64-w64-mingw32-gcc is present: apt-get install gcc-mingw-w64-x86-64, then "
-	         "rebuild, or set NXPATCH_TRACE_HELPER)",
-	         HELPER_NAME, next ? next : "the executable's directory", lib ? lib : NXP_LIBEXECDIR);
-	free(next);
-	free(lib);
+	/* The same lookup as the LIEF worker's (src/util/worker.c). */
+	char path[PATH_MAX];
+	if (nxp_worker_find(HELPER_NAME, "NXPATCH_TRACE_HELPER", path, sizeof(path), err) == NXP_OK)
+		return strdup(path);
+	if (err)
+		nxp_error_prefix(err, "the trace helper is missing (it is built when "
+		                      "x86_64-w64-mingw32-gcc is present: apt-get install "
+		                      "gcc-mingw-w64-x86-64, then rebuild)");
+	if (err)
+		err->code = NXP_E_IO;
 	return NULL;
 }
 

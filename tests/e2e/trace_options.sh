@@ -117,7 +117,7 @@ trace --timeout -1 "$P";                want_rc 2 "bad timeout"
 trace --timeout 1x "$P";                want_rc 2 "bad timeout"
 trace;                                  want_rc 2 "no program"
 NXPATCH_TRACE_HELPER=$T/none.exe trace "$P" -- data
-want_rc 3 "missing helper"; grep -q "NXPATCH_TRACE_HELPER=.* is not a file" "$T/e" || fail "$(cat "$T/e")"
+want_rc 3 "missing helper"; grep -q "NXPATCH_TRACE_HELPER=.* is not an executable file" "$T/e" || fail "$(cat "$T/e")"
 NXPATCH_WINE=$T/no-wine trace "$P" -- data
 want_rc 3 "missing wine"; grep -q "no-wine not found: tracing runs the program under wine64" "$T/e" || fail "$(cat "$T/e")"
 trace -o "$T/no/such/dir/x.jsonl" "$P" -- data
