@@ -3,6 +3,7 @@
 # Install what nxpatch needs from Debian's packages, only what is missing.
 #   scripts/deps.sh build   - to build the library and the CLI
 #   scripts/deps.sh samples - the mingw-w64 cross compilers that build samples/
+#   scripts/deps.sh demo    - build + samples + wine64 (scripts/demo.sh runs a sample under it)
 #   scripts/deps.sh deb     - to build the Debian packages (scripts/deb.sh)
 #   scripts/deps.sh test    - to build and run every test (cross compilers, wine64, verifiers,
 #                             and the install and package tests)
@@ -20,9 +21,10 @@ want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   samples) want=("${sample_pkgs[@]}") ;;
-  deb) want+=("${deb_pkgs[@]}") ;;
+  demo) want+=("${sample_pkgs[@]}" wine64) ;;
+  deb) want+=("${deb_pkgs[@]}" gcc-mingw-w64-x86-64) ;;
   test) want+=("${test_pkgs[@]}" "${deb_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|samples|deb|test]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [build|samples|demo|deb|test]" >&2; exit 2 ;;
 esac
 
 missing=()
