@@ -13,6 +13,7 @@
 #include <nxpatch/policy.h>
 #include <nxpatch/report.h>
 #include <nxpatch/sign.h>
+#include <nxpatch/trace.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -38,6 +38,8 @@ for f in bin/nxpatch "$libdir/libnxpatch.so.0.1.0" "$libdir/libnxpatch.a" \
 done
 [ -x "$P/bin/nxpatch" ] || fail "bin/nxpatch is not executable"
 [ -x "$P/libexec/nxpatch/nxpatch-lief-worker" ] || fail "libexec/nxpatch/nxpatch-lief-worker not installed"
+# the trace helper is built wherever mingw-w64 is (the tests require it)
+[ -x "$P/libexec/nxpatch/nxpatch-trace.exe" ] || fail "libexec/nxpatch/nxpatch-trace.exe not installed"
 ls "$P"/share/zsh/*/_nxpatch >/dev/null 2>&1 || fail "no zsh completion installed"
 [ "$(readlink "$L/libnxpatch.so.0")" = libnxpatch.so.0.1.0 ] || fail "libnxpatch.so.0 link"
 [ "$(readlink "$L/libnxpatch.so")" = libnxpatch.so.0 ] || fail "libnxpatch.so link"
