@@ -3,7 +3,7 @@
  * links, running the per-image work in -j worker PROCESSES (the LIEF
  * cross-check forks, so workers must be single-threaded processes), writing
  * the reports in input order whatever the scheduling, a progress bar, a
- * summary, the journal, and stopping cleanly on SIGINT/SIGTERM.
+ * summary, and stopping cleanly on SIGINT/SIGTERM.
  *
  * A command supplies one function that handles one image and fills a
  * batch_rec; the record is what travels back from a worker over a pipe (one
@@ -49,7 +49,8 @@ typedef struct batch_opts {
 	unsigned shard_k, shard_n; /* 1-based K of N; N == 0: no sharding */
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
-	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
+	const char *backup_suffix; /* apply --in-place --backup: an input whose name is another
+	                              input's plus this suffix is a usage error */
 } batch_opts;
 
 void batch_opts_init(batch_opts *o);
@@ -89,6 +90,8 @@ void batch_finding(batch_rec *r, const char *rule, const char *fmt, ...)
 /* Open it as an image. On failure fills r (a failure, or skipped when the
  * file is not a PE image and was found by -r/--from) and returns nonzero. */
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in);
+/* The same with nxp_input_open_flags() flags (NXP_INPUT_LOCK in place). */
+int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigned flags);
 
 typedef struct batch_cmd {
 	const char *name;       /* "scan", ... */
@@ -100,10 +103,6 @@ typedef struct batch_cmd {
 /* Collect the inputs of paths[0..n) and --from, run cmd over them, write
  * the reports, the summary and the journal. Returns the exit status. */
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
-
-/* SHA-256 of buf as 64 hex digits. Returns 0, or -1 on failure. */
-int batch_sha256(const void *buf, size_t len, char hex[65]);
-int batch_sha256_file(const char *path, char hex[65]);
 
 /* mkdir -p of the directory part of path. Returns 0 or -1 (errno set). */
 int batch_mkdirs_for(const char *path);
