@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch revert --journal FILE [--dry-run]
  * Undo `apply --in-place --journal FILE` (the library's nxp_revert: every
  * check is there; this file prints). */
