@@ -413,6 +413,11 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		snprintf(res->backup, sizeof(res->backup), "%s", backup);
 	res->written = 1;
 out:
+	/* Whatever failed (a short copy, a write from pages past the new end,
+	 * a verification against zeros), an input that changed meanwhile is
+	 * the reason to report. */
+	if (rc && rc != NXP_E_CHANGED && !nxp_file_intact(&in->file))
+		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 	if (rc && linked)
 		unlink(backup); /* a second name of the untouched original */
 	nxp_tmpfile_discard(&t);
