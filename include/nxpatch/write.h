@@ -52,6 +52,10 @@ typedef struct nxp_apply_options {
 	int write_unchanged;         /* NXP_PLAN_NOTHING and another output path: write a
 	                                verified copy (unsign of an unsigned image) */
 	int test_corrupt_output;     /* test hook: flip a byte after writing */
+	int out_at;                  /* out_path's directory is out_dirfd: the output is
+	                                created and renamed through it (openat/renameat),
+	                                never by resolving out_path again */
+	int out_dirfd;
 } nxp_apply_options;
 
 #define NXP_MAX_WRITE_WARNINGS 4

@@ -5,9 +5,11 @@
  * signed after edits. */
 #include <errno.h>
 #include <openssl/evp.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,6 +245,18 @@ static int choose_backup(const char *path, const char *suffix, char *out, size_t
 	                path, suffix, path, suffix);
 }
 
+/* The temporary file for out_path in the directory dirfd, which stands for
+ * out_path's directory. */
+static int tmpfile_open_in(nxp_tmpfile *t, int dirfd, const char *out_path, mode_t mode,
+                           nxp_error *err)
+{
+	char dir[4096], base[4096];
+	if (snprintf(dir, sizeof(dir), "%s", out_path) >= (int)sizeof(dir))
+		return nxp_fail(err, NXP_E_USAGE, "path too long");
+	strcpy(base, dir);
+	return nxp_tmpfile_open_at(t, dirfd, dirname(dir), basename(base), mode, err);
+}
+
 /* A second name for the input's inode; never over an existing file. */
 static int link_backup(const nxp_input *in, const char *backup, nxp_error *err)
 {
@@ -304,7 +318,13 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
                        const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
 {
 	struct stat ost;
-	int exists = lstat(out, &ost) == 0;
+	char leaf[4096];
+	snprintf(leaf, sizeof(leaf), "%s", out);
+	/* Through the output directory's descriptor when there is one: the path
+	 * is not resolved again. */
+	int exists = opt->out_at ? fstatat(opt->out_dirfd, basename(leaf), &ost,
+	                                   AT_SYMLINK_NOFOLLOW) == 0
+	                         : lstat(out, &ost) == 0;
 	if (!exists && errno != ENOENT)
 		return nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", out, strerror(errno));
 	if (exists && S_ISLNK(ost.st_mode))
@@ -345,7 +365,8 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 			return rc;
 	}
 	nxp_tmpfile t;
-	if ((rc = nxp_tmpfile_open(&t, out, 0600, err)))
+	if ((rc = opt->out_at ? tmpfile_open_in(&t, opt->out_dirfd, out, 0600, err)
+	                      : nxp_tmpfile_open(&t, out, 0600, err)))
 		return rc;
 	if (plan->signature == NXP_SIGACT_RESIGN)
 		rc = has_edits(plan) ? write_edited_signed(&t, in, plan, opt, err)
