@@ -327,11 +327,14 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 	                         : lstat(out, &ost) == 0;
 	if (!exists && errno != ENOENT)
 		return nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", out, strerror(errno));
-	if (exists && S_ISLNK(ost.st_mode))
+	/* A link named as the output (-o, in place) is the user's: never
+	 * turned into a file. Under --out-dir (out_at) a link planted at an
+	 * output name is replaced by the output, its target untouched. */
+	if (exists && S_ISLNK(ost.st_mode) && !opt->out_at)
 		return nxp_fail(err, NXP_E_FILE_TYPE,
 		                "%s is a symbolic link; nxpatch never replaces a link with a file "
 		                "(give the file it points to)", out);
-	if (exists && !S_ISREG(ost.st_mode))
+	if (exists && !S_ISREG(ost.st_mode) && !S_ISLNK(ost.st_mode))
 		return nxp_fail(err, NXP_E_FILE_TYPE,
 		                "%s is a %s, not a regular file; nxpatch writes only regular files",
 		                out, nxp_file_type_name(ost.st_mode));
