@@ -150,8 +150,8 @@ void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summa
 		json_t *fs = json_object_get(rec, "findings");
 		if (json_array_size(fs)) {
 			fputs("<ul class=\"findings\">", out);
-			for (size_t k = 0; k < json_array_size(fs); k++) {
-				json_t *x = json_array_get(fs, k);
+			for (size_t fi = 0; fi < json_array_size(fs); fi++) {
+				json_t *x = json_array_get(fs, fi);
 				fputs("<li data-level=\"", out);
 				esc(out, json_string_value(json_object_get(x, "level")));
 				fputs("\" data-id=\"", out);
