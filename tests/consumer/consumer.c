@@ -14,6 +14,7 @@
 #include <nxpatch/report.h>
 #include <nxpatch/sign.h>
 #include <nxpatch/trace.h>
+#include <nxpatch/write.h>
 #include <stdio.h>
 #include <stdlib.h>
 
