@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: plans (policy x facts -> a list of field edits) and applying them.
  *
  * A plan is the dry-run diff: every field that apply would change, with its

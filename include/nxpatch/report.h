@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: rendering facts, plans and results as text or JSON (jansson).
  * The JSON shape is a stable interface, documented in docs/json.md. */
 #ifndef NXPATCH_REPORT_H

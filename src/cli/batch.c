@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver: inputs, workers, ordered reports, summary, journal.
  * See batch.h and docs/pipeline.md. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver shared by scan, plan, apply and verify: collecting inputs
  * (files, directories with -r, --from lists), sharding, de-duplicating hard
  * links, running the per-image work in -j worker PROCESSES (the LIEF

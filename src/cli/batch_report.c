@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Whole-run reports built from the per-image records: SARIF 2.1.0 (scan,
  * plan, verify) and a self-contained HTML page (plan). */
 #include <stdio.h>

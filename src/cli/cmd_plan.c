@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check]
  *   [batch options] PATH...
  * The dry run: what apply would change in each image. Writes nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] [batch options] PATH...
  * Reports each image's DEP/NX posture. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif]
  *   [batch options] PATH...
  * Does each image comply: nothing pending under the policy, a valid or zero

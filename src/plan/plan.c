@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Planning: evaluate the rules in order against one image's facts, resolve
  * every bit (the later rule wins), apply the safety checks, and produce the
  * list of field edits that apply will write. Nothing here touches a file. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # apply's guarantees on the built samples: idempotent and deterministic
 # output, plan --check exit codes, each safety refusal with its reason and
 # rule (nothing written), a failed verification leaving the target untouched
