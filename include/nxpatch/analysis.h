@@ -51,6 +51,10 @@ typedef struct nxp_facts {
 	uint32_t section_evidence[NXP_MAX_SECTIONS]; /* count per section */
 	int code_in_data;           /* any section has evidence */
 
+	/* Kind driver: pool call sites and the code integrity checks
+	 * (nxpatch/driver.h); NULL for other kinds. */
+	struct nxp_driver_facts *driver;
+
 	/* Warnings (static strings or malloc'd in warnings_owned). */
 	char **warnings;
 	size_t nwarnings;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/driver_int.h"
 #include "nxpatch/analysis.h"
 
 #define NXP_MAX_WARNINGS 64
@@ -61,6 +62,8 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 	f->is_signed = img->ncerts > 0;
 	f->checksum_computed = nxp_pe_checksum(img->data, img->len, img->checksum_offset);
 	int rc = nxp_collect_evidence(f, err);
+	if (!rc && f->kind == NXP_KIND_DRIVER)
+		rc = nxp_drv_analyze(f);
 	if (rc && err && !err->code)
 		nxp_fail(err, rc, "out of memory during analysis");
 	return rc;
@@ -69,6 +72,7 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 void nxp_facts_free(nxp_facts *f)
 {
 	free(f->evidence);
+	nxp_drv_free(f);
 	for (size_t i = 0; i < f->nwarnings; i++)
 		free(f->warnings[i]);
 	free(f->warnings);
