@@ -14,9 +14,9 @@
 #include "plan/pool.h"
 #include "util/bytes.h"
 
-static void refuse(nxp_pool_plan *pp, const char *rule, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void refuse(nxp_pool_plan *pp, const char *rule, const char *fmt, ...)
+static void refuse(nxp_pool_plan *pp, const char *rule, uint32_t rva, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void refuse(nxp_pool_plan *pp, const char *rule, uint32_t rva, const char *fmt, ...)
 {
 	if (pp->nrefusals >= NXP_POOL_MAX_NOTES) {
 		pp->refusals_dropped++;
@@ -26,6 +26,7 @@ static void refuse(nxp_pool_plan *pp, const char *rule, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(pp->refusals[pp->nrefusals], sizeof(pp->refusals[0]), fmt, ap);
 	va_end(ap);
+	pp->refusal_rva[pp->nrefusals] = rva;
 	pp->refusal_rule[pp->nrefusals++] = rule;
 }
 
@@ -57,7 +58,7 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 	uint32_t off;
 	int wide = (s->how == NXP_HOW_IMM32 || s->how == NXP_HOW_PUSH_IMM32) && s->imm_size == 4;
 	if (!wide) {
-		refuse(pp, rule,
+		refuse(pp, rule, s->rva,
 		       "%s call at 0x%x: the pool type is set by %s at 0x%x, too short to hold "
 		       "0x200; such a site needs the call routed through an NX wrapper in an "
 		       "appended section, which this version does not write",
@@ -65,7 +66,7 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 		return;
 	}
 	if (!nxp_pe_rva_to_offset(img, s->imm_rva, 4, &off)) {
-		refuse(pp, rule, "%s call at 0x%x: the immediate at 0x%x is not in the file", api,
+		refuse(pp, rule, s->rva, "%s call at 0x%x: the immediate at 0x%x is not in the file", api,
 		       s->rva, s->imm_rva);
 		return;
 	}
@@ -73,7 +74,7 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 		if (pp->edits[i].offset == off)
 			return; /* one immediate feeding two calls */
 	if (pp->nedits >= NXP_MAX_POOL_EDITS) {
-		refuse(pp, rule, "more than %d pool-type immediates to rewrite", NXP_MAX_POOL_EDITS);
+		refuse(pp, rule, 0, "more than %d pool-type immediates to rewrite", NXP_MAX_POOL_EDITS);
 		return;
 	}
 	uint32_t old = nxp_le32(img->data + off);
@@ -97,21 +98,21 @@ void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const 
 		return;
 	}
 	if (img->machine != NXP_MACHINE_AMD64 && img->machine != NXP_MACHINE_I386) {
-		refuse(pp, rule, "pool: nx understands x86 and x64 call sites only, and this driver "
+		refuse(pp, rule, 0, "pool: nx understands x86 and x64 call sites only, and this driver "
 		                 "is for machine 0x%04x", img->machine);
 		return;
 	}
 	if (d->disasm_failed) {
-		refuse(pp, rule, "the call sites could not be disassembled");
+		refuse(pp, rule, 0, "the call sites could not be disassembled");
 		return;
 	}
 	if (d->sites_dropped)
-		refuse(pp, rule, "more than %d pool call sites: not every site can be planned",
+		refuse(pp, rule, 0, "more than %d pool call sites: not every site can be planned",
 		       NXP_MAX_DRV_SITES);
 	for (size_t i = 0; i < d->nrefs; i++) {
 		const nxp_drv_api *a = &nxp_drv_apis[d->refs[i].api];
 		if (a->kind == NXP_ARG_POOL_TYPE || a->kind == NXP_ARG_LOOKASIDE_FLAGS)
-			refuse(pp, rule,
+			refuse(pp, rule, d->refs[i].rva,
 			       "%s's IAT slot 0x%x is %s at 0x%x: not every call to it can be seen",
 			       a->name, d->refs[i].iat_rva, d->refs[i].what, d->refs[i].rva);
 	}
@@ -138,7 +139,7 @@ void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const 
 			break;
 		case NXP_SITE_UNKNOWN:
 			nxp_drv_site_value(s, value, sizeof(value));
-			refuse(pp, rule,
+			refuse(pp, rule, s->rva,
 			       "%s call at 0x%x: the pool type is %s; list the site in keep_executable "
 			       "to leave it as it is",
 			       a->name, s->rva, value);
@@ -158,7 +159,7 @@ void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const 
 				     rules[r]->keep_exec[k], rules[r]->id);
 		}
 	if (pp->nedits && d->has_dvrt)
-		refuse(pp, rule,
+		refuse(pp, rule, 0,
 		       "the driver has a Dynamic Value Relocation Table (import call optimisation or "
 		       "retpoline): the kernel loader rewrites its import call sites, and patched "
 		       "sites would not match what it expects");

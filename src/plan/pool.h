@@ -27,6 +27,7 @@ typedef struct nxp_pool_plan {
 	size_t nedits;
 	char refusals[NXP_POOL_MAX_NOTES][320];
 	const char *refusal_rule[NXP_POOL_MAX_NOTES];
+	uint32_t refusal_rva[NXP_POOL_MAX_NOTES];   /* the call site, 0 for the image */
 	size_t nrefusals;
 	size_t refusals_dropped;
 	char warnings[NXP_POOL_MAX_NOTES][320];
