@@ -65,8 +65,16 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 		       api, s->rva, nxp_arg_how_name(s->how), s->setter_rva);
 		return;
 	}
-	if (!nxp_pe_rva_to_offset(img, s->imm_rva, 4, &off)) {
-		refuse(pp, rule, s->rva, "%s call at 0x%x: the immediate at 0x%x is not in the file", api,
+	/* The immediate lies inside its setter, in an executable section, and
+	 * holds what the resolver read: anything else is a resolver bug, and
+	 * the edit would land on the wrong bytes. */
+	int sec = nxp_pe_section_of_rva(img, s->imm_rva);
+	if (!nxp_pe_rva_to_offset(img, s->imm_rva, 4, &off) || sec < 0 ||
+	    !(img->sections[sec].characteristics & NXP_SCN_MEM_EXECUTE) ||
+	    s->imm_rva <= s->setter_rva || s->imm_rva + 4 > s->setter_rva + s->setter_len ||
+	    ((nxp_le32(img->data + off) | s->or_bits) & 0xffffffffu) != (s->value & 0xffffffffu)) {
+		refuse(pp, rule, s->rva,
+		       "%s call at 0x%x: the immediate at 0x%x does not hold the resolved type", api,
 		       s->rva, s->imm_rva);
 		return;
 	}
@@ -78,8 +86,7 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 		return;
 	}
 	uint32_t old = nxp_le32(img->data + off);
-	pp->edits[pp->nedits++] = (nxp_pool_edit){off, s->rva, (uint16_t)s->api,
-	                                          nxp_pe_section_of_rva(img, s->imm_rva), old,
+	pp->edits[pp->nedits++] = (nxp_pool_edit){off, s->rva, (uint16_t)s->api, sec, old,
 	                                          old | NXP_POOL_NX_ALLOCATION, rule};
 }
 

@@ -247,7 +247,7 @@ Test(driver, x64_refused_shapes)
 		const char *before;
 		nxp_arg_how how;
 	} cases[] = {
-		{"b900000000 e800000000", NXP_HOW_NOT_IN_BLOCK}, /* ecx clobbered by a call */
+		{"b900000000 e800100000", NXP_HOW_NOT_IN_BLOCK}, /* ecx clobbered by a call */
 		{"83e101", NXP_HOW_COMPUTED},                    /* and ecx, 1 */
 		{"b100", NXP_HOW_COMPUTED},                      /* mov cl, 0: partial */
 		{"0f44c8", NXP_HOW_COMPUTED},                    /* cmove ecx, eax */
