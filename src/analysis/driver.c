@@ -219,7 +219,8 @@ static size_t import_slots(const nxp_image *img, nxp_drv_slot *out, uint32_t *fi
 				out[n++] = (nxp_drv_slot){ft + k * tsz, (uint16_t)api};
 		}
 	}
-	qsort(out, n, sizeof(*out), cmp_slot);
+	if (n > 1)
+		qsort(out, n, sizeof(*out), cmp_slot);
 	return n;
 }
 

@@ -191,7 +191,8 @@ static int collect_targets(sweep *w, const uint8_t *code, size_t len, uint32_t r
 		}
 		w->targets[w->ntargets++] = (uint32_t)t;
 	}
-	qsort(w->targets, w->ntargets, sizeof(*w->targets), cmp_u32);
+	if (w->ntargets > 1)
+		qsort(w->targets, w->ntargets, sizeof(*w->targets), cmp_u32);
 	return NXP_OK;
 }
 
