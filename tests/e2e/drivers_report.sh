@@ -89,6 +89,24 @@ if bad:
 PY
 echo "ok: scan reports every sample driver's sites, values, codes and image checks"
 
+# The judge's findings (JSON ids, SARIF rule ids) carry the same codes.
+"$NXPATCH" scan --format sarif "$D/drv_hvci64.sys" "$D/drv_wx64.sys" "$D/drv_align64.sys" \
+  "$D/drv_iatx64.sys" "$D/drv_optin64.sys" >"$T/scan.sarif"
+"$PYTHON" - "$T/scan.sarif" <<'PY' || fail "SARIF lacks the driver rules"
+import json, sys
+run = json.load(open(sys.argv[1]))['runs'][0]
+ids = sorted({r['ruleId'] for r in run['results'] if r['ruleId'].startswith('NXP2')})
+assert ids == ['NXP2000', 'NXP2001', 'NXP2002', 'NXP2003', 'NXP2004', 'NXP2005', 'NXP2006'], ids
+rules = {r['id'] for r in run['tool']['driver']['rules']}
+assert set(ids) <= rules, rules
+PY
+"$NXPATCH" scan --format json "$D/drv_optin64.sys" | "$PYTHON" -c '
+import json, sys
+ids = [f["id"] for f in json.load(sys.stdin)["files"][0]["findings"]]
+assert "driver-pool-nx-optin" in ids and "driver-exec-pool" not in ids, ids' ||
+  fail "the opted-in driver is not reported as driver-pool-nx-optin"
+echo "ok: SARIF results NXP2000-NXP2006; an opted-in driver is a note"
+
 "$NXPATCH" scan "$D/drv_hvci64.sys" >"$T/hvci.txt"
 grep -q '^  0x2001       executable page protection: ZwAllocateVirtualMemory at 0x[0-9a-f]*: protection 0x40' "$T/hvci.txt" &&
 grep -q '^  not fixable  MmMapIoSpace at 0x[0-9a-f]*: not fixable by patching: always maps executable memory' "$T/hvci.txt" ||
