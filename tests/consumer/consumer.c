@@ -5,6 +5,7 @@
 #include <nxpatch/analysis.h>
 #include <nxpatch/check.h>
 #include <nxpatch/crosscheck.h>
+#include <nxpatch/driver.h>
 #include <nxpatch/error.h>
 #include <nxpatch/file.h>
 #include <nxpatch/input.h>
