@@ -593,6 +593,8 @@ int nxp_collect_evidence(nxp_facts *f, nxp_error *err)
 	if (!rc)
 		rc = nxp_ev_sweep(&c);
 	if (!rc)
+		rc = nxp_ev_flows(&c);
+	if (!rc)
 		rc = nxp_ev_shapes(&c);
 	if (!rc)
 		rc = warn_atl_imports(&c);

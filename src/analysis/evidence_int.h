@@ -98,6 +98,10 @@ int nxp_ev_data_name(const char *s, size_t len);
  * (evidence_disasm.c). */
 int nxp_ev_sweep(nxp_ev_ctx *c);
 
+/* Calls and jumps through registers and stack slots that hold the address
+ * of a non-executable location, within a basic block (evidence_flow.c). */
+int nxp_ev_flows(nxp_ev_ctx *c);
+
 /* Known thunk shapes in non-executable sections (evidence_shapes.c). */
 int nxp_ev_shapes(nxp_ev_ctx *c);
 
