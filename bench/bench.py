@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """nxpatch benchmarks: run by bench/run.sh (see docs/benchmarks.md).
 
 Generates the inputs (a tree of small images, one large PE32+ image),

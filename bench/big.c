@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench/big.c: a PE32+ image with a large blob in .rdata. The blob (BLOB, a
  * path) is pulled in with .incbin, so compiling costs the assembler's copy
  * of the bytes, not a 200M-element initializer:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench/csum_bench.c: the PE checksum against memory bandwidth.
  *
  *   csum_bench [MiB] [reps]     (defaults: 200 MiB, 5 repetitions)

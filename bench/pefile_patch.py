@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The same patch as bench/policy.yaml, written the way users write it today
 with pefile: parse, set the fields, generate_checksum(), write.
 

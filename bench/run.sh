@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # nxpatch benchmarks (issue 8): one command, not part of the test suite.
 #
 #   bash bench/run.sh [--reps N] [--quick] [--only REGEX]

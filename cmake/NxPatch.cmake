@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # NxPatch.cmake: patch (and sign) a Windows image right after it is linked.
 #
 #   list(APPEND CMAKE_MODULE_PATH /path/to/nxpatch/cmake)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -DIN=file -DOUT=file.c -DSYMBOL=name -P embed.cmake
 # Writes `const char SYMBOL[]` holding IN's bytes, NUL-terminated.
 file(READ "${IN}" hex HEX)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared invariant checks for the fuzz targets. A broken invariant aborts,
  * which libFuzzer (and the replay main, through the exit status) reports as a
  * crash with the message printed first. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Included by the top-level CMakeLists.txt when NXP_FUZZ=ON, before any target
 # exists: every translation unit (library, CLI, tests) gets libFuzzer's
 # coverage instrumentation and the sanitizers, so the fuzz binaries see edges

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_certs: the certificate-table walk on arbitrary tables. The input is
  * the table itself: it is appended to a generated, valid image (one section,
  * every directory) whose certificate directory entry points at it with the

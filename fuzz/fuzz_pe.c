@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_pe: the strict reader, the analysis and both report renderers on
  * arbitrary bytes. Checks, beyond "no crash, no leak, no UB": a failure has a
  * named code and a message; a success hands out only in-file spans; the

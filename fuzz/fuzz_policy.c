@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_policy: the YAML policy loader on arbitrary text, then the glob
  * matcher. Checks: success gives a policy and no error; failure gives
  * NXP_E_POLICY (or NXP_E_NOMEM), no policy, and at least one diagnostic that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_roundtrip: plan and apply fixed policies to arbitrary bytes, then
  * re-read the output. Whenever apply reports success with changes, the
  * written file must parse, carry exactly the planned DllCharacteristics and

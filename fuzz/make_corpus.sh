@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerate the committed seed corpora under fuzz/corpus/<target>/.
 #
 #   fuzz/make_corpus.sh [BUILD_DIR [FUZZ_BUILD_DIR]]

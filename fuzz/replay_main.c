@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A plain main() for the fuzz targets: every file named on the command line,
  * and every regular file inside every directory named (recursively, dot files
  * skipped), is read and handed to LLVMFuzzerTestOneInput once. This lets every

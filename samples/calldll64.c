@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* calldll64.exe: imports nxp_dll_thunk from thunkdll64.dll and calls it as a
  * function. Under DEP the call faults inside the DLL's non-executable `.thunk`;
  * once that section of thunkdll64.dll is executable it prints "calldll64: ok". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* norelocs64.exe: a 64-bit image without base relocations (no .reloc section,
  * IMAGE_FILE_RELOCS_STRIPPED set, no DYNAMIC_BASE), so it must load at its
  * preferred base. Prints "norelocs64: ok". */

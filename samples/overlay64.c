@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* overlay64.exe: a 64-bit image with an overlay: the build appends 1000 bytes,
  * "0123456789" repeated 100 times, after the last section. Like an installer
  * reading its payload, the program finds the end of its last section in its own

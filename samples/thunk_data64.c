@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* thunk_data64.exe: a thunk (`mov eax, 42; ret`) that is a plain byte array in
  * .data, called through a function pointer. Under DEP the call faults; once .data
  * has IMAGE_SCN_MEM_EXECUTE (RWX) it prints "thunk_data64: ok". */

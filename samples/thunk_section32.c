@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* thunk_section32.exe: an ATL-style 32-bit window-procedure thunk,
  *     C7 44 24 04 imm32   mov dword [esp+4], this
  *     E9 rel32            jmp target

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* thunk_section64.exe: an x64 thunk, `mov rcx, imm64; mov rax, imm64; jmp rax`,
  * stored as initialized data in its own section `.thunk` (readable, writable, NOT
  * executable) and called through a function pointer. The two imm64 operands are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* thunkdll64.dll: exports `nxp_dll_thunk`, whose "body" is an x64 thunk
  * (`mov rax, imm64; jmp rax` to dll_answer) stored as data in the DLL's own
  * non-executable `.thunk` section. The imm64 needs a base relocation. It also

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job on the bundled samples: build nxpatch and the legacy-style
 # samples, show each one's posture, the dry-run diff, then patch copies and
 # verify them. Installs what is missing (Debian packages).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install what nxpatch needs from Debian's packages, only what is missing.
 #   scripts/deps.sh build   - to build the library and the CLI
 #   scripts/deps.sh samples - the mingw-w64 cross compilers that build samples/

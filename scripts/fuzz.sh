@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer targets with clang and run each for a bounded time.
 #
 #   scripts/fuzz.sh [TARGET...]        (default: every target that was built)

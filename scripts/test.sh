@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build nxpatch twice (normal, ASan+UBSan) and run every test in both, then
 # the fuzzers for a bounded time. Installs what is missing (Debian packages).
 #   bash scripts/test.sh            everything (what CI runs)
@@ -6,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
+
+# Real PE images from Debian packages, downloaded once into a cache outside
+# the tree; the e2e tests that measure nxpatch on them read NXP_TEST_CORPUS.
+NXP_TEST_CORPUS=$(bash scripts/test-corpus.sh)
+export NXP_TEST_CORPUS
 
 jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() { # name, cmake args...

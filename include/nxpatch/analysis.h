@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: facts about one image, derived once from the parsed image and
  * used by matching, planning and reports. */
 #ifndef NXPATCH_ANALYSIS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: LIEF as an independent second reader, run in a guarded child.
  *
  * LIEF 0.9 aborts the process on malformed input (uncaught C++ exceptions)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: error codes and the caller-owned error struct.
  *
  * Convention for the whole library: a function returns int, 0 (NXP_OK) on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: reading an input file once, and writing an output safely. */
 #ifndef NXPATCH_FILE_H
 #define NXPATCH_FILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: one input image through the shared front of every command:
  * bytes (read once) -> image (strict parse) -> facts (analysis). */
 #ifndef NXPATCH_INPUT_H

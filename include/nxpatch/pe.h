@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: the strict PE reader.
  *
  * nxp_pe_parse() reads an image from one caller-owned buffer and fills a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: plans (policy x facts -> a list of field edits) and applying them.
  *
  * A plan is the dry-run diff: every field that apply would change, with its
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "nxpatch/analysis.h"
+#include "nxpatch/check.h"
 #include "nxpatch/error.h"
 #include "nxpatch/input.h"
 #include "nxpatch/policy.h"
@@ -51,6 +53,8 @@ typedef struct nxp_change {
 } nxp_change;
 
 typedef struct nxp_refusal {
+	nxp_finding_id id;           /* which safety check (include/nxpatch/findings.def) */
+	nxp_where where;             /* the section, evidence RVA or field it is about */
 	const char *rule;            /* NULL when no single rule asked */
 	char reason[320];
 } nxp_refusal;
@@ -84,6 +88,14 @@ typedef struct nxp_plan {
 	uint64_t out_len;            /* output length before any new signature */
 	uint16_t dll_new;            /* DllCharacteristics after the plan */
 	uint32_t section_new[NXP_MAX_SECTIONS]; /* section characteristics after */
+	/* For each section writable and executable after the plan: the rule
+	 * with allow_wx that sanctions it, or NULL. A rule sanctions W+X when
+	 * it decides the section's execute (or write) bit with allow_wx, in
+	 * this plan or in the plan of the image before it (the same image with
+	 * execute cleared on its W+X sections, nx_compat clear, unsigned): so a
+	 * section made W+X under allow_wx stays sanctioned when its output is
+	 * judged again from the file alone. */
+	const char *wx_rule[NXP_MAX_SECTIONS];
 } nxp_plan;
 
 typedef struct nxp_plan_options {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: policies (YAML, schema version 1) and rule matching.
  * The language is documented in docs/policy.md. */
 #ifndef NXPATCH_POLICY_H

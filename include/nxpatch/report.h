@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: rendering facts, plans and results as text or JSON (jansson).
  * The JSON shape is a stable interface, documented in docs/json.md. */
 #ifndef NXPATCH_REPORT_H
@@ -35,6 +36,30 @@ const char *nxp_plan_status_name(int status);
 
 /* Human-readable scan output for one image. */
 void nxp_text_image(FILE *out, const nxp_facts *f);
+
+struct nxp_finding;
+struct nxp_findings;
+/* {"id", "sarif", "level", "verdict", "message", "section", "rva", "field",
+ * "offset", "policy_rule"} (docs/json.md); img names the section. */
+json_t *nxp_json_finding(const struct nxp_finding *f, const nxp_image *img);
+json_t *nxp_json_findings(const struct nxp_findings *fs, const nxp_image *img);
+/* One line per finding: failing != 0 prints the PENDING/REFUSED/SIGNATURE
+ * findings ("  message"), failing == 0 the posture ones
+ * ("  level: message [id]"). */
+void nxp_text_findings(FILE *out, const struct nxp_findings *fs, int failing);
+struct nxp_sig_result;
+/* [{"entry", "status", "subject", "issuer", "digest", "signing_time",
+ * "timestamp", "reason"?}] of verify --trust. */
+json_t *nxp_json_signatures(const struct nxp_sig_result *res, size_t n);
+
+/* Whole-run reports. records: one object per image in input order, each
+ * {"path", "cls", "report": the per-image JSON or null, "findings": [the
+ * nxp_json_finding objects], "text", "stderr"}; summary: the run's counts.
+ * The SARIF 2.1.0 document of command cmd (scan, plan, verify): */
+json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records,
+                           json_t *summary);
+/* The self-contained HTML page of a plan run. */
+void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summary);
 
 #ifdef __cplusplus
 }

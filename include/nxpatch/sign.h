@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: Authenticode for PE images: the image digest, signing, stripping
  * and verifying signatures.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the evidence samples: code placed in sections WITHOUT
  * IMAGE_SCN_MEM_EXECUTE, written in top-level asm so the bytes are exact.
  * `.section NAME,"dw"` makes an initialized, writable data section.

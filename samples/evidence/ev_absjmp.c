@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Absolute-jump stubs in .data. i686: jmp [abs32] through a pointer slot,
  * and push imm32; ret. x86_64: jmp [rip+disp32] through a pointer slot, and
  * mov rax, imm64; jmp rax. They reach target_a (20) and target_b (22). */

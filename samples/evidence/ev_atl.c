@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* i686: an ATL-style window thunk in .data, as ATL before 8.0 built them:
  * mov dword [esp+4], imm32 (replace the first argument); jmp rel32 (to the
  * real procedure in .text). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A direct call (E8 rel32) from .text into a function in a data section
  * (.ccode). */
 #include "ev.h"

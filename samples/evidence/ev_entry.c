@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The entry point is code in a data section (.ecode): linked with
  * -e data_entry, it returns 42, which becomes the exit code. */
 #include "ev.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An exported function whose body lives in a data section (.xcode); main
  * finds it with GetProcAddress, so no direct call names it. */
 #include "ev.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A direct jump (E9 rel32) from .text into a function in a data section
  * (.jcode); main reaches the jump through a pointer. */
 #include "ev.h"

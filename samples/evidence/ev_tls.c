@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A TLS callback whose body lives in a data section (.tcode). It sets
  * tls_flag before main runs; main returns 42 when it did. */
 #include "ev.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x86_64: an ATL-style x64 thunk in .data: mov rcx, imm64 (replace the
  * first argument); mov rax, imm64 (the procedure's VA); jmp rax. */
 #include "ev.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* legacy.exe, the pipeline example: an x64 thunk generated into its own
  * section `.thunk` (readable, writable, not executable as linked) and called
  * through a function pointer, as ATL-era code did. Without the patch it

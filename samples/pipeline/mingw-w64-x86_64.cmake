@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Toolchain file: cross-compile for 64-bit Windows with Debian's mingw-w64
 # (apt-get install gcc-mingw-w64-x86-64).
 set(CMAKE_SYSTEM_NAME Windows)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Evidence of code in sections that lack IMAGE_SCN_MEM_EXECUTE.
  *
  * Collectors (docs/evidence.md): the entry point, exported functions, TLS

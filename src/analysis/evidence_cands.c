@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Candidate positions of up to four short byte patterns, all found in one
  * pass over a section (see evidence_cands.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: candidate positions of a few short byte patterns in one
  * section's bytes, for all the patterns in one pass (evidence_cands.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Direct branch targets from a linear sweep of the executable sections.
  *
  * Capstone decodes each executable section's file-backed bytes once, front

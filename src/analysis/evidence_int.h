@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: shared state of the evidence collectors (evidence*.c).
  *
  * Every collector reports through nxp_ev_add(), which keeps only targets in

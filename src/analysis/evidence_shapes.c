@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Known thunk shapes in the raw data of non-executable sections.
  *
  * Candidates are found by byte pattern (one vector pass per section for

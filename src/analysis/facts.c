@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Facts about one image, derived once and shared by matching, planning and
  * reports. */
 #include <stdarg.h>

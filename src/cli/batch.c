@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver: inputs, workers, ordered reports, summary, journal.
  * See batch.h and docs/pipeline.md. */
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include "cli/cli.h"
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/file.h"
+#include "nxpatch/check.h"
 #include "nxpatch/report.h"
 
 /* ---------------------------------------------------------------- options */
@@ -80,25 +82,11 @@ void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *rule_level(const char *rule)
+void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
 {
-	/* Stale checksums and code in data sections are warnings; the rest
-	 * (not NX compatible, W+X, pending, refused, bad signature) errors. */
-	return !strcmp(rule, "NXP1003") || !strcmp(rule, "NXP1005") ? "warning" : "error";
-}
-
-void batch_finding(batch_rec *r, const char *rule, const char *fmt, ...)
-{
-	char buf[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_t *m = json_string(buf);
-	if (!m)
-		m = json_string("(message is not valid UTF-8)");
-	json_array_append_new(r->findings, json_pack("{s:s, s:s, s:o}", "rule", rule, "level",
-	                                             rule_level(rule), "message", m));
+	json_t *a = nxp_json_findings(fs, img);
+	json_array_extend(r->findings, a);
+	json_decref(a);
 }
 
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
@@ -911,10 +899,10 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 		break;
 	}
 	case CLI_SARIF:
-		cli_print_json(batch_sarif(cmd->name, R.kept, summary));
+		cli_print_json(nxp_sarif_document(cmd->name, NXP_VERSION, R.kept, summary));
 		break;
 	case CLI_HTML:
-		batch_html(stdout, cmd->policy, R.kept, summary);
+		nxp_html_plan(stdout, cmd->policy, R.kept, summary);
 		break;
 	}
 	json_decref(summary);

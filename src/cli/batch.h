@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver shared by scan, plan, apply and verify: collecting inputs
  * (files, directories with -r, --from lists), sharding, de-duplicating hard
  * links, running the per-image work in -j worker PROCESSES (the LIEF
@@ -73,7 +74,7 @@ typedef struct batch_rec {
 	FILE *out;              /* the text report */
 	FILE *err;              /* messages for stderr ("nxpatch: path: ...") */
 	json_t *report;         /* the per-image JSON object (owned), or NULL */
-	json_t *findings;       /* SARIF results: [{rule, level, message}] */
+	json_t *findings;       /* the findings (nxp_json_finding objects), for SARIF */
 	const char *cls;        /* summary class: "scanned", "changed", "unchanged", "refused",
 	                           "failed", "skipped", "compliant", "noncompliant" */
 	int exit;               /* 0, NXP_EXIT_CHECK or NXP_EXIT_INPUT */
@@ -82,9 +83,9 @@ typedef struct batch_rec {
 /* Print "nxpatch: path: message" into r->err. */
 void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Add a SARIF finding. */
-void batch_finding(batch_rec *r, const char *rule, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Add the judge's findings (nxp_check_image) to the record, for SARIF. */
+struct nxp_findings;
+void batch_findings(batch_rec *r, const struct nxp_findings *fs, const nxp_image *img);
 
 /* Open it as an image. On failure fills r (a failure, or skipped when the
  * file is not a PE image and was found by -r/--from) and returns nonzero. */
@@ -108,9 +109,5 @@ int batch_sha256_file(const char *path, char hex[65]);
 /* mkdir -p of the directory part of path. Returns 0 or -1 (errno set). */
 int batch_mkdirs_for(const char *path);
 
-/* The SARIF 2.1.0 document and the HTML page (batch_report.c). records:
- * the per-image records in input order, as JSON. */
-json_t *batch_sarif(const char *cmd, json_t *records, json_t *summary);
-void batch_html(FILE *out, const char *policy, json_t *records, json_t *summary);
 
 #endif

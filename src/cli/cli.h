@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The command-line front end: one file per subcommand, one table in main.c.
  * A command returns its exit status: */
 #ifndef NXP_CLI_H

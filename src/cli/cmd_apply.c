@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place
  *   [--backup SUFFIX] [--journal FILE]) [--no-cross-check]
  *   [--format text|json|jsonl] [batch options] [signing options]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check]
  *   [batch options] PATH...
  * The dry run: what apply would change in each image. Writes nothing. */
@@ -7,6 +8,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "nxpatch/check.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
@@ -27,43 +29,30 @@ static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_input *in;
 	if (batch_open(it, r, &in))
 		return;
-	nxp_plan *plan = malloc(sizeof(*plan));
-	if (!plan) {
-		batch_error(r, it->path, "out of memory");
+	nxp_check c;
+	nxp_error err = {0};
+	if (nxp_check_image(&c, ctx->pol, &in->facts, NULL, &err)) {
+		batch_error(r, it->path, "%s", err.msg);
 		r->cls = "failed";
 		r->exit = NXP_EXIT_INPUT;
+		nxp_check_free(&c);
 		nxp_input_close(in);
 		return;
 	}
-	nxp_error err = {0};
-	nxp_plan_build(plan, ctx->pol, &in->facts, NULL, &err);
+	const nxp_plan *plan = c.plan;
 	r->cls = plan->status == NXP_PLAN_NOTHING  ? "unchanged"
 	         : plan->status == NXP_PLAN_CHANGES ? "changed"
 	                                            : "refused";
 	if (ctx->check && plan->status != NXP_PLAN_NOTHING)
 		r->exit = NXP_EXIT_CHECK;
-	if (ctx->format != CLI_TEXT)
+	if (ctx->format != CLI_TEXT) {
 		r->report = nxp_json_plan(&in->facts, plan);
+		json_object_set_new(r->report, "findings", nxp_json_findings(&c.findings, &in->img));
+	}
 	if (ctx->format == CLI_TEXT || ctx->format == CLI_HTML)
 		nxp_text_plan(r->out, &in->facts, plan);
-	for (size_t i = 0; i < plan->nchanges; i++) {
-		const nxp_change *c = &plan->changes[i];
-		if (c->field == NXP_FIELD_CHECKSUM || c->field == NXP_FIELD_CERT_DIR)
-			continue;
-		char label[64], bits[512], rules[256];
-		nxp_change_label(c, &in->img, label, sizeof(label));
-		nxp_change_bits(c, bits, sizeof(bits));
-		nxp_change_rules(c, rules, sizeof(rules));
-		batch_finding(r, "NXP1001", "pending: %s 0x%llX -> 0x%llX (%s) [rule %s]", label,
-		              (unsigned long long)c->old_value, (unsigned long long)c->new_value, bits,
-		              rules);
-	}
-	for (size_t i = 0; i < plan->nrefusals; i++) {
-		const char *rule = plan->refusals[i].rule;
-		batch_finding(r, "NXP1002", "refused%s%s%s: %s", rule ? " [rule " : "", rule ? rule : "",
-		              rule ? "]" : "", plan->refusals[i].reason);
-	}
-	free(plan);
+	batch_findings(r, &c.findings, &in->img);
+	nxp_check_free(&c);
 	nxp_input_close(in);
 }
 

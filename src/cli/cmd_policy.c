@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch policy check FILE... | nxpatch policy show-default */
 #include <stdio.h>
 #include <stdlib.h>

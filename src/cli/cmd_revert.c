@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch revert --journal FILE [--dry-run]
  * Undo `apply --in-place --journal FILE`: every image the journal says was
  * written goes back to its original, taken from the backup apply kept

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] [batch options] PATH...
  * Reports each image's DEP/NX posture. */
 #include <getopt.h>
@@ -5,6 +6,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "nxpatch/check.h"
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/input.h"
 #include "nxpatch/report.h"
@@ -56,26 +58,22 @@ static int cross_check(const nxp_input *in, json_t *o, batch_rec *r)
 	return n == 0;
 }
 
-/* The SARIF view of a scan: BA2016, BA2021, a stale checksum, code in data. */
-static void scan_findings(const nxp_input *in, batch_rec *r)
+/* The image's posture (the judge without a policy): its findings go into
+ * the JSON report and the SARIF document. */
+static void scan_findings(const nxp_input *in, json_t *o, batch_rec *r)
 {
-	const nxp_image *img = &in->img;
-	if (!(img->dll_characteristics & NXP_DLL_NX_COMPAT))
-		batch_finding(r, "BA2016", "the image is not marked NX compatible "
-		                           "(DllCharacteristics 0x%04x lacks NX_COMPAT)",
-		              img->dll_characteristics);
-	for (unsigned i = 0; i < img->nsections; i++) {
-		const nxp_section *s = &img->sections[i];
-		if ((s->characteristics & NXP_SCN_WX) == NXP_SCN_WX)
-			batch_finding(r, "BA2021", "section %s is writable and executable", s->name);
-		if (in->facts.section_evidence[i])
-			batch_finding(r, "NXP1005",
-			              "section %s is not executable but holds code (%u evidence records)",
-			              s->name, (unsigned)in->facts.section_evidence[i]);
+	nxp_check c;
+	nxp_error err = {0};
+	if (nxp_check_image(&c, NULL, &in->facts, NULL, &err)) {
+		batch_error(r, in->path, "%s", err.msg);
+		r->exit = NXP_EXIT_INPUT;
+		nxp_check_free(&c);
+		return;
 	}
-	if (img->checksum && img->checksum != in->facts.checksum_computed)
-		batch_finding(r, "NXP1003", "checksum 0x%08x is stale (computed 0x%08x)",
-		              img->checksum, in->facts.checksum_computed);
+	batch_findings(r, &c.findings, &in->img);
+	if (o)
+		json_object_set_new(o, "findings", nxp_json_findings(&c.findings, &in->img));
+	nxp_check_free(&c);
 }
 
 static void scan_one(void *vctx, const batch_item *it, batch_rec *r)
@@ -94,7 +92,7 @@ static void scan_one(void *vctx, const batch_item *it, batch_rec *r)
 		else if (!agree)
 			r->exit = NXP_EXIT_CHECK;
 	}
-	scan_findings(in, r);
+	scan_findings(in, o, r);
 	r->report = o;
 	nxp_input_close(in);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch sigcheck --trust CA.pem PATH...
  * Verifies every Authenticode signature of each image and prints one line per
  * entry. Exit 0 all ok, 1 any signature fails (or an image is unsigned),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch sign IN -o OUT (--cert F --key F | --pkcs12 F) [signing options]
  * Replaces any existing signature(s) with one new Authenticode signature. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch unsign IN -o OUT: remove the certificate table (truncate at it,
  * zero directory entry 4, recompute CheckSum). */
 #include <getopt.h>

@@ -1,16 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif]
  *   [batch options] PATH...
  * Does each image comply: nothing pending under the policy, a valid or zero
  * checksum, no W+X section the policy does not allow, and (with --trust)
  * every signature entry valid and chaining to a trust anchor. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "nxpatch/check.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
@@ -20,132 +20,10 @@ static const char usage[] =
 	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif] "
 	"PATH...\n" BATCH_USAGE;
 
-typedef struct problems {
-	json_t *list;
-	batch_rec *r;
-} problems;
-
-/* A problem: a line of the report and a SARIF result of rule. */
-static void problem(problems *p, const char *rule, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void problem(problems *p, const char *rule, const char *fmt, ...)
+static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
 {
-	char buf[640];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_array_append_new(p->list, json_string(buf));
-	batch_finding(p->r, rule, "%s", buf);
-}
-
-/* A W+X section is allowed when a matching rule selects it with allow_wx. */
-static int wx_allowed(const nxp_policy *pol, const nxp_facts *f, unsigned idx)
-{
-	for (size_t r = 0; r < pol->nrules; r++) {
-		const nxp_rule *rule = &pol->rules[r];
-		if (!nxp_rule_matches(rule, f))
-			continue;
-		for (size_t a = 0; a < rule->nsections; a++)
-			if (rule->sections[a].allow_wx && nxp_section_selected(&rule->sections[a], f, idx))
-				return 1;
-	}
-	return 0;
-}
-
-static void check_policy(const nxp_policy *pol, const nxp_input *in, problems *p)
-{
-	const nxp_image *img = &in->img;
-	nxp_plan *plan = malloc(sizeof(*plan));
-	if (!plan) {
-		problem(p, "NXP1001", "out of memory");
-		return;
-	}
-	nxp_error err = {0};
-	nxp_plan_build(plan, pol, &in->facts, NULL, &err);
-	for (size_t i = 0; i < plan->nchanges; i++) {
-		const nxp_change *c = &plan->changes[i];
-		if (c->field == NXP_FIELD_CHECKSUM || c->field == NXP_FIELD_CERT_DIR)
-			continue;
-		char label[64], bits[512], rules[256];
-		nxp_change_label(c, img, label, sizeof(label));
-		nxp_change_bits(c, bits, sizeof(bits));
-		nxp_change_rules(c, rules, sizeof(rules));
-		problem(p, "NXP1001", "pending: %s 0x%llX -> 0x%llX (%s) [rule %s]", label,
-		        (unsigned long long)c->old_value, (unsigned long long)c->new_value, bits, rules);
-	}
-	for (size_t i = 0; i < plan->nrefusals; i++)
-		problem(p, "NXP1002", "the policy asks for a change it cannot make: %s", plan->refusals[i].reason);
-	free(plan);
-
-	if (img->checksum && img->checksum != in->facts.checksum_computed)
-		problem(p, "NXP1003", "checksum 0x%08x is stale (computed 0x%08x)", img->checksum,
-		        in->facts.checksum_computed);
-	for (unsigned i = 0; i < img->nsections; i++) {
-		const nxp_section *s = &img->sections[i];
-		if ((s->characteristics & NXP_SCN_WX) == NXP_SCN_WX && !wx_allowed(pol, &in->facts, i))
-			problem(p, "BA2021", "section %s is writable and executable, and no rule allows it",
-			        s->name);
-	}
-}
-
-static void format_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm))
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	else
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
-static json_t *check_signatures(const nxp_trust *trust, const nxp_input *in, problems *p)
-{
-	json_t *sigs = json_array();
-	if (!in->img.ncerts) {
-		problem(p, "NXP1004", "not signed");
-		return sigs;
-	}
-	nxp_sig_result res[NXP_MAX_CERT_ENTRIES];
-	size_t n = 0;
-	nxp_error err = {0};
-	int rc = nxp_sig_verify(in->file.data, in->file.len, &in->img, trust, res,
-	                        NXP_MAX_CERT_ENTRIES, &n, &err);
-	if (rc && n == 0)
-		problem(p, "NXP1004", "signature: %s", err.msg);
-	for (size_t i = 0; i < n; i++) {
-		const nxp_sig_result *r = &res[i];
-		char when[64] = "", ts[64] = "";
-		if (r->has_signing_time)
-			format_time(r->signing_time, when, sizeof(when));
-		if (r->has_timestamp_time)
-			format_time(r->timestamp_time, ts, sizeof(ts));
-		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "entry", (json_int_t)r->index,
-		                      "status", nxp_sig_status_name(r->status), "subject", r->subject,
-		                      "issuer", r->issuer, "digest", nxp_digest_name(r->digest));
-		json_object_set_new(o, "signing_time", when[0] ? json_string(when) : json_null());
-		json_object_set_new(o, "timestamp",
-		                    r->has_timestamp
-		                            ? json_pack("{s:s, s:o}", "kind",
-		                                        r->timestamp_rfc3161 ? "rfc3161" : "countersignature",
-		                                        "time", ts[0] ? json_string(ts) : json_null())
-		                            : json_null());
-		if (r->status != NXP_SIG_OK) {
-			json_object_set_new(o, "reason", json_string(r->reason));
-			problem(p, "NXP1004", "signature %u: %s: %s", r->index, nxp_sig_status_name(r->status),
-			        r->reason);
-		}
-		json_array_append_new(sigs, o);
-	}
-	return sigs;
-}
-
-static void print_text(FILE *out, const char *path, json_t *problems_list, json_t *sigs)
-{
-	size_t n = json_array_size(problems_list);
-	fprintf(out, "%s: %s\n", path, n ? "does not comply" : "ok");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "  %s\n", json_string_value(json_array_get(problems_list, i)));
+	fprintf(out, "%s: %s\n", path, c->compliant ? "ok" : "does not comply");
+	nxp_text_findings(out, &c->findings, 1);
 	for (size_t i = 0; i < json_array_size(sigs); i++) {
 		json_t *s = json_array_get(sigs, i);
 		json_t *ts = json_object_get(s, "timestamp");
@@ -161,6 +39,7 @@ static void print_text(FILE *out, const char *path, json_t *problems_list, json_
 		                                     : json_string_value(json_object_get(ts, "kind")))
 		                          : "none");
 	}
+	nxp_text_findings(out, &c->findings, 0);
 }
 
 typedef struct verify_ctx {
@@ -175,21 +54,36 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_input *in;
 	if (batch_open(it, r, &in))
 		return;
-	problems p = {json_array(), r};
-	check_policy(ctx->pol, in, &p);
-	json_t *sigs = ctx->trust ? check_signatures(ctx->trust, in, &p) : json_array();
-	int ok = json_array_size(p.list) == 0;
+	nxp_check c;
+	nxp_error err = {0};
+	nxp_check_options co = {.trust = ctx->trust};
+	if (nxp_check_image(&c, ctx->pol, &in->facts, &co, &err)) {
+		batch_error(r, it->path, "%s", err.msg);
+		r->cls = "failed";
+		r->exit = NXP_EXIT_INPUT;
+		nxp_check_free(&c);
+		nxp_input_close(in);
+		return;
+	}
+	json_t *sigs = nxp_json_signatures(c.sigs, c.nsigs);
+	int ok = c.compliant;
 	r->cls = ok ? "compliant" : "noncompliant";
 	r->exit = ok ? NXP_EXIT_OK : NXP_EXIT_CHECK;
+	batch_findings(r, &c.findings, &in->img);
 	if (ctx->format != CLI_TEXT) {
-		r->report = json_pack("{s:s, s:s, s:b, s:o, s:o}", "path", it->path, "status",
-		                      ok ? "ok" : "fail", "compliant", ok, "problems", p.list,
-		                      "signatures", sigs);
+		json_t *problems = json_array();
+		for (size_t i = 0; i < c.findings.n; i++)
+			if (nxp_finding_info_of(c.findings.items[i].id)->verdict != NXP_VERDICT_POSTURE)
+				json_array_append_new(problems, nxp_json_text(c.findings.items[i].message));
+		r->report = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "path", it->path, "status",
+		                      ok ? "ok" : "fail", "compliant", ok, "problems", problems,
+		                      "signatures", sigs, "findings",
+		                      nxp_json_findings(&c.findings, &in->img));
 	} else {
-		print_text(r->out, it->path, p.list, sigs);
-		json_decref(p.list);
+		print_text(r->out, it->path, &c, sigs);
 		json_decref(sigs);
 	}
+	nxp_check_free(&c);
 	nxp_input_close(in);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the subcommands. */
 #include <jansson.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch: thin main. Each subcommand lives in its own cmd_*.c file. */
 #include <errno.h>
 #include <stdio.h>

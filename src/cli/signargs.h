@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Signing options shared by `sign` and `apply`: key material, digest,
  * signing time (or SOURCE_DATE_EPOCH), opus info and timestamping. */
 #ifndef NXP_CLI_SIGNARGS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The PE checksum: a 16-bit one's-complement sum of the file's words with
  * the CheckSum field counted as zero, plus the file length. One's-complement
  * addition is associative and commutative, so the words are summed into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the two implementations behind nxp_pe_sum16(), exposed so the
  * tests cover both whatever CPU runs them. Both return exactly what
  * nxp_pe_sum16() returns. */

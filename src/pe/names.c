@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stable names: the vocabulary of `scan`, the JSON reports and policies. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Planning: evaluate the rules in order against one image's facts, resolve
  * every bit (the later rule wins), apply the safety checks, and produce the
  * list of field edits that apply will write. Nothing here touches a file. */
@@ -24,18 +25,31 @@ typedef struct planner {
 	bit_decision sec[NXP_MAX_SECTIONS][32];
 } planner;
 
-static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void refuse(nxp_plan *p, const char *rule, const char *fmt, ...)
+static void refuse(nxp_plan *p, nxp_finding_id id, nxp_where where, const char *rule,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void refuse(nxp_plan *p, nxp_finding_id id, nxp_where where, const char *rule,
+                   const char *fmt, ...)
 {
 	if (p->nrefusals >= NXP_MAX_REFUSALS)
 		return;
 	nxp_refusal *r = &p->refusals[p->nrefusals++];
+	r->id = id;
+	r->where = where;
 	r->rule = rule;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
+}
+
+static nxp_where where_field(const char *field, uint32_t offset, int section)
+{
+	nxp_where w = NXP_WHERE_NONE;
+	w.field = field;
+	w.has_offset = 1;
+	w.offset = offset;
+	w.section = section;
+	return w;
 }
 
 static void warn(nxp_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -86,7 +100,7 @@ static void evaluate_rules(planner *pl)
 		view.code_in_data = unresolved_code_in_data(pl);
 		if (!nxp_rule_matches(r, &view))
 			continue;
-		if (pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
+		if (pl->plan && pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
 		decide(pl->dll, 16, r->set, 1, (int)ri, 0);
 		decide(pl->dll, 16, r->clear, 0, (int)ri, 0);
@@ -132,27 +146,31 @@ static const char *rule_id(const planner *pl, const bit_decision *d)
 static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_be_signed)
 {
 	const nxp_image *img = pl->f->img;
+	const nxp_where dllw = where_field("dll_characteristics", img->dll_characteristics_offset, -1);
 	uint16_t added = (uint16_t)(val & ~old);
 	const bit_decision *d = pl->dll;
 #define BITNO(flag) (__builtin_ctz(flag))
 	if ((added & NXP_DLL_DYNAMIC_BASE) && (img->relocs_stripped || !img->has_relocs))
-		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_DYNAMIC_BASE)]),
+		refuse(pl->plan, NXP_F_REFUSED_DYNAMIC_BASE, dllw, rule_id(pl, &d[BITNO(NXP_DLL_DYNAMIC_BASE)]),
 		       "dynamic_base needs base relocations, and this image has %s",
 		       img->relocs_stripped ? "its relocations stripped" : "no relocation directory");
 	if ((added & NXP_DLL_HIGH_ENTROPY_VA) && !img->pe32plus)
-		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_HIGH_ENTROPY_VA)]),
+		refuse(pl->plan, NXP_F_REFUSED_HIGH_ENTROPY, dllw,
+		       rule_id(pl, &d[BITNO(NXP_DLL_HIGH_ENTROPY_VA)]),
 		       "high_entropy_va applies only to PE32+ images, and this one is PE32");
 	else if ((added & NXP_DLL_HIGH_ENTROPY_VA) && !(val & NXP_DLL_DYNAMIC_BASE))
-		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_HIGH_ENTROPY_VA)]),
+		refuse(pl->plan, NXP_F_REFUSED_HIGH_ENTROPY, dllw,
+		       rule_id(pl, &d[BITNO(NXP_DLL_HIGH_ENTROPY_VA)]),
 		       "high_entropy_va needs dynamic_base, which the image would not have");
 	if ((added & NXP_DLL_GUARD_CF) && !img->has_guard_tables)
-		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_GUARD_CF)]),
+		refuse(pl->plan, NXP_F_REFUSED_GUARD_CF, dllw, rule_id(pl, &d[BITNO(NXP_DLL_GUARD_CF)]),
 		       "guard_cf needs a load configuration with guard tables, and this image "
 		       "has %s",
 		       img->load_config.present ? "none in its load configuration"
 		                                : "no load configuration");
 	if ((added & NXP_DLL_FORCE_INTEGRITY) && !will_be_signed)
-		refuse(pl->plan, rule_id(pl, &d[BITNO(NXP_DLL_FORCE_INTEGRITY)]),
+		refuse(pl->plan, NXP_F_REFUSED_FORCE_INTEGRITY, dllw,
+		       rule_id(pl, &d[BITNO(NXP_DLL_FORCE_INTEGRITY)]),
 		       "force_integrity makes Windows refuse an unsigned image, and the output "
 		       "would not be signed");
 #undef BITNO
@@ -211,7 +229,7 @@ static void check_parsed_range(nxp_plan *plan, const char *what, unsigned idx, u
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		if (c->offset < off + len && off < (uint64_t)c->offset + c->size) {
-			refuse(plan, NULL,
+			refuse(plan, NXP_F_REFUSED_OVERLAP, where_field(NULL, c->offset, -1), NULL,
 			       "planned field at file offset 0x%x lies inside %s %u (0x%llx + 0x%llx); "
 			       "the structures overlap and the edit would change how the image reads",
 			       c->offset, what, idx, (unsigned long long)off, (unsigned long long)len);
@@ -219,7 +237,7 @@ static void check_parsed_range(nxp_plan *plan, const char *what, unsigned idx, u
 		}
 	}
 	if (off + len > plan->out_len)
-		refuse(plan, NULL,
+		refuse(plan, NXP_F_REFUSED_CERT_LAYOUT, NXP_WHERE_NONE, NULL,
 		       "removing the certificate table would cut off %s %u (0x%llx + 0x%llx)", what,
 		       idx, (unsigned long long)off, (unsigned long long)len);
 }
@@ -240,6 +258,150 @@ static void check_parsed_structures(nxp_plan *plan, const nxp_image *img)
 	if (img->load_config.present && !plan->nrefusals)
 		check_parsed_range(plan, "load configuration", 0, img->load_config.offset,
 		                   img->load_config.size);
+}
+
+static int policy_allows_wx(const nxp_policy *pol)
+{
+	for (size_t r = 0; r < pol->nrules; r++)
+		for (size_t a = 0; a < pol->rules[r].nsections; a++)
+			if (pol->rules[r].sections[a].allow_wx)
+				return 1;
+	return 0;
+}
+
+/* A rule sanctions W+X on section i when it decides the section's execute
+ * or write bit to 1 with allow_wx. */
+static const char *own_sanction(const planner *pl, unsigned i)
+{
+	static const unsigned bits[] = {29, 31}; /* execute, write */
+	for (unsigned k = 0; k < 2; k++) {
+		const bit_decision *d = &pl->sec[i][bits[k]];
+		if (d->decided && d->value && d->allow_wx)
+			return pl->pol->rules[d->rule].id;
+	}
+	return NULL;
+}
+
+/* The image before the plan that made it: the same bytes with execute
+ * cleared on every W+X section (where the policy found the code that made it
+ * add execute), tried as it is, with nx_compat clear and unsigned (a plan's
+ * output may have been opted in and signed since). A W+X section is
+ * sanctioned when the rules, evaluated on one of those, add execute to it
+ * with allow_wx and leave it writable. Sections already sanctioned keep
+ * their rule. Best effort: when the analysis fails, nothing more is
+ * sanctioned. */
+static void counterfactual_sanctions(const planner *pl, nxp_plan *plan)
+{
+	const nxp_image *img = pl->f->img;
+	nxp_image *pre = malloc(sizeof(*pre));
+	planner *sub = malloc(sizeof(*sub));
+	nxp_facts pf;
+	int analyzed = 0;
+	if (!pre || !sub)
+		goto out;
+	*pre = *img;
+	for (unsigned i = 0; i < img->nsections; i++)
+		if ((img->sections[i].characteristics & NXP_SCN_WX) == NXP_SCN_WX)
+			pre->sections[i].characteristics &= ~NXP_SCN_MEM_EXECUTE;
+	if (nxp_analyze(&pf, pre, pl->f->path, NULL)) {
+		nxp_facts_free(&pf);
+		goto out;
+	}
+	analyzed = 1;
+	const uint16_t dll = img->dll_characteristics;
+	for (unsigned v = 0; v < 4; v++) {
+		int unsign = v & 1, clear_nx = (v >> 1) & 1;
+		if ((unsign && !pl->f->is_signed) || (clear_nx && !(dll & NXP_DLL_NX_COMPAT)))
+			continue;
+		pre->dll_characteristics = clear_nx ? (uint16_t)(dll & ~NXP_DLL_NX_COMPAT) : dll;
+		pf.is_signed = unsign ? 0 : pl->f->is_signed;
+		memset(sub, 0, sizeof(*sub));
+		sub->pol = pl->pol;
+		sub->f = &pf;
+		evaluate_rules(sub);
+		for (unsigned i = 0; i < img->nsections; i++) {
+			if (plan->wx_rule[i] || (plan->section_new[i] & NXP_SCN_WX) != NXP_SCN_WX)
+				continue;
+			const bit_decision *x = &sub->sec[i][29], *w = &sub->sec[i][31];
+			if (x->decided && x->value && x->allow_wx && !(w->decided && !w->value))
+				plan->wx_rule[i] = pl->pol->rules[x->rule].id;
+		}
+	}
+out:
+	if (analyzed)
+		nxp_facts_free(&pf);
+	free(pre);
+	free(sub);
+}
+
+static void sanction_wx(const planner *pl, nxp_plan *plan)
+{
+	const nxp_image *img = pl->f->img;
+	int unsanctioned = 0;
+	for (unsigned i = 0; i < img->nsections; i++) {
+		if ((plan->section_new[i] & NXP_SCN_WX) != NXP_SCN_WX)
+			continue;
+		plan->wx_rule[i] = own_sanction(pl, i);
+		unsanctioned |= !plan->wx_rule[i];
+	}
+	if (unsanctioned && policy_allows_wx(pl->pol))
+		counterfactual_sanctions(pl, plan);
+}
+
+/* Safety refusals for opting in to DEP: code outside executable sections
+ * that the plan leaves there faults at once (an entry point in a writable
+ * packer section, a TLS callback, an export, a thunk), and a W+X section
+ * that no rule sanctions is refused rather than silently kept. */
+static void check_nx_safety(planner *pl)
+{
+	nxp_plan *plan = pl->plan;
+	const nxp_image *img = pl->f->img;
+	if (!(plan->dll_new & NXP_DLL_NX_COMPAT) || (img->dll_characteristics & NXP_DLL_NX_COMPAT))
+		return;
+	const char *by = rule_id(pl, &pl->dll[__builtin_ctz(NXP_DLL_NX_COMPAT)]);
+	const unsigned x = __builtin_ctz(NXP_SCN_MEM_EXECUTE);
+	char list[200];
+	size_t n = 0, shown = 0, total = 0;
+	nxp_where first = NXP_WHERE_NONE;
+	list[0] = '\0';
+	for (size_t k = 0; k < pl->f->nevidence; k++) {
+		const nxp_evidence *e = &pl->f->evidence[k];
+		const bit_decision *d = &pl->sec[e->section][x];
+		int exec = d->decided ? d->value
+		                      : !!(img->sections[e->section].characteristics & NXP_SCN_MEM_EXECUTE);
+		if (exec)
+			continue;
+		if (!total++) {
+			first.section = e->section;
+			first.has_rva = 1;
+			first.rva = e->rva;
+		}
+		if (shown < 3 && n < sizeof(list)) {
+			int w = snprintf(list + n, sizeof(list) - n, "%s%s at 0x%x in %s", shown ? ", " : "",
+			                 nxp_evidence_kind_name(e->kind), e->rva,
+			                 img->sections[e->section].name);
+			if (w > 0)
+				n += (size_t)w;
+			shown++;
+		}
+	}
+	if (total)
+		refuse(plan, NXP_F_REFUSED_CODE_OUTSIDE_EXEC, first, by,
+		       "nx_compat would make code outside executable sections fault: %s%s "
+		       "(%zu evidence record%s in sections the plan leaves non-executable)",
+		       list, total > shown ? ", ..." : "", total, total == 1 ? "" : "s");
+	for (unsigned i = 0; i < img->nsections; i++) {
+		const nxp_section *s = &img->sections[i];
+		if ((plan->section_new[i] & NXP_SCN_WX) != NXP_SCN_WX || plan->wx_rule[i])
+			continue;
+		if ((s->characteristics & NXP_SCN_WX) != NXP_SCN_WX)
+			continue; /* made W+X by this plan: refused-wx names it */
+		refuse(plan, NXP_F_REFUSED_WX_REMAINS,
+		       where_field("section_characteristics", s->characteristics_offset, (int)i), by,
+		       "nx_compat would be set while section %s stays writable and executable "
+		       "(0x%08X), and no rule allows it (allow_wx: true)",
+		       s->name, plan->section_new[i]);
+	}
 }
 
 int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
@@ -288,7 +450,10 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 			for (unsigned b = 29; b <= 31; b += 2) {
 				const bit_decision *d = &pl->sec[i][b];
 				if (!(s->characteristics & (1u << b)) && d->decided && !d->allow_wx)
-					refuse(plan, rule_id(pl, d),
+					refuse(plan, NXP_F_REFUSED_WX,
+					       where_field("section_characteristics",
+					                   s->characteristics_offset, (int)i),
+					       rule_id(pl, d),
 					       "section %s would become writable and executable (0x%08X -> "
 					       "0x%08X); the rule must say allow_wx: true",
 					       s->name, s->characteristics, val);
@@ -304,7 +469,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		plan->signature_entries = img->ncerts;
 		switch (pol->signature) {
 		case NXP_SIG_REFUSE:
-			refuse(plan, by,
+			refuse(plan, NXP_F_REFUSED_SIGNED, NXP_WHERE_NONE, by,
 			       "image is signed (%u entr%s) and the policy says signature: refuse; "
 			       "patching would invalidate the signature",
 			       img->ncerts, img->ncerts == 1 ? "y" : "ies");
@@ -313,7 +478,8 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		case NXP_SIG_RESIGN:
 			if (!NXP_FITS(img->cert_offset, img->cert_size, img->len) ||
 			    img->cert_offset + img->cert_size != img->len) {
-				refuse(plan, by,
+				refuse(plan, NXP_F_REFUSED_CERT_LAYOUT,
+				       where_field("certificate_table_entry", img->cert_dir_offset, -1), by,
 				       "certificate table (0x%x + 0x%x) is not at the end of the file "
 				       "(0x%zx); it cannot be removed without moving data",
 				       img->cert_offset, img->cert_size, img->len);
@@ -337,6 +503,8 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 	}
 	if (plan->dll_new != img->dll_characteristics)
 		check_dll_safety(pl, img->dll_characteristics, plan->dll_new, will_be_signed);
+	sanction_wx(pl, plan);
+	check_nx_safety(pl);
 
 	/* The checksum: recomputed when anything changes, except that a stored
 	 * zero stays zero unless the policy asks for it always. Re-signing
@@ -358,7 +526,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 	for (size_t i = 1; i < plan->nchanges; i++) {
 		const nxp_change *a = &plan->changes[i - 1], *b = &plan->changes[i];
 		if (b->offset < (uint64_t)a->offset + a->size)
-			refuse(plan, NULL,
+			refuse(plan, NXP_F_REFUSED_OVERLAP, where_field(NULL, b->offset, -1), NULL,
 			       "planned fields overlap at file offset 0x%x (the headers overlap "
 			       "each other)",
 			       b->offset);

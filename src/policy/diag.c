@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Policy diagnostics: collected while loading, rendered as
  * "file:line:col: message", the source line, and a caret under the column. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Globs for paths and section names.
  *
  *   *      any run of characters except '/'

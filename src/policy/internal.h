@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to src/policy: the YAML node tree and the diagnostics list. */
 #ifndef NXP_POLICY_INTERNAL_H
 #define NXP_POLICY_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The policy loader: libyaml builds a bounded node tree (ytree.c), then the
  * tree is validated through one schema table per mapping (top level,
  * settings, rule, when, dll_characteristics, action). Every problem is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rule matching against the facts of one image. */
 #include <string.h>
 #include <strings.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A bounded YAML node tree built from libyaml's event stream.
  *
  * Events rather than yaml_parser_load: aliases are rejected as they are met

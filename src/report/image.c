@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* scan reports: one image as JSON or text. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plan reports: the dry-run diff as text and as JSON. */
 #include <stdio.h>
 

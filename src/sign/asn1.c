@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Authenticode ASN.1 types, declared with OpenSSL's templates. */
 #include "sign/internal.h"
 

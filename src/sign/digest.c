@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Authenticode image digest, the layout of signed and unsigned images,
  * the certificate table walk and stripping. */
 #include <stdlib.h>

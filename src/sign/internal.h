@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to src/sign: the Authenticode ASN.1 types (OpenSSL templates),
  * the signer and trust objects, and shared helpers. */
 #ifndef NXP_SIGN_INTERNAL_H

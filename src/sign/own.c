@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Checking a signature nxpatch has just made, before the output replaces
  * anything. */
 #include "nxpatch/sign.h"

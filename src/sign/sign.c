@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Building the Authenticode PKCS#7 SignedData and the signed image. */
 #include <stdlib.h>
 #include <string.h>

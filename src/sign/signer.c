@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading key material: PEM certificate chain + PEM key, or PKCS#12.
  * Passphrases come from an environment variable or a file, never from the
  * command line, and never appear in messages. */

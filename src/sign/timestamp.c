@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 3161 timestamping over a minimal HTTP/1.0 client (plain sockets, no
  * TLS): the request imprints the SignerInfo's signature value, the reply's
  * status, nonce and imprint are checked, and the token is added as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Verifying every Authenticode signature of an image. */
 #include <errno.h>
 #include <stdarg.h>

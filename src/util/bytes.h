@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the one overflow-safe bounds check and little-endian accessors.
  * Every read of file data goes through NXP_FITS / nxp_fits(). */
 #ifndef NXP_UTIL_BYTES_H

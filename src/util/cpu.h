@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the vector code paths the build and the CPU allow.
  *
  * The library is compiled for the baseline ISA; an AVX2 routine is one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading inputs once, writing outputs through a synced temporary file. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Comparing the reader's nxp_image with LIEF's view of the same file.
  * No LIEF headers here: LIEF is confined to src/verify/lief_child.c.
  *

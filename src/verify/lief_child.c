@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The LIEF worker: the only translation unit that includes LIEF headers.
  *
  * LIEF/types.h defines `bool` as int for C, so nothing here may include

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Verification of a written output against its input and plan, before the
  * output replaces anything: re-parse it strictly, compare every header and
  * section field, compare the bytes outside the planned ranges, and check the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Library-internal: output verification for callers that own mappings. */
 #ifndef NXPATCH_SRC_VERIFY_OUTPUT_H
 #define NXPATCH_SRC_VERIFY_OUTPUT_H

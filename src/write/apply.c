@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Applying a plan: write the input with exactly the planned edits to a
  * temporary file beside the target, fsync it, verify it, then rename it into
  * place. The input is never copied in memory except when it must be signed. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A signed sample through apply, under each signature setting:
 #   refuse (the default): refused, nothing written;
 #   strip: the signature is gone and everything else is what patching the

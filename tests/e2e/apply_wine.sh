@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end under a real loader: each 64-bit thunk sample faults under wine64
 # (DEP), `nxpatch apply` with a policy marks its thunk section executable, and
 # the patched program runs and prints its known line. The output differs from

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Resource errors in a batch: each affected image gets a clear error, its
 # original is untouched, no temporary file stays, the other images are still
 # processed, and the run exits 3.

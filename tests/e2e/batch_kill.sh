@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Interrupted batches. SIGKILL of the whole process group at random points,
 # ten times: every file is its original or the fully patched image (compared
 # by SHA-256 with both known versions), the tree still scans, every journal

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Batches over a generated tree of a few hundred images (samples and mingw-w64
 # runtime DLLs, nested, with non-PE files, a hard link and symbolic links):
 # -r and its usage error, what is skipped, -j 1 and -j 4 give identical

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # LIEF, run as the guarded second reader, agrees field by field with
 # nxpatch's reader on every mingw runtime DLL shipped in Debian's mingw
 # packages (PE32 and PE32+, long "/4" section names, 16 data directories),

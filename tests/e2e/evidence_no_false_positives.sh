@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # No false positives on real code: `code_in_data` is false for every mingw
 # runtime DLL in Debian's packages and every PE in wine's own directories
 # (x86_64-windows, i386-windows), and each of them is analysed (no errors).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `nxpatch scan` finds the code in data of every evidence sample
 # (samples/evidence): the right kind, in the right section, at the RVA of
 # the sample's symbol (from the mingw nm), and no evidence anywhere else.

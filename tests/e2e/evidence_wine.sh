@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Under wine64 (which enforces DEP for every 64-bit process), each 64-bit
 # evidence sample faults before patching: its code in data does not run.
 # After `nxpatch apply --policy tests/data/evidence/code-in-data.yaml` (the

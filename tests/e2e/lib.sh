@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for end-to-end tests. Source it first:  . "$(dirname "$0")/lib.sh"
 set -euo pipefail
 
@@ -29,6 +30,16 @@ skip() {
 # require_cmd CMD [PACKAGE]
 require_cmd() {
   command -v "$1" >/dev/null 2>&1 || skip "$1 not installed (apt-get install ${2:-$1})"
+}
+
+# require_corpus: TC names a directory of real PE images from Debian packages
+# (scripts/test-corpus.sh: wine64/ wine32/ mingw/ efi/ dotnet/ clamav/ other/).
+# scripts/test.sh prepares it once and exports NXP_TEST_CORPUS; run alone, a
+# test builds (or reuses) it itself.
+require_corpus() {
+  TC=$(bash "$NXP_SOURCE_DIR/scripts/test-corpus.sh" ${NXP_TEST_CORPUS:+"$NXP_TEST_CORPUS"}) ||
+    skip "cannot build the Debian test corpus (scripts/test-corpus.sh)"
+  [ -s "$TC/MANIFEST.tsv" ] || fail "test corpus $TC has no MANIFEST.tsv"
 }
 
 require_pefile() {

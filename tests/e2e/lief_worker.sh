@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The persistent LIEF worker through the CLI. `apply -j2 --out-dir` and
 # `scan -j2 --cross-check` over samples, mingw DLLs and one image LIEF
 # cannot read within its budget (so a worker dies mid-batch and is

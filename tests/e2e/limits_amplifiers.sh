@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Limits: inputs whose naive handling costs far more than their size (the
 # "amplifiers") must be refused or handled within a small multiple of the
 # input's size in peak RSS, and in bounded time, never by a signal.

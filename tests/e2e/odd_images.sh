@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Odd but valid images (tests/tools/odd_images.h) through the CLI: scan never
 # dies by a signal; an image the reader accepts scans with exit 0 and a JSON
 # report listing every section; one it refuses exits 3 with a specific message

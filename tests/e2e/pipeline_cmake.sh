@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The build pipeline: samples/pipeline (its own CMake project, cross-compiled
 # with the mingw-w64 toolchain file there) uses nxpatch_post_link() from
 # cmake/NxPatch.cmake with the nxpatch just built. After the build, the linked

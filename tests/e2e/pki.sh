@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A throw-away test PKI, made at run time with the openssl CLI. Source it
 # after lib.sh, then call make_pki DIR. Nothing here is ever committed.
 #

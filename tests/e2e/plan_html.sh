@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # plan --format html: one self-contained page (no external resources) for a
 # batch dry run, loaded in headless Chromium. The dumped DOM holds a row per
 # image; the page's script applies ?status= and ?rule= on load, so the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `nxpatch policy check` and `nxpatch policy show-default`: output formats
 # and exit codes (0 ok, 2 invalid policy or usage, 3 unreadable file).
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The cross-compiled samples exist and have the PE properties the other tests rely
 # on: machine, section flags (thunk sections writable but not executable), the
 # thunk bytes themselves, DllCharacteristics, stripped relocations, the overlay,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every field `nxpatch scan` reports, and the computed checksum, agree with
 # python3-pefile on the built samples and on the mingw runtime DLLs shipped
 # in Debian's mingw packages.

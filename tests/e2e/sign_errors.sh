@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Key material and input problems: each gives a specific message and exit
 # status (2 for key material and usage, 3 for the input image), no output file
 # is created, and the passphrase never appears in any output.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reproducible signatures: the same input, key and --signing-time give
 # byte-identical outputs; SOURCE_DATE_EPOCH gives the same bytes; ISO 8601 and
 # unix seconds name the same time; another time gives other bytes.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Flipping any hashed byte of a signed image (section data, a DllCharacteristics
 # bit, overlay, the padding) makes nxpatch sigcheck, osslsigncode and sbverify
 # all fail; flipping the CheckSum makes none of them fail. A flipped byte in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # RFC 3161 timestamping against a TSA the test runs on 127.0.0.1 (python3
 # http.server + `openssl ts -reply`, TSA certificate from the test PKI):
 # the token is embedded, sigcheck reports its time, osslsigncode verifies it;

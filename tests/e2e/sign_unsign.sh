@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # unsign: the output has no certificate table, directory entry 4 is zero, the
 # CheckSum is valid (an independent Python sum, and pefile when installed),
 # and every other byte equals the image before signing. A table that is not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Images signed by nxpatch verify with osslsigncode, sbverify and nxpatch
 # sigcheck: PE32 and PE32+, an odd file size, an overlay, a chain through an
 # intermediate, PKCS#12 key material, every digest; the embedded digest equals

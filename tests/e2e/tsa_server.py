@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A test RFC 3161 time-stamping authority on 127.0.0.1.
 
 usage: tsa_server.py DIR PORTFILE [MODE]

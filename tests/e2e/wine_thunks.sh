@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves the samples against a real loader, wine64 (which enforces DEP on every
 # 64-bit process, whatever NX_COMPAT says):
 #  - hello64, overlay64 and norelocs64 run and print their line;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxp_gen_images: writes generated PE images for tests and fuzzing. Nothing
  * binary is committed for tests; this tool makes it at test time.
  *

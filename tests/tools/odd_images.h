@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Odd but valid (or specifically refused) PE images, built on the test
  * generator nxt_build_pe (tests/unit/support.c) and patched. Shared by
  * tests/unit/test_odd_images.c and the nxp_gen_images tool (which writes them

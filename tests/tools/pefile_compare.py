@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Compare `nxpatch scan --format json` with python3-pefile, field by field.
 
 usage: pefile_compare.py SCAN.json

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test support: a generator of small, valid PE images that tests then
  * mutate. Nothing binary is committed: images are built in the test. */
 #ifndef NXT_SUPPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LIEF in a guarded child, and the field-by-field cross-check.
  *
  * Images are synthesized here (a PE32+ and a PE32 with 6 data directories),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Evidence collectors on generated images: each way code in a
  * non-executable section is found, each near miss rejected, malformed
  * tables survived, and caps and time bounds held on hostile sizes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The output side of src/util/file.c: appends that start writeback in
  * chunks, the threaded copy job, and patching written fields. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Globs: *, **, ?, [...], escapes; well-formedness; bounded time. */
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Odd but valid PE images (tests/tools/odd_images.h): each one parses, or is
  * refused with its own specific code and a message; every successful one
  * analyses and renders; every truncation of each is refused cleanly. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The planner on generated images with policies loaded from YAML text:
  * rule order, the deciding rule of each bit, every safety refusal, the
  * signature settings, and the incremental checksum against a full recompute. */

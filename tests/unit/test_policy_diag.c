@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nxp_diag_render: "file:line:col: message", the source line, the caret. */
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The policy loader: fields filled from YAML, every error collected, limits,
  * the built-in default and the shipped rules. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Matching rules against hand-built facts and images. */
 #include <criterion/criterion.h>
 #include <stdio.h>

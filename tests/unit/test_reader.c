@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The strict PE reader on generated images: valid ones, every malformed
  * structure with its specific error, truncation at every length, and random
  * mutations (which must never crash, under ASan/UBSan too). */

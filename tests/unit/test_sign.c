@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Authenticode on generated images: the digest against an independent
  * computation, the unsigned layout, strip, a sign/verify round trip with a
  * key made in the test, tampering, and malformed certificate tables (specific

@@ -1,107 +1,11 @@
-/* Whole-run reports built from the per-image records: SARIF 2.1.0 (scan,
- * plan, verify) and a self-contained HTML page (plan). */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The self-contained HTML page of a plan run (moved from the CLI; rendered
+ * from the per-image records, see include/nxpatch/report.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/batch.h"
-#include "cli/cli.h"
-
-/* One rule per check. BinSkim's ids where the check is BinSkim's. */
-static const struct sarif_rule {
-	const char *id, *name, *text, *level;
-} rules[] = {
-	{"BA2016", "MarkImageAsNXCompatible",
-	 "The image is not marked NX compatible (IMAGE_DLLCHARACTERISTICS_NX_COMPAT), so Windows "
-	 "may run it without DEP.", "error"},
-	{"BA2021", "DoNotMarkWritableSectionsAsExecutable",
-	 "A section is both writable and executable.", "error"},
-	{"NXP1001", "PendingChange",
-	 "The policy asks for a change that has not been applied to the image.", "error"},
-	{"NXP1002", "RefusedChange",
-	 "The policy asks for a change that nxpatch refuses to make (unsafe or impossible).",
-	 "error"},
-	{"NXP1003", "StaleChecksum",
-	 "The optional header's CheckSum is neither zero nor the image's checksum.", "warning"},
-	{"NXP1004", "SignatureInvalid",
-	 "An Authenticode signature is missing, does not verify or does not chain to a trusted "
-	 "root.", "error"},
-	{"NXP1005", "CodeInDataSection",
-	 "Code is reached in a section that is not executable: it faults under DEP.", "warning"},
-};
-#define NRULES (sizeof(rules) / sizeof(rules[0]))
-
-/* A relative path stays a relative URI reference; an absolute one becomes
- * file://. Bytes outside the unreserved set are percent-encoded. */
-static json_t *path_uri(const char *path)
-{
-	char buf[3 * 4096 + 16];
-	size_t k = 0;
-	if (path[0] == '/')
-		k = (size_t)snprintf(buf, sizeof(buf), "file://");
-	for (const unsigned char *p = (const unsigned char *)path; *p && k + 4 < sizeof(buf); p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-._~/", *p))
-			buf[k++] = (char)*p;
-		else
-			k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%%%02X", *p);
-	}
-	buf[k] = '\0';
-	return json_string(buf);
-}
-
-static json_t *location(const char *path)
-{
-	return json_pack("[{s:{s:{s:o}}}]", "physicalLocation", "artifactLocation", "uri",
-	                 path_uri(path));
-}
-
-json_t *batch_sarif(const char *cmd, json_t *records, json_t *summary)
-{
-	json_t *jr = json_array();
-	for (size_t i = 0; i < NRULES; i++)
-		json_array_append_new(
-			jr, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "id", rules[i].id, "name",
-			              rules[i].name, "shortDescription", "text", rules[i].text,
-			              "defaultConfiguration", "level", rules[i].level));
-	json_t *results = json_array(), *notes = json_array();
-	for (size_t i = 0; i < json_array_size(records); i++) {
-		json_t *rec = json_array_get(records, i);
-		const char *path = json_string_value(json_object_get(rec, "path"));
-		if (!strcmp(json_string_value(json_object_get(rec, "cls")), "failed")) {
-			const char *e = json_string_value(
-				json_object_get(json_object_get(rec, "report"), "error"));
-			json_array_append_new(notes, json_pack("{s:s, s:{s:s}, s:o}", "level", "error",
-			                                       "message", "text", e ? e : "failed",
-			                                       "locations", location(path)));
-		}
-		json_t *f = json_object_get(rec, "findings");
-		for (size_t k = 0; k < json_array_size(f); k++) {
-			json_t *x = json_array_get(f, k);
-			const char *rule = json_string_value(json_object_get(x, "rule"));
-			size_t idx = 0;
-			while (idx < NRULES && strcmp(rules[idx].id, rule))
-				idx++;
-			json_array_append_new(
-				results,
-				json_pack("{s:s, s:I, s:O, s:{s:O}, s:o}", "ruleId", rule, "ruleIndex",
-				          (json_int_t)idx, "level", json_object_get(x, "level"), "message",
-				          "text", json_object_get(x, "message"), "locations",
-				          location(path)));
-		}
-	}
-	json_t *inv = json_pack("{s:b, s:[s], s:o}", "executionSuccessful",
-	                        json_array_size(notes) == 0, "arguments", cmd,
-	                        "toolExecutionNotifications", notes);
-	json_t *run = json_pack("{s:{s:{s:s, s:s, s:s, s:o}}, s:[o], s:o, s:{s:O}}", "tool",
-	                        "driver", "name", "nxpatch", "version", NXP_VERSION,
-	                        "informationUri", "https://github.com/nxpatch/nxpatch", "rules", jr,
-	                        "invocations", inv, "results", results, "properties", "summary",
-	                        summary);
-	return json_pack("{s:s, s:s, s:[o]}", "$schema",
-	                 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
-	                 "runs", run);
-}
+#include "nxpatch/report.h"
 
 static void esc(FILE *out, const char *s)
 {
@@ -165,7 +69,7 @@ static const char html_script[] =
 	"})();\n"
 	"</script>\n";
 
-void batch_html(FILE *out, const char *policy, json_t *records, json_t *summary)
+void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summary)
 {
 	fputs(html_head, out);
 	fputs("<p>policy: <code>", out);
