@@ -223,14 +223,18 @@ static int x86_unlikely_bytes(const nxp_ev_ctx *c, const cs_insn *in)
 	return 0;
 }
 
-/* 1 for jmp r/m (FF /4), prefixes allowed. */
+/* 1 for the indirect jumps stubs end in: jmp reg (FF E0+r) and jmp
+ * [rip+disp32] / [abs32] (FF 25), a REX prefix allowed. Other memory forms
+ * (jmp [reg+disp]) are what data decodes to more often than stubs. */
 static int indirect_jmp(const nxp_ev_ctx *c, const cs_insn *in)
 {
 	unsigned i = 0;
-	while (i + 1 < in->size && (in->bytes[i] == 0x66 || in->bytes[i] == 0x67 ||
-	                            (c->arch == NXP_EV_ARCH_X64 && (in->bytes[i] & 0xf0) == 0x40)))
-		i++;
-	return i + 1 < in->size && in->bytes[i] == 0xff && ((in->bytes[i + 1] >> 3) & 7) == 4;
+	if (c->arch == NXP_EV_ARCH_X64 && in->size > 2 && (in->bytes[0] & 0xf0) == 0x40)
+		i = 1;
+	if (i + 2 > in->size || in->bytes[i] != 0xff)
+		return 0;
+	uint8_t m = in->bytes[i + 1];
+	return (m & 0xf8) == 0xe0 || m == 0x25;
 }
 
 /* 1 when `in` ends a straight run of a function body: a return, or a

@@ -12,9 +12,9 @@
  * mov rax, [rip+fp]; call rax) whose pointer names a non-executable
  * location. The target must still look like code (nxp_ev_looks_like_code).
  *
- * Finding them costs no sweep: memchr finds each FF byte of an executable
- * section, and those that encode call/jmp through a register or a stack
- * slot (FF /2, FF /4) or call/jmp [slot] are the sites. For a site the
+ * Finding them costs no sweep: a vector pass finds each FF /2 and FF /4
+ * (call/jmp r/m) of an executable section, and those through a register, a
+ * stack slot or [rip/abs32] are the sites. For a site the
  * NXP_EV_FLOW_WINDOW bytes before it are searched for the exact encodings
  * that load an address (lea/mov with a RIP-relative or absolute operand,
  * mov reg/stack slot with an immediate, movabs) whose location (or, for a
@@ -26,6 +26,9 @@
  * (NXP_EV_FLOW_CHECKS + 1 per 256 bytes), so hostile input stays linear.
  * Evidence kinds are call_target / jump_target. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "analysis/evidence_int.h"
 #include "util/bytes.h"
@@ -152,6 +155,14 @@ static int mem_address(const nxp_ev_ctx *c, const cs_insn *in, const cs_x86_op *
 	return 0;
 }
 
+static int in_iat(const nxp_image *img, uint64_t rva)
+{
+	if (NXP_DIR_IAT >= img->ndirs_used)
+		return 0;
+	const nxp_data_dir *iat = &img->dirs[NXP_DIR_IAT];
+	return iat->size && rva >= iat->rva && rva - iat->rva < iat->size;
+}
+
 /* The pointer in a slot the image relocates (or, without relocations, any
  * aligned file-backed slot), as an RVA into a non-executable section. The
  * import address table is not such a slot: its entries are filled by the
@@ -160,11 +171,8 @@ static int relocated_pointer(nxp_ev_ctx *c, uint64_t slot, uint64_t *rva)
 {
 	const nxp_image *img = c->img;
 	uint32_t ptr = img->pe32plus ? 8 : 4, off;
-	if (NXP_DIR_IAT < img->ndirs_used) {
-		const nxp_data_dir *iat = &img->dirs[NXP_DIR_IAT];
-		if (iat->size && slot >= iat->rva && slot - iat->rva < iat->size)
-			return 0;
-	}
+	if (in_iat(img, slot))
+		return 0;
 	if (slot % ptr || nxp_ev_bytes_at(img, slot, &off) < ptr)
 		return 0;
 	if (nxp_ev_relocatable(c) && !nxp_ev_reloc_at(c, slot, ptr))
@@ -327,6 +335,30 @@ static int follow(nxp_ev_ctx *c, const uint8_t *sec, uint32_t seclen, uint64_t l
 	return 0;
 }
 
+/* The first offset at or after i of an FF byte whose next byte has
+ * ModRM.reg 2 or 4 (call/jmp r/m), or len: 16 positions at a time with SSE2
+ * (code is full of FF bytes; most are displacements). */
+static uint32_t next_site(const uint8_t *p, uint32_t i, uint32_t len)
+{
+#ifdef __SSE2__
+	const __m128i ff = _mm_set1_epi8((char)0xff), reg = _mm_set1_epi8(0x38);
+	const __m128i r2 = _mm_set1_epi8(0x10), r4 = _mm_set1_epi8(0x20);
+	for (; len >= 17 && i <= len - 17; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i b = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 1)), reg);
+		__m128i m = _mm_and_si128(_mm_cmpeq_epi8(a, ff),
+		                          _mm_or_si128(_mm_cmpeq_epi8(b, r2), _mm_cmpeq_epi8(b, r4)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return i + (uint32_t)__builtin_ctz(bits);
+	}
+#endif
+	for (; i + 1 < len; i++)
+		if (p[i] == 0xff && ((p[i + 1] & 0x38) == 0x10 || (p[i + 1] & 0x38) == 0x20))
+			return i;
+	return len;
+}
+
 /* Byte offset of a call/jmp through a register or a stack slot ending the
  * flow at p[i] (FF with /2 or /4): its ModRM length, 0 when not one.
  * Through memory only as [rsp/rbp + disp8/disp32] or [rip/abs32]. */
@@ -453,9 +485,7 @@ static int flow_section(nxp_ev_ctx *c, int s)
 	uint32_t checks = 0, max_checks = NXP_EV_FLOW_CHECKS + len / 256;
 	uint64_t last = UINT64_MAX;
 	int last_ok = 0;
-	for (const uint8_t *q = p; len >= 2 && (q = memchr(q, 0xff, len - 1 - (size_t)(q - p)));
-	     q++) {
-		uint32_t i = (uint32_t)(q - p);
+	for (uint32_t i = next_site(p, 0, len); i < len; i = next_site(p, i + 1, len)) {
 		unsigned sl = site_len(p, i, len);
 		if (!sl || i + sl > len)
 			continue;
@@ -471,8 +501,8 @@ static int flow_section(nxp_ev_ctx *c, int s)
 				a = v - img->image_base;
 			else
 				continue;
-			found = nxp_ev_nonexec_section(img, a) >= 0 && relocated_pointer(c, a, &t) &&
-			        nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
+			found = !in_iat(img, a) && nxp_ev_nonexec_section(img, a) >= 0 &&
+			        relocated_pointer(c, a, &t) && nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
 		} else {
 			/* The loads that end before the call, nearest first. */
 			uint32_t w0 = i > NXP_EV_FLOW_WINDOW ? i - NXP_EV_FLOW_WINDOW : 0;
