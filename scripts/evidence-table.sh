@@ -88,6 +88,7 @@ EV = {
     "x64thunk": (".data", "x64_thunk", "mov rcx; mov rax; jmp rax"),
     "atl": (".data", "atl_thunk", "mov [esp+4], imm32; jmp rel32"),
     "fnptr": (".pcode", "call_target", "address loaded, kept in a stack slot, called through a register"),
+    "slot": (".qcode", "call_target", "called through a global pointer slot the image relocates"),
     "stubjmp": (".scode", "call_target", "call rel32 into a stub ending in jmp reg"),
     "zerothunk": (".data", "x64_thunk|atl_thunk", "thunk template with zero immediates, filled at run time"),
 }

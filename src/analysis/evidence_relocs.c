@@ -161,8 +161,8 @@ int nxp_ev_relocs_within_insns(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const ui
 		unsigned k = 0;
 		while (k < nends && lo + ends[k] <= r)
 			start = lo + ends[k++];
-		if (k == nends || r == start || r + w > lo + ends[k])
-			return 0;
+		if (r < lo || k == nends || r == start || r + w > lo + ends[k])
+			return 0; /* starts before the run, on an opcode, or spans two */
 	}
 	return 1;
 }

@@ -24,6 +24,8 @@ cases=(
   atl:32:.data:atl_thunk:_atl_thunk
   fnptr:64:.pcode:call_target:data_fn
   fnptr:32:.pcode:call_target:_data_fn
+  slot:64:.qcode:call_target:data_fn
+  slot:32:.qcode:call_target:_data_fn
   stubjmp:64:.scode:call_target:data_stub
   stubjmp:32:.scode:call_target:_data_stub
   zerothunk:64:.data:x64_thunk:zero_thunk

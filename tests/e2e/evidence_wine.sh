@@ -11,7 +11,7 @@ export WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d"
 WINE=/usr/lib/wine/wine64
 POLICY="$NXP_SOURCE_DIR/tests/data/evidence/code-in-data.yaml"
 
-names=(entry export tls call jump absjmp x64thunk fnptr stubjmp zerothunk)
+names=(entry export tls call jump absjmp x64thunk fnptr slot stubjmp zerothunk)
 
 run() { # run EXE: prints the exit code; stderr to $T/err
   local rc=0

@@ -186,6 +186,12 @@ Test(evidence_rules, branch_target_across_relocations_rejected)
 	put_relocs(in_op, 1, 3);
 	analyze(n);
 	cr_assert(has(NXP_EV_CALL, r + 0x40));
+	/* A pointer that starts before the target and covers its first bytes:
+	 * the target is inside data. */
+	uint32_t before[] = {r + 0x3e};
+	put_relocs(before, 1, 3);
+	analyze(n);
+	cr_assert_not(facts.code_in_data, "relocation starting before the run");
 }
 
 /* ---- precision: exported data names ----------------------------------- */
