@@ -41,10 +41,13 @@ int nxp_file_reopen(const nxp_file *f, const char *path);
  * happens to target unless commit succeeds. */
 typedef struct nxp_tmpfile {
 	int fd;
+	int dirfd;                  /* the target's directory; open while fd is */
 	uint64_t written;           /* bytes appended so far */
 	uint64_t flushing;          /* writeback started for [0, flushing) */
-	char path[4096];            /* the temporary file */
-	char target[4096];
+	char path[4096];            /* the temporary file (messages, LIEF) */
+	char target[4096];          /* the target (messages) */
+	char tmp_name[256];         /* the temporary file's name in dirfd */
+	char target_name[256];      /* the target's name in dirfd */
 } nxp_tmpfile;
 
 /* Appends start the disk writeback of every NXP_WRITEBACK_CHUNK bytes as
@@ -55,6 +58,14 @@ typedef struct nxp_tmpfile {
 #define NXP_WRITEBACK_CHUNK ((uint64_t)4 << 20)
 
 int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err);
+/* The same for the target `name` (one path component) in the directory
+ * dirfd, which is not resolved again: creating, renaming and removing go
+ * through dirfd (openat/renameat/unlinkat), so a symbolic link planted in
+ * the path after dirfd was opened cannot redirect the output. dir_display
+ * is the directory's name for messages (and for the LIEF worker, which
+ * only reads). dirfd is duplicated; the caller keeps its own. */
+int nxp_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, const char *name,
+                        mode_t mode, nxp_error *err);
 int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err);
 /* Append src[off, off+len) to t, where src maps the file *src_fd reads:
  * copy_file_range() while it works (a copy in the kernel: the bytes are

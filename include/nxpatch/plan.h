@@ -129,6 +129,10 @@ typedef struct nxp_apply_options {
 	const struct nxp_signer *signer;        /* for NXP_SIGACT_RESIGN */
 	const struct nxp_sign_opts *sign_opts;  /* may be NULL: defaults */
 	int test_corrupt_output;     /* test hook: flip a byte after writing */
+	int out_at;                  /* out_path's directory is out_dirfd: the output is
+	                                created and renamed through it (openat/renameat),
+	                                never by resolving out_path again */
+	int out_dirfd;
 } nxp_apply_options;
 
 typedef struct nxp_apply_result {

@@ -89,10 +89,23 @@ void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
 	json_decref(a);
 }
 
+static const char *kind_of(mode_t m)
+{
+	return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
+	       : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" : "not a regular file";
+}
+
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
 {
 	nxp_error err = {0};
-	int rc = nxp_input_open(in, it->path, &err);
+	int rc;
+	/* Named on the command line or in --from: a FIFO would block the open
+	 * forever and a device is not an image. Never opened. */
+	if (it->mode && !S_ISREG(it->mode))
+		rc = nxp_fail(&err, NXP_E_USAGE, "%s: only regular files are read",
+		              kind_of(it->mode));
+	else
+		rc = nxp_input_open(in, it->path, &err);
 	if (!rc)
 		return 0;
 	if (it->found && (rc == NXP_E_NOT_PE || rc == NXP_E_PE_SIGNATURE)) {
@@ -130,30 +143,6 @@ int batch_sha256_file(const char *path, char hex[65])
 	return rc;
 }
 
-int batch_mkdirs_for(const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	char *slash = strrchr(buf, '/');
-	if (!slash || slash == buf)
-		return 0;
-	*slash = '\0';
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- inputs */
 
 typedef struct items {
@@ -187,17 +176,24 @@ static int add_item(items *l, const char *path, const char *rel, int found,
 		it->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
 		it->dev = st->st_dev;
 		it->ino = st->st_ino;
+		it->mode = st->st_mode;
 	}
 	l->n++;
 	return 0;
 }
 
+static void free_item(batch_item *it)
+{
+	free(it->path);
+	free(it->rel);
+	free(it->out_name);
+	free(it->clash);
+}
+
 static void free_items(items *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].path);
-		free(l->v[i].rel);
-	}
+	for (size_t i = 0; i < l->n; i++)
+		free_item(&l->v[i]);
 	free(l->v);
 }
 
@@ -219,55 +215,160 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Recurse into dir (its contents in byte order of names). Symbolic links are
- * never followed: a linked directory is not entered, a linked file is
- * skipped (inside the tree its target is reached by its own path; outside
- * it is not ours to touch). */
-static int walk(items *l, const char *dir, const char *rel, const batch_opts *o,
-                const char *cmd)
+/* A growable string: the path (or the relative path) of the directory
+ * being read, one "/name" per level. */
+typedef struct strbuf {
+	char *s;
+	size_t len, cap;
+} strbuf;
+
+static int sb_set(strbuf *b, size_t len, const char *add, size_t alen, int sep)
 {
-	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, by_name);
-	if (n < 0) {
-		cli_error(dir, "cannot read directory: %s", strerror(errno));
-		return NXP_EXIT_INPUT;
+	size_t need = len + (sep ? 1 : 0) + alen + 1;
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *s = realloc(b->s, cap);
+		if (!s)
+			return -1;
+		b->s = s;
+		b->cap = cap;
 	}
+	b->len = len;
+	if (sep)
+		b->s[b->len++] = '/';
+	memcpy(b->s + b->len, add, alen);
+	b->len += alen;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+/* One directory being read: its sorted entries and where we are in them. */
+typedef struct frame {
+	struct dirent **ents;
+	int n, i;
+	size_t plen, rlen;      /* path and rel lengths of this directory */
+	dev_t dev;
+	ino_t ino;
+} frame;
+
+static void free_frame(frame *f)
+{
+	for (int i = 0; i < f->n; i++)
+		free(f->ents[i]);
+	free(f->ents);
+}
+
+/* Walk the tree under dir (its contents in byte order of names, depth
+ * first), with an explicit stack: the depth of a tree costs heap, not
+ * stack (a recursive walk died of SIGSEGV 1,000 directories down).
+ * Symbolic links are never followed: a linked directory is not entered, a
+ * linked file is skipped (inside the tree its target is reached by its own
+ * path; outside it is not ours to touch). A directory met again below
+ * itself (a bind mount) is not entered twice. Devices, FIFOs and sockets are
+ * skipped, never opened. A directory that cannot be read, or whose path is
+ * too long to open, is an error for it alone; the walk goes on. Returns 0,
+ * NXP_EXIT_INPUT after such errors, or -1 when out of memory. */
+static int walk(items *l, const char *dir, const batch_opts *o)
+{
+	strbuf path = {0}, rel = {0};
+	frame *st = NULL;
+	size_t depth = 0, cap = 0;
 	int status = 0;
-	for (int i = 0; i < n; i++) {
-		const char *name = ents[i]->d_name;
-		if (!strcmp(name, ".") || !strcmp(name, "..") || status == -1)
+	struct stat sb;
+	if (sb_set(&path, 0, dir, strlen(dir), 0) || sb_set(&rel, 0, "", 0, 0))
+		goto oom;
+	if (stat(dir, &sb) != 0) {
+		cli_error(dir, "cannot stat: %s", strerror(errno));
+		status = NXP_EXIT_INPUT;
+		goto done;
+	}
+	for (int enter = 1;;) {
+		if (enter) {
+			/* path/rel name a directory to read, sb its stat. */
+			enter = 0;
+			int loop = 0;
+			for (size_t k = 0; k < depth && !loop; k++)
+				loop = st[k].dev == sb.st_dev && st[k].ino == sb.st_ino;
+			struct dirent **ents = NULL;
+			int n = -1;
+			if (loop) {
+				cli_error(path.s, "directory loop (a bind mount?): this directory "
+				                  "contains itself; not entered again");
+				status = NXP_EXIT_INPUT;
+			} else if (path.len >= PATH_MAX) {
+				cli_error(NULL, "%.200s...: path too long (%zu bytes, the limit is %d): "
+				                "not entered", path.s, path.len, PATH_MAX - 1);
+				status = NXP_EXIT_INPUT;
+			} else if ((n = scandir(path.s, &ents, NULL, by_name)) < 0) {
+				cli_error(path.s, "cannot read directory: %s", strerror(errno));
+				status = NXP_EXIT_INPUT;
+			}
+			if (n >= 0) {
+				if (depth == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					frame *ns = realloc(st, nc * sizeof(*st));
+					if (!ns) {
+						for (int i = 0; i < n; i++)
+							free(ents[i]);
+						free(ents);
+						goto oom;
+					}
+					st = ns;
+					cap = nc;
+				}
+				st[depth++] = (frame){.ents = ents, .n = n, .plen = path.len,
+				                      .rlen = rel.len, .dev = sb.st_dev, .ino = sb.st_ino};
+			}
+		}
+		if (!depth)
+			break;
+		frame *f = &st[depth - 1];
+		if (f->i >= f->n) {
+			free_frame(f);
+			depth--;
 			continue;
-		char path[PATH_MAX], r[PATH_MAX];
-		if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
-		    snprintf(r, sizeof(r), "%s%s%s", rel, *rel ? "/" : "", name) >= (int)sizeof(r)) {
-			cli_error(dir, "path too long: %s", name);
+		}
+		const char *name = f->ents[f->i++]->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		size_t nl = strlen(name);
+		if (sb_set(&path, f->plen, name, nl, 1) || sb_set(&rel, f->rlen, name, nl, f->rlen > 0))
+			goto oom;
+		if (path.len >= PATH_MAX) {
+			cli_error(NULL, "%.200s...: path too long (%zu bytes, the limit is %d)", path.s,
+			          path.len, PATH_MAX - 1);
 			status = NXP_EXIT_INPUT;
 			continue;
 		}
-		struct stat st;
-		if (lstat(path, &st) != 0) {
-			cli_error(path, "cannot stat: %s", strerror(errno));
+		if (lstat(path.s, &sb) != 0) {
+			cli_error(path.s, "cannot stat: %s", strerror(errno));
 			status = NXP_EXIT_INPUT;
 			continue;
 		}
-		if (S_ISLNK(st.st_mode)) {
+		if (S_ISLNK(sb.st_mode)) {
 			l->skipped++;
-		} else if (S_ISDIR(st.st_mode)) {
-			int s = walk(l, path, r, o, cmd);
-			if (s)
-				status = s;
-		} else if (!S_ISREG(st.st_mode) || is_tmp_name(name) ||
+		} else if (S_ISDIR(sb.st_mode)) {
+			enter = 1;
+		} else if (!S_ISREG(sb.st_mode) || is_tmp_name(name) ||
 		           has_suffix(name, ".nxpatch-orig") ||
 		           (o->skip_suffix && has_suffix(name, o->skip_suffix))) {
 			l->skipped++;
-		} else if (add_item(l, path, r, 1, &st)) {
-			cli_error(NULL, "out of memory");
-			status = -1;
+		} else if (add_item(l, path.s, rel.s, 1, &sb)) {
+			goto oom;
 		}
 	}
-	for (int i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
+	goto done;
+oom:
+	cli_error(NULL, "out of memory");
+	status = -1;
+done:
+	while (depth)
+		free_frame(&st[--depth]);
+	free(st);
+	free(path.s);
+	free(rel.s);
 	return status;
 }
 
@@ -287,7 +388,7 @@ static int add_arg(items *l, const char *arg, int found, const batch_opts *o, co
 		size_t len = strlen(dir);
 		while (len > 1 && dir[len - 1] == '/')
 			dir[--len] = '\0';
-		int s = walk(l, dir, "", o, cmd);
+		int s = walk(l, dir, o);
 		if (s == -1)
 			return NXP_EXIT_INPUT;
 		if (s)
@@ -352,8 +453,51 @@ static int by_inode(const void *a, const void *b)
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
-/* Keep each (dev, ino) once (the first in order), then this shard's items. */
-static void select_items(items *l, const batch_opts *o)
+static int by_out_name(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_base->v[i].out_name, sort_base->v[j].out_name);
+	return c ? c : i < j ? -1 : 1;
+}
+
+/* Output names, and which inputs would write over an earlier one's output:
+ * decided here, on the whole list before sharding, so the answer is the same
+ * whatever -j and whichever shard. Returns -1 when out of memory. */
+static int find_clashes(items *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		batch_item *it = &l->v[i];
+		const char *name = it->rel;
+		if (!name) {
+			const char *s = strrchr(it->path, '/');
+			name = s ? s + 1 : it->path;
+		}
+		if (!(it->out_name = strdup(name)))
+			return -1;
+	}
+	size_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		idx[i] = i;
+	sort_base = l;
+	qsort(idx, l->n, sizeof(*idx), by_out_name);
+	int rc = 0;
+	for (size_t i = 1, first = 0; i < l->n; i++) {
+		if (strcmp(l->v[idx[i]].out_name, l->v[idx[first]].out_name)) {
+			first = i;
+			continue;
+		}
+		if (!(l->v[idx[i]].clash = strdup(l->v[idx[first]].path)))
+			rc = -1;
+	}
+	free(idx);
+	return rc;
+}
+
+/* Keep each (dev, ino) once (the first in order), then this shard's items.
+ * Returns -1 when out of memory. */
+static int select_items(items *l, const batch_opts *o)
 {
 	size_t k;
 	size_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
@@ -372,8 +516,7 @@ static void select_items(items *l, const batch_opts *o)
 	k = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (drop && drop[i]) {
-			free(l->v[i].path);
-			free(l->v[i].rel);
+			free_item(&l->v[i]);
 			l->skipped++;
 			continue;
 		}
@@ -382,18 +525,20 @@ static void select_items(items *l, const batch_opts *o)
 	l->n = k;
 	free(idx);
 	free(drop);
+	if (o->out_names && find_clashes(l))
+		return -1;
 	/* Then the shard: every machine sees the same list, so the shards
 	 * partition it exactly. */
 	k = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (o->shard_n && fnv1a(l->v[i].path) % o->shard_n != o->shard_k - 1) {
-			free(l->v[i].path);
-			free(l->v[i].rel);
+			free_item(&l->v[i]);
 			continue;
 		}
 		l->v[k++] = l->v[i];
 	}
 	l->n = k;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- running */
@@ -824,7 +969,11 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 		free_items(&l);
 		return status;
 	}
-	select_items(&l, o);
+	if (select_items(&l, o)) {
+		cli_error(NULL, "out of memory");
+		free_items(&l);
+		return NXP_EXIT_INPUT;
+	}
 
 	run R = {.cmd = cmd, .o = o, .l = &l};
 	R.c.skipped = l.skipped;

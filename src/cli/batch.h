@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver shared by scan, plan, apply and verify: collecting inputs
  * (files, directories with -r, --from lists), sharding, de-duplicating hard
- * links, running the per-image work in -j worker PROCESSES (the LIEF
- * cross-check forks, so workers must be single-threaded processes), writing
+ * links, running the per-image work in -j worker PROCESSES (each starts
+ * its own LIEF worker for the cross-check on first use), writing
  * the reports in input order whatever the scheduling, a progress bar, a
  * summary, the journal, and stopping cleanly on SIGINT/SIGTERM.
  *
@@ -51,6 +51,9 @@ typedef struct batch_opts {
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
 	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
+	int out_names;          /* apply --out-dir: each input's output name is its rel
+	                           (or basename); a second input with an earlier one's
+	                           output name gets batch_item.clash */
 } batch_opts;
 
 void batch_opts_init(batch_opts *o);
@@ -62,10 +65,13 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd);
 typedef struct batch_item {
 	char *path;             /* as reported: the argument, or dir/relative */
 	char *rel;              /* relative to its directory argument (for --out-dir), or NULL */
+	char *out_name;         /* with batch_opts.out_names: rel, or the path's basename */
+	char *clash;            /* the earlier input with the same out_name, or NULL */
 	int found;              /* found by -r or --from: a non-PE file is skipped, not an error */
 	uint64_t size;
 	dev_t dev;
 	ino_t ino;
+	mode_t mode;            /* from stat when collected; 0 when it failed */
 } batch_item;
 
 /* What one image produced. The command's function fills it; out/err are
@@ -105,9 +111,6 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
 /* SHA-256 of buf as 64 hex digits. Returns 0, or -1 on failure. */
 int batch_sha256(const void *buf, size_t len, char hex[65]);
 int batch_sha256_file(const char *path, char hex[65]);
-
-/* mkdir -p of the directory part of path. Returns 0 or -1 (errno set). */
-int batch_mkdirs_for(const char *path);
 
 
 #endif

@@ -5,7 +5,6 @@
  * Applies exactly the plan, verifies the output, then replaces the target. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <openssl/evp.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
+#include "util/beneath.h"
 
 static const char usage[] =
 	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
@@ -41,6 +41,7 @@ typedef struct apply_args {
 	int in_place;
 	const char *backup;
 	const char *journal;
+	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
 	int cross_check;
 	int test_corrupt;
 	cli_sign_args sign;
@@ -56,11 +57,17 @@ static int output_path(const apply_args *a, const batch_item *it, char *buf, siz
 		return snprintf(buf, len, "%s", a->out) < (int)len;
 	if (a->in_place)
 		return snprintf(buf, len, "%s", it->path) < (int)len;
-	if (it->rel)
-		return snprintf(buf, len, "%s/%s", a->out_dir, it->rel) < (int)len;
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", it->path);
-	return snprintf(buf, len, "%s/%s", a->out_dir, basename(tmp)) < (int)len;
+	return snprintf(buf, len, "%s/%s", a->out_dir, it->out_name) < (int)len;
+}
+
+/* --out-dir: the directory out_name goes to, beneath the output directory
+ * however its names are linked (see util/beneath.h); created when needed. */
+static int open_out_parent(const apply_args *a, const batch_item *it, int create,
+                           nxp_error *err)
+{
+	const char *leaf;
+	return nxp_open_parent_beneath(a->out_dirfd, a->out_dir, it->out_name, create, &leaf,
+	                               err);
 }
 
 static json_t *absolute(const char *path)
@@ -170,14 +177,18 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.sign_opts = &a->sign.so,
 		.test_corrupt_output = a->test_corrupt,
 	};
-	int rc = NXP_OK;
+	int rc = NXP_OK, dirfd = -1;
 	if (!output_path(a, it, out, sizeof(out)))
 		rc = nxp_fail(&err, NXP_E_USAGE, "output path too long");
-	else if (plan->status == NXP_PLAN_CHANGES && a->out_dir && it->rel &&
-	         batch_mkdirs_for(out) != 0)
-		rc = nxp_fail(&err, NXP_E_IO, "cannot create the directory of %s: %s", out,
-		              strerror(errno));
+	else if (a->out_dir && it->clash)
+		rc = nxp_fail(&err, NXP_E_USAGE, "%s is already the output of an earlier input, %s: not written", out,
+		              it->clash);
+	else if (plan->status == NXP_PLAN_CHANGES && a->out_dir &&
+	         (dirfd = open_out_parent(a, it, 1, &err)) < 0)
+		rc = err.code;
 	else if (plan->status == NXP_PLAN_CHANGES) {
+		aopt.out_at = dirfd >= 0;
+		aopt.out_dirfd = dirfd;
 		if (a->journal) {
 			/* Write-ahead: what is about to happen, with the SHA-256 the
 			 * output will have, so revert can undo it even when we are
@@ -191,9 +202,11 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		}
 		rc = nxp_apply(in, plan, out, &aopt, &res, &err);
 	}
+	if (dirfd >= 0)
+		close(dirfd);
 
 	const char *result;
-	if (plan->status == NXP_PLAN_REFUSED) {
+	if (plan->status == NXP_PLAN_REFUSED && !rc) {
 		result = "refused";
 		r->cls = "refused";
 		r->exit = NXP_EXIT_CHECK;
@@ -308,9 +321,12 @@ static int parse_args(apply_args *a, int argc, char **argv)
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))
 		return cli_usage("apply", "--backup takes a suffix such as .orig");
 	if (a->out_dir) {
-		struct stat st;
-		if (stat(a->out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		/* The directory named here is the user's (a link to it is fine);
+		 * nothing beneath it is followed. */
+		a->out_dirfd = open(a->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (a->out_dirfd < 0)
 			return cli_usage("apply", "--out-dir %s is not a directory", a->out_dir);
+		a->bo.out_names = 1;
 	}
 	a->bo.skip_suffix = a->backup;
 	return cli_sign_finish(&a->sign, "apply", 0);
@@ -318,7 +334,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 
 int cmd_apply(int argc, char **argv)
 {
-	apply_args a = {.cross_check = 1};
+	apply_args a = {.cross_check = 1, .out_dirfd = -1};
 	cli_sign_init(&a.sign);
 	batch_opts_init(&a.bo);
 	int status = parse_args(&a, argc, argv);
@@ -351,6 +367,8 @@ int cmd_apply(int argc, char **argv)
 		cli_error(a.journal, "cannot close the journal: %s", strerror(errno));
 		status = NXP_EXIT_INPUT;
 	}
+	if (a.out_dirfd >= 0)
+		close(a.out_dirfd);
 	nxp_signer_free(signer);
 	nxp_policy_free(pol);
 	return status;

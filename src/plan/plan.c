@@ -366,6 +366,8 @@ static void check_nx_safety(planner *pl)
 	list[0] = '\0';
 	for (size_t k = 0; k < pl->f->nevidence; k++) {
 		const nxp_evidence *e = &pl->f->evidence[k];
+		if (e->section < 0 || e->section >= (int)img->nsections)
+			continue;
 		const bit_decision *d = &pl->sec[e->section][x];
 		int exec = d->decided ? d->value
 		                      : !!(img->sections[e->section].characteristics & NXP_SCN_MEM_EXECUTE);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nxpatch/file.h"
@@ -127,23 +128,77 @@ int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error 
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
+	t->dirfd = -1;
 	if (strlen(target) >= sizeof(t->target) - 32)
 		return nxp_fail(err, NXP_E_USAGE, "path too long");
-	strcpy(t->target, target);
-	char dir[sizeof(t->target)];
+	char dir[sizeof(t->target)], base[sizeof(t->target)];
 	strcpy(dir, target);
-	char *d = dirname(dir);
-	char base[sizeof(t->target)];
 	strcpy(base, target);
-	char *b = basename(base);
-	snprintf(t->path, sizeof(t->path), "%s/.%s.nxpatch-XXXXXX", d, b);
-	t->fd = mkostemp(t->path, O_CLOEXEC);
+	char *d = dirname(dir), *b = basename(base);
+	int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return nxp_fail(err, NXP_E_IO, "cannot create a temporary file in %s: %s", d,
+		                strerror(errno));
+	int rc = nxp_tmpfile_open_at(t, dfd, d, b, mode, err);
+	close(dfd);
+	if (!rc)
+		strcpy(t->target, target);
+	return rc;
+}
+
+/* mkostemp() in a directory descriptor: ".<name>.nxpatch-XXXXXX". */
+static int create_tmp_at(nxp_tmpfile *t, const char *name)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
+	             (uint64_t)(uintptr_t)t;
+	for (int tries = 0; tries < 100; tries++) {
+		char sfx[7];
+		for (int i = 0; i < 6; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			sfx[i] = set[(x >> 33) % (sizeof(set) - 1)];
+		}
+		sfx[6] = '\0';
+		snprintf(t->tmp_name, sizeof(t->tmp_name), ".%s.nxpatch-%s", name, sfx);
+		int fd = openat(t->dirfd, t->tmp_name,
+		                O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int nxp_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, const char *name,
+                        mode_t mode, nxp_error *err)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->dirfd = -1;
+	size_t nlen = strlen(name);
+	if (!nlen || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return nxp_fail(err, NXP_E_USAGE, "not a file name: %s", name);
+	if (nlen + 17 >= sizeof(t->tmp_name) ||
+	    strlen(dir_display) + nlen + 20 >= sizeof(t->path))
+		return nxp_fail(err, NXP_E_USAGE, "path too long");
+	strcpy(t->target_name, name);
+	snprintf(t->target, sizeof(t->target), "%s/%s", dir_display, name);
+	t->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (t->dirfd < 0)
+		return nxp_fail(err, NXP_E_IO, "cannot create a temporary file in %s: %s",
+		                dir_display, strerror(errno));
+	t->fd = create_tmp_at(t, name);
 	if (t->fd < 0) {
 		int e = errno;
-		t->path[0] = '\0';
-		return nxp_fail(err, NXP_E_IO, "cannot create a temporary file in %s: %s", d,
-		                strerror(e));
+		close(t->dirfd);
+		t->dirfd = -1;
+		t->tmp_name[0] = '\0';
+		return nxp_fail(err, NXP_E_IO, "cannot create a temporary file in %s: %s",
+		                dir_display, strerror(e));
 	}
+	snprintf(t->path, sizeof(t->path), "%s/%s", dir_display, t->tmp_name);
 	if (fchmod(t->fd, mode & 07777) != 0) {
 		int e = errno;
 		nxp_tmpfile_discard(t);
@@ -290,28 +345,32 @@ int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
 
 int nxp_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
 {
-	if (rename(t->path, t->target) != 0)
+	if (t->fd < 0)
+		return nxp_fail(err, NXP_E_INTERNAL, "no temporary file to rename");
+	if (renameat(t->dirfd, t->tmp_name, t->dirfd, t->target_name) != 0)
 		return nxp_fail(err, NXP_E_IO, "cannot rename %s to %s: %s", t->path, t->target,
 		                strerror(errno));
 	t->path[0] = '\0';
+	t->tmp_name[0] = '\0';
 	close(t->fd);
 	t->fd = -1;
-	char dir[sizeof(t->target)];
-	strcpy(dir, t->target);
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	fsync(t->dirfd);
+	close(t->dirfd);
+	t->dirfd = -1;
 	return NXP_OK;
 }
 
 void nxp_tmpfile_discard(nxp_tmpfile *t)
 {
-	if (t->fd >= 0)
+	/* The directory descriptor is open exactly while fd is. */
+	if (t->fd >= 0) {
 		close(t->fd);
+		if (t->tmp_name[0])
+			unlinkat(t->dirfd, t->tmp_name, 0);
+		close(t->dirfd);
+	}
 	t->fd = -1;
-	if (t->path[0])
-		unlink(t->path);
+	t->dirfd = -1;
 	t->path[0] = '\0';
+	t->tmp_name[0] = '\0';
 }

@@ -3,6 +3,7 @@
  * temporary file beside the target, fsync it, verify it, then rename it into
  * place. The input is never copied in memory except when it must be signed. */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,18 @@ static int make_backup(const char *path, const char *suffix, nxp_apply_result *r
 	                strerror(errno));
 }
 
+/* The temporary file for out_path in the directory dirfd, which stands for
+ * out_path's directory. */
+static int tmpfile_open_in(nxp_tmpfile *t, int dirfd, const char *out_path, mode_t mode,
+                           nxp_error *err)
+{
+	char dir[4096], base[4096];
+	if (snprintf(dir, sizeof(dir), "%s", out_path) >= (int)sizeof(dir))
+		return nxp_fail(err, NXP_E_USAGE, "path too long");
+	strcpy(base, dir);
+	return nxp_tmpfile_open_at(t, dirfd, dirname(dir), basename(base), mode, err);
+}
+
 int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
               const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
 {
@@ -162,7 +175,8 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 
 	nxp_tmpfile t;
 	mode_t mode = in->file.mode ? in->file.mode & 07777 : 0644;
-	int rc = nxp_tmpfile_open(&t, out_path, mode, err);
+	int rc = opt->out_at ? tmpfile_open_in(&t, opt->out_dirfd, out_path, mode, err)
+	                     : nxp_tmpfile_open(&t, out_path, mode, err);
 	if (rc)
 		return rc;
 	if (plan->signature == NXP_SIGACT_RESIGN) {
