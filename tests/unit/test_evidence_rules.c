@@ -341,7 +341,8 @@ static size_t x64_flow(const uint8_t *between, unsigned nbetween, uint8_t call_m
 	t[at] = 0x48, t[at + 1] = 0x8d, t[at + 2] = 0x05;
 	nxt_put32(t + at + 3, rva_of(1) + 0x10 - (rva_of(0) + at + 7));
 	at += 7;
-	memcpy(t + at, between, nbetween);
+	if (nbetween)
+		memcpy(t + at, between, nbetween);
 	at += nbetween;
 	t[at] = 0xff, t[at + 1] = call_modrm;
 	t[at + 2] = 0xc3;
