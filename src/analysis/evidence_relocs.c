@@ -123,17 +123,32 @@ int nxp_ev_reloc_at(nxp_ev_ctx *c, uint64_t rva, unsigned width)
 	return 0;
 }
 
+/* The relocations touching [lo, hi), in turn: *i starts at first_from(c,
+ * lo); 1 with *r and *w set, 0 when there are no more. */
+static int next_touching(const nxp_ev_ctx *c, size_t *i, uint64_t lo, uint64_t hi, uint64_t *r,
+                         uint64_t *w)
+{
+	for (; *i < c->nrelocs; (*i)++) {
+		*r = c->relocs[*i] >> 4;
+		*w = c->relocs[*i] & 0xf;
+		if (*r >= hi)
+			return 0;
+		if (*r + *w > lo) {
+			(*i)++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int nxp_ev_relocs_only(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const nxp_ev_field *fields,
                        unsigned nfields)
 {
 	if (!ensure(c) || !c->nrelocs || hi <= lo)
 		return 1;
-	for (size_t i = first_from(c, lo); i < c->nrelocs; i++) {
-		uint64_t r = c->relocs[i] >> 4, w = c->relocs[i] & 0xf;
-		if (r >= hi)
-			break;
-		if (r + w <= lo)
-			continue;
+	size_t i = first_from(c, lo);
+	uint64_t r, w;
+	while (next_touching(c, &i, lo, hi, &r, &w)) {
 		unsigned k = 0;
 		while (k < nfields && !(fields[k].rva == r && fields[k].size == w))
 			k++;
@@ -148,12 +163,9 @@ int nxp_ev_relocs_within_insns(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const ui
 {
 	if (!ensure(c) || !c->nrelocs || hi <= lo)
 		return 1;
-	for (size_t i = first_from(c, lo); i < c->nrelocs; i++) {
-		uint64_t r = c->relocs[i] >> 4, w = c->relocs[i] & 0xf;
-		if (r >= hi)
-			break;
-		if (r + w <= lo)
-			continue;
+	size_t i = first_from(c, lo);
+	uint64_t r, w;
+	while (next_touching(c, &i, lo, hi, &r, &w)) {
 		/* The instruction holding the relocation's first byte: it must not
 		 * be that instruction's first byte (an opcode), and the relocation
 		 * must end within it. */
