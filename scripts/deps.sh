@@ -3,6 +3,7 @@
 # Install what nxpatch needs from Debian's packages, only what is missing.
 #   scripts/deps.sh build   - to build the library and the CLI
 #   scripts/deps.sh samples - the mingw-w64 cross compilers that build samples/
+#   scripts/deps.sh demo    - build + samples + wine64 (scripts/demo.sh runs a sample under it)
 #   scripts/deps.sh test    - to build and run every test (cross compilers, wine64, verifiers)
 set -euo pipefail
 
@@ -10,14 +11,15 @@ build_pkgs=(cmake gcc make pkg-config liblief-dev libyaml-dev libssl-dev libjans
             libcriterion-dev libcapstone-dev)
 sample_pkgs=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)
 test_pkgs=("${sample_pkgs[@]}" wine64 osslsigncode sbsigntool python3 python3-pefile llvm
-           clang libclang-rt-14-dev time openssl chromium)
+           clang libclang-rt-14-dev time openssl chromium attr acl util-linux)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   samples) want=("${sample_pkgs[@]}") ;;
+  demo) want+=("${sample_pkgs[@]}" wine64) ;;
   test) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|samples|test]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [build|samples|demo|test]" >&2; exit 2 ;;
 esac
 
 missing=()
