@@ -75,6 +75,7 @@ EXPECT = {
     "thunk_section64.exe": (".thunk", "x64_thunk", "x64 thunk, imm64s relocated"),
     "thunk_section32.exe": (".thunk", "atl_thunk", "ATL thunk template, zero until filled at run time"),
     "thunkdll64.dll": (".thunk", "absolute_jump", "exported mov rax, imm64; jmp rax"),
+    "trace_probe64.exe": (".data", "call_target", "thunk in .data called through a pointer (the trace tests' probe)"),
     "calldll64.exe": None, "hello64.exe": None, "nonx32.exe": None,
     "norelocs64.exe": None, "overlay64.exe": None,
     "overlay64.image": None,
