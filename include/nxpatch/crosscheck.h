@@ -1,32 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch: LIEF as an independent second reader, run in a guarded child.
+/* nxpatch: LIEF as an independent second reader, run in a guarded worker.
  *
  * LIEF 0.9 aborts the process on malformed input (uncaught C++ exceptions)
  * and can allocate gigabytes on crafted files, so nxp_lief_read() never calls
- * it in the caller's process. A forked worker process parses the file with
- * LIEF's C API under an address-space limit, a CPU limit and a timer, and
- * sends back only header and section-header fields in a fixed-size record.
- * Whatever happens to the worker (abort, signal, exhausted memory, timeout,
- * short record), the caller gets NXP_E_LIEF with a message naming it.
+ * it in the caller's process. The separate executable nxpatch-lief-worker,
+ * started with posix_spawn (a fresh address space: it holds nothing of the
+ * caller's memory, keys included, and only a few variables of its
+ * environment), parses the file with LIEF's C API under an address-space
+ * limit, a CPU limit and a timer, and sends back only header and
+ * section-header fields in a fixed-size record. Whatever happens to the
+ * worker (abort, signal, exhausted memory, timeout, short record), the
+ * caller gets NXP_E_LIEF with a message naming it.
+ *
+ * The executable is found through $NXP_LIEF_WORKER (when set, it must be
+ * executable: no fallback), else next to the running program
+ * (/proc/self/exe: the build tree), else in the NXP_LIBEXECDIR it was built
+ * with (the install). When none is there every request fails with
+ * NXP_E_LIEF saying so: the cross-check is never skipped silently.
  *
  * The worker is persistent: it is started by the first request and serves
  * the following ones over a socket, setting its limits afresh for each
  * (relative to its size and CPU time at that moment), so a request costs a
- * parse rather than a fork. A worker that failed is reaped and the next
- * request starts a new one; a worker is also replaced after
+ * parse rather than a process start. A worker that failed is reaped and the
+ * next request starts a new one; a worker is also replaced after
  * NXP_LIEF_WORKER_MAX_REQUESTS requests or once it has grown by more than
- * NXP_LIEF_WORKER_MAX_GROWTH. It sends no SIGCHLD and is invisible to the
- * caller's wait()/waitpid(-1); it dies with its parent. A process forked
- * while a worker runs (e.g. a batch worker) starts its own on first use and
- * leaves its parent's alone. nxp_lief_shutdown() ends and reaps the worker:
- * call it before exiting, so its CPU time is accounted to the caller.
+ * NXP_LIEF_WORKER_MAX_GROWTH. It dies with the thread that started it. It is
+ * an ordinary child process: a caller that reaps every child (wait(-1)) may
+ * reap it, which fails the request in flight with a message saying so and
+ * starts a fresh worker for the next (it is never signalled by a reused
+ * pid). A process forked while a worker runs (e.g. a batch worker) starts
+ * its own on first use and leaves its parent's alone. nxp_lief_shutdown()
+ * ends and reaps the worker: call it before exiting, so its CPU time is
+ * accounted to the caller.
  *
  * nxp_lief_begin()/nxp_lief_end() split a read so the caller can work while
  * LIEF parses; one request may be in flight at a time.
  *
- * These functions fork and keep process-wide state: call them from a
- * single-threaded process. Starting a worker flushes all stdio streams
- * (fflush(NULL)) first. */
+ * These functions keep process-wide state: call them from one thread at a
+ * time. Other threads in the process are fine. */
 #ifndef NXPATCH_CROSSCHECK_H
 #define NXPATCH_CROSSCHECK_H
 
@@ -60,9 +71,7 @@ typedef struct nxp_lief_limits {
 	 * when the request starts, in bytes. 0: max(NXP_LIEF_MIN_MEMORY, 8 x
 	 * file size), capped at NXP_LIEF_MAX_MEMORY. Measured from the worker's
 	 * own VmSize, so it also works under AddressSanitizer, whose address
-	 * space is already huge. When called from a thread other than the main
-	 * one, the worker may also use what remains of that thread's malloc
-	 * arena (up to 64 MiB) that was reserved before the fork. */
+	 * space is already huge. */
 	uint64_t memory;
 	/* Wall-clock limit in milliseconds, from nxp_lief_begin() (also a
 	 * CPU-time limit on the request, rounded up to whole seconds).
@@ -126,8 +135,8 @@ typedef struct nxp_lief_view {
 
 /* Parse the file at `path` with LIEF in the guarded worker and fill `out`.
  * `lim` may be NULL for the defaults. Returns NXP_OK, NXP_E_USAGE for bad
- * arguments, NXP_E_IO when the worker cannot be set up (socket/pipe/fork),
- * or NXP_E_LIEF when the worker failed: "lief child aborted (signal 6):
+ * arguments, NXP_E_IO when the worker cannot be set up (socket/pipe), or
+ * NXP_E_LIEF when the worker is not found or failed: "lief child aborted (signal 6):
  * LIEF::bad_format: ...: malformed image?", "lief child timed out after
  * 10 s", "lief child ran out of memory (limit 256 MiB)", ...
  * Same as nxp_lief_begin() then nxp_lief_end(). */

@@ -26,6 +26,7 @@ extern "C" {
 #define NXP_MAX_NAME 256             /* longest import DLL name read */
 #define NXP_MAX_OPT_HEADER 4096      /* largest SizeOfOptionalHeader accepted */
 #define NXP_MAX_FILE_SIZE ((uint64_t)4 << 30) /* PE images are < 4 GiB */
+#define NXP_MAX_READ_WARNINGS 8      /* loader-leniency warnings kept per image */
 
 /* Data directory indexes. */
 enum {
@@ -93,7 +94,9 @@ typedef struct nxp_section {
 	uint32_t virtual_size;
 	uint32_t virtual_address;
 	uint32_t raw_size;          /* SizeOfRawData */
-	uint32_t raw_offset;        /* PointerToRawData */
+	uint32_t raw_offset;        /* PointerToRawData, as stored */
+	uint32_t raw_start;         /* where the loader reads it from: raw_offset rounded
+	                               down to 0x200 when FileAlignment >= 0x200 */
 	uint32_t characteristics;
 	uint32_t header_offset;     /* file offset of the 40-byte header */
 	uint32_t characteristics_offset; /* header_offset + 36 */
@@ -195,6 +198,13 @@ typedef struct nxp_image {
 	uint32_t guard_flags;
 	uint64_t seh_table_va;      /* PE32 only */
 	uint64_t seh_count;
+
+	/* What the reader accepted because the Windows loader does, where
+	 * patching the headers stays safe (a misaligned PointerToRawData, a
+	 * directory in a section's zero-filled tail, a stale or garbage entry
+	 * the loader ignores). One lowercase sentence each. */
+	unsigned nread_warnings;
+	char read_warnings[NXP_MAX_READ_WARNINGS][200];
 } nxp_image;
 
 /* Parse `len` bytes at `data` into `img`. Returns NXP_OK or an NXP_E_* code

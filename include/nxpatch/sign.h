@@ -119,9 +119,17 @@ typedef struct nxp_key_source {
 /* Load a signer. NXP_E_KEY for every key-material problem (missing or
  * unreadable file, no certificate, encrypted key without passphrase, wrong
  * passphrase, key not matching the leaf certificate, leaf without the
- * codeSigning extended key usage); NXP_E_USAGE for an inconsistent source. */
+ * codeSigning extended key usage); NXP_E_USAGE for an inconsistent source.
+ * Key hygiene: from the call until the last signer is freed the process is
+ * not dumpable (prctl(PR_SET_DUMPABLE, 0): no core dumps, no ptrace by other
+ * processes of the user); the variable pass_env names is overwritten and
+ * unset once read (so a child never inherits it); key files and the
+ * passphrase pass only through buffers that are cleansed. */
 int nxp_signer_load(nxp_signer **out, const nxp_key_source *src, nxp_error *err);
 void nxp_signer_free(nxp_signer *s);
+/* NULL, or a warning to show about the loaded key material: "key file K
+ * is readable by group and others (mode 0644): chmod 600 it". */
+const char *nxp_signer_warning(const nxp_signer *s);
 /* The leaf certificate's subject, one line (RFC 2253). */
 const char *nxp_signer_subject(const nxp_signer *s);
 

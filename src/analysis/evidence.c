@@ -27,6 +27,7 @@ const char *nxp_evidence_kind_name(nxp_evidence_kind k)
 		[NXP_EV_ATL_THUNK] = "atl_thunk",
 		[NXP_EV_X64_THUNK] = "x64_thunk",
 		[NXP_EV_ABS_JUMP] = "absolute_jump",
+		[NXP_EV_DEP_FAULT] = "dep_fault",
 	};
 	if ((unsigned)k >= NXP_EV__COUNT)
 		return "unknown";
@@ -57,12 +58,12 @@ int nxp_ev_section_bytes(const nxp_image *img, int s, uint32_t *off, uint32_t *l
 	uint32_t n = sec->raw_size;
 	if (sec->virtual_size && sec->virtual_size < n)
 		n = sec->virtual_size;
-	*off = sec->raw_offset;
+	*off = sec->raw_start;
 	*len = 0;
-	if (!n || sec->raw_offset >= img->len)
+	if (!n || sec->raw_start >= img->len)
 		return 1;
-	if (!NXP_FITS(sec->raw_offset, n, img->len))
-		n = (uint32_t)(img->len - sec->raw_offset);
+	if (!NXP_FITS(sec->raw_start, n, img->len))
+		n = (uint32_t)(img->len - sec->raw_start);
 	*len = n;
 	return 1;
 }

@@ -60,7 +60,11 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 	f->kind = nxp_pe_kind(img);
 	f->is_signed = img->ncerts > 0;
 	f->checksum_computed = nxp_pe_checksum(img->data, img->len, img->checksum_offset);
-	int rc = nxp_collect_evidence(f, err);
+	int rc = NXP_OK;
+	for (unsigned i = 0; i < img->nread_warnings && !rc; i++)
+		rc = nxp_facts_add_warning(f, "%s", img->read_warnings[i]);
+	if (!rc)
+		rc = nxp_collect_evidence(f, err);
 	if (rc && err && !err->code)
 		nxp_fail(err, rc, "out of memory during analysis");
 	return rc;

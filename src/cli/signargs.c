@@ -121,8 +121,12 @@ int cli_sign_load(const cli_sign_args *a, nxp_signer **out)
 {
 	nxp_error err = {0};
 	int rc = nxp_signer_load(out, &a->ks, &err);
-	if (!rc)
+	if (!rc) {
+		const char *w = nxp_signer_warning(*out);
+		if (w)
+			cli_error(NULL, "warning: %s", w);
 		return NXP_EXIT_OK;
+	}
 	cli_error(NULL, "%s", err.msg);
 	return rc == NXP_E_KEY || rc == NXP_E_USAGE ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
 }

@@ -2,6 +2,8 @@
 /* The strict PE reader. One pass over the headers and the directories that
  * nxpatch needs; no allocation; every read is proven with NXP_FITS first.
  * Field offsets: shared/notes/pe-fields.md and the PE/COFF specification. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nxpatch/pe.h"
@@ -18,6 +20,19 @@
 static int is_pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+/* A loader-leniency warning (kept up to NXP_MAX_READ_WARNINGS). */
+static void read_warning(nxp_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void read_warning(nxp_image *img, const char *fmt, ...)
+{
+	if (img->nread_warnings >= NXP_MAX_READ_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(img->read_warnings[img->nread_warnings++], sizeof(img->read_warnings[0]), fmt,
+	          ap);
+	va_end(ap);
 }
 
 /* The part of a section backed by file data, from its start. */
@@ -58,7 +73,7 @@ int nxp_pe_rva_to_offset(const nxp_image *img, uint64_t rva, uint32_t size, uint
 	uint64_t rel = rva - s->virtual_address;
 	if (!NXP_FITS(rel, size, section_backed(s)))
 		return 0;
-	uint64_t o = (uint64_t)s->raw_offset + rel;
+	uint64_t o = (uint64_t)s->raw_start + rel;
 	if (!NXP_FITS(o, size, img->len))
 		return 0;
 	*off = (uint32_t)o;
@@ -97,8 +112,39 @@ static const char *dir_name(unsigned i)
 	return i < NXP_ARRAY_LEN(names) ? names[i] : "unknown";
 }
 
-/* Locate a data directory that nxpatch reads: it must lie inside one
- * section's file-backed data (or the headers). */
+/* The section whose virtual span (what the loader maps: VirtualSize, or
+ * SizeOfRawData when that is 0) holds all of [rva, rva+size), or -1. */
+static int section_spanning(const nxp_image *img, uint64_t rva, uint64_t size)
+{
+	int i = nxp_pe_section_of_rva(img, rva);
+	if (i < 0)
+		return -1;
+	const nxp_section *s = &img->sections[i];
+	uint32_t span = s->virtual_size ? s->virtual_size : s->raw_size;
+	return NXP_FITS(rva - s->virtual_address, size, span) ? i : -1;
+}
+
+/* The leading bytes of [rva, rva+size) in section i that come from the file
+ * (the rest of the loader's view is the section's zero fill). */
+static uint32_t backed_prefix(const nxp_image *img, int i, uint64_t rva, uint32_t size)
+{
+	const nxp_section *s = &img->sections[i];
+	uint64_t rel = rva - s->virtual_address;
+	uint64_t backed = section_backed(s);
+	if ((uint64_t)s->raw_start + backed > img->len)
+		backed = img->len > s->raw_start ? img->len - s->raw_start : 0;
+	if (rel >= backed)
+		return 0;
+	return backed - rel < size ? (uint32_t)(backed - rel) : size;
+}
+
+/* Locate a data directory that nxpatch reads. It must lie inside the
+ * headers or one section's virtual span. Where the loader reads zeros (the
+ * part past the section's file data), so does nxpatch: the directory is
+ * clamped to its file-backed prefix, or absent when it has none, with a
+ * warning. Directories the loader ignores are absent when they point
+ * nowhere: the exception directory of an i386 image, base relocations
+ * (which nxpatch then treats as missing, so dynamic_base is refused). */
 static int locate(nxp_image *img, unsigned idx, nxp_located *loc, nxp_error *err)
 {
 	memset(loc, 0, sizeof(*loc));
@@ -108,22 +154,73 @@ static int locate(nxp_image *img, unsigned idx, nxp_located *loc, nxp_error *err
 	const nxp_data_dir *d = &img->dirs[idx];
 	if (d->rva == 0 && d->size == 0)
 		return NXP_OK;
-	if (d->rva == 0 || d->size == 0)
+	int ignorable = idx == NXP_DIR_BASERELOC ||
+	                (idx == NXP_DIR_EXCEPTION && img->machine == NXP_MACHINE_I386);
+	if (d->rva == 0 || d->size == 0) {
+		if (ignorable) {
+			read_warning(img, "%s directory is half empty (rva 0x%x, size 0x%x); ignored, "
+			             "as the loader does", dir_name(idx), d->rva, d->size);
+			return NXP_OK;
+		}
 		return nxp_fail(err, NXP_E_DIRECTORY,
 		                "%s directory is half empty (rva 0x%x, size 0x%x)", dir_name(idx),
 		                d->rva, d->size);
+	}
 	uint32_t off;
-	if (!nxp_pe_rva_to_offset(img, d->rva, d->size, &off))
-		return nxp_fail(err, NXP_E_DIRECTORY,
-		                "%s directory (rva 0x%x, size 0x%x) is not inside the file data of "
-		                "one section",
-		                dir_name(idx), d->rva, d->size);
-	loc->present = 1;
-	loc->rva = d->rva;
-	loc->size = d->size;
-	loc->offset = off;
-	loc->section = nxp_pe_section_of_rva(img, d->rva);
-	return NXP_OK;
+	if (nxp_pe_rva_to_offset(img, d->rva, d->size, &off)) {
+		loc->present = 1;
+		loc->rva = d->rva;
+		loc->size = d->size;
+		loc->offset = off;
+		loc->section = nxp_pe_section_of_rva(img, d->rva);
+		return NXP_OK;
+	}
+	int i = section_spanning(img, d->rva, d->size);
+	if (i >= 0) {
+		uint32_t n = backed_prefix(img, i, d->rva, d->size);
+		if (idx == NXP_DIR_IMPORT) {
+			/* parse_imports reads descriptors as the loader maps them. */
+			loc->present = 1;
+			loc->rva = d->rva;
+			loc->size = d->size;
+			loc->offset = n ? img->sections[i].raw_start + (d->rva - img->sections[i].virtual_address) : 0;
+			loc->section = i;
+			return NXP_OK;
+		}
+		if (n)
+			read_warning(img, "%s directory (rva 0x%x, size 0x%x) runs into the zero-filled "
+			             "part of section %s past its file data; read as the loader maps it "
+			             "(0x%x bytes from the file, then zeros)",
+			             dir_name(idx), d->rva, d->size, img->sections[i].name, n);
+		else
+			read_warning(img, "%s directory (rva 0x%x, size 0x%x) lies in the zero-filled "
+			             "part of section %s past its file data: the loader reads zeros, so "
+			             "it is empty%s",
+			             dir_name(idx), d->rva, d->size, img->sections[i].name,
+			             idx == NXP_DIR_BASERELOC ? " and the image counts as having no "
+			                                        "relocations"
+			                                      : "");
+		if (!n)
+			return NXP_OK;
+		loc->present = 1;
+		loc->rva = d->rva;
+		loc->size = n;
+		loc->offset = img->sections[i].raw_start + (d->rva - img->sections[i].virtual_address);
+		loc->section = i;
+		return NXP_OK;
+	}
+	if (ignorable) {
+		read_warning(img, "%s directory (rva 0x%x, size 0x%x) points outside every section "
+		             "(a stale entry); ignored, as the loader does%s",
+		             dir_name(idx), d->rva, d->size,
+		             idx == NXP_DIR_BASERELOC ? ": the image counts as having no relocations"
+		                                      : "");
+		return NXP_OK;
+	}
+	return nxp_fail(err, NXP_E_DIRECTORY,
+	                "%s directory (rva 0x%x, size 0x%x) is not inside the file data of one "
+	                "section",
+	                dir_name(idx), d->rva, d->size);
 }
 
 /* A NUL-terminated name at an RVA, within one section's data. */
@@ -144,22 +241,52 @@ static int read_name(const nxp_image *img, uint32_t rva, uint32_t *off, uint32_t
 	return 0;
 }
 
+/* Copy [rva, rva+size) as the loader maps it: file bytes, then the
+ * section's zero fill. 0 when the range is not inside one section's
+ * virtual span (or the headers); *tail is set when zero fill was used. */
+static int read_mapped(const nxp_image *img, uint64_t rva, uint32_t size, uint8_t *out,
+                       int *tail)
+{
+	uint32_t off;
+	*tail = 0;
+	if (nxp_pe_rva_to_offset(img, rva, size, &off)) {
+		memcpy(out, img->data + off, size);
+		return 1;
+	}
+	int i = section_spanning(img, rva, size);
+	if (i < 0)
+		return 0;
+	uint32_t n = backed_prefix(img, i, rva, size);
+	memset(out, 0, size);
+	if (n)
+		memcpy(out, img->data + img->sections[i].raw_start + (rva - img->sections[i].virtual_address), n);
+	*tail = 1;
+	return 1;
+}
+
 static int parse_imports(nxp_image *img, nxp_error *err)
 {
 	if (!img->imports_dir.present)
 		return NXP_OK;
 	for (uint32_t i = 0;; i++) {
 		uint64_t rva = (uint64_t)img->imports_dir.rva + (uint64_t)i * IMPORT_DESCRIPTOR_SIZE;
-		uint32_t off;
-		if (!nxp_pe_rva_to_offset(img, rva, IMPORT_DESCRIPTOR_SIZE, &off))
+		uint8_t p[IMPORT_DESCRIPTOR_SIZE];
+		int tail;
+		if (!read_mapped(img, rva, IMPORT_DESCRIPTOR_SIZE, p, &tail))
 			return nxp_fail(err, NXP_E_DIRECTORY,
-			                "import descriptor %u (rva 0x%llx) runs past its section's data "
+			                "import descriptor %u (rva 0x%llx) runs past its section "
 			                "without a terminating entry",
 			                i, (unsigned long long)rva);
-		const uint8_t *p = img->data + off;
 		static const uint8_t zero[IMPORT_DESCRIPTOR_SIZE];
-		if (memcmp(p, zero, sizeof(zero)) == 0)
+		if (memcmp(p, zero, sizeof(zero)) == 0) {
+			if (tail)
+				read_warning(img, "import descriptor %u (rva 0x%llx), the terminator, lies "
+				             "in the zero-filled part of section %s past its file data; "
+				             "the loader reads zeros there too",
+				             i, (unsigned long long)rva,
+				             img->sections[nxp_pe_section_of_rva(img, rva)].name);
 			return NXP_OK;
+		}
 		if (i >= NXP_MAX_IMPORTS) {
 			img->imports_truncated = 1;
 			return NXP_OK;
@@ -215,18 +342,23 @@ static int parse_certificates(nxp_image *img, nxp_error *err)
 	const nxp_data_dir *d = &img->dirs[NXP_DIR_SECURITY];
 	if (d->rva == 0 && d->size == 0)
 		return NXP_OK;
+	/* The loader never reads the certificate table; only signature checks
+	 * do. An entry that cannot be a table (garbage left by a packer) is
+	 * ignored with a warning: the image counts as unsigned, and patching
+	 * its headers is as safe as for any unsigned image. */
+	const char *why = NULL;
 	if (d->rva == 0 || d->size == 0)
-		return nxp_fail(err, NXP_E_CERT_TABLE,
-		                "certificate table entry is half empty (offset 0x%x, size 0x%x)",
-		                d->rva, d->size);
-	if (!NXP_FITS(d->rva, d->size, img->len))
-		return nxp_fail(err, NXP_E_CERT_TABLE,
-		                "certificate table ends past end of file (0x%x + 0x%x > 0x%zx)",
-		                d->rva, d->size, img->len);
-	if (d->rva < img->sections_end)
-		return nxp_fail(err, NXP_E_CERT_TABLE,
-		                "certificate table at 0x%x overlaps section data (which ends at 0x%x)",
-		                d->rva, img->sections_end);
+		why = "is half empty";
+	else if (!NXP_FITS(d->rva, d->size, img->len))
+		why = "ends past end of file";
+	else if (d->rva < img->sections_end)
+		why = "overlaps section data";
+	if (why) {
+		read_warning(img, "certificate table entry (offset 0x%x, size 0x%x) %s; ignored, as "
+		             "the loader does: the image counts as unsigned",
+		             d->rva, d->size, why);
+		return NXP_OK;
+	}
 	img->cert_offset = d->rva;
 	img->cert_size = d->size;
 	uint32_t pos = 0;
@@ -420,17 +552,26 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		s->virtual_address = nxp_le32(sp + 12);
 		s->raw_size = nxp_le32(sp + 16);
 		s->raw_offset = nxp_le32(sp + 20);
+		s->raw_start = s->raw_offset;
 		s->characteristics = nxp_le32(sp + 36);
 		s->header_offset = (uint32_t)(st + (uint64_t)i * SECTION_HEADER_SIZE);
 		s->characteristics_offset = s->header_offset + 36;
 		if (s->raw_size == 0)
 			continue;
-		if (!NXP_FITS(s->raw_offset, s->raw_size, len))
+		/* The loader reads section data from PointerToRawData rounded down
+		 * to 0x200 (pefile does the same when FileAlignment >= 0x200). */
+		if (img->file_alignment >= 0x200 && (s->raw_offset & 0x1ff)) {
+			s->raw_start = s->raw_offset & ~0x1ffu;
+			read_warning(img, "section %u (%s): PointerToRawData 0x%x is not a multiple of "
+			             "0x200; read from 0x%x, as the loader does",
+			             i, s->name, s->raw_offset, s->raw_start);
+		}
+		if (!NXP_FITS(s->raw_start, s->raw_size, len))
 			return nxp_fail(err, NXP_E_SECTION_DATA,
 			                "section %u (%s) data ends past end of file (0x%x + 0x%x > "
 			                "0x%zx)",
-			                i, s->name, s->raw_offset, s->raw_size, len);
-		uint32_t end = s->raw_offset + s->raw_size; /* proven <= len */
+			                i, s->name, s->raw_start, s->raw_size, len);
+		uint32_t end = s->raw_start + s->raw_size; /* proven <= len */
 		if (end > img->sections_end)
 			img->sections_end = end;
 	}

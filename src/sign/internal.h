@@ -100,6 +100,7 @@ struct nxp_signer {
 	X509 *leaf;
 	STACK_OF(X509) *chain;      /* intermediates (and root) after the leaf */
 	char subject[NXP_SIG_TEXT_MAX];
+	char warning[NXP_ERROR_MSG_MAX]; /* "" or why the key file is at risk */
 };
 
 struct nxp_trust {
@@ -122,8 +123,12 @@ int nxp_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum
                       uint32_t cert_dir_offset, nxp_digest_alg alg, uint8_t *out,
                       size_t *outlen, nxp_error *err);
 
+/* url with any user:password@ replaced by "***@", for messages. */
+void nxp_url_redact(const char *url, char *out, size_t outlen);
+
 /* RFC 3161: fetch a token over http for the signature value of si and add it
- * as the unsigned attribute 1.3.6.1.4.1.311.3.3.1. */
+ * as the unsigned attribute 1.3.6.1.4.1.311.3.3.1. Credentials in the url
+ * (http://user:password@host/) are sent as HTTP Basic authentication. */
 int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
                       int timeout_ms, nxp_error *err);
 

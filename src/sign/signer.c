@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loading key material: PEM certificate chain + PEM key, or PKCS#12.
  * Passphrases come from an environment variable or a file, never from the
- * command line, and never appear in messages. */
+ * command line, and never appear in messages.
+ *
+ * While a signer is loaded the process is not dumpable (no core dump, no
+ * ptrace by other processes of the user: PR_SET_DUMPABLE 0), from before
+ * the passphrase is read until the last signer is freed. The passphrase
+ * variable is overwritten and removed from the environment once read. Key
+ * files are read into a buffer of our own that is cleansed afterwards (not
+ * through stdio, whose buffer is freed as it is), and a private key file
+ * readable by group or others gets a warning (nxp_signer_warning()). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -15,6 +27,25 @@
 #include "sign/internal.h"
 
 #define PASS_MAX 1024
+#define KEY_FILE_MAX (1 << 20)   /* a PEM key or PKCS#12 file larger is refused */
+
+/* Signers alive, and whether the process was dumpable before the first. */
+static int signers_alive;
+static int was_dumpable = -1;
+
+static void keys_loading(void)
+{
+	if (signers_alive++ == 0) {
+		was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
+}
+
+static void keys_gone(void)
+{
+	if (signers_alive > 0 && --signers_alive == 0 && was_dumpable > 0)
+		prctl(PR_SET_DUMPABLE, was_dumpable, 0, 0, 0);
+}
 
 /* Read the passphrase into pass (NUL-terminated). *have = 0 when no source. */
 static int read_pass(const nxp_key_source *src, char *pass, size_t cap, int *have,
@@ -30,10 +61,15 @@ static int read_pass(const nxp_key_source *src, char *pass, size_t cap, int *hav
 		if (!v)
 			return nxp_fail(err, NXP_E_KEY, "passphrase variable %s is not set",
 			                src->pass_env);
-		if (strlen(v) >= cap)
+		size_t n = strlen(v);
+		if (n >= cap)
 			return nxp_fail(err, NXP_E_KEY, "passphrase in %s is too long (limit %zu)",
 			                src->pass_env, cap - 1);
-		strcpy(pass, v);
+		memcpy(pass, v, n + 1);
+		/* Gone from the environment (children, /proc/PID/environ): the
+		 * value is overwritten where it lies, then the variable removed. */
+		OPENSSL_cleanse((char *)v, n);
+		unsetenv(src->pass_env);
 		*have = 1;
 		return NXP_OK;
 	}
@@ -101,6 +137,81 @@ static BIO *open_file(const char *path, const char *what, nxp_error *err)
 	return b;
 }
 
+/* A secret file (private key, PKCS#12) read whole into a buffer of ours,
+ * to be given back to secret_free(), which cleanses it. Warns (in s) when
+ * group or others may read it. */
+typedef struct secret {
+	unsigned char *data;
+	size_t len;
+} secret;
+
+static void secret_free(secret *k)
+{
+	if (k->data) {
+		OPENSSL_cleanse(k->data, k->len);
+		free(k->data);
+	}
+	k->data = NULL;
+	k->len = 0;
+}
+
+static int secret_read(nxp_signer *s, const char *path, const char *what, secret *k,
+                       nxp_error *err)
+{
+	k->data = NULL;
+	k->len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nxp_fail(err, NXP_E_KEY, "cannot open %s %s: %s", what, path, strerror(errno));
+	struct stat st;
+	const char *bad = NULL;
+	if (fstat(fd, &st) != 0)
+		bad = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		bad = "not a regular file";
+	else if (st.st_size > KEY_FILE_MAX)
+		bad = "larger than 1 MiB";
+	if (bad) {
+		close(fd);
+		return nxp_fail(err, NXP_E_KEY, "cannot read %s %s: %s", what, path, bad);
+	}
+	if ((st.st_mode & (S_IRGRP | S_IROTH)) && !s->warning[0])
+		snprintf(s->warning, sizeof(s->warning),
+		         "%s %s is readable by %s (mode %04o): chmod 600 it", what, path,
+		         (st.st_mode & S_IRGRP) && (st.st_mode & S_IROTH) ? "group and others"
+		         : (st.st_mode & S_IRGRP)                         ? "its group"
+		                                                          : "others",
+		         (unsigned)(st.st_mode & 07777));
+	size_t cap = (size_t)st.st_size + 1;
+	k->data = malloc(cap);
+	if (!k->data) {
+		close(fd);
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	}
+	for (;;) {
+		if (k->len == cap) {
+			secret_free(k);
+			close(fd);
+			return nxp_fail(err, NXP_E_KEY, "%s %s changed while it was read", what, path);
+		}
+		ssize_t r = read(fd, k->data + k->len, cap - k->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			secret_free(k);
+			close(fd);
+			return nxp_fail(err, NXP_E_KEY, "cannot read %s %s: %s", what, path,
+			                strerror(e));
+		}
+		if (r == 0)
+			break;
+		k->len += (size_t)r;
+	}
+	close(fd);
+	return NXP_OK;
+}
+
 static int load_pem_certs(nxp_signer *s, const char *path, nxp_error *err)
 {
 	BIO *b = open_file(path, "certificate file", err);
@@ -126,11 +237,18 @@ static int load_pem_certs(nxp_signer *s, const char *path, nxp_error *err)
 static int load_pem_key(nxp_signer *s, const char *path, struct pass_cb_data *pd,
                         nxp_error *err)
 {
-	BIO *b = open_file(path, "key file", err);
-	if (!b)
-		return err ? err->code : NXP_E_KEY;
+	secret k;
+	int rc = secret_read(s, path, "key file", &k, err);
+	if (rc)
+		return rc;
+	BIO *b = BIO_new_mem_buf(k.data, (int)k.len);
+	if (!b) {
+		secret_free(&k);
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	}
 	s->key = PEM_read_bio_PrivateKey(b, NULL, pass_cb, pd);
 	BIO_free(b);
+	secret_free(&k);
 	if (!s->key) {
 		char r[128];
 		nxp_ossl_reason("unreadable", r, sizeof(r));
@@ -148,11 +266,13 @@ static int load_pem_key(nxp_signer *s, const char *path, struct pass_cb_data *pd
 static int load_pkcs12(nxp_signer *s, const char *path, struct pass_cb_data *pd,
                        nxp_error *err)
 {
-	BIO *b = open_file(path, "PKCS#12 file", err);
-	if (!b)
-		return err ? err->code : NXP_E_KEY;
-	PKCS12 *p12 = d2i_PKCS12_bio(b, NULL);
-	BIO_free(b);
+	secret k;
+	int rc = secret_read(s, path, "PKCS#12 file", &k, err);
+	if (rc)
+		return rc;
+	const unsigned char *kp = k.data;
+	PKCS12 *p12 = d2i_PKCS12(NULL, &kp, (long)k.len);
+	secret_free(&k);
 	if (!p12) {
 		ERR_clear_error();
 		return nxp_fail(err, NXP_E_KEY, "%s is not a DER PKCS#12 file", path);
@@ -202,15 +322,19 @@ int nxp_signer_load(nxp_signer **out, const nxp_key_source *src, nxp_error *err)
 		return nxp_fail(err, NXP_E_USAGE, "give --cert and --key, or --pkcs12, not both");
 	if (!src->pkcs12_path && (!src->cert_path || !src->key_path))
 		return nxp_fail(err, NXP_E_USAGE, "key material needs --cert and --key, or --pkcs12");
+	keys_loading(); /* from before the passphrase is read */
 	char pass[PASS_MAX];
 	int have = 0;
 	int rc = read_pass(src, pass, sizeof(pass), &have, err);
-	if (rc)
+	if (rc) {
+		keys_gone();
 		return rc;
+	}
 	nxp_signer *s = calloc(1, sizeof(*s));
 	if (!s || !(s->chain = sk_X509_new_null())) {
 		free(s);
 		OPENSSL_cleanse(pass, sizeof(pass));
+		keys_gone();
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	}
 	struct pass_cb_data pd = {pass, have, 0};
@@ -248,10 +372,17 @@ void nxp_signer_free(nxp_signer *s)
 {
 	if (!s)
 		return;
-	EVP_PKEY_free(s->key);
+	EVP_PKEY_free(s->key); /* OpenSSL clears a private key's numbers as it frees them */
 	X509_free(s->leaf);
 	sk_X509_pop_free(s->chain, X509_free);
+	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
+	keys_gone();
+}
+
+const char *nxp_signer_warning(const nxp_signer *s)
+{
+	return s && s->warning[0] ? s->warning : NULL;
 }
 
 const char *nxp_signer_subject(const nxp_signer *s)

@@ -29,28 +29,105 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Split http://host[:port]/path. */
-static int parse_url(const char *url, char *host, size_t hlen, char *port, size_t plen,
-                     const char **path)
+/* The URL as messages show it: any user:password@ replaced by "***@", so
+ * credentials never reach a terminal or a log. Works on URLs that do not
+ * parse, too. */
+void nxp_url_redact(const char *url, char *out, size_t outlen)
+{
+	const char *auth = strstr(url, "://");
+	auth = auth ? auth + 3 : url;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = NULL;
+	for (const char *c = auth; c < auth + alen; c++)
+		if (*c == '@')
+			at = c;
+	if (!at)
+		snprintf(out, outlen, "%s", url);
+	else
+		snprintf(out, outlen, "%.*s***%s", (int)(auth - url), url, at);
+}
+
+/* Split http://[userinfo@]host[:port]/path; userinfo (NUL when none) is
+ * still percent-encoded. */
+static int parse_url(const char *url, char *user, size_t ulen, char *host, size_t hlen,
+                     char *port, size_t plen, const char **path)
 {
 	if (strncmp(url, "http://", 7) != 0)
 		return 0;
 	const char *h = url + 7;
-	const char *end = h + strcspn(h, ":/");
+	size_t alen = strcspn(h, "/?#");
+	const char *at = NULL;
+	for (const char *c = h; c < h + alen; c++)
+		if (*c == '@')
+			at = c;
+	user[0] = '\0';
+	if (at) {
+		if ((size_t)(at - h) >= ulen)
+			return 0;
+		memcpy(user, h, (size_t)(at - h));
+		user[at - h] = '\0';
+		h = at + 1;
+	}
+	const char *end = h + strcspn(h, ":/?#");
 	if (end == h || (size_t)(end - h) >= hlen)
 		return 0;
 	memcpy(host, h, (size_t)(end - h));
 	host[end - h] = '\0';
 	snprintf(port, plen, "80");
 	if (*end == ':') {
-		const char *pe = end + 1 + strcspn(end + 1, "/");
+		const char *pe = end + 1 + strcspn(end + 1, "/?#");
 		if (pe == end + 1 || (size_t)(pe - end - 1) >= plen)
 			return 0;
 		memcpy(port, end + 1, (size_t)(pe - end - 1));
 		port[pe - end - 1] = '\0';
 		end = pe;
 	}
-	*path = *end ? end : "/";
+	*path = *end == '/' ? end : "/";
+	return *end == '/' || !*end;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+/* "Authorization: Basic ...\r\n" for percent-encoded userinfo, into out.
+ * Returns 0 when it does not fit or the encoding is bad. */
+static int basic_auth(const char *user, char *out, size_t outlen)
+{
+	char dec[256];
+	size_t n = 0;
+	for (const char *c = user; *c; c++) {
+		int ch = (unsigned char)*c;
+		if (*c == '%') {
+			int hi = hexval(c[1]), lo = hi < 0 ? -1 : hexval(c[2]);
+			if (lo < 0) {
+				OPENSSL_cleanse(dec, sizeof(dec));
+				return 0;
+			}
+			ch = hi * 16 + lo;
+			c += 2;
+		}
+		if (n + 1 >= sizeof(dec)) {
+			OPENSSL_cleanse(dec, sizeof(dec));
+			return 0;
+		}
+		dec[n++] = (char)ch;
+	}
+	static const char head[] = "Authorization: Basic ";
+	size_t need = sizeof(head) - 1 + 4 * ((n + 2) / 3) + 3;
+	if (need > outlen) {
+		OPENSSL_cleanse(dec, sizeof(dec));
+		return 0;
+	}
+	memcpy(out, head, sizeof(head) - 1);
+	int b = EVP_EncodeBlock((unsigned char *)out + sizeof(head) - 1, (unsigned char *)dec,
+	                        (int)n);
+	OPENSSL_cleanse(dec, sizeof(dec));
+	memcpy(out + sizeof(head) - 1 + b, "\r\n", 3);
 	return 1;
 }
 
@@ -67,15 +144,28 @@ static int wait_fd(int fd, short ev, int64_t deadline)
 	return r > 0;
 }
 
-/* POST body to url; *reply is malloc'd (the HTTP body). */
+/* POST body to url; *reply is malloc'd (the HTTP body). Credentials in the
+ * URL (http://user:password@host/) go out as HTTP Basic authentication and
+ * never into a message. */
 static int http_post(const char *url, const uint8_t *body, size_t blen, int timeout_ms,
                      uint8_t **reply, size_t *rlen, nxp_error *err)
 {
-	char host[256], port[16];
+	char host[256], port[16], user[256], shown[300];
 	const char *path;
-	if (!parse_url(url, host, sizeof(host), port, sizeof(port), &path))
-		return nxp_fail(err, NXP_E_USAGE, "timestamp url %s is not http://host[:port]/path",
-		                url);
+	nxp_url_redact(url, shown, sizeof(shown));
+	if (!parse_url(url, user, sizeof(user), host, sizeof(host), port, sizeof(port), &path)) {
+		OPENSSL_cleanse(user, sizeof(user));
+		return nxp_fail(err, NXP_E_USAGE,
+		                "timestamp url %s is not http://[user:password@]host[:port]/path",
+		                shown);
+	}
+	char auth[400] = "";
+	if (user[0] && !basic_auth(user, auth, sizeof(auth))) {
+		OPENSSL_cleanse(user, sizeof(user));
+		return nxp_fail(err, NXP_E_USAGE, "timestamp url %s: bad or too long credentials",
+		                shown);
+	}
+	OPENSSL_cleanse(user, sizeof(user));
 	int64_t deadline = now_ms() + timeout_ms;
 	struct addrinfo hints = {0}, *ai = NULL;
 	hints.ai_socktype = SOCK_STREAM;
@@ -105,36 +195,45 @@ static int http_post(const char *url, const uint8_t *body, size_t blen, int time
 	if (fd < 0)
 		return nxp_fail(err, NXP_E_SIGN, "cannot connect to timestamp server %s:%s", host,
 		                port);
-	char head[600];
+	char head[1400];
 	int hn = snprintf(head, sizeof(head),
 	                  "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/timestamp-query\r\n"
 	                  "Accept: application/timestamp-reply\r\nContent-Length: %zu\r\n"
-	                  "Connection: close\r\n\r\n", path, host, blen);
+	                  "%sConnection: close\r\n\r\n", path, host, blen, auth);
+	OPENSSL_cleanse(auth, sizeof(auth));
 	if (hn < 0 || (size_t)hn >= sizeof(head)) {
+		OPENSSL_cleanse(head, sizeof(head));
 		close(fd);
 		return nxp_fail(err, NXP_E_USAGE, "timestamp url too long");
 	}
 	const uint8_t *parts[2] = {(const uint8_t *)head, body};
 	size_t lens[2] = {(size_t)hn, blen};
-	for (int i = 0; i < 2; i++) {
+	int send_errno = 0;
+	for (int i = 0; i < 2 && send_errno == 0; i++) {
 		size_t off = 0;
-		while (off < lens[i]) {
+		while (off < lens[i] && send_errno == 0) {
 			if (!wait_fd(fd, POLLOUT, deadline)) {
-				close(fd);
-				return nxp_fail(err, NXP_E_SIGN, "timestamp server %s: timed out sending",
-				                host);
+				send_errno = ETIMEDOUT;
+				break;
 			}
 			ssize_t w = send(fd, parts[i] + off, lens[i] - off, MSG_NOSIGNAL);
 			if (w < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (w < 0) {
-				int e = errno;
-				close(fd);
-				return nxp_fail(err, NXP_E_SIGN, "timestamp server %s: send: %s", host,
-				                strerror(e));
-			}
-			off += (size_t)w;
+			if (w < 0)
+				send_errno = errno;
+			else
+				off += (size_t)w;
 		}
+	}
+	OPENSSL_cleanse(head, sizeof(head)); /* it may hold the credentials */
+	if (send_errno == ETIMEDOUT) {
+		close(fd);
+		return nxp_fail(err, NXP_E_SIGN, "timestamp server %s: timed out sending", host);
+	}
+	if (send_errno) {
+		close(fd);
+		return nxp_fail(err, NXP_E_SIGN, "timestamp server %s: send: %s", host,
+		                strerror(send_errno));
 	}
 	size_t cap = 1 << 14, len = 0;
 	uint8_t *buf = malloc(cap);
@@ -215,6 +314,8 @@ int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url
 	BIGNUM *bn = NULL;
 	ASN1_OBJECT *oid = NULL;
 	const EVP_MD *md = nxp_sign_md(alg);
+	char shown[300];
+	nxp_url_redact(url, shown, sizeof(shown));
 	const ASN1_OCTET_STRING *sig = si->enc_digest;
 	if (!md || !sig || !EVP_Digest(sig->data, (size_t)sig->length, imprint, &ilen, md, NULL)) {
 		rc = nxp_fail(err, NXP_E_SIGN, "cannot hash the signature for timestamping");
@@ -247,24 +348,24 @@ int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url
 	const unsigned char *q = reply;
 	resp = d2i_TS_RESP(NULL, &q, (long)rlen);
 	if (!resp) {
-		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s is not a TimeStampResp", url);
+		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s is not a TimeStampResp", shown);
 		goto out;
 	}
 	long st = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(resp)));
 	if (st != 0 && st != 1) {
 		rc = nxp_fail(err, NXP_E_SIGN, "timestamp server %s refused the request (status %ld)",
-		              url, st);
+		              shown, st);
 		goto out;
 	}
 	TS_TST_INFO *info = TS_RESP_get_tst_info(resp);
 	PKCS7 *token = TS_RESP_get_token(resp);
 	if (!info || !token) {
-		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s carries no token", url);
+		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s carries no token", shown);
 		goto out;
 	}
 	const ASN1_INTEGER *rn = TS_TST_INFO_get_nonce(info);
 	if (!rn || ASN1_INTEGER_cmp(rn, nonce) != 0) {
-		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s has the wrong nonce", url);
+		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s has the wrong nonce", shown);
 		goto out;
 	}
 	TS_MSG_IMPRINT *rmi = TS_TST_INFO_get_msg_imprint(info);
@@ -276,7 +377,7 @@ int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url
 	if (!rmsg || !raobj || OBJ_obj2nid(raobj) != EVP_MD_get_type(md) ||
 	    (unsigned)ASN1_STRING_length(rmsg) != ilen ||
 	    memcmp(ASN1_STRING_get0_data(rmsg), imprint, ilen) != 0) {
-		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s imprints other data", url);
+		rc = nxp_fail(err, NXP_E_SIGN, "timestamp reply from %s imprints other data", shown);
 		goto out;
 	}
 	p = NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Comparing the reader's nxp_image with LIEF's view of the same file.
- * No LIEF headers here: LIEF is confined to src/verify/lief_child.c.
+ * No LIEF headers here: LIEF runs only in nxpatch-lief-worker (src/lief/).
  *
  * Every field LIEF's record carries is compared, with these rules:
  * - data directories: only the first min(NumberOfRvaAndSizes, 15) entries.

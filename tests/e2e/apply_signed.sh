@@ -110,4 +110,25 @@ NXP_TEST_PASS="$PKI_PASS" "$NXPATCH" apply --policy "$T/resign.yaml" "$T/two.exe
   --cert "$P/leaf-chain.pem" --key "$P/leaf-enc.key" --pass-env NXP_TEST_PASS >/dev/null || fail "resign two"
 "$NXPATCH" scan --format json "$T/two-resigned.exe" | grep -q '"entries": 1' || fail "re-signed image has more than one entry"
 ossl_verify "$T/two-resigned.exe" || fail "osslsigncode rejects the re-signed two-entry image"
+
+# A shipped policy's output, signed afterwards (issue 13 item 6): its rules
+# say signed: false, which must not turn the W+X section they sanctioned
+# (allow_wx) into a failure, and nothing becomes pending.
+TS=$NXP_SOURCE_DIR/rules/thunk-sections.yaml
+for pair in "$TS:$NXP_SAMPLES_DIR/evidence/ev_call64.exe" "$TS:$(sample thunk_section64.exe)" \
+            "$T/resign.yaml:$(sample thunk_section64.exe)"; do
+  pol=${pair%%:*} ev=${pair#*:}
+  {
+    rm -f "$T/ev.exe" "$T/ev-signed.exe"
+    "$NXPATCH" apply --policy "$pol" "$ev" -o "$T/ev.exe" >/dev/null || fail "apply $pol $ev"
+    [ -e "$T/ev.exe" ] || fail "apply $pol wrote nothing for $ev"
+    nxsign "$T/ev.exe" "$T/ev-signed.exe"
+    "$NXPATCH" verify --policy "$pol" --trust "$P/root.pem" "$T/ev-signed.exe" >"$T/v.txt" ||
+      fail "verify fails on the signed output of $(basename "$pol") for $(basename "$ev"): $(cat "$T/v.txt")"
+    grep -q 'writable and executable, allowed by rule' "$T/v.txt" ||
+      fail "verify does not name the sanctioning rule: $(cat "$T/v.txt")"
+    "$NXPATCH" plan --check --policy "$pol" "$T/ev-signed.exe" >/dev/null ||
+      fail "plan --check is not empty on the signed output of $(basename "$pol")"
+  }
+done
 echo "apply_signed: all checks passed"

@@ -63,4 +63,27 @@ ts_fails "http://127.0.0.1:$PORT/" "HTTP status 500"
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 sleep 0.2
 ts_fails "http://127.0.0.1:$(cat "$T/port.ok")/" "cannot connect"
+
+# Credentials in the URL go out as HTTP Basic authentication and never into
+# a message (shown as ***@host).
+start_tsa auth
+nxsign "$I/hello64.exe" "$T/auth.exe" --timestamp-url "http://tsauser:p%40ss%20w0rd@127.0.0.1:$PORT/tsa"
+nx_verify "$T/auth.exe" || fail "timestamped with credentials: $(cat "$T/nx.log")"
+! grep -q "w0rd" "$T/sign.out" || fail "the password is in the output: $(cat "$T/sign.out")"
+ts_fails "http://tsauser:WRONGSECRET@127.0.0.1:$PORT/tsa" "HTTP status 401"
+start_tsa garbage
+ts_fails "http://tsauser:WRONGSECRET@127.0.0.1:$PORT/tsa" \
+  "reply from http://\*\*\*@127.0.0.1:$PORT/tsa is not a TimeStampResp"
+ts_fails "http://tsauser:WRONGSECRET@127.0.0.1:$PORT" "not a TimeStampResp"
+rc=0
+"$NXPATCH" sign "$I/hello64.exe" -o "$T/bad.exe" --cert "$P/leaf-chain.pem" --key "$P/leaf.key" \
+  --timestamp-url "http://tsauser:WRONGSECRET@127.0.0.1:99999999999999999/" 2> "$T/bad.err" \
+  >/dev/null || rc=$?
+[ "$rc" != 0 ] || fail "a bad port was accepted"
+grep -q 'http://\*\*\*@127.0.0.1:99999999999999999/' "$T/bad.err" ||
+  fail "the bad URL is not shown redacted: $(cat "$T/bad.err")"
+for f in "$T"/*.err "$T"/*.out; do
+  ! grep -l "WRONGSECRET" "$f" || fail "credentials echoed in $f: $(cat "$f")"
+done
+echo "ok: credentials in the timestamp URL work and are never shown"
 echo "timestamping ok"

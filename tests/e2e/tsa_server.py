@@ -5,15 +5,20 @@
 usage: tsa_server.py DIR PORTFILE [MODE]
 DIR holds tsa.pem, tsa.key, root.pem (from pki.sh). The chosen port is written
 to PORTFILE. Each POST body is answered by `openssl ts -reply`. MODE "garbage"
-answers with bytes that are not a TimeStampResp; "http500" with status 500.
+answers with bytes that are not a TimeStampResp; "http500" with status 500;
+"auth" answers 401 unless the request carries HTTP Basic credentials
+tsauser / "p@ss w0rd"; "slow" creates PORTFILE.reqN when request N arrives,
+then waits 3 seconds before it answers.
 The server exits by itself after 120 seconds; the test kills it earlier.
 """
+import base64
 import http.server
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 d, portfile = sys.argv[1], sys.argv[2]
 mode = sys.argv[3] if len(sys.argv) > 3 else 'ok'
@@ -40,9 +45,20 @@ ess_cert_id_chain = no
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    seen = 0
+
     def do_POST(self):
         n = int(self.headers.get('Content-Length', '0'))
         body = self.rfile.read(n)
+        if mode == 'slow':
+            Handler.seen += 1
+            open('%s.req%d' % (portfile, Handler.seen), 'w').close()
+            time.sleep(3)
+        if mode == 'auth' and self.headers.get('Authorization') != \
+                'Basic ' + base64.b64encode(b'tsauser:p@ss w0rd').decode():
+            self.send_response(401)
+            self.end_headers()
+            return
         if mode == 'http500':
             self.send_response(500)
             self.end_headers()
