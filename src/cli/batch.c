@@ -547,6 +547,8 @@ static int select_items(items *l, const batch_opts *o)
 	free(drop);
 	if (o->out_names && find_clashes(l))
 		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i].seq = i;
 	/* Then the shard: every machine sees the same list, so the shards
 	 * partition it exactly. */
 	k = 0;
@@ -853,6 +855,20 @@ static void free_result(result *res)
 	}
 }
 
+/* A shard's SARIF results and notifications carry their image's place in
+ * the whole run, properties.batchIndex, for 'nxpatch report merge'. */
+static void shard_mark(json_t *arr, size_t seq)
+{
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *x = json_array_get(arr, i), *p = json_object_get(x, "properties");
+		if (!p) {
+			p = json_object();
+			json_object_set_new(x, "properties", p);
+		}
+		json_object_set_new(p, "batchIndex", json_integer((json_int_t)seq));
+	}
+}
+
 /* Render what the command produced for one image in the run's format.
  * Paths and captured output may hold bytes that are not UTF-8: they are
  * written escaped (\xNN), as in the JSON reports. */
@@ -870,6 +886,10 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 		out = out_len ? strdup(t) : NULL;
 		break;
 	case CLI_JSONL:
+		/* A shard's lines carry their place in the whole run, last, for
+		 * 'nxpatch report merge'. */
+		if (!skipped && json_is_object(report) && R->o->shard_n)
+			json_object_set_new(report, "batch_index", json_integer((json_int_t)it->seq));
 		if (!skipped && json_is_object(report) &&
 		    (out = json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
 			out_len = strlen(out);
@@ -891,6 +911,10 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 			const char *path = json_string_value(jp);
 			json_t *rs = nxp_sarif_results(path, findings);
 			json_t *ns = nxp_sarif_notes(path, cls, report);
+			if (R->o->shard_n) {
+				shard_mark(rs, it->seq);
+				shard_mark(ns, it->seq);
+			}
 			if ((out = jstream_join(&R->files, rs)))
 				out_len = strlen(out);
 			aux = jstream_join(&R->notes, ns);
@@ -1389,6 +1413,10 @@ static json_t *summary_json(run *R, double secs, size_t not_started)
 		json_object_set_new(s, "interrupted", json_true());
 		json_object_set_new(s, "not_started", json_integer((json_int_t)not_started));
 	}
+	/* Which shard: 'nxpatch report merge' checks it has them all. */
+	if (R->o->shard_n)
+		json_object_set_new(s, "shard", json_pack("{s:i, s:i}", "k", (int)R->o->shard_k, "n",
+		                                          (int)R->o->shard_n));
 	return s;
 }
 
@@ -1438,7 +1466,9 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	}
 
 	run R = {.cmd = cmd, .o = o, .l = &l};
-	R.c.skipped = l.skipped;
+	/* What was skipped while collecting is the same in every shard:
+	 * shard 1 counts it, so shard summaries add up to the whole run's. */
+	R.c.skipped = !o->shard_n || o->shard_k == 1 ? l.skipped : 0;
 	R.recs = calloc(l.n ? l.n : 1, sizeof(*R.recs));
 	R.kept = json_array();
 	R.progress = isatty(STDERR_FILENO) && !o->quiet;
