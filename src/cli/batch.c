@@ -22,6 +22,7 @@
 #include "nxpatch/file.h"
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
+#include "util/escape.h"
 
 /* ---------------------------------------------------------------- options */
 
@@ -73,13 +74,14 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
 void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[NXP_ERROR_MSG_MAX + PATH_MAX];
 	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	fputs("nxpatch: ", r->err);
 	if (path)
-		fprintf(r->err, "%s: ", path);
-	vfprintf(r->err, fmt, ap);
-	fputc('\n', r->err);
-	va_end(ap);
+		fprintf(r->err, "%s: ", nxp_shown(path));
+	fprintf(r->err, "%s\n", nxp_shown(msg)); /* one line, whatever a name holds */
 }
 
 void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
@@ -605,7 +607,7 @@ static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t id
 	/* Paths and captured output may hold bytes that are not UTF-8, which
 	 * jansson refuses: they travel escaped, as in the JSON reports. */
 	json_t *o = json_pack("{s:I, s:o, s:s, s:i, s:I}", "i", (json_int_t)idx, "path",
-	                      nxp_json_text(it->path), "cls", r.cls, "exit", r.exit, "bytes",
+	                      nxp_json_name(it->path), "cls", r.cls, "exit", r.exit, "bytes",
 	                      (json_int_t)it->size);
 	json_object_set_new(o, "text", nxp_json_text(obuf ? obuf : ""));
 	json_object_set_new(o, "stderr", nxp_json_text(ebuf ? ebuf : ""));
@@ -701,12 +703,12 @@ static void on_result(run *R, size_t i, json_t *rec)
 static json_t *failure_rec(const batch_item *it, size_t i, const char *msg)
 {
 	char e[PATH_MAX + 256];
-	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", it->path, msg);
+	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxp_shown(it->path), nxp_shown(msg));
 	nxp_error err = {NXP_E_INTERNAL, ""};
 	snprintf(err.msg, sizeof(err.msg), "%s", msg);
 	json_t *rep = nxp_json_failure(it->path, &err);
 	return json_pack("{s:I, s:o, s:s, s:i, s:I, s:s, s:o, s:o, s:[]}", "i", (json_int_t)i,
-	                 "path", nxp_json_text(it->path), "cls", "failed", "exit", NXP_EXIT_INPUT,
+	                 "path", nxp_json_name(it->path), "cls", "failed", "exit", NXP_EXIT_INPUT,
 	                 "bytes", (json_int_t)it->size, "text", "", "stderr", nxp_json_text(e),
 	                 "report", rep ? rep : json_null(), "findings");
 }

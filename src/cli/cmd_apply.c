@@ -20,6 +20,7 @@
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
 #include "util/beneath.h"
+#include "util/escape.h"
 
 static const char usage[] =
 	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
@@ -223,19 +224,22 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	}
 	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
-		json_t *jr = json_pack("{s:s, s:s, s:b}", "status", result, "output", out, "written",
-		                       res.written);
+		/* Names as every JSON path field shows them (util/escape.h): a
+		 * non-UTF-8 name used to make json_pack fail, dropping "result". */
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output",
+		                       nxp_json_name(out), "written", res.written);
 		if (res.backup[0])
-			json_object_set_new(jr, "backup", json_string(res.backup));
+			json_object_set_new(jr, "backup", nxp_json_name(res.backup));
 		if (rc)
-			json_object_set_new(jr, "error", json_string(err.msg));
+			json_object_set_new(jr, "error", nxp_json_text(err.msg));
 		json_object_set_new(o, "result", jr);
 		r->report = o;
 	} else {
 		nxp_text_plan(r->out, &in->facts, plan);
 		if (res.written)
-			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", out, res.checksum,
-			        res.backup[0] ? ", original kept as " : "", res.backup);
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(out),
+			        res.checksum, res.backup[0] ? ", original kept as " : "",
+			        nxp_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  not written: nothing to do\n");
 		else if (plan->status == NXP_PLAN_REFUSED)

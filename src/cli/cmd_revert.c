@@ -20,6 +20,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "util/escape.h"
 
 static const char usage[] =
 	"usage: nxpatch revert --journal FILE [--dry-run]\n"
@@ -44,7 +45,7 @@ static void remove_temporaries(const char *path)
 		char p[2 * PATH_MAX];
 		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
 		if (unlink(p) == 0)
-			printf("%s: removed a temporary file left by an interrupted run\n", p);
+			printf("%s: removed a temporary file left by an interrupted run\n", nxp_shown(p));
 	}
 	closedir(dp);
 }
@@ -81,7 +82,7 @@ static int revert_one(json_t *e, int dry_run, int *restored)
 		 * an interrupted rename is the same original: drop it. */
 		if (!dry_run && backup && strcmp(backup, path) && !batch_sha256_file(backup, orig) &&
 		    !strcmp(orig, before) && unlink(backup) == 0)
-			printf("%s: removed the unused backup %s\n", path, backup);
+			printf("%s: removed the unused backup %s\n", nxp_shown(path), nxp_shown(backup));
 		return 0;
 	}
 	if (!backup) {
@@ -105,7 +106,7 @@ static int revert_one(json_t *e, int dry_run, int *restored)
 		return NXP_EXIT_CHECK;
 	}
 	if (dry_run) {
-		printf("%s: would restore from %s\n", path, backup);
+		printf("%s: would restore from %s\n", nxp_shown(path), nxp_shown(backup));
 		*restored = 1;
 		return 0;
 	}
@@ -122,7 +123,7 @@ static int revert_one(json_t *e, int dry_run, int *restored)
 		fsync(dfd);
 		close(dfd);
 	}
-	printf("%s: restored from %s\n", path, backup);
+	printf("%s: restored from %s\n", nxp_shown(path), nxp_shown(backup));
 	*restored = 1;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "nxpatch/pe.h"
 #include "nxpatch/sign.h"
 #include "util/bytes.h"
+#include "util/escape.h"
 
 static const char usage[] = "usage: nxpatch sign IN -o OUT (OUT may be IN)\n" CLI_SIGN_USAGE;
 
@@ -130,7 +131,7 @@ static int sign_file(const char *in, const char *out, const nxp_signer *signer,
 		cli_error_e(out, &err);
 		status = NXP_EXIT_INPUT;
 	} else {
-		printf("%s: signed (%s, %s%s), replaced %u signature%s\n", out,
+		printf("%s: signed (%s, %s%s), replaced %u signature%s\n", nxp_shown(out),
 		       nxp_digest_name(so->digest), nxp_signer_subject(signer),
 		       so->timestamp_url ? ", timestamped" : "", img->ncerts,
 		       img->ncerts == 1 ? "" : "s");

@@ -9,6 +9,7 @@
 #include "nxpatch/file.h"
 #include "nxpatch/pe.h"
 #include "nxpatch/sign.h"
+#include "util/escape.h"
 
 int cmd_unsign(int argc, char **argv)
 {
@@ -81,9 +82,9 @@ int cmd_unsign(int argc, char **argv)
 		goto done;
 	}
 	if (stripped)
-		printf("%s: removed %u signature%s\n", out, img->ncerts, img->ncerts == 1 ? "" : "s");
+		printf("%s: removed %u signature%s\n", nxp_shown(out), img->ncerts, img->ncerts == 1 ? "" : "s");
 	else
-		printf("%s: not signed, written unchanged\n", out);
+		printf("%s: not signed, written unchanged\n", nxp_shown(out));
 	status = NXP_EXIT_OK;
 done:
 	nxp_tmpfile_discard(&t);
