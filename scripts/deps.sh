@@ -3,6 +3,7 @@
 # Install what nxpatch needs from Debian's packages, only what is missing.
 #   scripts/deps.sh build   - to build the library and the CLI
 #   scripts/deps.sh samples - the mingw-w64 cross compilers that build samples/
+#   scripts/deps.sh demo    - build + samples + wine64 (scripts/demo.sh runs a sample under it)
 #   scripts/deps.sh test    - to build and run every test (cross compilers, wine64, verifiers)
 set -euo pipefail
 
@@ -16,8 +17,9 @@ want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   samples) want=("${sample_pkgs[@]}") ;;
+  demo) want+=("${sample_pkgs[@]}" wine64) ;;
   test) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|samples|test]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [build|samples|demo|test]" >&2; exit 2 ;;
 esac
 
 missing=()

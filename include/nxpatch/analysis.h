@@ -26,6 +26,7 @@ typedef enum nxp_evidence_kind {
 	NXP_EV_ATL_THUNK = 8,       /* mov [esp+4], imm32; jmp rel32 */
 	NXP_EV_X64_THUNK = 9,       /* mov rcx, imm64; mov rax, imm64; jmp rax */
 	NXP_EV_ABS_JUMP = 10,       /* absolute-jump stub */
+	NXP_EV_DEP_FAULT = 11,      /* observed: an execute fault under DEP (nxpatch trace) */
 	NXP_EV__COUNT
 } nxp_evidence_kind;
 
@@ -50,6 +51,11 @@ typedef struct nxp_facts {
 	size_t evidence_dropped;    /* found beyond the cap */
 	uint32_t section_evidence[NXP_MAX_SECTIONS]; /* count per section */
 	int code_in_data;           /* any section has evidence */
+
+	/* Traced faults outside every image (run-time code in allocated memory),
+	 * merged from an --evidence file: no section flag can fix them. */
+	uint32_t heap_faults;
+	char heap_fault[256];       /* the first, described */
 
 	/* Warnings (static strings or malloc'd in warnings_owned). */
 	char **warnings;

@@ -27,6 +27,7 @@ const char *nxp_evidence_kind_name(nxp_evidence_kind k)
 		[NXP_EV_ATL_THUNK] = "atl_thunk",
 		[NXP_EV_X64_THUNK] = "x64_thunk",
 		[NXP_EV_ABS_JUMP] = "absolute_jump",
+		[NXP_EV_DEP_FAULT] = "dep_fault",
 	};
 	if ((unsigned)k >= NXP_EV__COUNT)
 		return "unknown";

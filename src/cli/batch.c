@@ -22,6 +22,7 @@
 #include "nxpatch/file.h"
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
+#include "nxpatch/trace.h"
 #include "util/escape.h"
 
 /* ---------------------------------------------------------------- options */
@@ -40,6 +41,13 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
 	case '0': o->nul = 1; return 1;
 	case 'q': o->quiet = 1; return 1;
 	case BATCH_OPT_FROM: o->from = arg; return 1;
+	case BATCH_OPT_EVIDENCE:
+		if (o->evidence) {
+			cli_usage(cmd, "--evidence may be given once");
+			return -1;
+		}
+		o->evidence = arg;
+		return 1;
 	case 'j':
 		errno = 0;
 		o->jobs = strtol(arg, &end, 10);
@@ -91,6 +99,9 @@ void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
 	json_decref(a);
 }
 
+/* --evidence: loaded once by batch_run, before any worker starts. */
+static nxp_evset *batch_evidence;
+
 static const char *kind_of(mode_t m)
 {
 	return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
@@ -108,6 +119,14 @@ int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
 		              kind_of(it->mode));
 	else
 		rc = nxp_input_open(in, it->path, &err);
+	if (!rc && batch_evidence) {
+		nxp_error merr = {0};
+		if ((rc = nxp_facts_merge_trace(&(*in)->facts, batch_evidence, &merr))) {
+			nxp_input_close(*in);
+			*in = NULL;
+			err = merr;
+		}
+	}
 	if (!rc)
 		return 0;
 	if (it->found && (rc == NXP_E_NOT_PE || rc == NXP_E_PE_SIGNATURE)) {
@@ -976,6 +995,15 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 		free_items(&l);
 		return NXP_EXIT_INPUT;
 	}
+	if (o->evidence) {
+		nxp_error err = {0};
+		int rc = nxp_evset_load(&batch_evidence, o->evidence, &err);
+		if (rc) {
+			cli_error(NULL, "--evidence: %s", err.msg);
+			free_items(&l);
+			return rc == NXP_E_USAGE || rc == NXP_E_TOO_LARGE ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
+		}
+	}
 
 	run R = {.cmd = cmd, .o = o, .l = &l};
 	R.c.skipped = l.skipped;
@@ -1069,5 +1097,7 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	json_decref(R.kept);
 	free(R.recs);
 	free_items(&l);
+	nxp_evset_free(batch_evidence);
+	batch_evidence = NULL;
 	return R.status;
 }

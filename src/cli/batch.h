@@ -24,7 +24,8 @@ enum {
 	BATCH_OPT_FROM = 0x300,
 	BATCH_OPT_SHARD,
 	BATCH_OPT_JOBS,
-	BATCH_OPT_QUIET
+	BATCH_OPT_QUIET,
+	BATCH_OPT_EVIDENCE
 };
 
 #define BATCH_SHORT_OPTIONS "r0j:q"
@@ -34,12 +35,14 @@ enum {
 	{"null", no_argument, NULL, '0'},                            \
 	{"jobs", required_argument, NULL, 'j'},                      \
 	{"quiet", no_argument, NULL, 'q'},                           \
-	{"shard", required_argument, NULL, BATCH_OPT_SHARD}
+	{"shard", required_argument, NULL, BATCH_OPT_SHARD},          \
+	{"evidence", required_argument, NULL, BATCH_OPT_EVIDENCE}
 
 #define BATCH_USAGE                                                                         \
 	"  inputs:   PATH... (-r to recurse into directories) | --from FILE|- [-0]\n"          \
 	"  batch:    [-j N] (worker processes; default: processors online) [--shard K/N]\n"    \
-	"            [-q|--quiet] (no progress bar)\n"
+	"            [-q|--quiet] (no progress bar)\n"                                         \
+	"  evidence: [--evidence FILE] (faults recorded by nxpatch trace, JSONL)\n"
 
 typedef struct batch_opts {
 	int recurse;
@@ -51,6 +54,7 @@ typedef struct batch_opts {
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
 	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
+	const char *evidence;   /* --evidence FILE: traced faults merged into the facts */
 	int out_names;          /* apply --out-dir: each input's output name is its rel
 	                           (or basename); a second input with an earlier one's
 	                           output name gets batch_item.clash */

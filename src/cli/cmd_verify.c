@@ -18,8 +18,8 @@
 #include "util/escape.h"
 
 static const char usage[] =
-	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif] "
-	"PATH...\n" BATCH_USAGE;
+	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--evidence FILE] "
+	"[--format text|json|jsonl|sarif] PATH...\n" BATCH_USAGE;
 
 static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
 {

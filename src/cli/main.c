@@ -18,6 +18,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 static const struct nxp_cmd commands[] = {
 	{"help", cmd_help, "show the commands"},
@@ -31,6 +32,7 @@ static const struct nxp_cmd commands[] = {
 	{"apply", cmd_apply, "patch images as the policy says, verify, replace"},
 	{"verify", cmd_verify, "check images comply with a policy (and their signatures)"},
 	{"revert", cmd_revert, "restore the originals of an apply --journal run"},
+	{"trace", cmd_trace, "run a Windows program under DEP and record its execute faults"},
 };
 
 int cmd_help(int argc, char **argv)

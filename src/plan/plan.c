@@ -308,6 +308,13 @@ static void counterfactual_sanctions(const planner *pl, nxp_plan *plan)
 		goto out;
 	}
 	analyzed = 1;
+	/* Evidence from a trace (--evidence) is not in the image: carry it over. */
+	for (size_t k = 0; k < pl->f->nevidence; k++)
+		if (pl->f->evidence[k].kind == NXP_EV_DEP_FAULT &&
+		    nxp_facts_add_evidence(&pf, NXP_EV_DEP_FAULT, pl->f->evidence[k].rva,
+		                           pl->f->evidence[k].section))
+			goto out;
+	pf.heap_faults = pl->f->heap_faults;
 	const uint16_t dll = img->dll_characteristics;
 	for (unsigned v = 0; v < 4; v++) {
 		int unsign = v & 1, clear_nx = (v >> 1) & 1;
@@ -346,6 +353,46 @@ static void sanction_wx(const planner *pl, nxp_plan *plan)
 	}
 	if (unsanctioned && policy_allows_wx(pl->pol))
 		counterfactual_sanctions(pl, plan);
+}
+
+/* Faults a trace observed (--evidence): a section where code ran under DEP
+ * must end up executable, and code that ran outside every image (generated
+ * at run time) means the image must not be, or stay, opted in to DEP. */
+static void check_traced_faults(planner *pl)
+{
+	nxp_plan *plan = pl->plan;
+	const nxp_image *img = pl->f->img;
+	const bit_decision *nx = &pl->dll[__builtin_ctz(NXP_DLL_NX_COMPAT)];
+	if (pl->f->heap_faults && (plan->dll_new & NXP_DLL_NX_COMPAT))
+		refuse(plan, NXP_F_REFUSED_NX_RUNTIME_CODE,
+		       where_field("dll_characteristics", img->dll_characteristics_offset, -1),
+		       rule_id(pl, nx),
+		       "nx_compat %s while a trace saw code run outside every image (generated at "
+		       "run time), which no section flag can make executable: %u fault site%s, "
+		       "first at %s",
+		       img->dll_characteristics & NXP_DLL_NX_COMPAT ? "would stay set" : "would be set",
+		       pl->f->heap_faults, pl->f->heap_faults == 1 ? "" : "s", pl->f->heap_fault);
+	for (unsigned i = 0; i < img->nsections; i++) {
+		if (plan->section_new[i] & NXP_SCN_MEM_EXECUTE)
+			continue;
+		size_t n = 0;
+		uint32_t first = 0;
+		for (size_t k = 0; k < pl->f->nevidence; k++)
+			if (pl->f->evidence[k].kind == NXP_EV_DEP_FAULT && pl->f->evidence[k].section == (int)i &&
+			    !n++)
+				first = pl->f->evidence[k].rva;
+		if (!n)
+			continue;
+		nxp_where w = where_field("section_characteristics",
+		                          img->sections[i].characteristics_offset, (int)i);
+		w.has_rva = 1;
+		w.rva = first;
+		refuse(plan, NXP_F_REFUSED_TRACED_FAULT, w, NULL,
+		       "a trace saw code run in section %s (rva 0x%x%s), and the plan leaves it "
+		       "non-executable: the program faults there under DEP (a rule with section: "
+		       "\"@code-in-data\", add: [execute] fixes it)",
+		       img->sections[i].name, first, n > 1 ? " and more" : "");
+	}
 }
 
 /* Safety refusals for opting in to DEP: code outside executable sections
@@ -507,6 +554,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		check_dll_safety(pl, img->dll_characteristics, plan->dll_new, will_be_signed);
 	sanction_wx(pl, plan);
 	check_nx_safety(pl);
+	check_traced_faults(pl);
 
 	/* The checksum: recomputed when anything changes, except that a stored
 	 * zero stays zero unless the policy asks for it always. Re-signing
