@@ -20,6 +20,7 @@
 #include "nxpatch/pe.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/policy.h"
+#include "nxpatch/write.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -112,6 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.path = "fuzz-input.exe";
 	in.file.data = data;
 	in.file.len = size;
+	in.file.fd = -1;    /* no open file behind it */
+	in.file.guard = -1;
 	nxp_error err = {0};
 	if (nxp_pe_parse(&in.img, data, size, &err))
 		return 0;

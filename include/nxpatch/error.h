@@ -23,6 +23,8 @@ typedef enum nxp_code {
 	NXP_E_USAGE = 3,          /* a bad argument from the caller */
 	NXP_E_INTERNAL = 4,       /* a broken invariant inside nxpatch */
 	NXP_E_TOO_LARGE = 5,      /* input larger than NXP_MAX_FILE_SIZE */
+	NXP_E_FILE_TYPE = 6,      /* not a regular file (device, FIFO, socket, directory, link) */
+	NXP_E_LOCKED = 7,         /* another process holds the file's write lock */
 
 	/* PE reader: one code per malformed structure */
 	NXP_E_NOT_PE = 20,            /* too small for a DOS header, or no "MZ" */
@@ -52,6 +54,10 @@ typedef enum nxp_code {
 	NXP_E_CROSS_CHECK = 82,       /* LIEF disagrees with the reader */
 	NXP_E_LIEF = 83,              /* the LIEF child failed, crashed, timed out */
 	NXP_E_CHANGED = 84,           /* the input changed while being processed */
+	NXP_E_METADATA = 85,          /* owner, group, mode or xattrs cannot be kept */
+	NXP_E_BACKUP = 86,            /* no backup could be made without replacing a file */
+	NXP_E_JOURNAL = 87,           /* a journal line could not be made durable, or read */
+	NXP_E_REVERT = 88,            /* a journal entry fails revert's checks */
 
 	/* signing */
 	NXP_E_SIGN = 100,             /* signing failed */

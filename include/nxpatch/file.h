@@ -13,32 +13,60 @@
 extern "C" {
 #endif
 
-/* A whole input file, mapped read-only (or read, for non-regular files).
- * The identity fields let a writer notice the file changed under it. */
+/* A whole input file, mapped read-only. Only regular files are read: a
+ * directory, device, FIFO or socket is refused (NXP_E_FILE_TYPE) without
+ * being opened for reading, so a FIFO never blocks. Reads of the mapping are
+ * safe against the file being truncated meanwhile (a SIGBUS turns into zero
+ * pages and nxp_file_intact() then says 0). The identity fields let a writer
+ * notice the file changed under it. */
 typedef struct nxp_file {
 	const uint8_t *data;
 	size_t len;
-	int mapped;                 /* data is an mmap, else malloc'd */
+	int mapped;                 /* data is an mmap (else a static empty string) */
 	dev_t dev;
 	ino_t ino;
 	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	nlink_t nlink;
 	int64_t mtime_ns;
+	int fd;                     /* kept open (read-only) while loaded; -1 when none */
+	int locked;                 /* fd holds the exclusive write lock (NXP_FILE_LOCK) */
+	int guard;                  /* internal: the SIGBUS guard slot, or -1 */
 } nxp_file;
 
+/* nxp_file_load_flags() flags. */
+#define NXP_FILE_LOCK 1u        /* about to be replaced in place: refuse a symbolic link
+                                   (never follow it), and hold an exclusive lock (flock)
+                                   on the file from this read until unload, waiting up to
+                                   NXP_LOCK_WAIT_MS for another writer; the lock is taken
+                                   on the inode the path names after locking */
+#define NXP_LOCK_WAIT_MS 60000
+
 int nxp_file_load(nxp_file *f, const char *path, nxp_error *err);
+int nxp_file_load_flags(nxp_file *f, const char *path, unsigned flags, nxp_error *err);
 void nxp_file_unload(nxp_file *f);
 
 /* 1 when the file at path still has f's identity, size and mtime. */
 int nxp_file_unchanged(const nxp_file *f, const char *path);
+/* 1 when no read of f's mapping faulted (the file shrank under it) and the
+ * open file still has f's size and mtime. */
+int nxp_file_intact(const nxp_file *f);
 
 /* A second read-only descriptor for the file that f maps, for
  * nxp_tmpfile_copy(): -1 when f is not a mapping or path no longer names
  * the same regular file (device, inode, size). The caller closes it. */
 int nxp_file_reopen(const nxp_file *f, const char *path);
 
+/* "regular file", "directory", "FIFO", "character device", ... for st_mode. */
+const char *nxp_file_type_name(mode_t mode);
+
 /* Safe replacement of `target`: a temporary file in target's directory,
  * written, fsynced, handed to a verifier, then renamed into place. Nothing
- * happens to target unless commit succeeds. */
+ * happens to target unless commit succeeds. The temporary file is named
+ * ".NAME.nxpatch-XXXXXX" after the target's NAME, or, when that would not
+ * fit in NAME_MAX (255 bytes), ".nxpatch-HHHHHHHHHHHHHHHH-XXXXXX" with H the
+ * 64-bit FNV-1a hash of NAME in hex (nxp_tmpfile_prefix). */
 typedef struct nxp_tmpfile {
 	int fd;
 	int dirfd;                  /* the target's directory; open while fd is */
@@ -58,6 +86,13 @@ typedef struct nxp_tmpfile {
 #define NXP_WRITEBACK_CHUNK ((uint64_t)4 << 20)
 
 int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err);
+/* The name prefix of the temporary files for a target named base (its last
+ * path component): ".base.nxpatch-" or ".nxpatch-HHHHHHHHHHHHHHHH-"; the
+ * six random characters follow it. */
+void nxp_tmpfile_prefix(const char *base, char *out, size_t outlen);
+/* 1 when name (a last path component) is a temporary file name of either
+ * form. */
+int nxp_tmpfile_is_name(const char *name);
 /* The same for the target `name` (one path component) in the directory
  * dirfd, which is not resolved again: creating, renaming and removing go
  * through dirfd (openat/renameat/unlinkat), so a symbolic link planted in

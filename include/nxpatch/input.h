@@ -22,6 +22,13 @@ typedef struct nxp_input {
 
 /* Allocates *out. On failure *out is NULL and err names the problem. */
 int nxp_input_open(nxp_input **out, const char *path, nxp_error *err);
+
+/* nxp_input_open_flags() flags. */
+#define NXP_INPUT_LOCK 1u       /* the input is about to be replaced in place:
+                                   nxp_file_load_flags(NXP_FILE_LOCK) */
+#define NXP_INPUT_NO_FACTS 2u   /* bytes and image only (sign, unsign): in->facts is
+                                   left zeroed */
+int nxp_input_open_flags(nxp_input **out, const char *path, unsigned flags, nxp_error *err);
 void nxp_input_close(nxp_input *in);
 
 #ifdef __cplusplus

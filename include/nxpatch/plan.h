@@ -107,46 +107,20 @@ typedef struct nxp_plan_options {
 int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
                    const nxp_plan_options *opt, nxp_error *err);
 
+/* A plan that only strips (`unsign`) or replaces (`sign`) the signature of
+ * img: out_len is the image cut at its certificate table, directory entry 4
+ * is planned zero, and under strip the CheckSum is recomputed. An unsigned
+ * image under strip gives NXP_PLAN_NOTHING. Fails (NXP_E_CERT_TABLE) when
+ * the table is not at the end of the file. */
+int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action action,
+                       nxp_error *err);
+
 /* "section .thunk characteristics" / "dll_characteristics" / "checksum". */
 void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size_t outlen);
 /* "(+execute, -discardable)" / "" for non-flag fields. */
 void nxp_change_bits(const nxp_change *c, char *out, size_t outlen);
 /* The rules behind a change, "a, b" (distinct, in order), or "". */
 void nxp_change_rules(const nxp_change *c, char *out, size_t outlen);
-
-/* Where the output goes. */
-typedef enum nxp_out_mode {
-	NXP_OUT_FILE = 0,            /* to a named file */
-	NXP_OUT_IN_PLACE = 1         /* replace the input */
-} nxp_out_mode;
-
-struct nxp_signer;
-struct nxp_sign_opts;
-
-typedef struct nxp_apply_options {
-	int cross_check;             /* re-read the output with LIEF too */
-	const char *backup_suffix;   /* in place: keep the original as path+suffix */
-	const struct nxp_signer *signer;        /* for NXP_SIGACT_RESIGN */
-	const struct nxp_sign_opts *sign_opts;  /* may be NULL: defaults */
-	int test_corrupt_output;     /* test hook: flip a byte after writing */
-	int out_at;                  /* out_path's directory is out_dirfd: the output is
-	                                created and renamed through it (openat/renameat),
-	                                never by resolving out_path again */
-	int out_dirfd;
-} nxp_apply_options;
-
-typedef struct nxp_apply_result {
-	int written;                 /* the target was replaced/created */
-	uint64_t out_len;
-	uint32_t checksum;           /* the output's stored checksum */
-	char backup[4096];           /* the backup path, when one was made */
-} nxp_apply_result;
-
-/* Apply plan to in, writing out_path (which may be in->path). Writes a
- * temporary file beside out_path, fsyncs it, verifies it, then renames. On
- * any failure out_path is untouched and the temporary file removed. */
-int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
-              const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err);
 
 /* Verify that out (len bytes) is exactly in with plan applied: the reader's
  * view of every header and section field equals the input's except the

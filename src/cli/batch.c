@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,7 +29,6 @@
 void batch_opts_init(batch_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->journal_fd = -1;
 }
 
 int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
@@ -110,6 +108,11 @@ static const char *kind_of(mode_t m)
 
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
 {
+	return batch_open_flags(it, r, in, 0);
+}
+
+int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigned flags)
+{
 	nxp_error err = {0};
 	int rc;
 	/* Named on the command line or in --from: a FIFO would block the open
@@ -118,7 +121,7 @@ int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
 		rc = nxp_fail(&err, NXP_E_USAGE, "%s: only regular files are read",
 		              kind_of(it->mode));
 	else
-		rc = nxp_input_open(in, it->path, &err);
+		rc = nxp_input_open_flags(in, it->path, flags, &err);
 	if (!rc && batch_evidence) {
 		nxp_error merr = {0};
 		if ((rc = nxp_facts_merge_trace(&(*in)->facts, batch_evidence, &merr))) {
@@ -137,30 +140,6 @@ int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
 	r->report = nxp_json_failure(it->path, &err);
 	r->cls = "failed";
 	r->exit = NXP_EXIT_INPUT;
-	return rc;
-}
-
-/* ---------------------------------------------------------------- hashing */
-
-int batch_sha256(const void *buf, size_t len, char hex[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		return -1;
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
-
-int batch_sha256_file(const char *path, char hex[65])
-{
-	nxp_file f;
-	nxp_error err = {0};
-	if (nxp_file_load(&f, path, &err))
-		return -1;
-	int rc = batch_sha256(f.data, f.len, hex);
-	nxp_file_unload(&f);
 	return rc;
 }
 
@@ -216,13 +195,6 @@ static void free_items(items *l)
 	for (size_t i = 0; i < l->n; i++)
 		free_item(&l->v[i]);
 	free(l->v);
-}
-
-/* ".<name>.nxpatch-XXXXXX": a temporary file left by an interrupted run. */
-static int is_tmp_name(const char *name)
-{
-	size_t len = strlen(name);
-	return name[0] == '.' && len > 16 && !strncmp(name + len - 15, ".nxpatch-", 9);
 }
 
 static int has_suffix(const char *name, const char *suffix)
@@ -372,7 +344,7 @@ static int walk(items *l, const char *dir, const batch_opts *o)
 			l->skipped++;
 		} else if (S_ISDIR(sb.st_mode)) {
 			enter = 1;
-		} else if (!S_ISREG(sb.st_mode) || is_tmp_name(name) ||
+		} else if (!S_ISREG(sb.st_mode) || nxp_tmpfile_is_name(name) ||
 		           has_suffix(name, ".nxpatch-orig") ||
 		           (o->skip_suffix && has_suffix(name, o->skip_suffix))) {
 			l->skipped++;
@@ -560,6 +532,38 @@ static int select_items(items *l, const batch_opts *o)
 	}
 	l->n = k;
 	return 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* No input may be another input's backup name (x and x.orig with --backup
+ * .orig): its backup would have to replace it. */
+static int check_backup_names(const items *l, const char *suffix, const char *cmd)
+{
+	char **names = malloc((l->n ? l->n : 1) * sizeof(*names));
+	if (!names) {
+		cli_error(NULL, "out of memory");
+		return NXP_EXIT_INPUT;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		names[i] = l->v[i].path;
+	qsort(names, l->n, sizeof(*names), by_path);
+	int status = 0;
+	for (size_t i = 0; i < l->n && !status; i++) {
+		char want[PATH_MAX + 64];
+		const char *key = want;
+		if (snprintf(want, sizeof(want), "%s%s", l->v[i].path, suffix) >= (int)sizeof(want))
+			continue;
+		if (bsearch(&key, names, l->n, sizeof(*names), by_path))
+			status = cli_usage(cmd, "%s is an input and the backup name of the input %s "
+			                        "(--backup %s); choose another suffix",
+			                   want, l->v[i].path, suffix);
+	}
+	free(names);
+	return status;
 }
 
 /* ---------------------------------------------------------------- running */
@@ -994,6 +998,10 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 		cli_error(NULL, "out of memory");
 		free_items(&l);
 		return NXP_EXIT_INPUT;
+	}
+	if (o->backup_suffix && (status = check_backup_names(&l, o->backup_suffix, cmd->name))) {
+		free_items(&l);
+		return status;
 	}
 	if (o->evidence) {
 		nxp_error err = {0};

@@ -4,7 +4,7 @@
  * links, running the per-image work in -j worker PROCESSES (each starts
  * its own LIEF worker for the cross-check on first use), writing
  * the reports in input order whatever the scheduling, a progress bar, a
- * summary, the journal, and stopping cleanly on SIGINT/SIGTERM.
+ * summary, and stopping cleanly on SIGINT/SIGTERM.
  *
  * A command supplies one function that handles one image and fills a
  * batch_rec; the record is what travels back from a worker over a pipe (one
@@ -53,7 +53,8 @@ typedef struct batch_opts {
 	unsigned shard_k, shard_n; /* 1-based K of N; N == 0: no sharding */
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
-	int journal_fd;         /* apply --journal: -1 when none (apply writes it) */
+	const char *backup_suffix; /* apply --in-place --backup: an input whose name is another
+	                              input's plus this suffix is a usage error */
 	const char *evidence;   /* --evidence FILE: traced faults merged into the facts */
 	int out_names;          /* apply --out-dir: each input's output name is its rel
 	                           (or basename); a second input with an earlier one's
@@ -100,6 +101,8 @@ void batch_findings(batch_rec *r, const struct nxp_findings *fs, const nxp_image
 /* Open it as an image. On failure fills r (a failure, or skipped when the
  * file is not a PE image and was found by -r/--from) and returns nonzero. */
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in);
+/* The same with nxp_input_open_flags() flags (NXP_INPUT_LOCK in place). */
+int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigned flags);
 
 typedef struct batch_cmd {
 	const char *name;       /* "scan", ... */
@@ -112,9 +115,6 @@ typedef struct batch_cmd {
  * the reports, the summary and the journal. Returns the exit status. */
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
 
-/* SHA-256 of buf as 64 hex digits. Returns 0, or -1 on failure. */
-int batch_sha256(const void *buf, size_t len, char hex[65]);
-int batch_sha256_file(const char *path, char hex[65]);
 
 
 #endif

@@ -5,7 +5,6 @@
  * Applies exactly the plan, verifies the output, then replaces the target. */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
+#include "nxpatch/write.h"
 #include "util/beneath.h"
 #include "util/escape.h"
 
@@ -28,10 +28,14 @@ static const char usage[] =
 	"         [--no-cross-check] [--format text|json|jsonl] [signing options]\n"
 	"  --journal FILE  one JSON line per image (sha256 before/after, backup); undo with\n"
 	"                  'nxpatch revert --journal FILE'. Implies --backup .nxpatch-orig.\n"
+	"  --backup SUFFIX keep the original as PATH+SUFFIX (PATH.N+SUFFIX when that exists;\n"
+	"                  an existing file is never replaced)\n"
+	"  --allow-metadata-loss  in place: replace a file even when its owner, group, mode\n"
+	"                  or extended attributes cannot be kept (setuid/setgid dropped)\n"
 	BATCH_USAGE CLI_SIGN_USAGE;
 
 enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT,
-       OPT_JOURNAL };
+       OPT_JOURNAL, OPT_ALLOW_META_LOSS };
 
 #define JOURNAL_BACKUP ".nxpatch-orig"
 
@@ -45,6 +49,8 @@ typedef struct apply_args {
 	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
 	int cross_check;
 	int test_corrupt;
+	int allow_metadata_loss;
+	nxp_journal *journal_h;
 	cli_sign_args sign;
 	batch_opts bo;
 	/* for the workers */
@@ -71,88 +77,12 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
 	                               err);
 }
 
-static json_t *absolute(const char *path)
-{
-	char cwd[PATH_MAX], buf[2 * PATH_MAX];
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return json_string(path);
-	snprintf(buf, sizeof(buf), "%s/%s", cwd, path);
-	return json_string(buf);
-}
-
-/* The SHA-256 apply's output will have: the input with the planned edits,
- * cut at plan->out_len. Not known ahead under re-signing. */
-static int planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65])
-{
-	if (plan->signature == NXP_SIGACT_RESIGN)
-		return -1;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	uint64_t pos = 0;
-	for (size_t i = 0; ok && i < plan->nchanges; i++) {
-		const nxp_change *c = &plan->changes[i];
-		uint8_t v[8];
-		for (uint32_t k = 0; k < c->size && k < 8; k++)
-			v[k] = (uint8_t)(c->new_value >> (8 * k));
-		ok = EVP_DigestUpdate(md, in->file.data + pos, c->offset - pos) &&
-		     EVP_DigestUpdate(md, v, c->size);
-		pos = (uint64_t)c->offset + c->size;
-	}
-	unsigned char out[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	ok = ok && EVP_DigestUpdate(md, in->file.data + pos, plan->out_len - pos) &&
-	     EVP_DigestFinal_ex(md, out, &len) && len == 32;
-	EVP_MD_CTX_free(md);
-	for (unsigned i = 0; ok && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", out[i]);
-	return ok ? 0 : -1;
-}
-
-/* One journal line: a single write on an O_APPEND descriptor, then fsync,
- * so a line is whole or absent whatever kills us, and lines from parallel
- * workers never interleave. */
-static void journal_write(const apply_args *a, json_t *j, batch_rec *r)
-{
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	size_t len = s ? strlen(s) : 0;
-	char *line = s ? realloc(s, len + 2) : NULL;
-	if (!line) {
-		free(s);
-		batch_error(r, NULL, "cannot write the journal: out of memory");
-		r->exit = NXP_EXIT_INPUT;
-		return;
-	}
-	line[len] = '\n';
-	ssize_t w;
-	do
-		w = write(a->bo.journal_fd, line, len + 1);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)len + 1 || fsync(a->bo.journal_fd) != 0) {
-		batch_error(r, a->journal, "cannot write the journal: %s",
-		            w < 0 || w == (ssize_t)len + 1 ? strerror(errno) : "short write");
-		r->exit = NXP_EXIT_INPUT;
-	}
-	free(line);
-}
-
-static json_t *journal_line(const nxp_input *in, const nxp_plan *plan, const char *status,
-                            const char *before, const char *after, const char *backup)
-{
-	json_t *rules = json_array();
-	for (size_t i = 0; i < plan->nmatched; i++)
-		json_array_append_new(rules, json_string(plan->matched[i]));
-	return json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "path", absolute(in->path), "status",
-	                 status, "sha256_before", before, "sha256_after",
-	                 after ? json_string(after) : json_null(), "backup",
-	                 backup ? absolute(backup) : json_null(), "rules", rules);
-}
-
 static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 {
 	const apply_args *a = vctx;
 	const char *path = it->path;
 	nxp_input *in;
-	if (batch_open(it, r, &in))
+	if (batch_open_flags(it, r, &in, a->in_place ? NXP_INPUT_LOCK : 0))
 		return;
 	nxp_plan *plan = malloc(sizeof(*plan));
 	if (!plan) {
@@ -163,9 +93,6 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		return;
 	}
 	nxp_error err = {0};
-	char before[65] = "";
-	if (a->journal && batch_sha256(in->file.data, in->file.len, before))
-		snprintf(before, sizeof(before), "unknown");
 	nxp_plan_options popt = {.will_sign = a->signer != NULL};
 	nxp_plan_build(plan, a->pol, &in->facts, &popt, &err);
 
@@ -176,6 +103,8 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.backup_suffix = a->in_place ? a->backup : NULL,
 		.signer = a->signer,
 		.sign_opts = &a->sign.so,
+		.journal = a->journal_h,
+		.allow_metadata_loss = a->allow_metadata_loss,
 		.test_corrupt_output = a->test_corrupt,
 	};
 	int rc = NXP_OK, dirfd = -1;
@@ -187,50 +116,46 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	else if (plan->status == NXP_PLAN_CHANGES && a->out_dir &&
 	         (dirfd = open_out_parent(a, it, 1, &err)) < 0)
 		rc = err.code;
-	else if (plan->status == NXP_PLAN_CHANGES) {
+	else {
 		aopt.out_at = dirfd >= 0;
 		aopt.out_dirfd = dirfd;
-		if (a->journal) {
-			/* Write-ahead: what is about to happen, with the SHA-256 the
-			 * output will have, so revert can undo it even when we are
-			 * killed between the rename and the final line. */
-			char want[65], bk[PATH_MAX + 64];
-			int known = planned_sha256(in, plan, want) == 0;
-			snprintf(bk, sizeof(bk), "%s%s", in->path, a->backup);
-			json_t *j = journal_line(in, plan, "started", before, known ? want : NULL, bk);
-			journal_write(a, j, r);
-			json_decref(j);
-		}
 		rc = nxp_apply(in, plan, out, &aopt, &res, &err);
 	}
 	if (dirfd >= 0)
 		close(dirfd);
 
 	const char *result;
-	if (plan->status == NXP_PLAN_REFUSED && !rc) {
+	if (plan->status == NXP_PLAN_REFUSED && (!rc || rc == NXP_E_REFUSED)) {
 		result = "refused";
 		r->cls = "refused";
 		r->exit = NXP_EXIT_CHECK;
-	} else if (rc) {
+	} else if (rc && !res.written) {
 		result = "failed";
 		r->cls = "failed";
 		r->exit = NXP_EXIT_INPUT;
 	} else if (res.written) {
 		result = "written";
 		r->cls = "changed";
+		if (rc) /* written, but its journal result line is missing */
+			r->exit = NXP_EXIT_INPUT;
 	} else {
 		result = "nothing_to_do";
 		r->cls = "unchanged";
 	}
 	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
-		/* Names as every JSON path field shows them (util/escape.h): a
-		 * non-UTF-8 name used to make json_pack fail, dropping "result". */
-		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output",
-		                       nxp_json_name(out), "written", res.written);
+		/* Names as every JSON path field shows them (util/escape.h). */
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(out),
+		                       "written", res.written);
 		if (res.backup[0])
 			json_object_set_new(jr, "backup", nxp_json_name(res.backup));
-		if (rc)
+		if (res.nwarnings) {
+			json_t *w = json_array();
+			for (size_t i = 0; i < res.nwarnings; i++)
+				json_array_append_new(w, nxp_json_text(res.warnings[i]));
+			json_object_set_new(jr, "warnings", w);
+		}
+		if (rc && rc != NXP_E_REFUSED)
 			json_object_set_new(jr, "error", nxp_json_text(err.msg));
 		json_object_set_new(o, "result", jr);
 		r->report = o;
@@ -245,22 +170,27 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		else if (plan->status == NXP_PLAN_REFUSED)
 			fprintf(r->out, "  not written: refused\n");
 	}
-	if (rc)
+	for (size_t i = 0; i < res.nwarnings; i++)
+		batch_error(r, path, "warning: %s", res.warnings[i]);
+	if (rc && rc != NXP_E_REFUSED)
 		batch_error(r, path, "%s", err.msg);
-	if (a->journal) {
-		char after[65];
-		memcpy(after, before, sizeof(after));
-		if (res.written && batch_sha256_file(out, after))
-			snprintf(after, sizeof(after), "unknown");
-		json_t *j = journal_line(in, plan, result, before, after,
-		                         res.backup[0] ? res.backup : NULL);
-		if (j && rc)
-			json_object_set_new(j, "error", json_string(err.msg));
-		journal_write(a, j, r);
-		json_decref(j);
-	}
 	free(plan);
 	nxp_input_close(in);
+}
+
+/* A backup suffix that is an image extension would give backups the names
+ * of images (x.exe is the backup name of x): refused. */
+static int image_suffix(const char *suffix)
+{
+	static const char *const ext[] = {".exe", ".dll", ".sys", ".efi", ".ocx", ".scr", ".cpl",
+	                                  ".drv", ".com", ".mui", ".ax", ".acm", NULL};
+	size_t n = strlen(suffix);
+	for (size_t i = 0; ext[i]; i++) {
+		size_t k = strlen(ext[i]);
+		if (n >= k && !strcasecmp(suffix + n - k, ext[i]))
+			return 1;
+	}
+	return 0;
 }
 
 static int parse_args(apply_args *a, int argc, char **argv)
@@ -275,6 +205,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		{"no-cross-check", no_argument, NULL, OPT_NO_CROSS},
 		{"format", required_argument, NULL, 'f'},
 		{"test-corrupt-output", no_argument, NULL, OPT_TEST_CORRUPT},
+		{"allow-metadata-loss", no_argument, NULL, OPT_ALLOW_META_LOSS},
 		{"help", no_argument, NULL, 'h'},
 		CLI_SIGN_LONG_OPTIONS,
 		BATCH_LONG_OPTIONS,
@@ -299,6 +230,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		case OPT_JOURNAL: a->journal = optarg; break;
 		case OPT_NO_CROSS: a->cross_check = 0; break;
 		case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
+		case OPT_ALLOW_META_LOSS: a->allow_metadata_loss = 1; break;
 		case 'f':
 			if (!cli_parse_format_in("apply", optarg, &a->bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL))
@@ -324,6 +256,12 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		a->backup = JOURNAL_BACKUP;
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))
 		return cli_usage("apply", "--backup takes a suffix such as .orig");
+	if (a->backup && image_suffix(a->backup))
+		return cli_usage("apply", "--backup %s would give backups the names of images (x%s "
+		                          "is the backup name of x); choose a suffix such as .orig",
+		                 a->backup, a->backup);
+	if (a->allow_metadata_loss && !a->in_place)
+		return cli_usage("apply", "--allow-metadata-loss goes with --in-place");
 	if (a->out_dir) {
 		/* The directory named here is the user's (a link to it is fine);
 		 * nothing beneath it is followed. */
@@ -333,6 +271,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		a->bo.out_names = 1;
 	}
 	a->bo.skip_suffix = a->backup;
+	a->bo.backup_suffix = a->in_place ? a->backup : NULL;
 	return cli_sign_finish(&a->sign, "apply", 0);
 }
 
@@ -354,21 +293,19 @@ int cmd_apply(int argc, char **argv)
 		nxp_policy_free(pol);
 		return status;
 	}
-	if (a.journal) {
-		a.bo.journal_fd = open(a.journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (a.bo.journal_fd < 0) {
-			cli_error(a.journal, "cannot open the journal: %s", strerror(errno));
-			nxp_signer_free(signer);
-			nxp_policy_free(pol);
-			return NXP_EXIT_INPUT;
-		}
+	nxp_error err = {0};
+	if (a.journal && nxp_journal_open(&a.journal_h, a.journal, &err)) {
+		cli_error_e(a.journal, &err);
+		nxp_signer_free(signer);
+		nxp_policy_free(pol);
+		return NXP_EXIT_INPUT;
 	}
 	a.pol = pol;
 	a.signer = signer;
 	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
 	status = batch_run(&cmd, &a.bo, argv + optind, argc - optind);
-	if (a.bo.journal_fd >= 0 && close(a.bo.journal_fd) != 0) {
-		cli_error(a.journal, "cannot close the journal: %s", strerror(errno));
+	if (nxp_journal_close(a.journal_h, &err)) {
+		cli_error_e(a.journal, &err);
 		status = NXP_EXIT_INPUT;
 	}
 	if (a.out_dirfd >= 0)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -14,105 +16,175 @@
 
 #include "nxpatch/file.h"
 #include "nxpatch/pe.h"
+#include "util/guard.h"
 
 static int64_t mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
+const char *nxp_file_type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "regular file";
+	case S_IFDIR: return "directory";
+	case S_IFIFO: return "FIFO";
+	case S_IFCHR: return "character device";
+	case S_IFBLK: return "block device";
+	case S_IFSOCK: return "socket";
+	case S_IFLNK: return "symbolic link";
+	default: return "special file";
+	}
+}
+
+/* Wait for the exclusive lock on fd, polling so that a stuck holder gives a
+ * clear error instead of a hang. */
+static int lock_wait(int fd, nxp_error *err)
+{
+	long waited_us = 0, step_us = 500;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return nxp_fail(err, NXP_E_IO, "cannot lock: %s", strerror(errno));
+		if (waited_us >= (long)NXP_LOCK_WAIT_MS * 1000)
+			return nxp_fail(err, NXP_E_LOCKED,
+			                "another process is writing it (it holds the file's lock); "
+			                "gave up after %d s", NXP_LOCK_WAIT_MS / 1000);
+		usleep((useconds_t)step_us);
+		waited_us += step_us;
+		if (step_us < 50000)
+			step_us *= 2;
+	}
+	return NXP_OK;
+}
+
+/* Open path read-only as the regular file st describes (without blocking on
+ * a FIFO swapped in meanwhile); with NXP_FILE_LOCK, lock it and make sure the
+ * path still names the locked inode. */
+static int open_regular(const char *path, unsigned flags, struct stat *st, int *out,
+                        nxp_error *err)
+{
+	int lock = (flags & NXP_FILE_LOCK) != 0;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		if ((lock ? lstat(path, st) : stat(path, st)) != 0)
+			return nxp_fail(err, NXP_E_IO, "cannot open: %s", strerror(errno));
+		if (S_ISLNK(st->st_mode)) {
+			char to[4096];
+			ssize_t n = readlink(path, to, sizeof(to) - 1);
+			to[n > 0 ? n : 0] = '\0';
+			return nxp_fail(err, NXP_E_FILE_TYPE,
+			                "is a symbolic link (to %s); replacing it in place would turn the "
+			                "link into a file: give the file it points to",
+			                n > 0 ? to : "?");
+		}
+		if (!S_ISREG(st->st_mode))
+			return nxp_fail(err, NXP_E_FILE_TYPE, "is a %s, not a regular file",
+			                nxp_file_type_name(st->st_mode));
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+		                        (lock ? O_NOFOLLOW : 0));
+		if (fd < 0)
+			return nxp_fail(err, NXP_E_IO, "cannot open: %s", strerror(errno));
+		struct stat fst;
+		if (fstat(fd, &fst) != 0) {
+			int e = errno;
+			close(fd);
+			return nxp_fail(err, NXP_E_IO, "cannot stat: %s", strerror(e));
+		}
+		if (!S_ISREG(fst.st_mode) || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
+			close(fd);
+			if (!S_ISREG(fst.st_mode))
+				return nxp_fail(err, NXP_E_FILE_TYPE, "is a %s, not a regular file",
+				                nxp_file_type_name(fst.st_mode));
+			continue; /* replaced between stat and open: look again */
+		}
+		if (lock) {
+			int rc = lock_wait(fd, err);
+			if (rc) {
+				close(fd);
+				return rc;
+			}
+			/* Another writer may have renamed a new file over the path
+			 * while we waited: then this inode is not the file any more. */
+			struct stat now;
+			if (lstat(path, &now) != 0 || now.st_dev != fst.st_dev ||
+			    now.st_ino != fst.st_ino) {
+				close(fd);
+				continue;
+			}
+			if (fstat(fd, &fst) != 0) {
+				int e = errno;
+				close(fd);
+				return nxp_fail(err, NXP_E_IO, "cannot stat: %s", strerror(e));
+			}
+		}
+		*st = fst;
+		*out = fd;
+		return NXP_OK;
+	}
+	return nxp_fail(err, NXP_E_CHANGED, "the file keeps being replaced while it is opened");
+}
+
 int nxp_file_load(nxp_file *f, const char *path, nxp_error *err)
 {
+	return nxp_file_load_flags(f, path, 0, err);
+}
+
+int nxp_file_load_flags(nxp_file *f, const char *path, unsigned flags, nxp_error *err)
+{
 	memset(f, 0, sizeof(*f));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nxp_fail(err, NXP_E_IO, "cannot open: %s", strerror(errno));
+	f->fd = -1;
+	f->guard = -1;
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		return nxp_fail(err, NXP_E_IO, "cannot stat: %s", strerror(e));
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return nxp_fail(err, NXP_E_IO, "is a directory");
-	}
+	int fd = -1;
+	int rc = open_regular(path, flags, &st, &fd, err);
+	if (rc)
+		return rc;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->mode = st.st_mode;
+	f->uid = st.st_uid;
+	f->gid = st.st_gid;
+	f->nlink = st.st_nlink;
 	f->mtime_ns = mtime_ns(&st);
-	if (S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size > NXP_MAX_FILE_SIZE) {
-			close(fd);
-			return nxp_fail(err, NXP_E_TOO_LARGE,
-			                "file too large (%lld bytes, limit %llu)",
-			                (long long)st.st_size,
-			                (unsigned long long)NXP_MAX_FILE_SIZE);
-		}
-		f->len = (size_t)st.st_size;
-		if (f->len == 0) {
-			close(fd);
-			f->data = (const uint8_t *)"";
-			return NXP_OK;
-		}
-		void *p = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if ((uint64_t)st.st_size > NXP_MAX_FILE_SIZE) {
 		close(fd);
-		if (p == MAP_FAILED)
-			return nxp_fail(err, NXP_E_IO, "cannot map: %s", strerror(errno));
-		madvise(p, f->len, MADV_SEQUENTIAL);
-		f->data = p;
-		f->mapped = 1;
+		return nxp_fail(err, NXP_E_TOO_LARGE, "file too large (%lld bytes, limit %llu)",
+		                (long long)st.st_size, (unsigned long long)NXP_MAX_FILE_SIZE);
+	}
+	f->len = (size_t)st.st_size;
+	f->fd = fd;
+	f->locked = (flags & NXP_FILE_LOCK) != 0;
+	if (f->len == 0) {
+		f->data = (const uint8_t *)"";
 		return NXP_OK;
 	}
-	/* A pipe or device: read it, bounded by the size limit. */
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = malloc(cap);
-	if (!buf) {
+	void *p = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
 		close(fd);
-		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+		f->fd = -1;
+		f->locked = 0;
+		return nxp_fail(err, NXP_E_IO, "cannot map: %s", strerror(e));
 	}
-	for (;;) {
-		if (len == cap) {
-			if (cap >= NXP_MAX_FILE_SIZE) {
-				free(buf);
-				close(fd);
-				return nxp_fail(err, NXP_E_TOO_LARGE, "input larger than %llu bytes",
-				                (unsigned long long)NXP_MAX_FILE_SIZE);
-			}
-			uint8_t *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return nxp_fail(err, NXP_E_NOMEM, "out of memory");
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			return nxp_fail(err, NXP_E_IO, "cannot read: %s", strerror(e));
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	f->data = buf;
-	f->len = len;
+	madvise(p, f->len, MADV_SEQUENTIAL);
+	f->data = p;
+	f->mapped = 1;
+	f->guard = nxp_guard_add(p, f->len);
 	return NXP_OK;
 }
 
 void nxp_file_unload(nxp_file *f)
 {
-	if (f->mapped)
+	if (f->mapped) {
+		nxp_guard_remove(f->guard);
 		munmap((void *)f->data, f->len);
-	else if (f->len)
-		free((void *)f->data);
+	}
+	if (f->fd >= 0)
+		close(f->fd); /* releases the lock */
 	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->guard = -1;
 }
 
 int nxp_file_unchanged(const nxp_file *f, const char *path)
@@ -121,7 +193,53 @@ int nxp_file_unchanged(const nxp_file *f, const char *path)
 	if (stat(path, &st) != 0)
 		return 0;
 	return st.st_dev == f->dev && st.st_ino == f->ino && (size_t)st.st_size == f->len &&
-	       mtime_ns(&st) == f->mtime_ns;
+	       mtime_ns(&st) == f->mtime_ns && nxp_file_intact(f);
+}
+
+int nxp_file_intact(const nxp_file *f)
+{
+	if (nxp_guard_faulted(f->guard))
+		return 0;
+	struct stat st;
+	if (f->fd >= 0 && (fstat(f->fd, &st) != 0 || (size_t)st.st_size != f->len ||
+	                   mtime_ns(&st) != f->mtime_ns))
+		return 0;
+	return 1;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define TMP_LONG_FORM 16 /* ".", ".nxpatch-", "XXXXXX" around the name */
+
+void nxp_tmpfile_prefix(const char *base, char *out, size_t outlen)
+{
+	if (strlen(base) + TMP_LONG_FORM <= NAME_MAX)
+		snprintf(out, outlen, ".%s.nxpatch-", base);
+	else
+		snprintf(out, outlen, ".nxpatch-%016llx-", (unsigned long long)fnv1a(base));
+}
+
+int nxp_tmpfile_is_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (name[0] != '.')
+		return 0;
+	if (len > TMP_LONG_FORM && !strncmp(name + len - 15, ".nxpatch-", 9))
+		return 1;
+	if (len != 32 || strncmp(name, ".nxpatch-", 9) || name[25] != '-')
+		return 0;
+	for (int i = 9; i < 25; i++)
+		if (!strchr("0123456789abcdef", name[i]))
+			return 0;
+	return 1;
 }
 
 int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err)
@@ -146,7 +264,8 @@ int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error 
 	return rc;
 }
 
-/* mkostemp() in a directory descriptor: ".<name>.nxpatch-XXXXXX". */
+/* mkostemp() in a directory descriptor: ".<name>.nxpatch-XXXXXX", or the
+ * short form for long names (nxp_tmpfile_prefix). */
 static int create_tmp_at(nxp_tmpfile *t, const char *name)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -161,7 +280,15 @@ static int create_tmp_at(nxp_tmpfile *t, const char *name)
 			sfx[i] = set[(x >> 33) % (sizeof(set) - 1)];
 		}
 		sfx[6] = '\0';
-		snprintf(t->tmp_name, sizeof(t->tmp_name), ".%s.nxpatch-%s", name, sfx);
+		char prefix[NAME_MAX + 32];
+		nxp_tmpfile_prefix(name, prefix, sizeof(prefix));
+		size_t pl = strlen(prefix);
+		if (pl + 7 > sizeof(t->tmp_name)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(t->tmp_name, prefix, pl);
+		memcpy(t->tmp_name + pl, sfx, 7);
 		int fd = openat(t->dirfd, t->tmp_name,
 		                O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
@@ -180,7 +307,7 @@ int nxp_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, cons
 	size_t nlen = strlen(name);
 	if (!nlen || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return nxp_fail(err, NXP_E_USAGE, "not a file name: %s", name);
-	if (nlen + 17 >= sizeof(t->tmp_name) ||
+	if (nlen >= sizeof(t->target_name) ||
 	    strlen(dir_display) + nlen + 20 >= sizeof(t->path))
 		return nxp_fail(err, NXP_E_USAGE, "path too long");
 	strcpy(t->target_name, name);
@@ -247,7 +374,9 @@ int nxp_file_reopen(const nxp_file *f, const char *path)
 {
 	if (!f->mapped)
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd >= 0)
+		return fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
 	struct stat st;

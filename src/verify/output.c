@@ -3,6 +3,7 @@
  * output replaces anything: re-parse it strictly, compare every header and
  * section field, compare the bytes outside the planned ranges, and check the
  * checksum. Bytes are compared and summed in one pass, chunk by chunk. */
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -155,7 +156,8 @@ static void drop_behind(const uint8_t *base, uint64_t pos, uint64_t end)
 }
 
 static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
-                         size_t len, nxp_image *o, int out_mapped, nxp_error *err)
+                         size_t len, nxp_image *o, int out_mapped, EVP_MD_CTX *md,
+                         nxp_error *err)
 {
 	int rc = nxp_pe_parse(o, out, len, err);
 	if (rc)
@@ -209,6 +211,8 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 			                "planned fields",
 			                (unsigned long long)where);
 		sum = nxp_pe_sum16(out + pos, (size_t)(end - pos), sum);
+		if (md && !EVP_DigestUpdate(md, out + pos, (size_t)(end - pos)))
+			return nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the output failed");
 		if (out_mapped)
 			drop_behind(out, pos, end);
 		if (out_mapped && in->file.mapped && pos < cmp_end)
@@ -220,6 +224,10 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 		s = nxp_pe_sum_swap_byte(s, o->checksum_offset + k, out[o->checksum_offset + k], 0);
 	uint32_t computed = nxp_pe_sum_finish(s, len);
 	if (o->checksum == 0 && plan->checksum_new == 0 && plan->signature != NXP_SIGACT_RESIGN)
+		return NXP_OK;
+	/* An exact copy (unsign of an unsigned image to another name) keeps
+	 * the input's CheckSum, valid or not: every byte was compared above. */
+	if (!plan->nchanges && plan->signature == NXP_SIGACT_NONE)
 		return NXP_OK;
 	if (o->checksum != computed)
 		return nxp_fail(err, NXP_E_VERIFY,
@@ -234,11 +242,23 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                       size_t len, nxp_image *o, nxp_error *err)
 {
-	return verify_output(in, plan, out, len, o, 0, err);
+	return verify_output(in, plan, out, len, o, 0, NULL, err);
 }
 
 int nxp_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
-                             size_t len, nxp_image *o, nxp_error *err)
+                             size_t len, nxp_image *o, uint8_t *sha256, nxp_error *err)
 {
-	return verify_output(in, plan, out, len, o, 1, err);
+	if (!sha256)
+		return verify_output(in, plan, out, len, o, 1, NULL, err);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(md);
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	}
+	int rc = verify_output(in, plan, out, len, o, 1, md, err);
+	unsigned int n = 0;
+	if (!rc && (!EVP_DigestFinal_ex(md, sha256, &n) || n != 32))
+		rc = nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the output failed");
+	EVP_MD_CTX_free(md);
+	return rc;
 }

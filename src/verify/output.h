@@ -9,8 +9,10 @@
  * in->file.data an mmap too when in->file.mapped: the one pass drops each
  * chunk of both from the resident set behind it (MADV_DONTNEED), so the
  * pass adds a chunk, not the file size, to peak memory. The data stay
- * readable (a later access faults pages back in from the page cache). */
+ * readable (a later access faults pages back in from the page cache).
+ * sha256 (32 bytes, or NULL): the SHA-256 of out, from the same pass. */
 int nxp_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
-                             size_t len, nxp_image *out_img, nxp_error *err);
+                             size_t len, nxp_image *out_img, uint8_t *sha256,
+                             nxp_error *err);
 
 #endif

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Applying a plan: write the input with exactly the planned edits to a
- * temporary file beside the target, fsync it, verify it, then rename it into
- * place. The input is never copied in memory except when it must be signed. */
+/* The one write sequence (include/nxpatch/write.h): apply, sign and unsign
+ * all write through nxp_apply(); revert's restore shares its target checks
+ * and commit. The input is never copied in memory except when it must be
+ * signed after edits. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nxpatch/plan.h"
+#include "nxpatch/crosscheck.h"
+#include "nxpatch/report.h"
 #include "nxpatch/sign.h"
 #include "util/bytes.h"
-#include "nxpatch/crosscheck.h"
+#include "util/guard.h"
 #include "verify/output.h"
+#include "write/internal.h"
 
 static void put_value(uint8_t *p, uint32_t size, uint64_t v)
 {
@@ -48,6 +53,16 @@ static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *pl
 	return rc;
 }
 
+/* Edits besides the two fields signing rewrites itself. */
+static int has_edits(const nxp_plan *plan)
+{
+	for (size_t i = 0; i < plan->nchanges; i++)
+		if (plan->changes[i].field != NXP_FIELD_CERT_DIR &&
+		    plan->changes[i].field != NXP_FIELD_CHECKSUM)
+			return 1;
+	return 0;
+}
+
 /* The patched image in memory, full length, for signing: nxp_sign_image
  * drops the old certificate table itself. */
 static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
@@ -61,6 +76,71 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
 			put_value(buf + plan->changes[i].offset, plan->changes[i].size,
 			          plan->changes[i].new_value);
 	return buf;
+}
+
+/* Edits, then a new signature: sign the patched copy; the signer hands back
+ * the new CheckSum, directory entry and table, so no second image-sized
+ * buffer. */
+static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+                               const nxp_apply_options *opt, nxp_error *err)
+{
+	uint8_t *buf = patched_copy(in, plan);
+	nxp_signed_parts sp = {0};
+	if (!buf)
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	int rc = nxp_sign_image_parts(buf, in->file.len, &in->img, opt->signer, opt->sign_opts,
+	                              &sp, err);
+	if (!rc) {
+		nxp_put_le32(buf + in->img.checksum_offset, sp.checksum);
+		nxp_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
+		nxp_put_le32(buf + in->img.cert_dir_offset + 4, sp.cert_dir[1]);
+		rc = nxp_tmpfile_write(t, buf, sp.content_len, err);
+	}
+	if (!rc)
+		rc = nxp_tmpfile_write(t, sp.tail, sp.tail_len, err);
+	free(sp.tail);
+	free(buf);
+	return rc;
+}
+
+/* Only a new signature (sign): a second thread copies the input's kept
+ * bytes to t (in the kernel where it can, with the disk writing behind it)
+ * while this one hashes them; then the two changed header fields are
+ * patched in and the tail appended. */
+static int write_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_apply_options *opt,
+                        nxp_error *err)
+{
+	nxp_sign_layout lay;
+	int rc = nxp_sign_layout_of(in->file.data, in->file.len, &in->img, &lay, err);
+	if (rc)
+		return rc;
+	nxp_copy_job job;
+	nxp_signed_parts sp = {0};
+	nxp_tmpfile_copy_start(&job, t, nxp_file_reopen(&in->file, in->path), in->file.data, 0,
+	                       lay.content_len);
+	rc = nxp_sign_image_parts(in->file.data, in->file.len, &in->img, opt->signer,
+	                          opt->sign_opts, &sp, err);
+	nxp_error copy_err = {0};
+	int copy_rc = nxp_tmpfile_copy_join(&job, &copy_err);
+	if (!rc && copy_rc) {
+		*err = copy_err;
+		rc = copy_rc;
+	}
+	uint8_t sum[4], dir[8];
+	nxp_put_le32(sum, sp.checksum);
+	nxp_put_le32(dir, sp.cert_dir[0]);
+	nxp_put_le32(dir + 4, sp.cert_dir[1]);
+	if (!rc && sp.content_len != lay.content_len)
+		rc = nxp_fail(err, NXP_E_INTERNAL, "signed %zu bytes, copied %zu", sp.content_len,
+		              lay.content_len);
+	if (!rc)
+		rc = nxp_tmpfile_pwrite(t, in->img.checksum_offset, sum, 4, err);
+	if (!rc)
+		rc = nxp_tmpfile_pwrite(t, in->img.cert_dir_offset, dir, 8, err);
+	if (!rc)
+		rc = nxp_tmpfile_write(t, sp.tail, sp.tail_len, err);
+	free(sp.tail);
+	return rc;
 }
 
 /* The LIEF cross-check of the written file: started as soon as the file
@@ -93,17 +173,19 @@ static int lief_finish(lief_check *lc, const nxp_image *img)
 	return lc->rc;
 }
 
-/* Map the synced temporary file and verify it against the plan, then take
- * LIEF's verdict; the LIEF request is collected on every path. */
+/* Map the synced temporary file and verify it against the plan (and take
+ * its SHA-256 from the same pass when want_sha), then take LIEF's verdict;
+ * the LIEF request is collected on every path. */
 static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
-                          const nxp_apply_options *opt, lief_check *lc, nxp_apply_result *res,
-                          nxp_error *err)
+                          const nxp_apply_options *opt, lief_check *lc, int want_sha,
+                          nxp_apply_result *res, nxp_error *err)
 {
 	struct stat st;
 	size_t len = 0;
 	void *map = MAP_FAILED;
 	nxp_image *img = NULL;
-	int rc = NXP_OK;
+	int rc = NXP_OK, slot = -1;
+	uint8_t sha[32];
 	if (fstat(t->fd, &st) != 0) {
 		rc = nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", t->path, strerror(errno));
 	} else {
@@ -112,37 +194,55 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 		if (map == MAP_FAILED)
 			rc = nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
 			              len ? strerror(errno) : "empty file");
+		else
+			slot = nxp_guard_add(map, len);
 	}
 	if (!rc && !(img = malloc(sizeof(*img))))
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
-		rc = nxp_verify_output_mapped(in, plan, map, len, img, err);
+		rc = nxp_verify_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
+	if (nxp_guard_faulted(slot))
+		rc = nxp_fail(err, NXP_E_CHANGED, "the temporary file %s was cut short by someone "
+		                                  "else while it was verified", t->path);
 	int lief_rc = lief_finish(lc, rc ? NULL : img);
 	if (!rc && lief_rc)
 		rc = nxp_fail(err, lief_rc, "%s", lc->err.msg);
 	if (!rc) {
 		res->out_len = len;
 		res->checksum = img->checksum;
+		if (want_sha)
+			nxp_write_hex(sha, 32, res->sha256);
 	}
 	free(img);
+	nxp_guard_remove(slot);
 	if (map != MAP_FAILED)
 		munmap(map, len);
 	return rc;
 }
 
-static int make_backup(const char *path, const char *suffix, nxp_apply_result *res,
-                       nxp_error *err)
+/* PATH+SUFFIX, or PATH.N+SUFFIX (N = 1..999) when that exists: a name that
+ * names nothing yet. */
+static int choose_backup(const char *path, const char *suffix, char *out, size_t len,
+                         nxp_error *err)
 {
-	int n = snprintf(res->backup, sizeof(res->backup), "%s%s", path, suffix);
-	if (n < 0 || (size_t)n >= sizeof(res->backup))
-		return nxp_fail(err, NXP_E_USAGE, "backup path too long");
-	unlink(res->backup);
-	if (link(path, res->backup) == 0)
-		return NXP_OK;
-	return nxp_fail(err, NXP_E_IO, "cannot keep a backup as %s: %s", res->backup,
-	                strerror(errno));
+	for (int n = 0; n < 1000; n++) {
+		int k = n ? snprintf(out, len, "%s.%d%s", path, n, suffix)
+		          : snprintf(out, len, "%s%s", path, suffix);
+		if (k < 0 || (size_t)k >= len)
+			return nxp_fail(err, NXP_E_USAGE, "backup path too long");
+		struct stat st;
+		if (lstat(out, &st) == 0)
+			continue;
+		if (errno == ENOENT)
+			return NXP_OK;
+		return nxp_fail(err, NXP_E_BACKUP, "cannot keep a backup as %s: %s", out,
+		                strerror(errno));
+	}
+	return nxp_fail(err, NXP_E_BACKUP,
+	                "no free backup name: %s%s and %s.1%s to .999 all exist; nothing replaced",
+	                path, suffix, path, suffix);
 }
 
 /* The temporary file for out_path in the directory dirfd, which stands for
@@ -157,52 +257,125 @@ static int tmpfile_open_in(nxp_tmpfile *t, int dirfd, const char *out_path, mode
 	return nxp_tmpfile_open_at(t, dirfd, dirname(dir), basename(base), mode, err);
 }
 
-int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
-              const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
+/* A second name for the input's inode; never over an existing file. */
+static int link_backup(const nxp_input *in, const char *backup, nxp_error *err)
 {
-	static const nxp_apply_options defaults = {0};
-	if (!opt)
-		opt = &defaults;
-	memset(res, 0, sizeof(*res));
-	if (plan->status == NXP_PLAN_REFUSED)
-		return nxp_fail(err, NXP_E_REFUSED, "refused: %s", plan->refusals[0].reason);
-	if (plan->status == NXP_PLAN_NOTHING)
-		return NXP_OK;
+	if (link(in->path, backup) != 0) {
+		if (errno == EEXIST)
+			return nxp_fail(err, NXP_E_BACKUP,
+			                "the backup name %s was taken meanwhile; nothing replaced", backup);
+		return nxp_fail(err, NXP_E_BACKUP, "cannot keep a backup as %s: %s", backup,
+		                strerror(errno));
+	}
+	struct stat st;
+	if (lstat(backup, &st) != 0 || st.st_dev != in->file.dev || st.st_ino != in->file.ino) {
+		unlink(backup);
+		return nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
+	}
+	return NXP_OK;
+}
+
+/* The SHA-256 the output will have: the input with the planned edits, cut
+ * at plan->out_len (not under re-signing). */
+static int planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	uint64_t pos = 0;
+	for (size_t i = 0; ok && i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		uint8_t v[8];
+		put_value(v, c->size, c->new_value);
+		ok = EVP_DigestUpdate(md, in->file.data + pos, c->offset - pos) &&
+		     EVP_DigestUpdate(md, v, c->size);
+		pos = (uint64_t)c->offset + c->size;
+	}
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	ok = ok && EVP_DigestUpdate(md, in->file.data + pos, plan->out_len - pos) &&
+	     EVP_DigestFinal_ex(md, d, &len) && len == 32;
+	EVP_MD_CTX_free(md);
+	if (ok)
+		nxp_write_hex(d, 32, hex);
+	return ok ? 0 : -1;
+}
+
+static int journal_started(const nxp_input *in, const nxp_plan *plan,
+                           const nxp_apply_options *opt, const char *before, const char *after,
+                           const char *backup, nxp_error *err)
+{
+	json_t *rec = nxp_journal_replace_rec("started", in->path, before, after,
+	                                      backup[0] ? backup : NULL, plan->matched,
+	                                      plan->nmatched);
+	int rc = nxp_journal_append(opt->journal, rec, err);
+	json_decref(rec);
+	if (rc)
+		nxp_error_prefix(err, "not written");
+	return rc;
+}
+
+static int write_image(const nxp_input *in, const nxp_plan *plan, const char *out,
+                       const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
+{
+	struct stat ost;
+	char leaf[4096];
+	snprintf(leaf, sizeof(leaf), "%s", out);
+	/* Through the output directory's descriptor when there is one: the path
+	 * is not resolved again. */
+	int exists = opt->out_at ? fstatat(opt->out_dirfd, basename(leaf), &ost,
+	                                   AT_SYMLINK_NOFOLLOW) == 0
+	                         : lstat(out, &ost) == 0;
+	if (!exists && errno != ENOENT)
+		return nxp_fail(err, NXP_E_IO, "cannot stat %s: %s", out, strerror(errno));
+	/* A link named as the output (-o, in place) is the user's: never
+	 * turned into a file. Under --out-dir (out_at) a link planted at an
+	 * output name is replaced by the output, its target untouched. */
+	if (exists && S_ISLNK(ost.st_mode) && !opt->out_at)
+		return nxp_fail(err, NXP_E_FILE_TYPE,
+		                "%s is a symbolic link; nxpatch never replaces a link with a file "
+		                "(give the file it points to)", out);
+	if (exists && !S_ISREG(ost.st_mode) && !S_ISLNK(ost.st_mode))
+		return nxp_fail(err, NXP_E_FILE_TYPE,
+		                "%s is a %s, not a regular file; nxpatch writes only regular files",
+		                out, nxp_file_type_name(ost.st_mode));
+	int in_place = exists && ost.st_dev == in->file.dev && ost.st_ino == in->file.ino;
+	res->in_place = in_place;
+	if (in_place && !in->file.locked)
+		return nxp_fail(err, NXP_E_INTERNAL,
+		                "in-place write of an input opened without NXP_INPUT_LOCK");
+	if (opt->journal && !in_place)
+		return nxp_fail(err, NXP_E_USAGE, "a journal records in-place replacements only");
 	if (plan->signature == NXP_SIGACT_RESIGN && !opt->signer)
 		return nxp_fail(err, NXP_E_KEY,
 		                "the policy says signature: resign, but no signing key was given "
 		                "(--cert and --key, or --pkcs12)");
 
-	nxp_tmpfile t;
-	mode_t mode = in->file.mode ? in->file.mode & 07777 : 0644;
-	int rc = opt->out_at ? tmpfile_open_in(&t, opt->out_dirfd, out_path, mode, err)
-	                     : nxp_tmpfile_open(&t, out_path, mode, err);
-	if (rc)
+	/* The backup's name, and with a journal the write-ahead line: what is
+	 * about to happen, with the SHA-256 the output will have (the input with
+	 * the planned edits; under re-signing known only after verification) and
+	 * the backup's name, so that revert can undo it, or clean up after it,
+	 * whenever we are killed. Not durable: nothing is written. */
+	char backup[sizeof(res->backup)] = "", planned[65] = "";
+	int rc, linked = 0;
+	if (in_place && opt->backup_suffix &&
+	    (rc = choose_backup(in->path, opt->backup_suffix, backup, sizeof(backup), err)))
 		return rc;
-	if (plan->signature == NXP_SIGACT_RESIGN) {
-		/* Sign the patched copy; the signer hands back the new CheckSum,
-		 * directory entry and table, so no second image-sized buffer. */
-		uint8_t *buf = patched_copy(in, plan);
-		nxp_signed_parts sp = {0};
-		if (!buf) {
-			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
-			goto out;
-		}
-		rc = nxp_sign_image_parts(buf, in->file.len, &in->img, opt->signer, opt->sign_opts,
-		                          &sp, err);
-		if (!rc) {
-			nxp_put_le32(buf + in->img.checksum_offset, sp.checksum);
-			nxp_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
-			nxp_put_le32(buf + in->img.cert_dir_offset + 4, sp.cert_dir[1]);
-			rc = nxp_tmpfile_write(&t, buf, sp.content_len, err);
-		}
-		if (!rc)
-			rc = nxp_tmpfile_write(&t, sp.tail, sp.tail_len, err);
-		free(sp.tail);
-		free(buf);
-	} else {
-		rc = write_patched(&t, in, plan, err);
+	if (opt->journal) {
+		if (plan->signature != NXP_SIGACT_RESIGN && planned_sha256(in, plan, planned))
+			return nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the planned output failed");
+		if ((rc = journal_started(in, plan, opt, res->sha256_before,
+		                          planned[0] ? planned : NULL, backup, err)))
+			return rc;
 	}
+	nxp_tmpfile t;
+	if ((rc = opt->out_at ? tmpfile_open_in(&t, opt->out_dirfd, out, 0600, err)
+	                      : nxp_tmpfile_open(&t, out, 0600, err)))
+		return rc;
+	if (plan->signature == NXP_SIGACT_RESIGN)
+		rc = has_edits(plan) ? write_edited_signed(&t, in, plan, opt, err)
+		                     : write_signed(&t, in, opt, err);
+	else
+		rc = write_patched(&t, in, plan, err);
 	if (rc)
 		goto out;
 	if (opt->test_corrupt_output) {
@@ -213,32 +386,112 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 			goto out;
 		}
 	}
+	if ((rc = nxp_write_meta(t.fd, &in->file, in_place, opt->allow_metadata_loss, res, err)))
+		goto out;
 	lief_check lc;
 	lief_start(&lc, opt, t.path);
 	if ((rc = nxp_tmpfile_sync(&t, err))) {
 		lief_finish(&lc, NULL);
 		goto out;
 	}
-	if ((rc = verify_tmpfile(&t, in, plan, opt, &lc, res, err))) {
+	if ((rc = verify_tmpfile(&t, in, plan, opt, &lc, opt->journal != NULL, res, err))) {
 		if (rc == NXP_E_LIEF)
 			nxp_error_prefix(err, "verification failed, %s left untouched "
-			                      "(--no-cross-check skips LIEF)", out_path);
-		else
-			nxp_error_prefix(err, "verification failed, %s left untouched", out_path);
+			                      "(--no-cross-check skips LIEF)", out);
+		else if (rc != NXP_E_CHANGED)
+			nxp_error_prefix(err, "verification failed, %s left untouched", out);
 		goto out;
 	}
-	/* Replacing the input: it must not have changed since it was read. */
-	if (!strcmp(out_path, in->path) && !nxp_file_unchanged(&in->file, in->path)) {
-		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was being processed");
+	/* The input must be what was read, and in place still the file at
+	 * its path (the lock keeps other nxpatch runs out). */
+	struct stat now;
+	if (!nxp_file_intact(&in->file) ||
+	    (in_place && (lstat(in->path, &now) != 0 || now.st_dev != in->file.dev ||
+	                  now.st_ino != in->file.ino))) {
+		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 		goto out;
 	}
-	if (opt->backup_suffix && !strcmp(out_path, in->path) &&
-	    (rc = make_backup(in->path, opt->backup_suffix, res, err)))
+	if (in_place && in->file.nlink > 1)
+		nxp_write_warn(res, "%s has %lu hard links: only this name gets the new content, the "
+		                    "other names keep the old one", in->path,
+		               (unsigned long)in->file.nlink);
+	if (opt->journal && !planned[0]) {
+		/* Re-signing: the output's SHA-256 is known only now; a second
+		 * write-ahead line records it before anything is replaced. */
+		if ((rc = journal_started(in, plan, opt, res->sha256_before, res->sha256, backup, err)))
+			goto out;
+	} else if (opt->journal && strcmp(planned, res->sha256)) {
+		rc = nxp_fail(err, NXP_E_VERIFY, "verification failed, %s left untouched: the "
+		                                 "output's SHA-256 %s is not the planned %s",
+		              out, res->sha256, planned);
 		goto out;
+	}
+	if (backup[0]) {
+		if ((rc = link_backup(in, backup, err)))
+			goto out;
+		linked = 1;
+	}
 	if ((rc = nxp_tmpfile_commit(&t, err)))
 		goto out;
+	if (backup[0])
+		snprintf(res->backup, sizeof(res->backup), "%s", backup);
 	res->written = 1;
 out:
+	/* Whatever failed (a short copy, a write from pages past the new end,
+	 * a verification against zeros), an input that changed meanwhile is
+	 * the reason to report. */
+	if (rc && rc != NXP_E_CHANGED && !nxp_file_intact(&in->file))
+		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
+	if (rc && linked)
+		unlink(backup); /* a second name of the untouched original */
 	nxp_tmpfile_discard(&t);
+	return rc;
+}
+
+int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
+              const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
+{
+	static const nxp_apply_options defaults = {0};
+	if (!opt)
+		opt = &defaults;
+	memset(res, 0, sizeof(*res));
+	if (opt->journal &&
+	    nxp_write_sha256_hex(in->file.data, in->file.len, res->sha256_before))
+		return nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the input failed");
+	int rc = NXP_OK;
+	const char *status = "written";
+	struct stat st;
+	if (plan->status == NXP_PLAN_REFUSED) {
+		rc = nxp_fail(err, NXP_E_REFUSED, "refused: %s", plan->refusals[0].reason);
+		status = "refused";
+	} else if (plan->status == NXP_PLAN_NOTHING &&
+	           (!opt->write_unchanged ||
+	            (lstat(out_path, &st) == 0 && st.st_dev == in->file.dev &&
+	             st.st_ino == in->file.ino))) {
+		status = "nothing_to_do";
+	} else {
+		rc = write_image(in, plan, out_path, opt, res, err);
+		if (rc)
+			status = "failed";
+	}
+	if (!opt->journal || (rc == NXP_E_JOURNAL && !res->written))
+		return rc;
+	const char *before = res->sha256_before;
+	json_t *rec = nxp_journal_replace_rec(status, in->path, before,
+	                                      res->written ? res->sha256 : before,
+	                                      res->backup[0] ? res->backup : NULL, plan->matched,
+	                                      plan->nmatched);
+	if (rec && rc && rc != NXP_E_REFUSED)
+		json_object_set_new(rec, "error", nxp_json_text(err->msg));
+	nxp_error jerr = {0};
+	int jrc = nxp_journal_append(opt->journal, rec, &jerr);
+	json_decref(rec);
+	if (jrc && !rc) {
+		*err = jerr;
+		if (res->written)
+			nxp_error_prefix(err, "written, but its result line is missing from the journal "
+			                      "(the write-ahead line lets revert undo it)");
+		rc = jrc;
+	}
 	return rc;
 }

@@ -110,3 +110,23 @@ sample() {
   [ -f "$p" ] || skip "sample $1 not built (needs gcc-mingw-w64-x86-64 and gcc-mingw-w64-i686)"
   printf '%s\n' "$p"
 }
+
+# require_root: tests of ownership, devices and mounts run as root (CI does).
+require_root() {
+  [ "$(id -u)" = 0 ] || skip "needs root (ownership, device nodes, private mounts)"
+}
+
+# nx_policy FILE FLAG: a policy that sets one DllCharacteristics flag.
+nx_policy() {
+  printf 'nxpatch: 1\nrules:\n  - id: r-%s\n    actions:\n      - set: [%s]\n' "$2" "$2" > "$1"
+}
+
+# dllchars FILE: DllCharacteristics as 0xNNNN (python, independent of nxpatch).
+dllchars() {
+  "$PYTHON" - "$1" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+pe = struct.unpack_from("<I", d, 0x3c)[0]
+print("0x%04x" % struct.unpack_from("<H", d, pe + 24 + 70)[0])
+PY
+}

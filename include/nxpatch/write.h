@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nxpatch: the one write path, and the journal.
+ *
+ * Every command that produces or replaces an image (apply, sign, unsign,
+ * and revert's restore) goes through nxp_apply()'s sequence:
+ *
+ *   target checks (regular files only; never a link, device or FIFO)
+ *   -> a temporary file beside the target, written from the input and the
+ *      plan (edits, a stripped or a new signature)
+ *   -> owner, group, mode and extended attributes (in place: the input's)
+ *   -> fsync -> verification of every output byte against the input and the
+ *      plan (headers, bytes outside the planned ranges, CheckSum, our own
+ *      signature, LIEF), which also gives the output's SHA-256
+ *   -> the input must be unchanged (and, in place, still locked and named by
+ *      its path) -> a backup (a hard link under a fresh name, never over an
+ *      existing file) -> the journal's write-ahead line, durable
+ *   -> rename over the target, fsync of the directory -> the journal's
+ *      result line.
+ *
+ * On any failure before the rename the target is untouched, the temporary
+ * file removed and a backup made for it unlinked. Journal records are JSON
+ * objects, one per line, with an "op" naming the record type; revert
+ * dispatches on it, so new kinds of undo records can be added. */
+#ifndef NXPATCH_WRITE_H
+#define NXPATCH_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "nxpatch/error.h"
+#include "nxpatch/input.h"
+#include "nxpatch/plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct nxp_signer;
+struct nxp_sign_opts;
+typedef struct nxp_journal nxp_journal;
+
+typedef struct nxp_apply_options {
+	int cross_check;             /* re-read the output with LIEF too */
+	const char *backup_suffix;   /* in place: keep the original as path+suffix */
+	const struct nxp_signer *signer;        /* for NXP_SIGACT_RESIGN */
+	const struct nxp_sign_opts *sign_opts;  /* may be NULL: defaults */
+	nxp_journal *journal;        /* in place: write-ahead and result records */
+	int allow_metadata_loss;     /* in place: replace the file even when its owner, group,
+	                                mode or extended attributes cannot be kept (setuid and
+	                                setgid are then dropped) */
+	int write_unchanged;         /* NXP_PLAN_NOTHING and another output path: write a
+	                                verified copy (unsign of an unsigned image) */
+	int test_corrupt_output;     /* test hook: flip a byte after writing */
+	int out_at;                  /* out_path's directory is out_dirfd: the output is
+	                                created and renamed through it (openat/renameat),
+	                                never by resolving out_path again */
+	int out_dirfd;
+} nxp_apply_options;
+
+#define NXP_MAX_WRITE_WARNINGS 4
+
+typedef struct nxp_apply_result {
+	int written;                 /* the target was replaced/created */
+	int in_place;                /* the target was the input itself */
+	uint64_t out_len;
+	uint32_t checksum;           /* the output's stored checksum */
+	char sha256_before[65];      /* with a journal: the input's SHA-256, else "" */
+	char sha256[65];             /* with a journal: the output's SHA-256, else "" */
+	char backup[4096];           /* the backup actually made, or "" */
+	char warnings[NXP_MAX_WRITE_WARNINGS][320]; /* hard links, metadata given up */
+	size_t nwarnings;
+} nxp_apply_result;
+
+/* Write in with plan applied to out_path (which may name the input itself:
+ * then in must have been opened with NXP_INPUT_LOCK). Refused plans give
+ * NXP_E_REFUSED, NXP_PLAN_NOTHING writes nothing (see write_unchanged). With
+ * a journal every call appends its result, including refusals and nothing
+ * to do. On any failure out_path is untouched and the temporary file
+ * removed. */
+int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
+              const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err);
+
+/* ---- Journal ------------------------------------------------------------ */
+
+/* Open (create) a journal for appending. Refuses anything but a regular
+ * file (NXP_E_FILE_TYPE). */
+int nxp_journal_open(nxp_journal **out, const char *path, nxp_error *err);
+/* Close it; NXP_E_JOURNAL when the close fails. j may be NULL. */
+int nxp_journal_close(nxp_journal *j, nxp_error *err);
+
+/* Append rec (a JSON object; "op" first by convention) as one line: one
+ * write() on an O_APPEND descriptor, then fsync. A line is whole or absent
+ * whatever kills the process, and lines of parallel writers never
+ * interleave. NXP_E_JOURNAL when the line is not durable. */
+int nxp_journal_append(nxp_journal *j, json_t *rec, nxp_error *err);
+
+/* Store path in rec under key, absolute: a JSON string when it is valid
+ * UTF-8, else the escaped text (as in every report) under key and the exact
+ * bytes in hex under key + "_hex". */
+int nxp_journal_set_path(json_t *rec, const char *key, const char *path);
+/* The path stored under key (decoding key + "_hex" when present) into buf;
+ * 0, or -1 when absent, malformed or too long. */
+int nxp_journal_get_path(const json_t *rec, const char *key, char *buf, size_t len);
+
+/* Read a whole journal: *entries becomes a JSON array of its records, in
+ * order. Strict: the path must be a regular file, every line complete and a
+ * JSON object with a known "op" (a line without one is a "replace" record
+ * of an earlier nxpatch); anything else is NXP_E_JOURNAL naming the line,
+ * and nothing is returned. */
+int nxp_journal_read(const char *path, json_t **entries, nxp_error *err);
+
+/* ---- Revert ------------------------------------------------------------- */
+
+typedef enum nxp_revert_event {
+	NXP_REVERT_RESTORED = 0,     /* path restored from the backup (msg: the backup) */
+	NXP_REVERT_WOULD_RESTORE = 1,/* dry run: it would be */
+	NXP_REVERT_REFUSED = 2,      /* a check failed; nothing touched (msg: why) */
+	NXP_REVERT_FAILED = 3,       /* an error (msg: what) */
+	NXP_REVERT_REMOVED_TEMP = 4, /* a temporary file of an interrupted run removed */
+	NXP_REVERT_REMOVED_BACKUP = 5/* an unused backup (a second name of the file) removed */
+} nxp_revert_event;
+
+typedef void (*nxp_revert_cb)(void *ctx, nxp_revert_event ev, const char *path,
+                              const char *msg);
+
+typedef struct nxp_revert_summary {
+	size_t entries, restored, refused, failed;
+} nxp_revert_summary;
+
+/* Undo the journal's records, last first. A "replace" record is restored
+ * only when its backup is path + a suffix in path's directory, owned like
+ * the current file, the current file's SHA-256 is sha256_after and the
+ * backup's is sha256_before; the restore renames the backup (the original
+ * inode) over the locked path. A dry run reports and counts what the real
+ * run would do. Returns NXP_E_JOURNAL (nothing touched) when the journal
+ * cannot be read whole; per-entry problems are events and counts. */
+int nxp_revert(const char *journal, int dry_run, nxp_revert_cb cb, void *ctx,
+               nxp_revert_summary *sum, nxp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

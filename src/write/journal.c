@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The journal: one JSON object per line, appended durably by apply (and by
+ * every writer given one), read strictly by revert. See write.h and
+ * docs/pipeline.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nxpatch/report.h"
+#include "write/internal.h"
+
+struct nxp_journal {
+	int fd;
+	char path[PATH_MAX];
+};
+
+/* Record types revert knows. A new kind of undo record adds its op here and
+ * its handler in revert.c. */
+static const char *const known_ops[] = {"replace", NULL};
+
+int nxp_journal_open(nxp_journal **out, const char *path, nxp_error *err)
+{
+	*out = NULL;
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return nxp_fail(err, NXP_E_FILE_TYPE, "the journal is a %s, not a regular file",
+		                nxp_file_type_name(st.st_mode));
+	nxp_journal *j = calloc(1, sizeof(*j));
+	if (!j)
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	             0644);
+	if (j->fd < 0) {
+		int e = errno;
+		free(j);
+		return nxp_fail(err, NXP_E_JOURNAL, "cannot open the journal: %s", strerror(e));
+	}
+	if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(j->fd);
+		free(j);
+		return nxp_fail(err, NXP_E_FILE_TYPE, "the journal is not a regular file");
+	}
+	*out = j;
+	return NXP_OK;
+}
+
+int nxp_journal_close(nxp_journal *j, nxp_error *err)
+{
+	if (!j)
+		return NXP_OK;
+	int rc = close(j->fd) != 0 ? nxp_fail(err, NXP_E_JOURNAL, "cannot close the journal: %s",
+	                                      strerror(errno))
+	                           : NXP_OK;
+	free(j);
+	return rc;
+}
+
+int nxp_journal_append(nxp_journal *j, json_t *rec, nxp_error *err)
+{
+	char *s = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t len = s ? strlen(s) : 0;
+	char *line = s ? realloc(s, len + 2) : NULL;
+	if (!line) {
+		free(s);
+		return nxp_fail(err, NXP_E_JOURNAL, "cannot write the journal: %s",
+		                rec ? "out of memory" : "the record could not be built");
+	}
+	line[len] = '\n';
+	ssize_t w;
+	do
+		w = write(j->fd, line, len + 1);
+	while (w < 0 && errno == EINTR);
+	int e = errno;
+	free(line);
+	if (w != (ssize_t)len + 1)
+		return nxp_fail(err, NXP_E_JOURNAL, "cannot write the journal %s: %s", j->path,
+		                w < 0 ? strerror(e) : "short write (disk full?)");
+	if (fsync(j->fd) != 0)
+		return nxp_fail(err, NXP_E_JOURNAL, "cannot sync the journal %s: %s", j->path,
+		                strerror(errno));
+	return NXP_OK;
+}
+
+static int utf8_valid(const char *s)
+{
+	json_t *t = json_string(s);
+	json_decref(t);
+	return t != NULL;
+}
+
+int nxp_journal_set_path(json_t *rec, const char *key, const char *path)
+{
+	char cwd[PATH_MAX], abs[2 * PATH_MAX + 2];
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
+	else
+		snprintf(abs, sizeof(abs), "%s", path);
+	if (json_object_set_new(rec, key, nxp_json_text(abs)))
+		return -1;
+	if (utf8_valid(abs))
+		return 0;
+	size_t n = strlen(abs);
+	char *hex = malloc(2 * n + 1), hk[64];
+	if (!hex)
+		return -1;
+	nxp_write_hex((const uint8_t *)abs, n, hex);
+	snprintf(hk, sizeof(hk), "%s_hex", key);
+	int rc = json_object_set_new(rec, hk, json_string(hex));
+	free(hex);
+	return rc ? -1 : 0;
+}
+
+static int unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int nxp_journal_get_path(const json_t *rec, const char *key, char *buf, size_t len)
+{
+	char hk[64];
+	snprintf(hk, sizeof(hk), "%s_hex", key);
+	const char *hex = json_string_value(json_object_get(rec, hk));
+	if (hex) {
+		size_t n = strlen(hex);
+		if (n % 2 || n / 2 >= len)
+			return -1;
+		for (size_t i = 0; i < n / 2; i++) {
+			int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			buf[i] = (char)(hi << 4 | lo);
+		}
+		buf[n / 2] = '\0';
+		return 0;
+	}
+	const char *s = json_string_value(json_object_get(rec, key));
+	if (!s || strlen(s) >= len)
+		return -1;
+	strcpy(buf, s);
+	return 0;
+}
+
+json_t *nxp_journal_replace_rec(const char *status, const char *path, const char *before,
+                                const char *after, const char *backup,
+                                const char *const *rules, size_t nrules)
+{
+	json_t *r = json_object();
+	if (!r)
+		return NULL;
+	json_t *ru = json_array();
+	for (size_t i = 0; i < nrules; i++)
+		json_array_append_new(ru, nxp_json_text(rules[i]));
+	int bad = json_object_set_new(r, "op", json_string("replace")) ||
+	          nxp_journal_set_path(r, "path", path) ||
+	          json_object_set_new(r, "status", json_string(status)) ||
+	          json_object_set_new(r, "sha256_before", json_string(before)) ||
+	          json_object_set_new(r, "sha256_after", after ? json_string(after) : json_null());
+	if (!bad && backup)
+		bad = nxp_journal_set_path(r, "backup", backup);
+	else if (!bad)
+		bad = json_object_set_new(r, "backup", json_null());
+	if (!bad)
+		bad = json_object_set_new(r, "rules", ru);
+	else
+		json_decref(ru);
+	if (bad) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+int nxp_journal_read(const char *path, json_t **entries, nxp_error *err)
+{
+	*entries = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return nxp_fail(err, NXP_E_JOURNAL, "cannot open the journal: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int isdir = S_ISDIR(st.st_mode);
+		close(fd);
+		return nxp_fail(err, NXP_E_JOURNAL, "the journal is %s, not a regular file",
+		                isdir ? "a directory" : "not a regular file");
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	}
+	json_t *all = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long lineno = 0;
+	int rc = NXP_OK;
+	while (!rc && (len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		if (line[len - 1] != '\n') {
+			rc = nxp_fail(err, NXP_E_JOURNAL,
+			              "line %lu is incomplete (the journal is truncated); nothing "
+			              "reverted", lineno);
+			break;
+		}
+		json_error_t jerr;
+		json_t *e = json_loadb(line, (size_t)len, 0, &jerr);
+		if (!json_is_object(e)) {
+			rc = nxp_fail(err, NXP_E_JOURNAL, "line %lu is not a journal record: %s", lineno,
+			              e ? "not an object" : jerr.text);
+			json_decref(e);
+			break;
+		}
+		const char *op = json_string_value(json_object_get(e, "op"));
+		int known = !json_object_get(e, "op");
+		for (size_t k = 0; !known && op && known_ops[k]; k++)
+			known = !strcmp(op, known_ops[k]);
+		if (!known) {
+			rc = nxp_fail(err, NXP_E_JOURNAL,
+			              "line %lu: unknown record type (\"op\") %s, written by a newer "
+			              "nxpatch?", lineno, op ? op : "(not a string)");
+			json_decref(e);
+			break;
+		}
+		json_array_append_new(all, e);
+	}
+	if (!rc && ferror(f))
+		rc = nxp_fail(err, NXP_E_JOURNAL, "cannot read the journal: %s", strerror(errno));
+	free(line);
+	fclose(f);
+	if (rc) {
+		json_decref(all);
+		return rc;
+	}
+	*entries = all;
+	return NXP_OK;
+}
