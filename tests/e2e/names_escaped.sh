@@ -104,6 +104,26 @@ for j in 1 2; do
 done
 echo "ok: scan, plan, verify, apply (-j 1, -j 2) and error messages show the newline as \\x0a"
 
+# The journal and revert: the name round-trips, revert's lines are whole.
+mkdir "$T/jr"
+cp "$T/in/$NL" "$T/jr/$NL"
+cp "$T/in/$BAD" "$T/jr/$BAD"
+orig_nl=$(sha "$T/jr/$NL")
+orig_bad=$(sha "$T/jr/$BAD")
+"$NXPATCH" apply --policy "$POL" --in-place --journal "$T/j.jsonl" "$T/jr/$NL" "$T/jr/$BAD" \
+  > "$T/japply.txt" 2>&1 || fail "apply --journal: $(cat "$T/japply.txt")"
+"$PYTHON" - "$T/j.jsonl" <<'PY' || fail "the journal (above)"
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    json.loads(line)  # every line is valid JSON (and UTF-8)
+PY
+"$NXPATCH" revert --journal "$T/j.jsonl" > "$T/revert.txt" 2>&1 || fail "revert: $(cat "$T/revert.txt")"
+! grep -q '^nxpatch: forged' "$T/revert.txt" || fail "revert: a forged line: $(cat "$T/revert.txt")"
+grep -qF "$T/jr/$SHOWN: restored from" "$T/revert.txt" || fail "revert: $(cat "$T/revert.txt")"
+[ "$(sha "$T/jr/$NL")" = "$orig_nl" ] && [ "$(sha "$T/jr/$BAD")" = "$orig_bad" ] ||
+  fail "revert did not restore both originals"
+echo "ok: apply --journal and revert with both names: journal valid, originals restored, lines whole"
+
 # sign, unsign, sigcheck (tab-separated fields too).
 P=$T/pki
 make_pki "$P"
