@@ -11,7 +11,7 @@ build_pkgs=(cmake gcc make pkg-config liblief-dev libyaml-dev libssl-dev libjans
             libcriterion-dev libcapstone-dev)
 sample_pkgs=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)
 test_pkgs=("${sample_pkgs[@]}" wine64 osslsigncode sbsigntool python3 python3-pefile llvm
-           clang libclang-rt-14-dev time openssl chromium attr acl util-linux)
+           clang libclang-rt-14-dev time openssl chromium attr acl util-linux nodejs)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
@@ -23,6 +23,11 @@ case "${1:-build}" in
 esac
 
 missing=()
+# npm (the SARIF schema validator comes from the npm registry): Debian's npm
+# package, unless an npm is already there (a nodejs build that bundles it).
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then
+  want+=(npm)
+fi
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed'; then
     missing+=("$p")

@@ -145,7 +145,28 @@ void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summa
 		const char *text = json_string_value(json_object_get(rec, "text"));
 		const char *err = json_string_value(json_object_get(rec, "stderr"));
 		esc(out, text && *text ? text : err);
-		fputs("</pre></details></td></tr>\n", out);
+		fputs("</pre>", out);
+		/* The judge's findings (include/nxpatch/findings.def), as in SARIF. */
+		json_t *fs = json_object_get(rec, "findings");
+		if (json_array_size(fs)) {
+			fputs("<ul class=\"findings\">", out);
+			for (size_t fi = 0; fi < json_array_size(fs); fi++) {
+				json_t *x = json_array_get(fs, fi);
+				fputs("<li data-level=\"", out);
+				esc(out, json_string_value(json_object_get(x, "level")));
+				fputs("\" data-id=\"", out);
+				esc(out, json_string_value(json_object_get(x, "id")));
+				fputs("\">", out);
+				esc(out, json_string_value(json_object_get(x, "level")));
+				fputs(" <code>", out);
+				esc(out, json_string_value(json_object_get(x, "id")));
+				fputs("</code>: ", out);
+				esc(out, json_string_value(json_object_get(x, "message")));
+				fputs("</li>", out);
+			}
+			fputs("</ul>", out);
+		}
+		fputs("</details></td></tr>\n", out);
 	}
 	fputs("</tbody></table>\n", out);
 	fputs(html_script, out);

@@ -124,7 +124,16 @@ static size_t planned_ranges(const nxp_input *in, const nxp_plan *plan, range *r
 	return n;
 }
 
-/* Compare a[lo, hi) with b, skipping the ranges; 0 when equal. */
+/* The first offset in [lo, hi) where a and b differ (memcmp said they do). */
+static uint64_t first_difference(const uint8_t *a, const uint8_t *b, uint64_t lo, uint64_t hi)
+{
+	while (lo < hi && a[lo] == b[lo])
+		lo++;
+	return lo;
+}
+
+/* Compare a[lo, hi) with b, skipping the ranges; 0 when equal, else *where
+ * is the first differing byte. */
 static int differs_outside(const uint8_t *a, const uint8_t *b, uint64_t lo, uint64_t hi,
                            const range *r, size_t nr, uint64_t *where)
 {
@@ -133,14 +142,17 @@ static int differs_outside(const uint8_t *a, const uint8_t *b, uint64_t lo, uint
 		uint64_t s = r[i].off, e = (uint64_t)r[i].off + r[i].size;
 		if (e <= pos || s >= hi)
 			continue;
+		if (s > hi)
+			s = hi;
 		if (s > pos && memcmp(a + pos, b + pos, s - pos)) {
-			*where = pos;
+			*where = first_difference(a, b, pos, s);
 			return 1;
 		}
-		pos = e;
+		if (e > pos)
+			pos = e;
 	}
 	if (pos < hi && memcmp(a + pos, b + pos, hi - pos)) {
-		*where = pos;
+		*where = first_difference(a, b, pos, hi);
 		return 1;
 	}
 	return 0;

@@ -42,6 +42,27 @@ require_corpus() {
   [ -s "$TC/MANIFEST.tsv" ] || fail "test corpus $TC has no MANIFEST.tsv"
 }
 
+# require_sarif_validator: SARIF_VALIDATE FILE... validates SARIF documents
+# against the SARIF 2.1.0 JSON schema (tests/tools/sarif_validate.js). The
+# schema (npm @microsoft/jest-sarif) and ajv come from the npm registry,
+# installed once into a cache outside the repository:
+# $NXP_NPM_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/nxpatch/npm.
+require_sarif_validator() {
+  require_cmd node nodejs
+  require_cmd npm npm
+  SARIF_NPM_DIR=${NXP_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nxpatch/npm}
+  local dir=$SARIF_NPM_DIR
+  mkdir -p "$dir"
+  (
+    flock 9
+    [ -f "$dir/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json" ] &&
+      [ -f "$dir/node_modules/ajv/package.json" ] && exit 0
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error --no-save \
+      @microsoft/jest-sarif@1.0.0-beta.0 ajv@6.12.6 >"$dir/install.log" 2>&1
+  ) 9>"$dir/.lock" || skip "cannot install the SARIF schema and ajv from npm ($(tail -3 "$dir/install.log" 2>/dev/null))"
+  SARIF_VALIDATE() { node "$NXP_SOURCE_DIR/tests/tools/sarif_validate.js" "$SARIF_NPM_DIR" "$@"; }
+}
+
 require_pefile() {
   [ -x "$PYTHON" ] && "$PYTHON" -c 'import pefile' 2>/dev/null ||
     skip "python3-pefile not installed (apt-get install python3-pefile)"
