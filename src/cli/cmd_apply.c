@@ -82,7 +82,11 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	const apply_args *a = vctx;
 	const char *path = it->path;
 	nxp_input *in;
-	if (batch_open_flags(it, r, &in, a->in_place ? NXP_INPUT_LOCK : 0))
+	/* In place (also -o naming the input itself): locked from read to rename. */
+	struct stat si, so;
+	int same = a->out && stat(it->path, &si) == 0 && stat(a->out, &so) == 0 &&
+	           si.st_dev == so.st_dev && si.st_ino == so.st_ino;
+	if (batch_open_flags(it, r, &in, a->in_place || same ? NXP_INPUT_LOCK : 0))
 		return;
 	nxp_plan *plan = malloc(sizeof(*plan));
 	if (!plan) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nxpatch/file.h"
 #include "nxpatch/trace.h"
 #include "util/bytes.h"
 #include "util/worker.h"
@@ -137,48 +138,6 @@ static char *wine_prefix(nxp_error *err)
 		return NULL;
 	}
 	return dir;
-}
-
-static int read_all(const char *path, char **buf, size_t *len, nxp_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nxp_fail(err, NXP_E_IO, "the trace helper wrote no output (%s)", strerror(errno));
-	size_t cap = 65536, n = 0;
-	char *b = malloc(cap);
-	while (b) {
-		if (n == cap) {
-			if (cap >= MAX_OUTPUT) {
-				free(b);
-				close(fd);
-				return nxp_fail(err, NXP_E_TOO_LARGE, "the trace helper's output is too large");
-			}
-			char *nb = realloc(b, cap * 2);
-			if (!nb)
-				break;
-			b = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(b);
-			close(fd);
-			return nxp_fail(err, NXP_E_IO, "reading the trace helper's output: %s", strerror(e));
-		}
-		if (r == 0) {
-			close(fd);
-			*buf = b;
-			*len = n;
-			return NXP_OK;
-		}
-		n += (size_t)r;
-	}
-	free(b);
-	close(fd);
-	return nxp_fail(err, NXP_E_NOMEM, "out of memory");
 }
 
 /* setenv unless the user set it. */
@@ -366,12 +325,16 @@ int nxp_trace_run(const nxp_trace_opts *opt, nxp_trace *t, nxp_error *err)
 		rc = nxp_fail(err, NXP_E_IO, "the trace helper failed (exit %d)", code);
 		goto done;
 	}
-	char *buf = NULL;
-	size_t len = 0;
-	if ((rc = read_all(outp, &buf, &len, err)))
+	nxp_file out;
+	if ((rc = nxp_file_load(&out, outp, err))) {
+		nxp_error_prefix(err, "the trace helper's output");
 		goto done;
-	rc = nxp_trace_parse(buf, len, t, err);
-	free(buf);
+	}
+	if (out.len > MAX_OUTPUT)
+		rc = nxp_fail(err, NXP_E_TOO_LARGE, "the trace helper's output is too large");
+	else
+		rc = nxp_trace_parse((const char *)out.data, out.len, t, err);
+	nxp_file_unload(&out);
 	/* wine64 without wine32 "runs" a 32-bit program by doing nothing: the
 	 * image is mapped, no DLL is loaded, and it exits 0. */
 	if (!rc && t->end == NXP_TRACE_EXITED && t->nmodules < 2) {

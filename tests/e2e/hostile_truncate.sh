@@ -35,7 +35,8 @@ for i in $(seq 1 "$RACES"); do
   "$NXPATCH" apply --no-cross-check --policy "$T/nx.yaml" "${args[@]}" >"$T/out" 2>"$T/err" &
   pid=$!
   sleep "$(awk -v r=$RANDOM -v ms="$ms" 'BEGIN { printf "%.3f", (r % (ms + 1)) / 1000 }')"
-  truncate -s $(( (RANDOM % 64 + 1) * 4096 )) "$T/w/in.exe"
+  # never below the sample itself (15 KiB): cut before it is read, it is still an image
+  truncate -s $(( (RANDOM % 48 + 16) * 4096 )) "$T/w/in.exe"
   rc=0; wait $pid || rc=$?
   if [ $rc -gt 128 ]; then
     crashes=$((crashes + 1))

@@ -162,7 +162,7 @@ if [ -x /usr/lib/wine/wine ]; then
 else
   rc=0
   "$NXPATCH" trace "$(sample thunk_section32.exe)" >"$T/trace.out" 2>&1 || rc=$?
-  [ "$rc" -eq 3 ] && grep -q "needs wine32" "$T/trace.out" ||
+  [ "$rc" -eq 3 ] && grep -q "a 32-bit program: tracing it needs wine32, which is not installed" "$T/trace.out" ||
     fail "a 32-bit program without wine32: exit $rc, want 3 and a message: $(cat "$T/trace.out")"
   # Past that check (an explicit loader), a trace in which nothing ran is still refused.
   rc=0

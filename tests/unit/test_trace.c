@@ -208,6 +208,14 @@ Test(evfile, huge_files_and_non_files_are_refused_unread)
 	cr_assert_eq(nxp_evset_load(&s, path, &err), NXP_E_TOO_LARGE);
 	cr_assert(strstr(err.msg, "larger than 64 MiB"), "%s", err.msg);
 	unlink(path);
+	/* the same limit for a buffer (read by someone else) */
+	char *big = calloc(1, (size_t)NXP_EVFILE_MAX_BYTES + 1);
+	cr_assert_not_null(big);
+	memset(big, '\n', (size_t)NXP_EVFILE_MAX_BYTES + 1);
+	cr_assert_eq(nxp_evset_parse(&s, "big", big, (size_t)NXP_EVFILE_MAX_BYTES + 1, &err),
+	             NXP_E_TOO_LARGE, "%s", err.msg);
+	cr_assert(strstr(err.msg, "big: evidence file larger than 64 MiB"), "%s", err.msg);
+	free(big);
 	cr_assert_eq(nxp_evset_load(&s, "/tmp", &err), NXP_E_IO);
 	cr_assert(strstr(err.msg, "not a regular file"), "%s", err.msg);
 	cr_assert_eq(nxp_evset_load(&s, "/nonexistent/ev.jsonl", &err), NXP_E_IO);

@@ -152,14 +152,17 @@ static void append_arg(wchar_t **buf, size_t *len, size_t *cap, const wchar_t *a
 	b[*len] = 0;
 }
 
-/* The image's headers as loaded: SizeOfImage, TimeDateStamp, Machine. */
-static int read_headers(HANDLE proc, ULONG_PTR base, unsigned char *hdr, SIZE_T n)
+/* The image's headers as loaded (the traced program's memory: hostile).
+ * Returns e_lfanew when the PE signature, the file header and the optional
+ * header's first 0x60 bytes lie within what was read (*got bytes), else 0. */
+static int read_headers(HANDLE proc, ULONG_PTR base, unsigned char *hdr, SIZE_T n, SIZE_T *got)
 {
-	SIZE_T got = 0;
-	if (!ReadProcessMemory(proc, (LPCVOID)base, hdr, n, &got) || got < 0x40)
+	*got = 0;
+	if (!ReadProcessMemory(proc, (LPCVOID)base, hdr, n, got) || *got < 0x40 || *got > n)
 		return 0;
-	DWORD lfanew = *(DWORD *)(hdr + 0x3c);
-	if (hdr[0] != 'M' || hdr[1] != 'Z' || lfanew > got - 0x18 - 0x40 ||
+	DWORD lfanew;
+	memcpy(&lfanew, hdr + 0x3c, 4);
+	if (hdr[0] != 'M' || hdr[1] != 'Z' || lfanew > *got || *got - lfanew < 0x18 + 0x60 ||
 	    memcmp(hdr + lfanew, "PE\0\0", 4) != 0)
 		return 0;
 	return (int)lfanew;
@@ -168,7 +171,8 @@ static int read_headers(HANDLE proc, ULONG_PTR base, unsigned char *hdr, SIZE_T 
 static void module_loaded(HANDLE proc, ULONG_PTR base, HANDLE file)
 {
 	unsigned char hdr[PAGE];
-	int lfanew = read_headers(proc, base, hdr, sizeof(hdr));
+	SIZE_T got;
+	int lfanew = read_headers(proc, base, hdr, sizeof(hdr), &got);
 	DWORD size = 0, stamp = 0, machine = 0;
 	if (lfanew) {
 		machine = *(WORD *)(hdr + lfanew + 4);
@@ -219,13 +223,14 @@ static void find_section(HANDLE proc, ULONG_PTR base, DWORD rva, unsigned char n
 	unsigned char hdr[PAGE];
 	memset(name, 0, 8);
 	*chars = 0;
-	int lfanew = read_headers(proc, base, hdr, sizeof(hdr));
+	SIZE_T got;
+	int lfanew = read_headers(proc, base, hdr, sizeof(hdr), &got);
 	if (!lfanew)
 		return;
 	unsigned nsec = *(WORD *)(hdr + lfanew + 6);
 	unsigned opt = *(WORD *)(hdr + lfanew + 20);
 	size_t tab = (size_t)lfanew + 24 + opt;
-	for (unsigned i = 0; i < nsec && tab + 40 * (i + 1) <= sizeof(hdr); i++) {
+	for (unsigned i = 0; i < nsec && tab + 40 * (size_t)(i + 1) <= got; i++) {
 		const unsigned char *s = hdr + tab + 40 * i;
 		DWORD vsize = *(DWORD *)(s + 8), va = *(DWORD *)(s + 12), raw = *(DWORD *)(s + 16);
 		DWORD span = vsize ? vsize : raw;
