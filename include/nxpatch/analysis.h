@@ -52,6 +52,10 @@ typedef struct nxp_facts {
 	uint32_t section_evidence[NXP_MAX_SECTIONS]; /* count per section */
 	int code_in_data;           /* any section has evidence */
 
+	/* Kind driver: pool call sites and the code integrity checks
+	 * (nxpatch/driver.h); NULL for other kinds. */
+	struct nxp_driver_facts *driver;
+
 	/* Traced faults outside every image (run-time code in allocated memory),
 	 * merged from an --evidence file: no section flag can fix them. */
 	uint32_t heap_faults;

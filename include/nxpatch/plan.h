@@ -21,7 +21,8 @@
 extern "C" {
 #endif
 
-#define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4)
+#define NXP_MAX_POOL_EDITS 256  /* pool-type immediates rewritten per driver */
+#define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4 + NXP_MAX_POOL_EDITS)
 #define NXP_MAX_REFUSALS 64
 #define NXP_MAX_PLAN_WARNINGS 32
 
@@ -29,7 +30,8 @@ typedef enum nxp_field {
 	NXP_FIELD_DLL_CHARACTERISTICS = 0,
 	NXP_FIELD_SECTION_CHARACTERISTICS = 1,
 	NXP_FIELD_CHECKSUM = 2,
-	NXP_FIELD_CERT_DIR = 3       /* the certificate-table directory entry */
+	NXP_FIELD_CERT_DIR = 3,      /* the certificate-table directory entry */
+	NXP_FIELD_POOL_TYPE = 4      /* a call site's pool-type immediate in code (pool: nx) */
 } nxp_field;
 
 /* One bit decision: which rule set or cleared which bit. */
@@ -50,6 +52,8 @@ typedef struct nxp_change {
 	uint64_t new_value;
 	nxp_bit_change bits[32];     /* flag fields: the decisions behind it */
 	unsigned nbits;
+	uint32_t site_rva;           /* NXP_FIELD_POOL_TYPE: the call instruction */
+	int api;                     /* NXP_FIELD_POOL_TYPE: index into nxp_drv_apis */
 } nxp_change;
 
 typedef struct nxp_refusal {

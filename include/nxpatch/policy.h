@@ -77,6 +77,13 @@ typedef struct nxp_rule {
 	nxp_loc set_loc, clear_loc;
 	nxp_section_action *sections;
 	size_t nsections;
+	/* `pool: nx` (drivers): non-paged executable allocations ask for the NX
+	 * form of their type; keep_executable lists call-site RVAs left alone
+	 * (JITs, hook engines that execute from pool on purpose). */
+	int pool_nx;
+	nxp_loc pool_loc;
+	uint32_t *keep_exec;
+	size_t nkeep_exec;
 } nxp_rule;
 
 typedef struct nxp_policy {

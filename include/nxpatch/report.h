@@ -37,6 +37,11 @@ const char *nxp_plan_status_name(int status);
 /* Human-readable scan output for one image. */
 void nxp_text_image(FILE *out, const nxp_facts *f);
 
+/* The driver facts (nxpatch/driver.h) of f: the "driver" object of the scan
+ * JSON (null for other kinds) and the text lines. */
+json_t *nxp_json_driver(const nxp_facts *f);
+void nxp_text_driver(FILE *out, const nxp_facts *f);
+
 struct nxp_finding;
 struct nxp_findings;
 /* {"id", "sarif", "level", "verdict", "message", "section", "rva", "field",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/driver_int.h"
 #include "nxpatch/analysis.h"
 
 #define NXP_MAX_WARNINGS 64
@@ -65,6 +66,8 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 		rc = nxp_facts_add_warning(f, "%s", img->read_warnings[i]);
 	if (!rc)
 		rc = nxp_collect_evidence(f, err);
+	if (!rc && f->kind == NXP_KIND_DRIVER)
+		rc = nxp_drv_analyze(f);
 	if (rc && err && !err->code)
 		nxp_fail(err, rc, "out of memory during analysis");
 	return rc;
@@ -73,6 +76,7 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 void nxp_facts_free(nxp_facts *f)
 {
 	free(f->evidence);
+	nxp_drv_free(f);
 	for (size_t i = 0; i < f->nwarnings; i++)
 		free(f->warnings[i]);
 	free(f->warnings);

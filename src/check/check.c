@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "nxpatch/check.h"
+#include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/sign.h"
 
@@ -38,9 +39,14 @@ static nxp_where at_change(const nxp_change *ch)
 		[NXP_FIELD_SECTION_CHARACTERISTICS] = "section_characteristics",
 		[NXP_FIELD_CHECKSUM] = "checksum",
 		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
+		[NXP_FIELD_POOL_TYPE] = "pool_type",
 	};
 	nxp_where w = NXP_WHERE_NONE;
 	w.section = ch->section;
+	if (ch->field == NXP_FIELD_POOL_TYPE) {
+		w.has_rva = 1;
+		w.rva = ch->site_rva;
+	}
 	w.field = fields[ch->field];
 	w.has_offset = 1;
 	w.offset = ch->offset;
@@ -52,7 +58,7 @@ static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
 {
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *ch = &plan->changes[i];
-		char label[64], bits[512], rules[256];
+		char label[128], bits[512], rules[256];
 		nxp_change_label(ch, img, label, sizeof(label));
 		nxp_change_bits(ch, bits, sizeof(bits));
 		nxp_change_rules(ch, rules, sizeof(rules));
@@ -69,6 +75,12 @@ static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
 			    "pending: signature (%u entr%s) %s", plan->signature_entries,
 			    plan->signature_entries == 1 ? "y" : "ies",
 			    plan->signature == NXP_SIGACT_RESIGN ? "replaced by a new one" : "removed");
+			break;
+		case NXP_FIELD_POOL_TYPE:
+			ADD(NXP_F_POOL_PENDING, at_change(ch), rule,
+			    "pending: %s 0x%llX -> 0x%llX (%s) [rule %s]", label,
+			    (unsigned long long)ch->old_value, (unsigned long long)ch->new_value, bits,
+			    rules);
 			break;
 		case NXP_FIELD_DLL_CHARACTERISTICS:
 		case NXP_FIELD_SECTION_CHARACTERISTICS: {
@@ -136,6 +148,58 @@ static nxp_where first_evidence(const nxp_facts *f, unsigned i)
 			break;
 		}
 	return w;
+}
+
+/* Drivers: one finding per Driver Verifier code instance (docs/drivers.md). */
+static int driver_posture(nxp_check *c, const nxp_facts *f)
+{
+	const nxp_driver_facts *d = f->driver;
+	const nxp_image *img = f->img;
+	for (size_t i = 0; i < d->nsites; i++) {
+		const nxp_drv_site *s = &d->sites[i];
+		const nxp_drv_api *a = &nxp_drv_apis[s->api];
+		char value[320];
+		nxp_drv_site_value(s, value, sizeof(value));
+		nxp_where w = at_section(nxp_pe_section_of_rva(img, s->rva));
+		w.has_rva = 1;
+		w.rva = s->rva;
+		switch (s->verdict) {
+		case NXP_SITE_OK:
+			break;
+		case NXP_SITE_EXEC:
+			ADD(s->code == NXP_CI_EXEC_PROTECT ? NXP_F_DRV_EXEC_PROTECT
+			    : s->code == NXP_CI_MDL_EXEC   ? NXP_F_DRV_MDL_EXEC
+			                                   : NXP_F_DRV_EXEC_POOL,
+			    w, NULL, "0x%04x: %s call at 0x%x: %s (%s)", s->code, a->name, s->rva, value,
+			    nxp_arg_how_name(s->how));
+			break;
+		case NXP_SITE_NOT_FIXABLE:
+			ADD(NXP_F_DRV_NOT_FIXABLE, w, NULL, "%s call at 0x%x: %s", a->name, s->rva, value);
+			break;
+		case NXP_SITE_UNKNOWN:
+			ADD(NXP_F_DRV_POOL_UNKNOWN, w, NULL, "%s call at 0x%x: %s", a->name, s->rva, value);
+			break;
+		case NXP_SITE_OPTIN:
+			ADD(NXP_F_DRV_POOL_OPTIN, w, NULL,
+			    "%s call at 0x%x reads its pool type from the global at 0x%x, which the "
+			    "driver sets to NonPagedPoolNx at 0x%x (POOL_NX_OPTIN)",
+			    a->name, s->rva, s->global_rva, s->optin_store_rva);
+			break;
+		}
+	}
+	for (unsigned i = 0; i < d->nwx && i < 8; i++)
+		ADD(NXP_F_DRV_WX_SECTION, at_section(d->wx_sections[i]), NULL,
+		    "0x2003: section %s is writable and executable",
+		    img->sections[d->wx_sections[i]].name);
+	if (d->misaligned)
+		ADD(NXP_F_DRV_ALIGNMENT, NXP_WHERE_NONE, NULL,
+		    "0x2004: SectionAlignment 0x%x is below the page size 0x1000",
+		    img->section_alignment);
+	if (d->iat_exec)
+		ADD(NXP_F_DRV_IAT_EXEC, at_section(d->iat_section), NULL,
+		    "0x2005: the import address table is in executable section %s",
+		    img->sections[d->iat_section].name);
+	return NXP_OK;
 }
 
 static int posture(nxp_check *c, const nxp_facts *f, const nxp_plan *plan,
@@ -210,6 +274,11 @@ static int posture(nxp_check *c, const nxp_facts *f, const nxp_plan *plan,
 			    "checksum 0x%08x is stale (computed 0x%08x); the plan leaves the image "
 			    "alone and checksum: auto keeps it",
 			    img->checksum, f->checksum_computed);
+	}
+	if (f->driver) {
+		int rc = driver_posture(c, f);
+		if (rc)
+			return rc;
 	}
 	if (plan)
 		for (size_t i = 0; i < plan->nwarnings; i++)

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
+#include "plan/pool.h"
 #include "util/bytes.h"
 
 typedef struct bit_decision {
@@ -23,6 +25,8 @@ typedef struct planner {
 	const nxp_facts *f;
 	bit_decision dll[16];
 	bit_decision sec[NXP_MAX_SECTIONS][32];
+	const nxp_rule *pool_rules[32];  /* matching rules with pool: nx */
+	size_t npool;
 } planner;
 
 static void refuse(nxp_plan *p, nxp_finding_id id, nxp_where where, const char *rule,
@@ -102,6 +106,8 @@ static void evaluate_rules(planner *pl)
 			continue;
 		if (pl->plan && pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
+		if (r->pool_nx && pl->npool < sizeof(pl->pool_rules) / sizeof(pl->pool_rules[0]))
+			pl->pool_rules[pl->npool++] = r;
 		decide(pl->dll, 16, r->set, 1, (int)ri, 0);
 		decide(pl->dll, 16, r->clear, 0, (int)ri, 0);
 		for (size_t ai = 0; ai < r->nsections; ai++) {
@@ -190,6 +196,39 @@ static void add_change(nxp_plan *p, nxp_field field, int section, uint32_t offse
 	c->size = size;
 	c->old_value = old;
 	c->new_value = val;
+}
+
+/* pool: nx (src/plan/pool.c): its edits become changes, its refusals and
+ * notes the plan's. */
+static void plan_pool(planner *pl)
+{
+	nxp_plan *plan = pl->plan;
+	nxp_pool_plan pp;
+	nxp_plan_pool(&pp, pl->f, pl->pool_rules, pl->npool);
+	for (size_t i = 0; i < pp.nedits; i++) {
+		const nxp_pool_edit *e = &pp.edits[i];
+		add_change(plan, NXP_FIELD_POOL_TYPE, e->section, e->offset, 4, e->old_value,
+		           e->new_value, NULL);
+		nxp_change *c = &plan->changes[plan->nchanges - 1];
+		c->bits[0] = (nxp_bit_change){NXP_POOL_NX_ALLOCATION, 1, e->rule};
+		c->nbits = 1;
+		c->site_rva = e->site_rva;
+		c->api = e->api;
+	}
+	for (size_t i = 0; i < pp.nrefusals; i++) {
+		nxp_where w = NXP_WHERE_NONE;
+		if (pp.refusal_rva[i]) {
+			w.has_rva = 1;
+			w.rva = pp.refusal_rva[i];
+			w.section = nxp_pe_section_of_rva(pl->f->img, w.rva);
+		}
+		refuse(plan, NXP_F_REFUSED_POOL, w, pp.refusal_rule[i], "%s", pp.refusals[i]);
+	}
+	if (pp.refusals_dropped)
+		refuse(plan, NXP_F_REFUSED_POOL, NXP_WHERE_NONE, NULL,
+		       "and %zu more pool call sites refused", pp.refusals_dropped);
+	for (size_t i = 0; i < pp.nwarnings; i++)
+		warn(plan, "%s", pp.warnings[i]);
 }
 
 static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t out_len)
@@ -510,6 +549,9 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		}
 	}
 
+	if (pl->npool)
+		plan_pool(pl);
+
 	int changed = plan->nchanges > 0;
 	/* The signature. */
 	int will_be_signed = 0;
@@ -610,6 +652,11 @@ void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size
 	case NXP_FIELD_CERT_DIR:
 		snprintf(out, outlen, "certificate table entry");
 		break;
+	case NXP_FIELD_POOL_TYPE:
+		snprintf(out, outlen, "pool type of the %s call at 0x%x",
+		         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name : "?",
+		         c->site_rva);
+		break;
 	}
 }
 
@@ -619,6 +666,10 @@ void nxp_change_bits(const nxp_change *c, char *out, size_t outlen)
 	                                                                    : nxp_section_attr_names;
 	size_t n = 0;
 	out[0] = '\0';
+	if (c->field == NXP_FIELD_POOL_TYPE) {
+		snprintf(out, outlen, "+POOL_NX_ALLOCATION");
+		return;
+	}
 	for (unsigned i = 0; i < c->nbits && n < outlen; i++) {
 		const char *name = NULL;
 		for (const nxp_flag_name *e = t; e->name; e++)

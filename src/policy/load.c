@@ -32,7 +32,9 @@ typedef struct lctx {
 
 /* One action while it is read; checked as a whole afterwards. */
 typedef struct action_tmp {
-	int has_set, has_clear, has_section, has_add, has_remove, has_allow;
+	int has_set, has_clear, has_section, has_add, has_remove, has_allow, has_pool, has_keep;
+	uint32_t *keep;
+	size_t nkeep;
 	uint16_t set, clear;
 	nxp_loc set_at[16], clear_at[16];
 	nxp_section_action sec;
@@ -641,6 +643,50 @@ static void f_act_allow_wx(lctx *L, const ynode *key, const ynode *val, void *ob
 	a->sec.allow_wx = bool_value(val);
 }
 
+static void f_act_pool(lctx *L, const ynode *key, const ynode *val, void *obj)
+{
+	(void)key;
+	action_tmp *a = obj;
+	char q[80];
+	a->has_pool = 1;
+	if (strcmp(val->str, "nx") || strlen(val->str) != val->len)
+		pctx_error(L->c, val->loc, "pool: unknown value '%s' (the only one is 'nx')",
+		           shown(val->str, q, sizeof(q)));
+}
+
+/* keep_executable: call-site RVAs, 0x... or decimal. */
+static void f_act_keep(lctx *L, const ynode *key, const ynode *val, void *obj)
+{
+	action_tmp *a = obj;
+	const ynode **items, *one[1];
+	char q[80];
+	a->has_keep = 1;
+	long n = str_items(L, key, val, &items, one);
+	if (n <= 0)
+		return;
+	uint32_t *k = calloc((size_t)n, sizeof(*k));
+	if (!k) {
+		L->c->nomem = 1;
+		return;
+	}
+	for (long i = 0; i < n; i++) {
+		const char *s = items[i]->str;
+		char *end = NULL;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 0);
+		if (!s[0] || s[0] == '-' || s[0] == '+' || *end || errno || v > 0xffffffffull ||
+		    strlen(s) != items[i]->len) {
+			pctx_error(L->c, items[i]->loc,
+			           "keep_executable: '%s' is not a call-site RVA (0x... or decimal)",
+			           shown(s, q, sizeof(q)));
+			continue;
+		}
+		k[a->nkeep++] = (uint32_t)v;
+	}
+	free(a->keep);
+	a->keep = k;
+}
+
 static const field action_fields[] = {
 	{"set", V_STRS, f_act_set, 0},
 	{"clear", V_STRS, f_act_clear, 0},
@@ -648,6 +694,8 @@ static const field action_fields[] = {
 	{"add", V_STRS, f_act_add, 0},
 	{"remove", V_STRS, f_act_remove, 0},
 	{"allow_wx", V_BOOL, f_act_allow_wx, 0},
+	{"pool", V_STR, f_act_pool, 0},
+	{"keep_executable", V_STRS, f_act_keep, 0},
 };
 
 static void one_action(lctx *L, const ynode *item)
@@ -663,6 +711,31 @@ static void one_action(lctx *L, const ynode *item)
 	size_t before = L->c->nerrors;
 	walk_map(L, item, action_fields, NXP_ARRAY_LEN(action_fields), "action", &a);
 
+	if (a.has_pool || a.has_keep) {
+		if (!a.has_pool)
+			pctx_error(L->c, item->loc, "'keep_executable' needs 'pool: nx' in the same action");
+		else if (a.has_set || a.has_clear || a.has_section)
+			pctx_error(L->c, item->loc, "a pool action takes only 'pool' and "
+			           "'keep_executable'; give set, clear or section in another action");
+		if (L->c->nerrors == before) {
+			r->pool_nx = 1;
+			if (!r->pool_loc.line)
+				r->pool_loc = item->loc;
+			if (a.nkeep) {
+				uint32_t *k = realloc(r->keep_exec, (r->nkeep_exec + a.nkeep) * sizeof(*k));
+				if (!k) {
+					L->c->nomem = 1;
+				} else {
+					memcpy(k + r->nkeep_exec, a.keep, a.nkeep * sizeof(*k));
+					r->keep_exec = k;
+					r->nkeep_exec += a.nkeep;
+				}
+			}
+		}
+		free(a.keep);
+		free(a.sec.selector);
+		return;
+	}
 	if (a.has_section && (a.has_set || a.has_clear)) {
 		pctx_error(L->c, item->loc, "an action changes either dll characteristics "
 		           "(set, clear) or a section (section), not both");
@@ -919,6 +992,7 @@ void nxp_policy_free(nxp_policy *p)
 		for (size_t j = 0; j < r->nsections; j++)
 			free(r->sections[j].selector);
 		free(r->sections);
+		free(r->keep_exec);
 	}
 	free(p->rules);
 	free(p->source);

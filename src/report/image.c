@@ -145,6 +145,8 @@ json_t *nxp_json_image(const nxp_facts *f)
 	}
 	json_object_set_new(o, "evidence", ev);
 	json_object_set_new(o, "code_in_data", json_boolean(f->code_in_data));
+	if (f->driver)
+		json_object_set_new(o, "driver", nxp_json_driver(f));
 	json_t *warn = json_array();
 	for (size_t i = 0; i < f->nwarnings; i++)
 		json_array_append_new(warn, nxp_json_text(f->warnings[i]));
@@ -217,6 +219,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	}
 	if (f->evidence_dropped)
 		fprintf(out, "  evidence     %zu more not listed\n", f->evidence_dropped);
+	nxp_text_driver(out, f);
 	for (size_t i = 0; i < f->nwarnings; i++)
 		fprintf(out, "  warning      %s\n", nxp_shown(f->warnings[i]));
 }

@@ -2,6 +2,7 @@
 /* Plan reports: the dry-run diff as text and as JSON. */
 #include <stdio.h>
 
+#include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
 #include "util/escape.h"
@@ -25,6 +26,7 @@ static const char *field_name(nxp_field f)
 		[NXP_FIELD_SECTION_CHARACTERISTICS] = "section_characteristics",
 		[NXP_FIELD_CHECKSUM] = "checksum",
 		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
+		[NXP_FIELD_POOL_TYPE] = "pool_type",
 	};
 	return names[f];
 }
@@ -56,7 +58,11 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 		if (c->section >= 0)
 			json_object_set_new(co, "section", json_string(img->sections[c->section].name));
 		json_object_set_new(co, "rule", rules[0] ? json_string(rules) : json_null());
-		if (c->nbits) {
+		if (c->field == NXP_FIELD_POOL_TYPE) {
+			json_object_set_new(co, "site_rva", json_integer(c->site_rva));
+			json_object_set_new(co, "api", json_string(nxp_drv_apis[c->api].name));
+			json_object_set_new(co, "added", json_pack("[s]", "POOL_NX_ALLOCATION"));
+		} else if (c->nbits) {
 			const nxp_flag_name *t = c->field == NXP_FIELD_DLL_CHARACTERISTICS
 			                                 ? nxp_dll_flag_names
 			                                 : nxp_section_attr_names;
@@ -121,7 +127,7 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 	}
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
-		char label[64], bits[512], rules[256];
+		char label[128], bits[512], rules[256];
 		nxp_change_label(c, img, label, sizeof(label));
 		nxp_change_bits(c, bits, sizeof(bits));
 		nxp_change_rules(c, rules, sizeof(rules));
