@@ -23,6 +23,7 @@
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
 #include "nxpatch/trace.h"
+#include "util/escape.h"
 
 /* ---------------------------------------------------------------- options */
 
@@ -80,13 +81,14 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
 void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[NXP_ERROR_MSG_MAX + PATH_MAX];
 	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	fputs("nxpatch: ", r->err);
 	if (path)
-		fprintf(r->err, "%s: ", path);
-	vfprintf(r->err, fmt, ap);
-	fputc('\n', r->err);
-	va_end(ap);
+		fprintf(r->err, "%s: ", nxp_shown(path));
+	fprintf(r->err, "%s\n", nxp_shown(msg)); /* one line, whatever a name holds */
 }
 
 void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
@@ -911,7 +913,7 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 		break;
 	case CLI_SARIF:
 		if (!skipped) {
-			json_t *jp = nxp_json_text(it->path);
+			json_t *jp = nxp_json_name(it->path);
 			const char *path = json_string_value(jp);
 			json_t *rs = nxp_sarif_results(path, findings);
 			json_t *ns = nxp_sarif_notes(path, cls, report);
@@ -930,7 +932,7 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 	case CLI_HTML:
 		if (!skipped) {
 			json_t *o = json_pack("{s:o, s:s, s:O, s:O, s:O, s:O}", "path",
-			                      nxp_json_text(it->path), "cls", cls, "text", jt, "stderr",
+			                      nxp_json_name(it->path), "cls", cls, "text", jt, "stderr",
 			                      je, "report", report ? report : json_null(), "findings",
 			                      findings ? findings : json_null());
 			aux = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -949,7 +951,7 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 static result *failure_result(const run *R, const batch_item *it, const char *msg)
 {
 	char e[PATH_MAX + 256];
-	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", it->path, msg);
+	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxp_shown(it->path), nxp_shown(msg));
 	nxp_error err = {NXP_E_INTERNAL, ""};
 	snprintf(err.msg, sizeof(err.msg), "%s", msg);
 	json_t *rep = nxp_json_failure(it->path, &err), *f = json_array();
