@@ -18,6 +18,7 @@ import platform
 import random
 import re
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -280,6 +281,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 reps, 200 images, 50 MiB")
     ap.add_argument("--only", help="run only cases whose name matches this regex")
     ap.add_argument("--json", default=os.path.join(BENCH, "results", "latest.json"))
+    ap.add_argument("--corpus", default=os.environ.get("NXP_BENCH_CORPUS"),
+                    help="a directory of real PE files (e.g. /work/shared/tools/make-corpus.sh "
+                         "DIR) for scan/plan at -j 1 and -j 2; env NXP_BENCH_CORPUS")
     a = ap.parse_args()
     if a.quick:
         a.reps, a.tree, a.big_mib = 3, 200, 50
@@ -337,6 +341,11 @@ def main():
     cases += [
         Case("tree.cp", T, f"cp -r ({n} files, {tree_bytes / 1e6:.0f} MB)",
              ["cp", "-r", tree, o("tree-cp")], tree_bytes, n, fresh(o("tree-cp"))),
+        # The durable floor: every copy on disk, as apply leaves each output
+        # (sync FILE... fsyncs each one).
+        Case("tree.cp_sync", T, "cp -r + sync of every file",
+             ["sh", "-c", 'cp -r "$0" "$1" && find "$1" -type f -exec sync {} +', tree,
+              o("tree-cps")], tree_bytes, n, fresh(o("tree-cps"))),
     ]
     if bf["recursive"]:
         srcs = ["-r", tree]
@@ -372,6 +381,28 @@ def main():
             # plan exits 0 whether or not changes are pending (no --check).
             cases.append(Case(f"tree.{sub}{tag}", T, f"nxpatch {sub}{suffix}",
                               [nx, sub] + pp + jopt + srcs, tree_bytes, n))
+
+    # A corpus of real images (issue 17): scan, plan and verify at -j 1 and
+    # -j 2, JSON reports (the format that once held every record in memory).
+    corpus_n = corpus_bytes = 0
+    if a.corpus and os.path.isdir(a.corpus):
+        for root, _, fs in os.walk(a.corpus):
+            for f in fs:
+                st = os.lstat(os.path.join(root, f))
+                if stat.S_ISREG(st.st_mode):
+                    corpus_n += 1
+                    corpus_bytes += st.st_size
+        C = "corpus"
+        for sub in ("scan", "plan", "verify"):
+            pp = ["--policy", pol] if sub != "scan" else []
+            for j in ("1", "2"):
+                cases.append(Case(f"corpus.{sub}-j{j}", C,
+                                  f"nxpatch {sub} -j {j} --format json ({corpus_n} files, "
+                                  f"{corpus_bytes / 1e6:.0f} MB)",
+                                  [nx, sub, "-r", "-q", "-j", j, "--format", "json"] + pp
+                                  + [a.corpus], corpus_bytes, corpus_n, ok=(0, 1, 3)))
+    else:
+        log("bench: no corpus (--corpus DIR or NXP_BENCH_CORPUS): the corpus cases are skipped")
 
     if a.only:
         keep = re.compile(a.only)
@@ -438,6 +469,24 @@ def main():
                 target(f"tree: {by[nm].label} >= 20x faster than the pefile script",
                        f"{r:.1f}x (fast_load: {med('tree.pefile_fast') / med(nm):.1f}x)",
                        r >= 20)
+    if med("tree.apply_nocc-j2") and med("tree.cp_sync"):
+        target("tree: apply --no-cross-check -j 2 vs the durable floor (report)",
+               f"{med('tree.apply_nocc-j2') / med('tree.cp_sync'):.2f}x cp -r + sync, "
+               f"{med('tree.apply_nocc-j2') / med('tree.cp'):.2f}x cp -r", None)
+    if med("tree.apply-j2") and med("tree.apply_nocc-j2"):
+        target("tree: apply -j 2 with the LIEF cross-check vs --no-cross-check (report)",
+               f"{med('tree.apply-j2') / med('tree.apply_nocc-j2'):.2f}x", None)
+    for sub in ("scan", "plan", "verify"):
+        one, two = med(f"corpus.{sub}-j1"), med(f"corpus.{sub}-j2")
+        if one and two:
+            target(f"corpus: {sub} -j 2 wall <= 0.6x -j 1", f"{two / one:.2f}x "
+                   f"({two:.2f} s vs {one:.2f} s)", two / one <= 0.6)
+        for j in ("1", "2"):
+            nm = f"corpus.{sub}-j{j}"
+            if nm in by:
+                mib = max(by[nm].rss_kb) / 1024
+                target(f"corpus: {sub} -j {j} --format json peak RSS <= 64 MiB",
+                       f"{mib:.0f} MiB", mib <= 64)
     if med("big.sign_nx") and med("big.sign_osc"):
         r = med("big.sign_nx") / med("big.sign_osc")
         target("nxpatch sign no slower than osslsigncode (big image)", f"{r:.2f}x", r <= 1.0)
@@ -493,6 +542,10 @@ def main():
     md.append(table([c for c in cases if c.group == B], by))
     md.append(f"\n**Tree** ({n} small images, {tree_bytes / 1e6:.0f} MB, 100 directories):\n")
     md.append(table([c for c in cases if c.group == T], by))
+    if any(c.group == "corpus" for c in cases):
+        md.append(f"\n**Corpus** ({corpus_n} real PE files, {corpus_bytes / 1e6:.0f} MB, "
+                  f"{a.corpus}):\n")
+        md.append(table([c for c in cases if c.group == "corpus"], by))
     if micro:
         md.append("\n**Checksum microbenchmark** "
                   f"({micro['bytes'] / 1e6:.0f} MB warm buffer, GB/s): " +

@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # nxpatch benchmarks (issue 8): one command, not part of the test suite.
 #
-#   bash bench/run.sh [--reps N] [--quick] [--only REGEX]
+#   bash bench/run.sh [--reps N] [--quick] [--only REGEX] [--corpus DIR]
+#
+# --corpus DIR (or NXP_BENCH_CORPUS=DIR): a directory of real PE files, e.g.
+# one built by make-corpus.sh, for scan/plan/verify at -j 1 and -j 2 with
+# peak RSS; without it those cases are skipped with a message.
 #
 # Environment:
 #   BENCH_DIR   scratch directory for inputs and outputs (default build-bench/)

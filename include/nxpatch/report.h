@@ -63,6 +63,17 @@ json_t *nxp_json_signatures(const struct nxp_sig_result *res, size_t n);
  * The SARIF 2.1.0 document of command cmd (scan, plan, verify): */
 json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records,
                            json_t *summary);
+/* The same in pieces, for a document written as the images come (batch
+ * streaming): one image's results (path as reported, its findings) and its
+ * toolExecutionNotifications (one when cls is "failed"), and the document
+ * around them: nxp_sarif_document() is nxp_sarif_skeleton() of every
+ * image's pieces concatenated, success = no notifications. The run's keys
+ * are in the order tool, results, invocations, properties, so the results
+ * come before anything that depends on all of them. Steal results/notes. */
+json_t *nxp_sarif_results(const char *path, json_t *findings);
+json_t *nxp_sarif_notes(const char *path, const char *cls, json_t *report);
+json_t *nxp_sarif_skeleton(const char *cmd, const char *version, json_t *results,
+                           json_t *notes, int success, json_t *summary);
 /* The self-contained HTML page of a plan run. */
 void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summary);
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
 #include "nxpatch/trace.h"
+#include "util/escape.h"
 
 /* ---------------------------------------------------------------- options */
 
@@ -79,13 +81,14 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
 void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[NXP_ERROR_MSG_MAX + PATH_MAX];
 	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	fputs("nxpatch: ", r->err);
 	if (path)
-		fprintf(r->err, "%s: ", path);
-	vfprintf(r->err, fmt, ap);
-	fputc('\n', r->err);
-	va_end(ap);
+		fprintf(r->err, "%s: ", nxp_shown(path));
+	fprintf(r->err, "%s\n", nxp_shown(msg)); /* one line, whatever a name holds */
 }
 
 void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
@@ -518,6 +521,8 @@ static int select_items(items *l, const batch_opts *o)
 	free(drop);
 	if (o->out_names && find_clashes(l))
 		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i].seq = i;
 	/* Then the shard: every machine sees the same list, so the shards
 	 * partition it exactly. */
 	k = 0;
@@ -580,14 +585,45 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* What one image produced, as the parent needs it: the summary class, the
+ * exit status, and bytes already rendered for the run's format by whoever
+ * processed the image (a worker, or the parent with -j 1). The parent only
+ * counts and writes them in input order: no JSON is parsed or assembled in
+ * it, so it never serialises the work and holds nothing per image once
+ * the image is written. */
+typedef struct result {
+	char cls[16];
+	int exit;
+	uint64_t bytes;
+	size_t err_len, out_len, aux_len;
+	char *buf;              /* stderr text, then out, then aux, back to back */
+} result;
+
+/* A JSON array written one element at a time, shaped as jansson's
+ * JSON_INDENT(2) dump of the whole document would shape it: found by
+ * dumping the document with a placeholder element and cutting there. */
+typedef struct jstream {
+	char *head;             /* the document up to and including the array's '[' */
+	char *lead;             /* before the first element: "\n" + indent */
+	size_t indent;          /* spaces before each of an element's lines */
+	size_t n;               /* elements written */
+} jstream;
+
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+
 typedef struct run {
 	const batch_cmd *cmd;
 	const batch_opts *o;
 	items *l;
-	json_t **recs;          /* received, not yet emitted */
+	result **recs;          /* received, not yet emitted */
 	size_t next_emit;
 	size_t dispatched;
-	json_t *kept;           /* json/sarif/html: every record, in order */
+	size_t *retry;          /* handed to a worker that died before starting them */
+	size_t nretry;
+	json_t *kept;           /* html: every record, in order */
+	jstream files;          /* json: "files"; sarif: "results" */
+	jstream notes;          /* sarif: "toolExecutionNotifications" */
+	FILE *spool;            /* sarif: the notifications, until the results are done */
 	struct {
 		size_t scanned, changed, unchanged, refused, failed, skipped, compliant,
 			noncompliant;
@@ -606,7 +642,326 @@ static void merge_status(run *R, int s)
 		R->status = s;
 }
 
-static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t idx)
+/* ------------------------------------------------------ streamed documents */
+
+/* The placeholder element: a string no report holds. */
+static const char placeholder[] = "\"\\u0000nxpatch-stream\"";
+
+static json_t *placeholder_array(void)
+{
+	return json_pack("[s#]", "\0nxpatch-stream", (size_t)15);
+}
+
+/* Cut the dump of a document at its placeholder element: js gets the
+ * shape, *after points just past the placeholder in text. */
+static int jstream_cut(jstream *js, char *text, char **after)
+{
+	char *p = strstr(text, placeholder);
+	if (!p)
+		return -1;
+	char *open = p;
+	while (open > text && open[-1] != '[')
+		open--;
+	if (open == text)
+		return -1;
+	js->indent = (size_t)(p - open) - 1; /* "\n" then the spaces */
+	js->head = strndup(text, (size_t)(open - text));
+	js->lead = strndup(open, (size_t)(p - open));
+	*after = p + strlen(placeholder);
+	return js->head && js->lead ? 0 : -1;
+}
+
+/* The tail after the placeholder: when nothing was written, the array is
+ * "[]", as jansson writes an empty one. */
+static const char *jstream_tail(const jstream *js, const char *after)
+{
+	if (js->n)
+		return after;
+	const char *close = strchr(after, ']');
+	return close ? close : after;
+}
+
+/* v dumped as an element of js (the indentation of its depth), or NULL. */
+static char *jstream_render(const jstream *js, json_t *v)
+{
+	char *s = json_dumps(v, DUMP_FLAGS);
+	if (!s)
+		return NULL;
+	size_t lines = 0, len = strlen(s);
+	for (size_t i = 0; i < len; i++)
+		lines += s[i] == '\n';
+	char *o = malloc(len + lines * js->indent + 1), *q = o;
+	if (o) {
+		for (size_t i = 0; i < len; i++) {
+			*q++ = s[i];
+			if (s[i] == '\n') {
+				memset(q, ' ', js->indent);
+				q += js->indent;
+			}
+		}
+		*q = '\0';
+	}
+	free(s);
+	return o;
+}
+
+/* Write one rendered element (or, for SARIF, several joined by
+ * jstream_join) to f. */
+static void jstream_put(jstream *js, FILE *f, const char *el, size_t len)
+{
+	if (!len)
+		return;
+	if (js->n)
+		fputc(',', f);
+	fputs(js->lead, f);
+	fwrite(el, 1, len, f);
+	js->n++;
+}
+
+/* Elements of an array, rendered and joined as jstream_put would join
+ * them, into one string (an image's SARIF results). */
+static char *jstream_join(const jstream *js, json_t *arr)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		char *el = jstream_render(js, json_array_get(arr, i));
+		if (el) {
+			if (i)
+				fprintf(m, ",%s", js->lead);
+			fputs(el, m);
+		}
+		free(el);
+	}
+	fclose(m);
+	return buf;
+}
+
+static json_t *json_skeleton(const batch_cmd *cmd, json_t *summary)
+{
+	json_t *doc = json_object();
+	if (cmd->policy)
+		json_object_set_new(doc, "policy", json_string(cmd->policy));
+	json_object_set_new(doc, "files", placeholder_array());
+	json_object_set_new(doc, "summary", summary ? json_incref(summary) : json_null());
+	return doc;
+}
+
+/* The shapes of the streamed arrays, before anything is written (the
+ * workers render with them). Returns -1 when out of memory. */
+static int stream_setup(run *R)
+{
+	json_t *doc;
+	if (R->o->format == CLI_JSON)
+		doc = json_skeleton(R->cmd, NULL);
+	else if (R->o->format == CLI_SARIF)
+		doc = nxp_sarif_skeleton(R->cmd->name, NXP_VERSION, placeholder_array(),
+		                         placeholder_array(), 1, json_null());
+	else
+		return 0;
+	char *text = doc ? json_dumps(doc, DUMP_FLAGS) : NULL, *after;
+	json_decref(doc);
+	int rc = text ? jstream_cut(&R->files, text, &after) : -1;
+	if (!rc && R->o->format == CLI_SARIF) {
+		rc = jstream_cut(&R->notes, after, &after);
+		if (!rc && !(R->spool = tmpfile()))
+			rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
+/* The document's start, once, before the first image. */
+static void stream_begin(run *R)
+{
+	if (R->files.head)
+		fputs(R->files.head, stdout);
+}
+
+/* The rest of the document, now that the summary is known. */
+static void stream_end(run *R, json_t *summary)
+{
+	json_t *doc = R->o->format == CLI_JSON
+	                      ? json_skeleton(R->cmd, summary)
+	                      : nxp_sarif_skeleton(R->cmd->name, NXP_VERSION, placeholder_array(),
+	                                           placeholder_array(), R->notes.n == 0, summary);
+	char *text = doc ? json_dumps(doc, DUMP_FLAGS) : NULL, *after = NULL;
+	json_decref(doc);
+	jstream js = {0};
+	if (!text || jstream_cut(&js, text, &after)) {
+		cli_error(NULL, "out of memory");
+		R->status = NXP_EXIT_INPUT;
+	} else if (R->o->format == CLI_JSON) {
+		fputs(jstream_tail(&R->files, after), stdout);
+		fputc('\n', stdout);
+	} else {
+		/* results ... ], invocations [ { ... notifications [ spool ] ... */
+		jstream nj = {0};
+		char *rest = NULL, *mid = strstr(after, placeholder);
+		char *nopen = mid;
+		while (nopen && nopen > after && nopen[-1] != '[')
+			nopen--;
+		const char *t = jstream_tail(&R->files, after);
+		if (mid && nopen > after) {
+			fwrite(t, 1, (size_t)(nopen - t), stdout);
+			rewind(R->spool);
+			char buf[65536];
+			size_t k;
+			while ((k = fread(buf, 1, sizeof(buf), R->spool)) > 0)
+				fwrite(buf, 1, k, stdout);
+			rest = mid + strlen(placeholder);
+			nj.n = R->notes.n;
+			fputs(jstream_tail(&nj, rest), stdout);
+			fputc('\n', stdout);
+		}
+	}
+	free(js.head);
+	free(js.lead);
+	free(text);
+}
+
+/* ------------------------------------------------------------ one image */
+
+static result *new_result(const char *cls, int exit, uint64_t bytes, const char *err,
+                          const char *out, size_t out_len, const char *aux)
+{
+	size_t el = err ? strlen(err) : 0, al = aux ? strlen(aux) : 0;
+	result *res = malloc(sizeof(*res));
+	if (!res)
+		return NULL;
+	res->buf = malloc(el + out_len + al + 1);
+	if (!res->buf) {
+		free(res);
+		return NULL;
+	}
+	snprintf(res->cls, sizeof(res->cls), "%s", cls);
+	res->exit = exit;
+	res->bytes = bytes;
+	res->err_len = el;
+	res->out_len = out_len;
+	res->aux_len = al;
+	if (el)
+		memcpy(res->buf, err, el);
+	if (out_len)
+		memcpy(res->buf + el, out, out_len);
+	if (al)
+		memcpy(res->buf + el + out_len, aux, al);
+	res->buf[el + out_len + al] = '\0';
+	return res;
+}
+
+static void free_result(result *res)
+{
+	if (res) {
+		free(res->buf);
+		free(res);
+	}
+}
+
+/* A shard's SARIF results and notifications carry their image's place in
+ * the whole run, properties.batchIndex, for 'nxpatch report merge'. */
+static void shard_mark(json_t *arr, size_t seq)
+{
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *x = json_array_get(arr, i), *p = json_object_get(x, "properties");
+		if (!p) {
+			p = json_object();
+			json_object_set_new(x, "properties", p);
+		}
+		json_object_set_new(p, "batchIndex", json_integer((json_int_t)seq));
+	}
+}
+
+/* Render what the command produced for one image in the run's format.
+ * Paths and captured output may hold bytes that are not UTF-8: they are
+ * written escaped (\xNN), as in the JSON reports. */
+static result *render(const run *R, const batch_item *it, const char *cls, int exit,
+                      const char *text, const char *err, json_t *report, json_t *findings)
+{
+	json_t *jt = nxp_json_text(text ? text : ""), *je = nxp_json_text(err ? err : "");
+	const char *t = json_string_value(jt), *e = json_string_value(je);
+	char *out = NULL, *aux = NULL;
+	size_t out_len = 0;
+	int skipped = !strcmp(cls, "skipped");
+	switch (R->o->format) {
+	case CLI_TEXT:
+		out_len = skipped || !t ? 0 : strlen(t);
+		out = out_len ? strdup(t) : NULL;
+		break;
+	case CLI_JSONL:
+		/* A shard's lines carry their place in the whole run, last, for
+		 * 'nxpatch report merge'. */
+		if (!skipped && json_is_object(report) && R->o->shard_n)
+			json_object_set_new(report, "batch_index", json_integer((json_int_t)it->seq));
+		if (!skipped && json_is_object(report) &&
+		    (out = json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+			out_len = strlen(out);
+			char *o2 = realloc(out, out_len + 2);
+			if (o2) {
+				out = o2;
+				out[out_len++] = '\n';
+				out[out_len] = '\0';
+			}
+		}
+		break;
+	case CLI_JSON:
+		if (!skipped && json_is_object(report) && (out = jstream_render(&R->files, report)))
+			out_len = strlen(out);
+		break;
+	case CLI_SARIF:
+		if (!skipped) {
+			json_t *jp = nxp_json_name(it->path);
+			const char *path = json_string_value(jp);
+			json_t *rs = nxp_sarif_results(path, findings);
+			json_t *ns = nxp_sarif_notes(path, cls, report);
+			if (R->o->shard_n) {
+				shard_mark(rs, it->seq);
+				shard_mark(ns, it->seq);
+			}
+			if ((out = jstream_join(&R->files, rs)))
+				out_len = strlen(out);
+			aux = jstream_join(&R->notes, ns);
+			json_decref(rs);
+			json_decref(ns);
+			json_decref(jp);
+		}
+		break;
+	case CLI_HTML:
+		if (!skipped) {
+			json_t *o = json_pack("{s:o, s:s, s:O, s:O, s:O, s:O}", "path",
+			                      nxp_json_name(it->path), "cls", cls, "text", jt, "stderr",
+			                      je, "report", report ? report : json_null(), "findings",
+			                      findings ? findings : json_null());
+			aux = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+			json_decref(o);
+		}
+		break;
+	}
+	result *res = new_result(cls, exit, it->size, e, out, out_len, aux);
+	free(out);
+	free(aux);
+	json_decref(jt);
+	json_decref(je);
+	return res;
+}
+
+static result *failure_result(const run *R, const batch_item *it, const char *msg)
+{
+	char e[PATH_MAX + 256];
+	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxp_shown(it->path), nxp_shown(msg));
+	nxp_error err = {NXP_E_INTERNAL, ""};
+	snprintf(err.msg, sizeof(err.msg), "%s", msg);
+	json_t *rep = nxp_json_failure(it->path, &err), *f = json_array();
+	result *res = render(R, it, "failed", NXP_EXIT_INPUT, "", e, rep, f);
+	json_decref(rep);
+	json_decref(f);
+	return res;
+}
+
+static result *process_one(const run *R, const batch_item *it)
 {
 	char *obuf = NULL, *ebuf = NULL;
 	size_t olen = 0, elen = 0;
@@ -616,7 +971,7 @@ static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t id
 	r.findings = json_array();
 	r.cls = "scanned";
 	if (r.out && r.err)
-		cmd->process(cmd->ctx, it, &r);
+		R->cmd->process(R->cmd->ctx, it, &r);
 	else {
 		r.cls = "failed";
 		r.exit = NXP_EXIT_INPUT;
@@ -625,18 +980,12 @@ static json_t *process_one(const batch_cmd *cmd, const batch_item *it, size_t id
 		fclose(r.out);
 	if (r.err)
 		fclose(r.err);
-	/* Paths and captured output may hold bytes that are not UTF-8, which
-	 * jansson refuses: they travel escaped, as in the JSON reports. */
-	json_t *o = json_pack("{s:I, s:o, s:s, s:i, s:I}", "i", (json_int_t)idx, "path",
-	                      nxp_json_text(it->path), "cls", r.cls, "exit", r.exit, "bytes",
-	                      (json_int_t)it->size);
-	json_object_set_new(o, "text", nxp_json_text(obuf ? obuf : ""));
-	json_object_set_new(o, "stderr", nxp_json_text(ebuf ? ebuf : ""));
-	json_object_set_new(o, "report", r.report ? r.report : json_null());
-	json_object_set_new(o, "findings", r.findings);
+	result *res = render(R, it, r.cls, r.exit, obuf, ebuf, r.report, r.findings);
+	json_decref(r.report);
+	json_decref(r.findings);
 	free(obuf);
 	free(ebuf);
-	return o;
+	return res ? res : failure_result(R, it, "out of memory");
 }
 
 static void clear_progress(run *R)
@@ -664,24 +1013,20 @@ static void draw_progress(run *R, int force)
 	fflush(stderr);
 }
 
-static void emit(run *R, json_t *rec)
+static void emit(run *R, const result *res)
 {
-	const char *cls = json_string_value(json_object_get(rec, "cls"));
-	const char *err = json_string_value(json_object_get(rec, "stderr"));
-	const char *text = json_string_value(json_object_get(rec, "text"));
-	json_t *report = json_object_get(rec, "report");
-	if (!cls)
-		cls = "failed";
-	if (err && *err) {
+	const char *cls = res->cls;
+	const char *out = res->buf + res->err_len, *aux = out + res->out_len;
+	if (res->err_len) {
 		clear_progress(R);
 		fflush(stdout);
-		fputs(err, stderr);
+		fwrite(res->buf, 1, res->err_len, stderr);
 	}
 	if (!strcmp(cls, "skipped")) {
 		R->c.skipped++;
 	} else {
 		R->c.scanned++;
-		R->c.bytes += (uint64_t)json_integer_value(json_object_get(rec, "bytes"));
+		R->c.bytes += res->bytes;
 		if (!strcmp(cls, "changed")) R->c.changed++;
 		else if (!strcmp(cls, "unchanged")) R->c.unchanged++;
 		else if (!strcmp(cls, "refused")) R->c.refused++;
@@ -690,48 +1035,47 @@ static void emit(run *R, json_t *rec)
 		else if (!strcmp(cls, "noncompliant")) R->c.noncompliant++;
 		switch (R->o->format) {
 		case CLI_TEXT:
-			if (text)
-				fputs(text, stdout);
+			fwrite(out, 1, res->out_len, stdout);
 			break;
 		case CLI_JSONL:
-			if (json_is_object(report)) {
-				json_dumpf(report, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-				fputc('\n', stdout);
-				fflush(stdout);
-			}
+			fwrite(out, 1, res->out_len, stdout);
+			if (res->out_len)
+				fflush(stdout); /* a line per image, as it is done */
 			break;
-		default:
-			json_array_append(R->kept, rec);
+		case CLI_JSON:
+			jstream_put(&R->files, stdout, out, res->out_len);
+			break;
+		case CLI_SARIF:
+			jstream_put(&R->files, stdout, out, res->out_len);
+			jstream_put(&R->notes, R->spool, aux, res->aux_len);
+			break;
+		case CLI_HTML: {
+			json_t *rec = res->aux_len ? json_loads(aux, 0, NULL) : NULL;
+			if (rec)
+				json_array_append_new(R->kept, rec);
+			break;
+		}
 		}
 	}
-	merge_status(R, (int)json_integer_value(json_object_get(rec, "exit")));
+	merge_status(R, res->exit);
 }
 
-static void on_result(run *R, size_t i, json_t *rec)
+static void on_result(run *R, size_t i, result *res)
 {
-	R->recs[i] = rec;
+	if (!res) {
+		cli_error(R->l->v[i].path, "out of memory");
+		res = new_result("failed", NXP_EXIT_INPUT, R->l->v[i].size, NULL, NULL, 0, NULL);
+	}
+	R->recs[i] = res;
 	R->done++;
 	R->done_bytes += R->l->v[i].size;
 	while (R->next_emit < R->l->n && R->recs[R->next_emit]) {
 		emit(R, R->recs[R->next_emit]);
-		json_decref(R->recs[R->next_emit]);
-		R->recs[R->next_emit] = (json_t *)1; /* emitted */
+		free_result(R->recs[R->next_emit]);
+		R->recs[R->next_emit] = NULL;
 		R->next_emit++;
 	}
 	draw_progress(R, 0);
-}
-
-static json_t *failure_rec(const batch_item *it, size_t i, const char *msg)
-{
-	char e[PATH_MAX + 256];
-	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", it->path, msg);
-	nxp_error err = {NXP_E_INTERNAL, ""};
-	snprintf(err.msg, sizeof(err.msg), "%s", msg);
-	json_t *rep = nxp_json_failure(it->path, &err);
-	return json_pack("{s:I, s:o, s:s, s:i, s:I, s:s, s:o, s:o, s:[]}", "i", (json_int_t)i,
-	                 "path", nxp_json_text(it->path), "cls", "failed", "exit", NXP_EXIT_INPUT,
-	                 "bytes", (json_int_t)it->size, "text", "", "stderr", nxp_json_text(e),
-	                 "report", rep ? rep : json_null(), "findings");
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -748,7 +1092,19 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* A worker: read indexes (one per line), answer with one record per line.
+/* ---------------------------------------------------------------- workers */
+
+/* Images a worker holds at once: the one it works on and the next, so it
+ * never waits for the parent between two images. */
+#define WORKER_DEPTH 2
+
+/* Set by the parent when a signal stops the run (a shared page): a worker
+ * starts no image after it and declines the ones queued to it. */
+static volatile sig_atomic_t *shared_stop;
+
+/* A worker: read indexes (one per line), answer each with a header line
+ * "INDEX CLS EXIT BYTES ERRLEN OUTLEN AUXLEN" and the three byte strings,
+ * or "INDEX -" for an index declined because the run is stopping.
  * Signals that stop the run are the parent's business: the worker finishes
  * the image it holds and leaves when the parent closes its pipe. */
 static void worker(run *R, int cmd_fd, int res_fd)
@@ -763,11 +1119,23 @@ static void worker(run *R, int cmd_fd, int res_fd)
 		size_t i = strtoul(line, NULL, 10);
 		if (i >= R->l->n)
 			break;
-		json_t *rec = process_one(R->cmd, &R->l->v[i], i);
-		char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(rec);
-		int bad = !s || write_all(res_fd, s, strlen(s)) || write_all(res_fd, "\n", 1);
-		free(s);
+		char head[160];
+		if (shared_stop && *shared_stop) {
+			int n = snprintf(head, sizeof(head), "%zu -\n", i);
+			if (write_all(res_fd, head, (size_t)n))
+				break;
+			continue;
+		}
+		result *res = process_one(R, &R->l->v[i]);
+		int bad = !res;
+		if (res) {
+			int n = snprintf(head, sizeof(head), "%zu %s %d %llu %zu %zu %zu\n", i, res->cls,
+			                 res->exit, (unsigned long long)res->bytes, res->err_len,
+			                 res->out_len, res->aux_len);
+			bad = write_all(res_fd, head, (size_t)n) ||
+			      write_all(res_fd, res->buf, res->err_len + res->out_len + res->aux_len);
+		}
+		free_result(res);
 		if (bad)
 			break;
 	}
@@ -778,56 +1146,134 @@ static void worker(run *R, int cmd_fd, int res_fd)
 typedef struct wk {
 	pid_t pid;
 	int cmd, res;
-	long cur;
+	size_t q[WORKER_DEPTH]; /* indexes sent, oldest first (the one in progress) */
+	size_t nq;
 	char *buf;
 	size_t len, cap;
 } wk;
 
-static void send_next(run *R, wk *w)
+static int next_index(run *R, size_t *i)
 {
-	if (!stop_signal && R->dispatched < R->l->n) {
-		char line[32];
-		int n = snprintf(line, sizeof(line), "%zu\n", R->dispatched);
-		w->cur = (long)R->dispatched++;
-		if (write_all(w->cmd, line, (size_t)n) == 0)
-			return;
-		/* The worker is gone: its end of file reports the image as failed. */
+	if (stop_signal)
+		return 0;
+	if (R->nretry) {
+		*i = R->retry[--R->nretry];
+		return 1;
 	}
-	if (w->cmd >= 0)
-		close(w->cmd);
-	w->cmd = -1;
+	if (R->dispatched < R->l->n) {
+		*i = R->dispatched++;
+		return 1;
+	}
+	return 0;
 }
 
-static void take_lines(run *R, wk *w)
+/* Keep the worker's queue full. When there is nothing left to send, its
+ * command pipe is closed once its queue is empty: it leaves. */
+static void fill(run *R, wk *w)
 {
-	char *start = w->buf, *nl;
-	while ((nl = memchr(start, '\n', w->len - (size_t)(start - w->buf)))) {
-		*nl = '\0';
-		json_t *rec = json_loads(start, 0, NULL);
-		long i = w->cur;
-		start = nl + 1;
-		if (i < 0)
-			continue;
-		if (!rec || (long)json_integer_value(json_object_get(rec, "i")) != i) {
-			json_decref(rec);
-			rec = failure_rec(&R->l->v[i], (size_t)i, "worker sent a malformed report");
+	size_t i;
+	while (w->cmd >= 0 && w->nq < WORKER_DEPTH && next_index(R, &i)) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "%zu\n", i);
+		if (write_all(w->cmd, line, (size_t)n)) {
+			/* The worker is gone: this index goes to another. */
+			R->retry[R->nretry++] = i;
+			close(w->cmd);
+			w->cmd = -1;
+			return;
 		}
-		w->cur = -1;
-		on_result(R, (size_t)i, rec);
-		send_next(R, w);
+		w->q[w->nq++] = i;
 	}
-	w->len -= (size_t)(start - w->buf);
-	memmove(w->buf, start, w->len);
+	if (w->cmd >= 0 && w->nq == 0) {
+		close(w->cmd);
+		w->cmd = -1;
+	}
+}
+
+static void pop(wk *w)
+{
+	memmove(w->q, w->q + 1, (w->nq - 1) * sizeof(w->q[0]));
+	w->nq--;
+}
+
+/* Parse the complete answers in w's buffer. */
+static void take_answers(run *R, wk *w)
+{
+	size_t off = 0;
+	for (;;) {
+		char *start = w->buf + off, *nl = memchr(start, '\n', w->len - off);
+		if (!nl)
+			break;
+		size_t i = 0, el = 0, ol = 0, al = 0;
+		unsigned long long bytes = 0;
+		int exit = 0, used = 0;
+		char cls[16] = "";
+		*nl = '\0';
+		int declined = sscanf(start, "%zu -%n", &i, &used) == 1 && used == nl - start;
+		int ok = declined || sscanf(start, "%zu %15s %d %llu %zu %zu %zu", &i, cls, &exit,
+		                            &bytes, &el, &ol, &al) == 7;
+		*nl = '\n';
+		size_t need = (size_t)(nl + 1 - start) + (declined ? 0 : el + ol + al);
+		if (ok && !declined && w->len - off < need)
+			break; /* the payload is still coming */
+		if (!w->nq)
+			break; /* nothing asked: ignore what a broken worker says */
+		size_t want = w->q[0];
+		pop(w);
+		if (!ok || i != want) {
+			/* Nothing more from it can be trusted. */
+			on_result(R, want, failure_result(R, &R->l->v[want],
+			                                  "worker sent a malformed report"));
+			off = w->len;
+			if (w->cmd >= 0)
+				close(w->cmd);
+			w->cmd = -1;
+			while (w->nq) {
+				R->retry[R->nretry++] = w->q[0];
+				pop(w);
+			}
+			break;
+		}
+		off += need;
+		if (!declined) {
+			const char *p = nl + 1;
+			result *res = malloc(sizeof(*res));
+			char *b = malloc(el + ol + al + 1);
+			if (res && b) {
+				memcpy(b, p, el + ol + al);
+				b[el + ol + al] = '\0';
+				*res = (result){.exit = exit, .bytes = bytes, .err_len = el, .out_len = ol,
+				                .aux_len = al, .buf = b};
+				snprintf(res->cls, sizeof(res->cls), "%s", cls);
+			} else {
+				free(res);
+				free(b);
+				res = NULL;
+			}
+			on_result(R, i, res);
+		}
+		fill(R, w);
+	}
+	w->len -= off;
+	memmove(w->buf, w->buf + off, w->len);
 }
 
 static void run_pool(run *R, size_t nw)
 {
 	wk *W = calloc(nw, sizeof(*W));
-	if (!W) {
+	R->retry = calloc(nw * WORKER_DEPTH + 1, sizeof(*R->retry));
+	void *page = mmap(NULL, sizeof(*shared_stop), PROT_READ | PROT_WRITE,
+	                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!W || !R->retry || page == MAP_FAILED) {
 		cli_error(NULL, "out of memory");
 		R->status = NXP_EXIT_INPUT;
+		free(W);
+		if (page != MAP_FAILED)
+			munmap(page, sizeof(*shared_stop));
 		return;
 	}
+	shared_stop = page;
+	*shared_stop = 0;
 	fflush(NULL);
 	size_t started = 0;
 	for (size_t k = 0; k < nw; k++) {
@@ -856,26 +1302,30 @@ static void run_pool(run *R, size_t nw)
 		}
 		close(cp[0]);
 		close(rp[1]);
-		W[k] = (wk){.pid = pid, .cmd = cp[1], .res = rp[0], .cur = -1};
+		W[k] = (wk){.pid = pid, .cmd = cp[1], .res = rp[0]};
 		started++;
 	}
 	if (!started) {
 		cli_error(NULL, "cannot start worker processes: %s", strerror(errno));
 		R->status = NXP_EXIT_INPUT;
 		free(W);
+		munmap(page, sizeof(*shared_stop));
+		shared_stop = NULL;
 		return;
 	}
 	for (size_t k = 0; k < started; k++)
-		send_next(R, &W[k]);
+		fill(R, &W[k]);
 	struct pollfd *pf = calloc(started, sizeof(*pf));
 	size_t *map = calloc(started, sizeof(*map));
 	for (;;) {
+		if (stop_signal)
+			*shared_stop = 1;
 		size_t np = 0;
 		for (size_t k = 0; k < started; k++) {
 			if (W[k].res < 0)
 				continue;
 			/* Stopping: idle workers get their end of file now. */
-			if (stop_signal && W[k].cur < 0 && W[k].cmd >= 0) {
+			if (stop_signal && W[k].nq == 0 && W[k].cmd >= 0) {
 				close(W[k].cmd);
 				W[k].cmd = -1;
 			}
@@ -905,7 +1355,7 @@ static void run_pool(run *R, size_t nw)
 				continue;
 			if (r > 0) {
 				w->len += (size_t)r;
-				take_lines(R, w);
+				take_answers(R, w);
 				continue;
 			}
 			/* End of file: the worker left (or died holding an image). */
@@ -917,7 +1367,7 @@ static void run_pool(run *R, size_t nw)
 			int st = 0;
 			waitpid(w->pid, &st, 0);
 			w->pid = -1;
-			if (w->cur >= 0) {
+			if (w->nq) {
 				char msg[128];
 				if (WIFSIGNALED(st))
 					snprintf(msg, sizeof(msg), "the worker process died (signal %d)",
@@ -925,10 +1375,19 @@ static void run_pool(run *R, size_t nw)
 				else
 					snprintf(msg, sizeof(msg), "the worker process died (exit %d)",
 					         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-				size_t i = (size_t)w->cur;
-				w->cur = -1;
-				on_result(R, i, failure_rec(&R->l->v[i], i, msg));
+				size_t i = w->q[0];
+				pop(w);
+				on_result(R, i, failure_result(R, &R->l->v[i], msg));
+				/* The ones queued behind it were never started. */
+				while (w->nq) {
+					R->retry[R->nretry++] = w->q[0];
+					pop(w);
+				}
 			}
+			/* Hand what it left to the workers still running. */
+			for (size_t k = 0; k < started; k++)
+				if (W[k].res >= 0)
+					fill(R, &W[k]);
 		}
 	}
 	for (size_t k = 0; k < started; k++) {
@@ -936,10 +1395,11 @@ static void run_pool(run *R, size_t nw)
 			waitpid(W[k].pid, NULL, 0);
 		free(W[k].buf);
 	}
-	/* Images handed to workers that could not start them. */
 	free(pf);
 	free(map);
 	free(W);
+	munmap(page, sizeof(*shared_stop));
+	shared_stop = NULL;
 }
 
 static json_t *summary_json(run *R, double secs, size_t not_started)
@@ -959,6 +1419,10 @@ static json_t *summary_json(run *R, double secs, size_t not_started)
 		json_object_set_new(s, "interrupted", json_true());
 		json_object_set_new(s, "not_started", json_integer((json_int_t)not_started));
 	}
+	/* Which shard: 'nxpatch report merge' checks it has them all. */
+	if (R->o->shard_n)
+		json_object_set_new(s, "shard", json_pack("{s:i, s:i}", "k", (int)R->o->shard_k, "n",
+		                                          (int)R->o->shard_n));
 	return s;
 }
 
@@ -1012,13 +1476,20 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	}
 
 	run R = {.cmd = cmd, .o = o, .l = &l};
-	R.c.skipped = l.skipped;
+	/* What was skipped while collecting is the same in every shard:
+	 * shard 1 counts it, so shard summaries add up to the whole run's. */
+	R.c.skipped = !o->shard_n || o->shard_k == 1 ? l.skipped : 0;
 	R.recs = calloc(l.n ? l.n : 1, sizeof(*R.recs));
 	R.kept = json_array();
 	R.progress = isatty(STDERR_FILENO) && !o->quiet;
 	R.t0 = now_s();
 	for (size_t i = 0; i < l.n; i++)
 		R.total_bytes += l.v[i].size;
+	if (stream_setup(&R)) {
+		cli_error(NULL, "cannot set up the report: %s", strerror(errno));
+		free(R.recs);
+		R.recs = NULL;
+	}
 
 	struct sigaction sa = {0}, old_int, old_term, old_pipe;
 	sa.sa_handler = on_stop;
@@ -1036,19 +1507,21 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	if (!R.recs) {
 		cli_error(NULL, "out of memory");
 		R.status = NXP_EXIT_INPUT;
-	} else if (jobs == 1 || l.n <= 1) {
-		for (size_t i = 0; i < l.n && !stop_signal; i++) {
-			R.dispatched++;
-			on_result(&R, i, process_one(cmd, &l.v[i], i));
-		}
 	} else {
-		run_pool(&R, (size_t)jobs < l.n ? (size_t)jobs : l.n);
+		stream_begin(&R);
+		if (jobs == 1 || l.n <= 1) {
+			for (size_t i = 0; i < l.n && !stop_signal; i++) {
+				R.dispatched++;
+				on_result(&R, i, process_one(&R, &l.v[i]));
+			}
+		} else {
+			run_pool(&R, (size_t)jobs < l.n ? (size_t)jobs : l.n);
+		}
 	}
 	/* Anything received but not emitted (a gap left by an image never
 	 * started) is dropped: reports stay a prefix of the input order. */
 	for (size_t i = R.next_emit; R.recs && i < l.n; i++)
-		if (R.recs[i] && R.recs[i] != (json_t *)1)
-			json_decref(R.recs[i]);
+		free_result(R.recs[i]);
 	size_t not_started = l.n - R.next_emit;
 	double secs = now_s() - R.t0;
 	clear_progress(&R);
@@ -1068,23 +1541,10 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 			json_decref(line);
 		}
 		break;
-	case CLI_JSON: {
-		json_t *files = json_array();
-		for (size_t i = 0; i < json_array_size(R.kept); i++) {
-			json_t *rep = json_object_get(json_array_get(R.kept, i), "report");
-			if (json_is_object(rep))
-				json_array_append(files, rep);
-		}
-		json_t *doc = json_object();
-		if (cmd->policy)
-			json_object_set_new(doc, "policy", json_string(cmd->policy));
-		json_object_set_new(doc, "files", files);
-		json_object_set(doc, "summary", summary);
-		cli_print_json(doc);
-		break;
-	}
+	case CLI_JSON:
 	case CLI_SARIF:
-		cli_print_json(nxp_sarif_document(cmd->name, NXP_VERSION, R.kept, summary));
+		if (R.recs)
+			stream_end(&R, summary);
 		break;
 	case CLI_HTML:
 		nxp_html_plan(stdout, cmd->policy, R.kept, summary);
@@ -1102,6 +1562,13 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	json_decref(R.kept);
 	free(R.recs);
+	free(R.retry);
+	free(R.files.head);
+	free(R.files.lead);
+	free(R.notes.head);
+	free(R.notes.lead);
+	if (R.spool)
+		fclose(R.spool);
 	free_items(&l);
 	nxp_evset_free(batch_evidence);
 	batch_evidence = NULL;

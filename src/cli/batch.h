@@ -77,6 +77,7 @@ typedef struct batch_item {
 	dev_t dev;
 	ino_t ino;
 	mode_t mode;            /* from stat when collected; 0 when it failed */
+	size_t seq;             /* position in the whole run's order, before sharding */
 } batch_item;
 
 /* What one image produced. The command's function fills it; out/err are

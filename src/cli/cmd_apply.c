@@ -21,6 +21,7 @@
 #include "nxpatch/report.h"
 #include "nxpatch/write.h"
 #include "util/beneath.h"
+#include "util/escape.h"
 
 static const char usage[] =
 	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
@@ -148,10 +149,11 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	}
 	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
-		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_text(out),
+		/* Names as every JSON path field shows them (util/escape.h). */
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(out),
 		                       "written", res.written);
 		if (res.backup[0])
-			json_object_set_new(jr, "backup", nxp_json_text(res.backup));
+			json_object_set_new(jr, "backup", nxp_json_name(res.backup));
 		if (res.nwarnings) {
 			json_t *w = json_array();
 			for (size_t i = 0; i < res.nwarnings; i++)
@@ -165,8 +167,9 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	} else {
 		nxp_text_plan(r->out, &in->facts, plan);
 		if (res.written)
-			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", out, res.checksum,
-			        res.backup[0] ? ", original kept as " : "", res.backup);
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(out),
+			        res.checksum, res.backup[0] ? ", original kept as " : "",
+			        nxp_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  not written: nothing to do\n");
 		else if (plan->status == NXP_PLAN_REFUSED)

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/rules.h"
 #include "nxpatch/policy.h"
+#include "util/escape.h"
 
 extern const char nxp_default_policy_yaml[];
 extern const size_t nxp_default_policy_yaml_len;
@@ -32,7 +33,7 @@ static int check_one(const char *path)
 	nxp_policy *p = NULL;
 	int status = cli_load_policy(path, &p);
 	if (status == NXP_EXIT_OK) {
-		printf("%s: ok (%zu rule%s)\n", path, p->nrules, p->nrules == 1 ? "" : "s");
+		printf("%s: ok (%zu rule%s)\n", nxp_shown(path), p->nrules, p->nrules == 1 ? "" : "s");
 		nxp_policy_free(p);
 	}
 	return status;

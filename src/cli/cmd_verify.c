@@ -16,6 +16,7 @@
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
 #include "nxpatch/sign.h"
+#include "util/escape.h"
 
 static const char usage[] =
 	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--evidence FILE] "
@@ -23,7 +24,7 @@ static const char usage[] =
 
 static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
 {
-	fprintf(out, "%s: %s\n", path, c->compliant ? "ok" : "does not comply");
+	fprintf(out, "%s: %s\n", nxp_shown(path), c->compliant ? "ok" : "does not comply");
 	nxp_text_findings(out, &c->findings, 1);
 	for (size_t i = 0; i < json_array_size(sigs); i++) {
 		json_t *s = json_array_get(sigs, i);
@@ -76,7 +77,8 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 		for (size_t i = 0; i < c.findings.n; i++)
 			if (nxp_finding_info_of(c.findings.items[i].id)->verdict != NXP_VERDICT_POSTURE)
 				json_array_append_new(problems, nxp_json_text(c.findings.items[i].message));
-		r->report = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "path", it->path, "status",
+		r->report = json_pack("{s:o, s:s, s:b, s:o, s:o, s:o}", "path",
+		                      nxp_json_name(it->path), "status",
 		                      ok ? "ok" : "fail", "compliant", ok, "problems", problems,
 		                      "signatures", sigs, "findings",
 		                      nxp_json_findings(&c.findings, &in->img));

@@ -19,6 +19,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 static const struct nxp_cmd commands[] = {
 	{"help", cmd_help, "show the commands"},
@@ -32,6 +33,7 @@ static const struct nxp_cmd commands[] = {
 	{"apply", cmd_apply, "patch images as the policy says, verify, replace"},
 	{"verify", cmd_verify, "check images comply with a policy (and their signatures)"},
 	{"revert", cmd_revert, "restore the originals of an apply --journal run"},
+	{"report", cmd_report, "merge the reports of --shard runs into one"},
 	{"trace", cmd_trace, "run a Windows program under DEP and record its execute faults"},
 };
 

@@ -9,6 +9,7 @@
 #include "cli/sigwrite.h"
 #include "nxpatch/input.h"
 #include "nxpatch/write.h"
+#include "util/escape.h"
 
 int cli_sigwrite_opt(cli_sigwrite *w, int c)
 {
@@ -77,13 +78,13 @@ int cli_sigwrite_run(const cli_sigwrite *w)
 	print_warnings(w->out, &res);
 	unsigned n = in->img.ncerts;
 	if (w->action == NXP_SIGACT_RESIGN)
-		printf("%s: signed (%s, %s%s), replaced %u signature%s\n", w->out,
+		printf("%s: signed (%s, %s%s), replaced %u signature%s\n", nxp_shown(w->out),
 		       nxp_digest_name(w->so->digest), nxp_signer_subject(w->signer),
 		       w->so->timestamp_url ? ", timestamped" : "", n, n == 1 ? "" : "s");
 	else if (plan->signature == NXP_SIGACT_STRIP)
-		printf("%s: removed %u signature%s\n", w->out, n, n == 1 ? "" : "s");
+		printf("%s: removed %u signature%s\n", nxp_shown(w->out), n, n == 1 ? "" : "s");
 	else if (res.written)
-		printf("%s: not signed, written unchanged\n", w->out);
+		printf("%s: not signed, written unchanged\n", nxp_shown(w->out));
 	else
 		printf("%s: not signed, left unchanged\n", w->out);
 done:

@@ -3,17 +3,21 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "util/escape.h"
 
 static void vreport(const char *path, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* One line on stderr: names in the path and the message are escaped (a
+ * newline in a file name cannot forge a line). */
 static void vreport(const char *path, const char *fmt, va_list ap)
 {
+	char msg[NXP_ERROR_MSG_MAX + 4096];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fputs("nxpatch: ", stderr);
 	if (path)
-		fprintf(stderr, "%s: ", path);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		fprintf(stderr, "%s: ", nxp_shown(path));
+	fprintf(stderr, "%s\n", nxp_shown(msg));
 }
 
 void cli_error(const char *path, const char *fmt, ...)

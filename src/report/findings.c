@@ -7,6 +7,7 @@
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
 #include "nxpatch/sign.h"
+#include "util/escape.h"
 
 json_t *nxp_json_finding(const nxp_finding *f, const nxp_image *img)
 {
@@ -44,9 +45,10 @@ void nxp_text_findings(FILE *out, const nxp_findings *fs, int failing)
 		if (fails != !!failing)
 			continue;
 		if (fails)
-			fprintf(out, "  %s\n", f->message);
+			fprintf(out, "  %s\n", nxp_shown(f->message));
 		else
-			fprintf(out, "  %s: %s [%s]\n", nxp_level_name(fi->level), f->message, fi->id);
+			fprintf(out, "  %s: %s [%s]\n", nxp_level_name(fi->level), nxp_shown(f->message),
+			        fi->id);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nxpatch/report.h"
+#include "util/escape.h"
 
 /* A JSON string from bytes of the file or the command line, which need not
  * be UTF-8 (jansson refuses those and returns NULL, which silently dropped
@@ -72,7 +73,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 {
 	const nxp_image *img = f->img;
 	json_t *o = json_object();
-	json_object_set_new(o, "path", nxp_json_text(f->path));
+	json_object_set_new(o, "path", nxp_json_name(f->path));
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "error", json_null());
 	json_object_set_new(o, "machine", name_or_hex(nxp_machine_name(img->machine), img->machine));
@@ -155,7 +156,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 
 json_t *nxp_json_failure(const char *path, const nxp_error *err)
 {
-	return json_pack("{s:o, s:s, s:o, s:s}", "path", nxp_json_text(path), "status", "error", "error",
+	return json_pack("{s:o, s:s, s:o, s:s}", "path", nxp_json_name(path), "status", "error", "error",
 	                 nxp_json_text(err->msg),
 	                 "code", nxp_code_name(err->code));
 }
@@ -166,7 +167,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	char buf[512];
 	const char *machine = nxp_machine_name(img->machine);
 	const char *subsys = nxp_subsystem_name(img->subsystem);
-	fprintf(out, "%s\n", f->path);
+	fprintf(out, "%s\n", nxp_shown(f->path));
 	fprintf(out, "  machine      %s", machine ? machine : "");
 	if (!machine)
 		fprintf(out, "0x%04x", img->machine);
@@ -181,7 +182,8 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	fprintf(out, "  alignment    section 0x%x, file 0x%x\n", img->section_alignment,
 	        img->file_alignment);
 	fprintf(out, "  entry point  0x%x in %s\n", img->entry_rva,
-	        img->entry_section >= 0 ? img->sections[img->entry_section].name : "(no section)");
+	        img->entry_section >= 0 ? nxp_shown(img->sections[img->entry_section].name)
+	                                : "(no section)");
 	fprintf(out, "  checksum     stored 0x%08x, computed 0x%08x (%s)\n", img->checksum,
 	        f->checksum_computed,
 	        img->checksum == f->checksum_computed ? "valid"
@@ -199,7 +201,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	for (unsigned i = 0; i < img->nsections; i++) {
 		const nxp_section *s = &img->sections[i];
 		nxp_flag_format(nxp_section_attr_names, s->characteristics, ",", buf, sizeof(buf));
-		fprintf(out, "    %-8s 0x%08x %-44s va 0x%08x raw 0x%x+0x%x%s", s->name,
+		fprintf(out, "    %-8s 0x%08x %-44s va 0x%08x raw 0x%x+0x%x%s", nxp_shown(s->name),
 		        s->characteristics, buf, s->virtual_address, s->raw_offset, s->raw_size,
 		        section_is_wx(s) ? "  W+X" : "");
 		/* The verdict, for sections without execute. */
@@ -213,11 +215,11 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	for (size_t i = 0; i < f->nevidence; i++) {
 		const nxp_evidence *e = &f->evidence[i];
 		fprintf(out, "  evidence     %s at 0x%x in %s\n", nxp_evidence_kind_name(e->kind),
-		        e->rva, img->sections[e->section].name);
+		        e->rva, nxp_shown(img->sections[e->section].name));
 	}
 	if (f->evidence_dropped)
 		fprintf(out, "  evidence     %zu more not listed\n", f->evidence_dropped);
 	nxp_text_driver(out, f);
 	for (size_t i = 0; i < f->nwarnings; i++)
-		fprintf(out, "  warning      %s\n", f->warnings[i]);
+		fprintf(out, "  warning      %s\n", nxp_shown(f->warnings[i]));
 }

@@ -5,6 +5,7 @@
 #include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
+#include "util/escape.h"
 
 const char *nxp_plan_status_name(int status)
 {
@@ -111,7 +112,7 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 {
 	const nxp_image *img = f->img;
-	fprintf(out, "%s: ", f->path);
+	fprintf(out, "%s: ", nxp_shown(f->path));
 	switch (plan->status) {
 	case NXP_PLAN_NOTHING:
 		fprintf(out, "nothing to do\n");
@@ -130,7 +131,7 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		nxp_change_label(c, img, label, sizeof(label));
 		nxp_change_bits(c, bits, sizeof(bits));
 		nxp_change_rules(c, rules, sizeof(rules));
-		fprintf(out, "  @0x%08x  %s ", c->offset, label);
+		fprintf(out, "  @0x%08x  %s ", c->offset, nxp_shown(label));
 		if (c->field == NXP_FIELD_DLL_CHARACTERISTICS)
 			fprintf(out, "0x%04llX -> 0x%04llX", (unsigned long long)c->old_value,
 			        (unsigned long long)c->new_value);
@@ -144,7 +145,7 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		if (bits[0])
 			fprintf(out, " (%s)", bits);
 		if (rules[0])
-			fprintf(out, " [rule %s]", rules);
+			fprintf(out, " [rule %s]", nxp_shown(rules));
 		fputc('\n', out);
 	}
 	if (plan->signature == NXP_SIGACT_STRIP)
@@ -160,11 +161,11 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		fprintf(out, "  checksum: stays 0 (not set in the input)\n");
 	for (size_t i = 0; i < plan->nrefusals; i++) {
 		if (plan->refusals[i].rule)
-			fprintf(out, "  refused [rule %s]: %s\n", plan->refusals[i].rule,
-			        plan->refusals[i].reason);
+			fprintf(out, "  refused [rule %s]: %s\n", nxp_shown(plan->refusals[i].rule),
+			        nxp_shown(plan->refusals[i].reason));
 		else
-			fprintf(out, "  refused: %s\n", plan->refusals[i].reason);
+			fprintf(out, "  refused: %s\n", nxp_shown(plan->refusals[i].reason));
 	}
 	for (size_t i = 0; i < plan->nwarnings; i++)
-		fprintf(out, "  warning: %s\n", plan->warnings[i]);
+		fprintf(out, "  warning: %s\n", nxp_shown(plan->warnings[i]));
 }

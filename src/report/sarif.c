@@ -94,8 +94,7 @@ static json_t *properties(json_t *x)
 	return p;
 }
 
-json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records,
-                           json_t *summary)
+static json_t *rules_array(void)
 {
 	json_t *jr = json_array();
 	for (size_t i = 0; i < NRULES; i++)
@@ -105,48 +104,78 @@ json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records
 			              rules[i].text, "fullDescription", "text", rules[i].full, "help",
 			              "text", rules[i].help, "helpUri", rules[i].uri,
 			              "defaultConfiguration", "level", default_level(rules[i].id)));
+	return jr;
+}
+
+json_t *nxp_sarif_results(const char *path, json_t *findings)
+{
+	json_t *results = json_array();
+	if (!path)
+		path = "";
+	for (size_t k = 0; k < json_array_size(findings); k++) {
+		json_t *x = json_array_get(findings, k);
+		const char *rule = json_string_value(json_object_get(x, "sarif"));
+		size_t idx = 0;
+		while (rule && idx < NRULES && strcmp(rules[idx].id, rule))
+			idx++;
+		if (!rule || idx == NRULES)
+			continue; /* findings.def and sarif_rules.def disagree: a unit test fails */
+		json_t *res = json_pack("{s:s, s:I, s:O, s:{s:O}, s:o, s:o, s:o}", "ruleId", rule,
+		                        "ruleIndex", (json_int_t)idx, "level",
+		                        json_object_get(x, "level"), "message", "text",
+		                        json_object_get(x, "message"), "locations", location(path),
+		                        "partialFingerprints", fingerprints(path, x), "properties",
+		                        properties(x));
+		if (res)
+			json_array_append_new(results, res);
+	}
+	return results;
+}
+
+json_t *nxp_sarif_notes(const char *path, const char *cls, json_t *report)
+{
+	json_t *notes = json_array();
+	if (!path)
+		path = "";
+	if (cls && !strcmp(cls, "failed")) {
+		const char *e = json_string_value(json_object_get(report, "error"));
+		json_array_append_new(notes, json_pack("{s:s, s:{s:s}, s:o}", "level", "error",
+		                                       "message", "text", e ? e : "failed",
+		                                       "locations", location(path)));
+	}
+	return notes;
+}
+
+json_t *nxp_sarif_skeleton(const char *cmd, const char *version, json_t *results,
+                           json_t *notes, int success, json_t *summary)
+{
+	json_t *inv = json_pack("{s:b, s:[s], s:o}", "executionSuccessful", success, "arguments",
+	                        cmd, "toolExecutionNotifications", notes);
+	json_t *run = json_pack("{s:{s:{s:s, s:s, s:s, s:o}}, s:o, s:[o], s:{s:O}}", "tool",
+	                        "driver", "name", "nxpatch", "version", version,
+	                        "informationUri", "https://github.com/nxpatch/nxpatch", "rules",
+	                        rules_array(), "results", results, "invocations", inv,
+	                        "properties", "summary", summary);
+	return json_pack("{s:s, s:s, s:[o]}", "$schema",
+	                 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
+	                 "runs", run);
+}
+
+json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records,
+                           json_t *summary)
+{
 	json_t *results = json_array(), *notes = json_array();
 	for (size_t i = 0; i < json_array_size(records); i++) {
 		json_t *rec = json_array_get(records, i);
 		const char *path = json_string_value(json_object_get(rec, "path"));
-		if (!path)
-			path = "";
-		const char *cls = json_string_value(json_object_get(rec, "cls"));
-		if (cls && !strcmp(cls, "failed")) {
-			const char *e = json_string_value(
-				json_object_get(json_object_get(rec, "report"), "error"));
-			json_array_append_new(notes, json_pack("{s:s, s:{s:s}, s:o}", "level", "error",
-			                                       "message", "text", e ? e : "failed",
-			                                       "locations", location(path)));
-		}
-		json_t *f = json_object_get(rec, "findings");
-		for (size_t k = 0; k < json_array_size(f); k++) {
-			json_t *x = json_array_get(f, k);
-			const char *rule = json_string_value(json_object_get(x, "sarif"));
-			size_t idx = 0;
-			while (rule && idx < NRULES && strcmp(rules[idx].id, rule))
-				idx++;
-			if (!rule || idx == NRULES)
-				continue; /* findings.def and sarif_rules.def disagree: a unit test fails */
-			json_t *res = json_pack("{s:s, s:I, s:O, s:{s:O}, s:o, s:o, s:o}", "ruleId", rule,
-			                        "ruleIndex", (json_int_t)idx, "level",
-			                        json_object_get(x, "level"), "message", "text",
-			                        json_object_get(x, "message"), "locations", location(path),
-			                        "partialFingerprints", fingerprints(path, x), "properties",
-			                        properties(x));
-			if (res)
-				json_array_append_new(results, res);
-		}
+		json_t *n = nxp_sarif_notes(path, json_string_value(json_object_get(rec, "cls")),
+		                            json_object_get(rec, "report"));
+		json_t *r = nxp_sarif_results(path, json_object_get(rec, "findings"));
+		json_array_extend(notes, n);
+		json_array_extend(results, r);
+		json_decref(n);
+		json_decref(r);
 	}
-	json_t *inv = json_pack("{s:b, s:[s], s:o}", "executionSuccessful",
-	                        json_array_size(notes) == 0, "arguments", cmd,
-	                        "toolExecutionNotifications", notes);
-	json_t *run = json_pack("{s:{s:{s:s, s:s, s:s, s:o}}, s:[o], s:o, s:{s:O}}", "tool",
-	                        "driver", "name", "nxpatch", "version", version,
-	                        "informationUri", "https://github.com/nxpatch/nxpatch", "rules", jr,
-	                        "invocations", inv, "results", results, "properties", "summary",
-	                        summary);
-	return json_pack("{s:s, s:s, s:[o]}", "$schema",
-	                 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
-	                 "runs", run);
+	return nxp_sarif_skeleton(cmd, version, results, notes, json_array_size(notes) == 0,
+	                          summary);
 }

@@ -13,6 +13,7 @@
 
 #include "nxpatch/report.h"
 #include "write/internal.h"
+#include "util/escape.h"
 
 struct nxp_journal {
 	int fd;
@@ -87,13 +88,6 @@ int nxp_journal_append(nxp_journal *j, json_t *rec, nxp_error *err)
 	return NXP_OK;
 }
 
-static int utf8_valid(const char *s)
-{
-	json_t *t = json_string(s);
-	json_decref(t);
-	return t != NULL;
-}
-
 int nxp_journal_set_path(json_t *rec, const char *key, const char *path)
 {
 	char cwd[PATH_MAX], abs[2 * PATH_MAX + 2];
@@ -101,9 +95,11 @@ int nxp_journal_set_path(json_t *rec, const char *key, const char *path)
 		snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
 	else
 		snprintf(abs, sizeof(abs), "%s", path);
-	if (json_object_set_new(rec, key, nxp_json_text(abs)))
+	/* "path" as every output shows names (util/escape.h); "path_hex" too
+	 * when that differs from the bytes, which revert then reads. */
+	if (json_object_set_new(rec, key, nxp_json_name(abs)))
 		return -1;
-	if (utf8_valid(abs))
+	if (nxp_escape_clean(abs, strlen(abs)))
 		return 0;
 	size_t n = strlen(abs);
 	char *hex = malloc(2 * n + 1), hk[64];
