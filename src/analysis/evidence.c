@@ -224,14 +224,31 @@ static int x86_unlikely_bytes(const nxp_ev_ctx *c, const cs_insn *in)
 	return 0;
 }
 
+/* 1 for the indirect jumps stubs end in: jmp reg (FF E0+r) and jmp
+ * [rip+disp32] / [abs32] (FF 25), a REX prefix allowed. Other memory forms
+ * (jmp [reg+disp]) are what data decodes to more often than stubs. */
+static int indirect_jmp(const nxp_ev_ctx *c, const cs_insn *in)
+{
+	unsigned i = 0;
+	if (c->arch == NXP_EV_ARCH_X64 && in->size > 2 && (in->bytes[0] & 0xf0) == 0x40)
+		i = 1;
+	if (i + 2 > in->size || in->bytes[i] != 0xff)
+		return 0;
+	uint8_t m = in->bytes[i + 1];
+	return (m & 0xf8) == 0xe0 || m == 0x25;
+}
+
 /* 1 when `in` ends a straight run of a function body: a return, or a
  * direct jump or call to an executable section (data decoded as code jumps
  * anywhere). Indirect transfers and forward branches within the run's
  * section do not end it. -1 when it is a transfer that rules the run out: a
  * jump elsewhere,
  * a ret as the first instruction, ret imm16 on amd64 or with an odd count.
- * n is the instruction's index in the run. */
-static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t start, unsigned n)
+ * n is the instruction's index in the run. With NXP_EV_LLC_BRANCH (the
+ * run is the target of a direct branch from executable code) an indirect
+ * jmp ends the run too: stubs and thunks end in jmp rax / jmp [rip+x]. */
+static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t start, unsigned n,
+                    unsigned flags)
 {
 	uint64_t t;
 	if (c->arch == NXP_EV_ARCH_ARM64) {
@@ -255,6 +272,9 @@ static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t st
 		if (in->id != X86_INS_JMP && in->id != X86_INS_CALL)
 			return 0;
 		unsigned sz = in->size;
+		if (in->id == X86_INS_JMP && (flags & NXP_EV_LLC_BRANCH) &&
+		    indirect_jmp(c, in))
+			return 1; /* a branch target's stub may end in jmp reg / jmp [mem] */
 		if (sz != 5 || (in->bytes[0] != 0xe8 && in->bytes[0] != 0xe9))
 			return 0; /* indirect or short: not an end */
 		t = in->address + 5 + (uint64_t)(int64_t)(int32_t)nxp_le32(in->bytes + 1);
@@ -269,7 +289,7 @@ static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t st
 	return -1;
 }
 
-int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva)
+int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva, unsigned flags)
 {
 	uint32_t off;
 	uint32_t avail = nxp_ev_bytes_at(c->img, rva, &off);
@@ -284,6 +304,7 @@ int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva)
 	size_t size = avail < NXP_EV_CODE_WINDOW ? avail : NXP_EV_CODE_WINDOW;
 	const uint8_t *code = p;
 	uint64_t addr = rva;
+	uint32_t ends[NXP_EV_CODE_INSNS];
 	for (unsigned n = 0; n < NXP_EV_CODE_INSNS && size > 0; n++) {
 		if (!cs_disasm_iter(c->cs, &code, &size, &addr, c->insn))
 			return 0;
@@ -307,9 +328,14 @@ int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva)
 					break; /* past the prefixes */
 			}
 		}
-		int e = ends_run(c, in, s, rva, n);
-		if (e)
-			return e > 0;
+		ends[n] = (uint32_t)(addr - rva);
+		int e = ends_run(c, in, s, rva, n, flags);
+		if (e < 0)
+			return 0;
+		/* A base relocation inside the run that is not an instruction's
+		 * operand: the run crossed pointer data (a vtable, a table). */
+		if (e > 0)
+			return nxp_ev_relocs_within_insns(c, rva, addr, ends, n + 1);
 	}
 	return 0; /* no return, jump or call within the window */
 }
@@ -323,9 +349,41 @@ static int collect_entry_point(nxp_ev_ctx *c)
 	return nxp_ev_add(c, NXP_EV_ENTRY_POINT, c->img->entry_rva);
 }
 
+/* One flag per export address table entry (n of them): 1 when one of the
+ * names exported for it names data (nxp_ev_data_name). NULL when out of
+ * memory. */
+static uint8_t *export_data_names(const nxp_image *img, const uint8_t *dir, uint32_t n)
+{
+	uint8_t *flag = calloc(n ? n : 1, 1);
+	if (!flag)
+		return NULL;
+	uint32_t nnames = nxp_le32(dir + 24), names_rva = nxp_le32(dir + 32),
+	         ords_rva = nxp_le32(dir + 36);
+	uint32_t noff, ooff;
+	uint32_t k = map_array(img, names_rva, 4, nnames, NXP_EV_MAX_EXPORTS, &noff);
+	uint32_t ko = map_array(img, ords_rva, 2, nnames, NXP_EV_MAX_EXPORTS, &ooff);
+	if (ko < k)
+		k = ko;
+	for (uint32_t j = 0; j < k; j++) {
+		uint16_t ord = nxp_le16(img->data + ooff + 2 * (size_t)j);
+		uint32_t soff;
+		if (ord >= n || flag[ord])
+			continue;
+		uint32_t avail = nxp_ev_bytes_at(img, nxp_le32(img->data + noff + 4 * (size_t)j), &soff);
+		if (avail > NXP_EV_MAX_EXPORT_NAME)
+			avail = NXP_EV_MAX_EXPORT_NAME; /* a prefix decides */
+		const char *s = (const char *)img->data + soff;
+		const char *end = avail ? memchr(s, 0, avail) : NULL;
+		flag[ord] = (uint8_t)nxp_ev_data_name(s, end ? (size_t)(end - s) : avail);
+	}
+	return flag;
+}
+
 /* Exported functions: the export address table, less forwarders (an RVA
  * inside the export directory names a forwarder string). A data section may
- * hold exported variables, so a target there must also look like code. */
+ * hold exported variables, so a target there must also look like code and
+ * no name exported for it may be a data name (a vtable, RTTI, a mangled
+ * variable). */
 static int collect_exports(nxp_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
@@ -336,17 +394,22 @@ static int collect_exports(nxp_ev_ctx *c)
 	uint32_t nfuncs = nxp_le32(p + 20), eat_rva = nxp_le32(p + 28);
 	uint32_t off;
 	uint32_t n = map_array(img, eat_rva, 4, nfuncs, NXP_EV_MAX_EXPORTS, &off);
-	for (uint32_t i = 0; i < n; i++) {
+	uint8_t *data_named = NULL; /* lazily: which EAT entries a data name names */
+	int rc = NXP_OK;
+	for (uint32_t i = 0; i < n && !rc; i++) {
 		uint32_t rva = nxp_le32(img->data + off + 4 * (size_t)i);
 		if (!rva || (rva >= d->rva && rva - d->rva < d->size))
 			continue;
-		if (nxp_ev_nonexec_section(img, rva) < 0 || !nxp_ev_looks_like_code(c, rva))
+		if (nxp_ev_nonexec_section(img, rva) < 0)
 			continue;
-		int rc = nxp_ev_add(c, NXP_EV_EXPORT, rva);
-		if (rc)
-			return rc;
+		if (!data_named && !(data_named = export_data_names(img, p, n)))
+			return NXP_E_NOMEM;
+		if (data_named[i] || !nxp_ev_looks_like_code(c, rva, 0))
+			continue;
+		rc = nxp_ev_add(c, NXP_EV_EXPORT, rva);
 	}
-	return NXP_OK;
+	free(data_named);
+	return rc;
 }
 
 /* TLS callbacks: AddressOfCallBacks is a VA of a NUL-terminated array of
@@ -511,6 +574,7 @@ static void close_ctx(nxp_ev_ctx *c)
 	if (c->csd)
 		cs_close(&c->csd);
 	free(c->seen);
+	free(c->relocs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -535,9 +599,13 @@ int nxp_collect_evidence(nxp_facts *f, nxp_error *err)
 	if (!rc)
 		rc = nxp_ev_sweep(&c);
 	if (!rc)
+		rc = nxp_ev_flows(&c);
+	if (!rc)
 		rc = nxp_ev_shapes(&c);
 	if (!rc)
 		rc = warn_atl_imports(&c);
+	if (!rc)
+		rc = c.rc;
 	close_ctx(&c);
 	if (rc && err)
 		nxp_fail(err, rc, "out of memory while collecting evidence");

@@ -101,7 +101,7 @@ static int candidate(nxp_ev_ctx *c, uint64_t t, uint64_t lo, uint64_t span, uint
 	*last = t;
 	if (nxp_ev_nonexec_section(c->img, t) < 0)
 		return 0;
-	return ++*checks > max_checks || nxp_ev_looks_like_code(c, t);
+	return ++*checks > max_checks || nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
 }
 
 /* 1 when a direct branch at some byte (x86) or word (ARM64) offset of the
@@ -177,7 +177,7 @@ static int sweep_section(nxp_ev_ctx *c, int s)
 		                                         : x86_target(c->insn, is64, &t, &kind);
 		if (!found || (t >= lo && t - lo < span))
 			continue; /* not a direct branch, or within this section */
-		if (nxp_ev_nonexec_section(img, t) < 0 || !nxp_ev_looks_like_code(c, t))
+		if (nxp_ev_nonexec_section(img, t) < 0 || !nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH))
 			continue;
 		int rc = nxp_ev_add(c, kind, t);
 		if (rc)

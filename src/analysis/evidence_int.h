@@ -22,6 +22,8 @@
 #define NXP_EV_CODE_WINDOW 96u          /* bytes decoded by the looks-like-code check */
 #define NXP_EV_PREFILTER_CHECKS 64u     /* looks-like-code checks before a sweep */
 #define NXP_EV_CODE_INSNS 24u           /* instructions decoded by it, at most */
+#define NXP_EV_MAX_EXPORT_NAME 4096u  /* bytes of an exported name read */
+#define NXP_EV_MAX_RELOCS (1u << 22)    /* base relocation entries indexed */
 
 typedef struct nxp_ev_ctx {
 	nxp_facts *f;
@@ -33,7 +35,18 @@ typedef struct nxp_ev_ctx {
 	cs_insn *insnd;
 	uint64_t *seen;             /* open addressing, key+1, 0 empty */
 	size_t nseen;
+	uint64_t *relocs;           /* sorted, rva << 4 | width (evidence_relocs.c) */
+	size_t nrelocs;
+	int relocs_loaded;
+	int rc;                     /* a failure inside a check, reported at the end */
 } nxp_ev_ctx;
+
+/* An immediate or displacement of a decoded candidate: where a base
+ * relocation is expected. */
+typedef struct nxp_ev_field {
+	uint64_t rva;
+	unsigned size;
+} nxp_ev_field;
 
 enum { NXP_EV_ARCH_NONE = 0, NXP_EV_ARCH_X86 = 1, NXP_EV_ARCH_X64 = 2, NXP_EV_ARCH_ARM64 = 3 };
 
@@ -55,16 +68,40 @@ uint32_t nxp_ev_bytes_at(const nxp_image *img, uint64_t rva, uint32_t *off);
 /* 1 when the bytes at rva decode as the start of a function: in a
  * non-discardable section, not fill or padding, a straight run of
  * instructions without one compilers would not emit in user mode, ending in
- * a return, jump or call within NXP_EV_CODE_INSNS / NXP_EV_CODE_WINDOW. Used
+ * a return, jump or call within NXP_EV_CODE_INSNS / NXP_EV_CODE_WINDOW, and
+ * no base relocation in the run outside an instruction's operands. Used
  * for targets that may be data (exports) or come from a linear sweep. */
-int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva);
+int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva, unsigned flags);
+#define NXP_EV_LLC_BRANCH 1u /* rva is a branch target from executable code */
 
 /* The capstone handle with detail on (opened on first use); 0 on failure. */
 int nxp_ev_detail_handle(nxp_ev_ctx *c);
 
+/* Base relocations (evidence_relocs.c), read on first use. */
+/* 1 when the image has base relocations (so absolute addresses in it are
+ * relocated). */
+int nxp_ev_relocatable(nxp_ev_ctx *c);
+/* 1 when a relocation of width bytes starts at rva. */
+int nxp_ev_reloc_at(nxp_ev_ctx *c, uint64_t rva, unsigned width);
+/* 1 when every relocation touching [lo, hi) is exactly one of the fields. */
+int nxp_ev_relocs_only(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const nxp_ev_field *fields,
+                       unsigned nfields);
+/* 1 when every relocation touching [lo, hi), a run of instructions ending at
+ * lo + ends[0], lo + ends[1], ..., lies inside one instruction, past its
+ * first byte (where an operand can be; detail-free decoding). */
+int nxp_ev_relocs_within_insns(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const uint32_t *ends,
+                               unsigned nends);
+/* 1 when an exported name names data: C++ vtables and RTTI (MSVC and
+ * Itanium mangling), MSVC string literals and mangled variables. */
+int nxp_ev_data_name(const char *s, size_t len);
+
 /* Direct call/jmp/jcc targets from a linear sweep of executable sections
  * (evidence_disasm.c). */
 int nxp_ev_sweep(nxp_ev_ctx *c);
+
+/* Calls and jumps through registers and stack slots that hold the address
+ * of a non-executable location, within a basic block (evidence_flow.c). */
+int nxp_ev_flows(nxp_ev_ctx *c);
 
 /* Known thunk shapes in non-executable sections (evidence_shapes.c). */
 int nxp_ev_shapes(nxp_ev_ctx *c);

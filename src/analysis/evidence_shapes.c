@@ -98,6 +98,61 @@ static int skipped(const shape_scan *s, uint32_t i, uint32_t n)
 	return 0;
 }
 
+/* An immediate or displacement of a decoded candidate. need: it holds a
+ * non-zero absolute address of code (or of a pointer to code), which the
+ * loader fixes only where a base relocation says so. */
+typedef struct abs_field {
+	uint64_t rva;
+	unsigned size;
+	int need;
+} abs_field;
+
+/* What the base relocations say about a candidate [i, i+n): every one
+ * touching it must be one of its fields (else the bytes are pointer data
+ * that happen to decode, such as a table of function pointers), and in an
+ * image with relocations every needed field must have one. */
+static int relocs_agree(shape_scan *s, uint32_t i, uint32_t n, const abs_field *f, unsigned nf)
+{
+	nxp_ev_field fields[4] = {{0, 0}};
+	for (unsigned k = 0; k < nf && k < 4; k++)
+		fields[k] = (nxp_ev_field){f[k].rva, f[k].size};
+	uint64_t lo = (uint64_t)s->rva + i;
+	if (!nxp_ev_relocs_only(s->c, lo, lo + n, fields, nf < 4 ? nf : 4))
+		return 0;
+	for (unsigned k = 0; k < nf; k++)
+		if (f[k].need && nxp_ev_relocatable(s->c) && !nxp_ev_reloc_at(s->c, f[k].rva, f[k].size))
+			return 0;
+	return 1;
+}
+
+/* Printable text: ASCII and tab/newline/return. */
+static int text_char(uint8_t b)
+{
+	return (b >= 0x20 && b < 0x7f) || b == '\t' || b == '\n' || b == '\r';
+}
+
+/* 1 when a NUL-terminated string of at least two UTF-16LE or four ASCII
+ * characters starts inside the candidate [i, i+n) (past its first byte)
+ * and its terminator lies past the candidate's end: the candidate runs
+ * into a string, so its bytes are the tail of a table and the string's
+ * start, not an instruction. */
+static int runs_into_text(const shape_scan *s, uint32_t i, uint32_t n)
+{
+	for (uint32_t j = i + 1; j < i + n; j++) {
+		uint32_t k = j, m = 0;
+		while (k + 1 < s->len && text_char(s->base[k]) && s->base[k + 1] == 0)
+			k += 2, m++;
+		if (m >= 2 && k + 1 < s->len && s->base[k] == 0 && s->base[k + 1] == 0 && k + 1 >= i + n)
+			return 1;
+		k = j, m = 0;
+		while (k < s->len && text_char(s->base[k]))
+			k++, m++;
+		if (m >= 4 && k < s->len && s->base[k] == 0 && k >= i + n)
+			return 1;
+	}
+	return 0;
+}
+
 static int is_reg_imm_mov(const cs_insn *in, x86_reg reg)
 {
 	const cs_x86 *x = &in->detail->x86;
@@ -132,6 +187,12 @@ static int confirm_atl(shape_scan *s, uint32_t i)
 	if (in[1].id != X86_INS_JMP || in[1].size != 5 || b->op_count != 1 ||
 	    b->operands[0].type != X86_OP_IMM)
 		return 0;
+	abs_field f[] = {{(uint64_t)s->rva + i + 4, 4, 0}};
+	if (!relocs_agree(s, i, ATL_LEN, f, 1))
+		return 0;
+	/* A template filled at run time (ATL's CWndProcThunk): both zero. */
+	if (nxp_le32(s->base + i + 4) == 0 && nxp_le32(s->base + i + 9) == 0)
+		return 1;
 	uint64_t target = (uint64_t)b->operands[0].imm & 0xffffffffu; /* an RVA: addr was */
 	return nxp_ev_exec_section(s->c->img, target) >= 0;
 }
@@ -149,7 +210,14 @@ static int confirm_x64_thunk(shape_scan *s, uint32_t i)
 	if (!is_reg_imm_mov(&in[0], X86_REG_RCX) || !is_reg_imm_mov(&in[1], X86_REG_RAX) ||
 	    !is_jmp_reg(&in[2], X86_REG_RAX))
 		return 0;
-	return in_exec(s->c->img, (uint64_t)d[1].x86.operands[1].imm);
+	uint64_t rcx = (uint64_t)d[0].x86.operands[1].imm, rax = (uint64_t)d[1].x86.operands[1].imm;
+	uint64_t at = (uint64_t)s->rva + i;
+	abs_field f[] = {{at + 2, 8, 0}, {at + 12, 8, rax != 0}};
+	if (!relocs_agree(s, i, X64_THUNK_LEN, f, 2))
+		return 0;
+	if (rcx == 0 && rax == 0)
+		return 1; /* filled at run time */
+	return in_exec(s->c->img, rax);
 }
 
 /* 48 B8 imm64 FF E0 */
@@ -167,7 +235,11 @@ static int confirm_movrax_jmp(shape_scan *s, uint32_t i)
 		return 0;
 	if (!is_reg_imm_mov(&in[0], X86_REG_RAX) || !is_jmp_reg(&in[1], X86_REG_RAX))
 		return 0;
-	return in_exec(s->c->img, (uint64_t)d[0].x86.operands[1].imm);
+	/* Not with a zero immediate: that is also unlinked code (object files
+	 * embedded as data, such as GRUB's modules), which runs elsewhere. */
+	uint64_t rax = (uint64_t)d[0].x86.operands[1].imm;
+	abs_field f[] = {{(uint64_t)s->rva + i + 2, 8, 1}};
+	return in_exec(s->c->img, rax) && relocs_agree(s, i, MOVRAX_JMP_LEN, f, 1);
 }
 
 /* 68 imm32 C3 */
@@ -186,7 +258,8 @@ static int confirm_push_ret(shape_scan *s, uint32_t i)
 	uint64_t v = (uint64_t)a->operands[0].imm;
 	if (s->c->arch == NXP_EV_ARCH_X86)
 		v &= 0xffffffffu;
-	return in_exec(s->c->img, v);
+	abs_field f[] = {{(uint64_t)s->rva + i + 1, 4, 1}};
+	return in_exec(s->c->img, v) && relocs_agree(s, i, PUSH_RET_LEN, f, 1);
 }
 
 /* FF 25 disp32 (or 48 FF 25 on amd64): jmp [abs32] / jmp [rip+disp32].
@@ -207,10 +280,13 @@ static uint32_t confirm_jmp_mem(shape_scan *s, uint32_t i)
 	    x->operands[0].mem.segment != X86_REG_INVALID)
 		return 0;
 	uint64_t slot;
+	abs_field f[] = {{(uint64_t)s->rva + i + n - 4, 4, 1}};
+	unsigned nf = 1;
 	if (s->c->arch == NXP_EV_ARCH_X64) {
 		if (x->operands[0].mem.base != X86_REG_RIP)
 			return 0;
 		slot = in[0].address + n + (uint64_t)x->operands[0].mem.disp; /* an RVA */
+		nf = 0; /* RIP-relative: nothing to relocate */
 	} else {
 		if (x->operands[0].mem.base != X86_REG_INVALID)
 			return 0;
@@ -219,7 +295,7 @@ static uint32_t confirm_jmp_mem(shape_scan *s, uint32_t i)
 			return 0;
 		slot = va - img->image_base;
 	}
-	return slot_ok(img, slot) ? n : 0;
+	return slot_ok(img, slot) && relocs_agree(s, i, n, f, nf) ? n : 0;
 }
 
 typedef int (*confirm_fn)(shape_scan *s, uint32_t i);
@@ -230,7 +306,7 @@ static int scan_pattern(shape_scan *s, unsigned k, confirm_fn ok, nxp_evidence_k
 {
 	uint32_t n = s->cands.pat[k].room, pos = 0, i;
 	while ((i = nxp_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
-		if (!skipped(s, i, n) && ok(s, i)) {
+		if (!skipped(s, i, n) && ok(s, i) && !runs_into_text(s, i, n)) {
 			int rc = nxp_ev_add(s->c, kind, (uint64_t)s->rva + i);
 			if (rc)
 				return rc;
@@ -252,7 +328,7 @@ static int scan_jmp_mem(shape_scan *s, unsigned k)
 		if (s->c->arch == NXP_EV_ARCH_X64 && i > 0 && s->base[i - 1] == 0x48)
 			i--;
 		uint32_t n;
-		if (!skipped(s, i, 6) && (n = confirm_jmp_mem(s, i)) != 0) {
+		if (!skipped(s, i, 6) && (n = confirm_jmp_mem(s, i)) != 0 && !runs_into_text(s, i, n)) {
 			int rc = nxp_ev_add(s->c, NXP_EV_ABS_JUMP, (uint64_t)s->rva + i);
 			if (rc)
 				return rc;

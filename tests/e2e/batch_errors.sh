@@ -12,7 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 
 POL=$T/pol.yaml
-printf 'nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
+# Sections with code in data (thunk_section32, thunk_data64, ...) become
+# executable first, so that nx_compat is not refused for them.
+printf 'nxpatch: 1\nrules:\n  - id: code\n    when: {code_in_data: true}\n    actions:\n      - section: "@code-in-data"\n        add: [execute]\n        allow_wx: true\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
 small=$(sample hello64.exe); big=$(sample thunk_section32.exe)   # 14848 and 44544 bytes
 mounted=() immutable=()
 cleanup() {

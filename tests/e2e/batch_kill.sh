@@ -12,7 +12,9 @@
 require_cmd setsid util-linux
 
 POL=$T/pol.yaml
-printf 'nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
+# Sections with code in data (thunk_section32, thunk_data64, ...) become
+# executable first, so that nx_compat is not refused for them.
+printf 'nxpatch: 1\nrules:\n  - id: code\n    when: {code_in_data: true}\n    actions:\n      - section: "@code-in-data"\n        add: [execute]\n        allow_wx: true\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
 make_tree "$T/tree" 3
 mkdir "$T/patched"
 "$NXPATCH" apply -r -q --policy "$POL" --out-dir "$T/patched" "$T/tree" >/dev/null || fail "reference apply"

@@ -11,7 +11,9 @@
 . "$(dirname "$0")/batchtree.sh"
 
 POL=$T/pol.yaml
-printf 'nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
+# Sections with code in data (thunk_section32, thunk_data64, ...) become
+# executable first, so that nx_compat is not refused for them.
+printf 'nxpatch: 1\nrules:\n  - id: code\n    when: {code_in_data: true}\n    actions:\n      - section: "@code-in-data"\n        add: [execute]\n        allow_wx: true\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
 make_tree "$T/tree" 8
 echo "tree: $NPE images, $NSKIP entries to skip"
 [ "$NPE" -ge 200 ] || fail "only $NPE images in the tree"
@@ -148,7 +150,7 @@ assert len(w) == int(sys.argv[2]), len(w)
 for l in w:
     assert l["path"].startswith("/") and l["backup"] == l["path"] + ".nxpatch-orig"
     assert len(l["sha256_before"]) == 64 and l["sha256_before"] != l["sha256_after"]
-    assert l["rules"] == ["dep"]
+    assert l["rules"] in (["dep"], ["code", "dep"]), l["rules"]
 PY
 # The other name of the hard link keeps the original: in-place is a rename.
 find "$T/work" -type f ! -name zz-hardlink.exe ! -name '*.nxpatch-orig' | "$NXPATCH" verify -q --from - --policy "$POL" >/dev/null ||

@@ -22,6 +22,14 @@ cases=(
   absjmp:32:.data:absolute_jump:_stub_a,_stub_b
   x64thunk:64:.data:x64_thunk:x64_thunk
   atl:32:.data:atl_thunk:_atl_thunk
+  fnptr:64:.pcode:call_target:data_fn
+  fnptr:32:.pcode:call_target:_data_fn
+  slot:64:.qcode:call_target:data_fn
+  slot:32:.qcode:call_target:_data_fn
+  stubjmp:64:.scode:call_target:data_stub
+  stubjmp:32:.scode:call_target:_data_stub
+  zerothunk:64:.data:x64_thunk:zero_thunk
+  zerothunk:32:.data:atl_thunk:_zero_thunk
 )
 
 : > "$T/expect"
@@ -72,6 +80,30 @@ for path, items in want.items():
 print(f"checked {sum(len(v) for v in want.values())} evidence records in {len(want)} samples")
 sys.exit(1 if bad else 0)
 PY
+
+# The thunk samples (samples/, stripped: no symbols) are found by evidence
+# in the section that holds their thunk, not by its name: exactly that
+# section is flagged, with the kind given.
+thunks=(
+  thunk_data64.exe:.data:call_target
+  thunk_section64.exe:.thunk:x64_thunk
+  thunk_section32.exe:.thunk:atl_thunk
+  thunkdll64.dll:.thunk:absolute_jump
+)
+for c in "${thunks[@]}"; do
+  IFS=: read -r file sec kind <<<"$c"
+  "$NXPATCH" scan --format json "$(sample "$file")" > "$T/thunk.json" || fail "scan $file exited $?"
+  "$PYTHON" - "$T/thunk.json" "$sec" "$kind" <<'PY' || fail "$file: not found by evidence in $sec"
+import json, sys
+f = json.load(open(sys.argv[1]))["files"][0]
+sec, kind = sys.argv[2], sys.argv[3]
+flagged = sorted(s["name"] for s in f["sections"] if s["code_in_data"])
+kinds = {e["kind"] for e in f["evidence"] if e["section"] == sec}
+assert flagged == [sec], f"flagged sections {flagged}, want [{sec}]"
+assert kind in kinds, f"kinds in {sec}: {sorted(kinds)}, want {kind}"
+PY
+  echo "$file: $kind in $sec"
+done
 
 # The text report: a verdict per non-executable section.
 "$NXPATCH" scan "$(sample evidence/ev_call64.exe)" > "$T/scan.txt" || fail "text scan exited $?"

@@ -11,7 +11,7 @@ export WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d"
 WINE=/usr/lib/wine/wine64
 POLICY="$NXP_SOURCE_DIR/tests/data/evidence/code-in-data.yaml"
 
-names=(entry export tls call jump absjmp x64thunk)
+names=(entry export tls call jump absjmp x64thunk fnptr slot stubjmp zerothunk)
 
 run() { # run EXE: prints the exit code; stderr to $T/err
   local rc=0
@@ -54,3 +54,17 @@ PY
   [ "$rc" = 42 ] || fail "patched ev_${n}64.exe: exit $rc, want 42: $(cat "$T/err")"
   echo "ev_${n}64.exe: runs after apply (exit 42)"
 done
+
+# samples/thunk_data64.exe (a code array in .data called through a pointer)
+# is patched because evidence names .data, not because of a section name.
+in="$T/thunk_data64.exe" out="$T/thunk_data64.fixed.exe"
+cp "$(sample thunk_data64.exe)" "$in"
+rc=$(run "$in")
+grep -q 'page fault on execute access' "$T/err" || fail "thunk_data64.exe: exit $rc without an execute fault"
+"$NXPATCH" apply --policy "$POLICY" "$in" -o "$out" > "$T/apply.out" 2>&1 ||
+  fail "apply thunk_data64.exe exited $?: $(cat "$T/apply.out")"
+rc=$(run "$out")
+[ "$rc" = 0 ] && grep -q 'thunk_data64: ok' "$T/out" ||
+  fail "patched thunk_data64.exe: exit $rc: $(cat "$T/out" "$T/err")"
+echo "thunk_data64.exe: faults before, runs after apply (code-in-data evidence)"
+echo "ok"

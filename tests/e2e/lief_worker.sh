@@ -75,7 +75,9 @@ mapfile -t IN < <(ls "$T/in"/* | sort)
 echo "${#IN[@]} images"
 
 POL=$T/pol.yaml
-printf 'nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
+# Sections with code in data (thunk_section32, thunk_data64, ...) become
+# executable first, so that nx_compat is not refused for them.
+printf 'nxpatch: 1\nrules:\n  - id: code\n    when: {code_in_data: true}\n    actions:\n      - section: "@code-in-data"\n        add: [execute]\n        allow_wx: true\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"
 
 # apply, with the cross-check: every image but the overlap is written.
 mkdir "$T/j2" "$T/j1" "$T/plain"

@@ -84,7 +84,11 @@ rc=0; "$NXPATCH" apply --evidence "$T/heap.jsonl" "$P" -o "$T/heap-out.exe" >"$T
 [ "$rc" -ne 0 ] && [ ! -e "$T/heap-out.exe" ] || fail "apply wrote an image the plan refuses: exit $rc"
 # An image opted in anyway fails verify --evidence.
 mkdir "$T/optin"
-"$NXPATCH" apply "$P" -o "$T/optin/trace_probe64.exe" >"$T/apply.out" 2>&1 || fail "apply: $(cat "$T/apply.out")"
+# (The static evidence finds the .data thunk, so .data gains execute, W+X
+# allowed, before nx_compat is set: only the heap fault is left.)
+printf 'nxpatch: 1\nrules:\n  - id: code\n    when: {code_in_data: true}\n    actions:\n      - section: "@code-in-data"\n        add: [execute]\n        allow_wx: true\n  - id: nx\n    actions:\n      - set: [nx_compat]\n' >"$T/optin.yaml"
+"$NXPATCH" apply --policy "$T/optin.yaml" "$P" -o "$T/optin/trace_probe64.exe" >"$T/apply.out" 2>&1 ||
+  fail "apply: $(cat "$T/apply.out")"
 rc=0; "$NXPATCH" verify --evidence "$T/heap.jsonl" "$T/optin/trace_probe64.exe" >"$T/verify.out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] && grep -q "nx_compat would stay set while a trace saw code run outside every image" "$T/verify.out" ||
   fail "verify --evidence on an opted-in heap-code image: exit $rc: $(cat "$T/verify.out")"

@@ -33,6 +33,10 @@ cases=(
   "ev_jump64.exe|ev_jump64.exe|ev_jump64.exe:.jcode|ev_jump64.exe|42|-"
   "ev_absjmp64.exe|ev_absjmp64.exe|ev_absjmp64.exe:.data|ev_absjmp64.exe|42|-"
   "ev_x64thunk64.exe|ev_x64thunk64.exe|ev_x64thunk64.exe:.data|ev_x64thunk64.exe|42|-"
+  "ev_fnptr64.exe|ev_fnptr64.exe|ev_fnptr64.exe:.pcode|ev_fnptr64.exe|42|-"
+  "ev_slot64.exe|ev_slot64.exe|ev_slot64.exe:.qcode|ev_slot64.exe|42|-"
+  "ev_stubjmp64.exe|ev_stubjmp64.exe|ev_stubjmp64.exe:.scode|ev_stubjmp64.exe|42|-"
+  "ev_zerothunk64.exe|ev_zerothunk64.exe|ev_zerothunk64.exe:.data|ev_zerothunk64.exe|42|-"
 )
 
 # Every 64-bit sample built must be in the table (a new one must say what it does).
