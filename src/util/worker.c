@@ -230,8 +230,12 @@ static int worker_start(nxp_worker *w, nxp_error *err)
 	    (se = posix_spawn_file_actions_addclosefrom_np(&fa, NXP_WORKER_FD + 1)) == 0 &&
 	    (se = posix_spawnattr_setsigdefault(&at, &def)) == 0 &&
 	    (se = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
-	    (se = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) ==
-	            0) {
+	    /* Its own process group: a terminal's ^C or a signal to the
+	     * caller's group is for the caller, which finishes the request in
+	     * flight (the worker dies with it, or at end of file). */
+	    (se = posix_spawnattr_setpgroup(&at, 0)) == 0 &&
+	    (se = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+	                                            POSIX_SPAWN_SETPGROUP)) == 0) {
 		pid_t pid = 0;
 		se = posix_spawn(&pid, prog, &fa, &at, argv, envp);
 		if (se == 0) {
