@@ -26,20 +26,13 @@ _nxpatch() {
       return ;;
     -f | --format)
       COMPREPLY=($(compgen -W "text json jsonl sarif html" -- "$cur")); return ;;
-    --color)
-      COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-    --signature)
-      COMPREPLY=($(compgen -W "refuse strip resign sign" -- "$cur")); return ;;
-    --checksum)
-      COMPREPLY=($(compgen -W "auto always" -- "$cur")); return ;;
     --digest)
       COMPREPLY=($(compgen -W "sha256 sha384 sha512 sha1" -- "$cur")); return ;;
     --out-dir)
       COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -o | --output | --cert | --key | --pkcs12 | --pass-file | --journal | --from | --trust | --evidence)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    -j | --jobs | --shard | --pass-env | --signing-time | --program-name | --url | --timestamp-url | \
-    --set | --clear | --section | --backup)
+    -j | --jobs | --shard | --pass-env | --signing-time | --program-name | --url | --timestamp-url | --backup)
       return ;;
   esac
   case $cmd in
