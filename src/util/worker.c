@@ -216,11 +216,18 @@ static int worker_start(nxp_worker *w, nxp_error *err)
 		close(sv[0]), close(sv[1]), close(ep[0]), close(ep[1]);
 		return nxp_fail(err, NXP_E_IO, "%s: posix_spawn setup: %s", w->name, strerror(se));
 	}
+	/* SIGINT and SIGQUIT (a terminal's ^C and ^\) stay blocked: one sent
+	 * to the caller's process group while posix_spawn runs reaches the
+	 * child before it has its own group; unblocked, it would kill the
+	 * worker and fail the caller's request in flight. The worker then
+	 * ignores both (worker_child.c). */
 	sigset_t def, none;
 	sigemptyset(&def);
 	sigemptyset(&none);
+	sigaddset(&none, SIGINT);
+	sigaddset(&none, SIGQUIT);
 	static const int sigs[] = { SIGABRT, SIGALRM, SIGXCPU, SIGSEGV, SIGBUS, SIGPIPE,
-		                    SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+		                    SIGTERM, SIGHUP };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&def, sigs[i]);
 	if ((se = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) == 0 &&

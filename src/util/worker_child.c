@@ -148,6 +148,11 @@ static void child_setup(int argc, char **argv)
 	static const int sigs[] = { SIGABRT, SIGALRM, SIGXCPU, SIGSEGV, SIGBUS, SIGPIPE };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
+	/* A ^C or ^\ for the caller's group is the caller's to handle (it
+	 * finishes the request in flight); one already pending from the spawn
+	 * window is discarded when ignored. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
