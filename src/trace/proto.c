@@ -170,7 +170,7 @@ int nxp_trace_parse(const char *buf, size_t len, nxp_trace *t, nxp_error *err)
 			rc = bad(err, line, "NUL byte");
 			break;
 		}
-		char *f[MAX_FIELDS];
+		char *f[MAX_FIELDS] = {0}; /* all set before use; the initialiser quiets -O3's maybe-uninitialized */
 		int nf = 0;
 		for (char *s = copy;;) {
 			if (nf == MAX_FIELDS) {

@@ -148,7 +148,7 @@ Test(write, temporary_names_fit_name_max)
 	name[255] = '\0';
 	nxp_tmpfile_prefix(name, prefix, sizeof(prefix));
 	cr_assert_eq(strlen(prefix) + 6, 32, "%s", prefix);
-	char tmp[64];
+	char tmp[sizeof(prefix) + 8];
 	snprintf(tmp, sizeof(tmp), "%sAb12Cd", prefix);
 	cr_assert(nxp_tmpfile_is_name(tmp));
 	nxp_tmpfile_prefix("a.exe", prefix, sizeof(prefix));
