@@ -259,7 +259,8 @@ static int take(list *L, json_t *arr, int drop_empty, const char *file)
 
 static json_t *sorted(list *L)
 {
-	qsort(L->v, L->n, sizeof(*L->v), by_idx);
+	if (L->n)
+		qsort(L->v, L->n, sizeof(*L->v), by_idx);
 	json_t *a = json_array();
 	for (size_t i = 0; i < L->n; i++)
 		json_array_append_new(a, L->v[i].v);
