@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place
- *   [--backup SUFFIX] [--journal FILE]) [--no-cross-check]
+/* nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR |
+ *   --in-place[=rename] [--backup SUFFIX] [--journal FILE] |
+ *   --in-place=bytes --journal FILE) [--no-cross-check]
  *   [--format text|json|jsonl] [batch options] [signing options]
  * Applies exactly the plan, verifies the output, then replaces the target. */
 #include <errno.h>
@@ -25,8 +26,16 @@
 
 static const char usage[] =
 	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
-	"[--backup SUFFIX] [--journal FILE])\n"
-	"         [--no-cross-check] [--format text|json|jsonl] [signing options]\n"
+	"[--backup SUFFIX] [--journal FILE]\n"
+	"         | --in-place=bytes --journal FILE) [--no-cross-check] [--format text|json|jsonl]\n"
+	"         [signing options]\n"
+	"  --in-place[=rename]  replace each file by a verified new file renamed over it (a\n"
+	"                  new inode; the safe choice for files running programs map)\n"
+	"  --in-place=bytes  write only the planned bytes into each file itself (same inode:\n"
+	"                  hard links, owner, ACLs, xattrs kept; works in a read-only\n"
+	"                  directory). Needs --journal: the undo record is made durable\n"
+	"                  there first, and revert or the next run with it undoes a\n"
+	"                  killed run. Refused when the plan changes the length (signatures)\n"
 	"  --journal FILE  one JSON line per image (sha256 before/after, backup); undo with\n"
 	"                  'nxpatch revert --journal FILE'. Implies --backup .nxpatch-orig.\n"
 	"  --backup SUFFIX keep the original as PATH+SUFFIX (PATH.N+SUFFIX when that exists;\n"
@@ -45,6 +54,7 @@ typedef struct apply_args {
 	const char *out;
 	const char *out_dir;
 	int in_place;
+	int in_place_bytes;     /* --in-place=bytes */
 	const char *backup;
 	const char *journal;
 	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
@@ -111,6 +121,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.journal = a->journal_h,
 		.allow_metadata_loss = a->allow_metadata_loss,
 		.test_corrupt_output = a->test_corrupt,
+		.in_place_bytes = a->in_place_bytes,
 	};
 	int rc = NXP_OK, dirfd = -1;
 	if (!output_path(a, it, out, sizeof(out)))
@@ -130,7 +141,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		close(dirfd);
 
 	const char *result;
-	if (plan->status == NXP_PLAN_REFUSED && (!rc || rc == NXP_E_REFUSED)) {
+	if (rc == NXP_E_REFUSED || (plan->status == NXP_PLAN_REFUSED && !rc)) {
 		result = "refused";
 		r->cls = "refused";
 		r->exit = NXP_EXIT_CHECK;
@@ -160,7 +171,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 				json_array_append_new(w, nxp_json_text(res.warnings[i]));
 			json_object_set_new(jr, "warnings", w);
 		}
-		if (rc && rc != NXP_E_REFUSED)
+		if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
 			json_object_set_new(jr, "error", nxp_json_text(err.msg));
 		json_object_set_new(o, "result", jr);
 		r->report = o;
@@ -172,12 +183,12 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 			        nxp_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  not written: nothing to do\n");
-		else if (plan->status == NXP_PLAN_REFUSED)
+		else if (rc == NXP_E_REFUSED || plan->status == NXP_PLAN_REFUSED)
 			fprintf(r->out, "  not written: refused\n");
 	}
 	for (size_t i = 0; i < res.nwarnings; i++)
 		batch_error(r, path, "warning: %s", res.warnings[i]);
-	if (rc && rc != NXP_E_REFUSED)
+	if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
 		batch_error(r, path, "%s", err.msg);
 	free(plan);
 	nxp_input_close(in);
@@ -204,7 +215,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},
 		{"output", required_argument, NULL, 'o'},
 		{"out-dir", required_argument, NULL, OPT_OUT_DIR},
-		{"in-place", no_argument, NULL, OPT_IN_PLACE},
+		{"in-place", optional_argument, NULL, OPT_IN_PLACE},
 		{"backup", required_argument, NULL, OPT_BACKUP},
 		{"journal", required_argument, NULL, OPT_JOURNAL},
 		{"no-cross-check", no_argument, NULL, OPT_NO_CROSS},
@@ -230,7 +241,14 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		case 'p': a->policy_path = optarg; break;
 		case 'o': a->out = optarg; break;
 		case OPT_OUT_DIR: a->out_dir = optarg; break;
-		case OPT_IN_PLACE: a->in_place = 1; break;
+		case OPT_IN_PLACE:
+			a->in_place = 1;
+			if (optarg && !strcmp(optarg, "bytes"))
+				a->in_place_bytes = 1;
+			else if (optarg && strcmp(optarg, "rename"))
+				return cli_usage("apply", "--in-place takes rename (the default) or bytes, "
+				                          "not '%s'", optarg);
+			break;
 		case OPT_BACKUP: a->backup = optarg; break;
 		case OPT_JOURNAL: a->journal = optarg; break;
 		case OPT_NO_CROSS: a->cross_check = 0; break;
@@ -257,7 +275,16 @@ static int parse_args(apply_args *a, int argc, char **argv)
 	if (a->journal && !a->in_place)
 		return cli_usage("apply", "--journal goes with --in-place (it records what "
 		                          "'nxpatch revert' restores)");
-	if (a->journal && !a->backup)
+	if (a->in_place_bytes && !a->journal)
+		return cli_usage("apply", "--in-place=bytes needs --journal FILE: the undo record of "
+		                          "every patch is made durable there before the first byte");
+	if (a->in_place_bytes && a->backup)
+		return cli_usage("apply", "--backup goes with --in-place=rename; --in-place=bytes "
+		                          "keeps the old bytes in the journal's undo record");
+	if (a->in_place_bytes && a->allow_metadata_loss)
+		return cli_usage("apply", "--allow-metadata-loss goes with --in-place=rename; "
+		                          "--in-place=bytes keeps the file and all its metadata");
+	if (a->journal && !a->backup && !a->in_place_bytes)
 		a->backup = JOURNAL_BACKUP;
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))
 		return cli_usage("apply", "--backup takes a suffix such as .orig");
@@ -278,6 +305,16 @@ static int parse_args(apply_args *a, int argc, char **argv)
 	a->bo.skip_suffix = a->backup;
 	a->bo.backup_suffix = a->in_place ? a->backup : NULL;
 	return cli_sign_finish(&a->sign, "apply", 0);
+}
+
+static void on_recover(void *ctx, nxp_revert_event ev, const char *path, const char *msg)
+{
+	(void)ctx;
+	if (ev == NXP_REVERT_RESTORED)
+		fprintf(stderr, "nxpatch: %s: restored from %s (a run was interrupted while it "
+		                "patched it)\n", nxp_shown(path), nxp_shown(msg));
+	else if (ev == NXP_REVERT_REFUSED || ev == NXP_REVERT_FAILED)
+		cli_error(path ? path : "journal", "%s", msg);
 }
 
 int cmd_apply(int argc, char **argv)
@@ -304,6 +341,24 @@ int cmd_apply(int argc, char **argv)
 		nxp_signer_free(signer);
 		nxp_policy_free(pol);
 		return NXP_EXIT_INPUT;
+	}
+	/* A run killed in the middle of a byte patch left an open undo record:
+	 * put those files back first, so no file stays in between. */
+	if (a.journal_h) {
+		nxp_revert_summary rs;
+		if (nxp_recover(a.journal, a.journal_h, on_recover, NULL, &rs, &err) ||
+		    rs.refused || rs.failed) {
+			if (err.code)
+				cli_error_e(a.journal, &err);
+			else
+				cli_error(a.journal, "an interrupted --in-place=bytes run left a file this "
+				                     "journal cannot restore (above); nothing else done: "
+				                     "look at it, or use another journal");
+			nxp_journal_close(a.journal_h, &err);
+			nxp_signer_free(signer);
+			nxp_policy_free(pol);
+			return NXP_EXIT_INPUT;
+		}
 	}
 	a.pol = pol;
 	a.signer = signer;
