@@ -27,6 +27,7 @@
 #include "nxpatch/crosscheck.h"
 #include "util/bytes.h"
 #include "util/fault.h"
+#include "util/file.h"
 #include "util/guard.h"
 #include "verify/output.h"
 #include "write/internal.h"
@@ -198,7 +199,7 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 
 	/* What was read is still the file, and the file still its path's. */
 	struct stat now;
-	if (!nxp_file_intact(&in->file) || lstat(in->path, &now) != 0 ||
+	if (!nxpi_file_intact(&in->file) || lstat(in->path, &now) != 0 ||
 	    now.st_dev != in->file.dev || now.st_ino != in->file.ino)
 		return nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 	int fd = -1;
