@@ -61,6 +61,12 @@ export DEBIAN_FRONTEND=noninteractive
 [ -x /usr/bin/nxpatch ] || fail "/usr/bin/nxpatch not installed"
 [ "$(/usr/bin/nxpatch --version)" = "nxpatch $version" ] || fail "installed version"
 man -w nxpatch >/dev/null && man -w 5 nxpatch-policy >/dev/null || fail "man pages not found by man(1)"
+# The fault injector (CMake NXP_TEST_HOOKS, src/util/fault.h) is in test
+# builds only, never in what ships.
+for f in /usr/bin/nxpatch /usr/lib/*/libnxpatch.so.0; do
+  syms=$(strings "$f")
+  ! grep -q NXP_FAULT_AT <<<"$syms" || fail "$f contains the test-only fault injector"
+done
 
 # the installed binary on the samples: scan, plan, apply, verify
 S=$NXP_SAMPLES_DIR
