@@ -23,20 +23,35 @@
 #include "util/beneath.h"
 #include "util/escape.h"
 
-static const char usage[] =
-	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
-	"[--backup SUFFIX] [--journal FILE])\n"
-	"         [--no-cross-check] [--format text|json|jsonl] [signing options]\n"
-	"  --journal FILE  one JSON line per image (sha256 before/after, backup); undo with\n"
-	"                  'nxpatch revert --journal FILE'. Implies --backup .nxpatch-orig.\n"
-	"  --backup SUFFIX keep the original as PATH+SUFFIX (PATH.N+SUFFIX when that exists;\n"
-	"                  an existing file is never replaced)\n"
-	"  --allow-metadata-loss  in place: replace a file even when its owner, group, mode\n"
-	"                  or extended attributes cannot be kept (setuid/setgid dropped)\n"
-	BATCH_USAGE CLI_SIGN_USAGE;
-
 enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT,
        OPT_JOURNAL, OPT_ALLOW_META_LOSS };
+
+static const cli_opt apply_options[] = {
+	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
+	{'o', 'o', "output", "OUT", "write the one input's patched image to OUT"},
+	{OPT_OUT_DIR, 0, "out-dir", "DIR", "write each patched image beneath DIR"},
+	{OPT_IN_PLACE, 0, "in-place", NULL, "replace each input, once its patched image is verified"},
+	{OPT_BACKUP, 0, "backup", "SUFFIX", "in place: keep the original as PATH+SUFFIX (never replaces a file)"},
+	{OPT_JOURNAL, 0, "journal", "FILE", "in place: record each image for 'nxpatch revert' (implies --backup .nxpatch-orig)"},
+	{OPT_ALLOW_META_LOSS, 0, "allow-metadata-loss", NULL, "in place: replace even when owner, mode or xattrs cannot be kept"},
+	{OPT_NO_CROSS, 0, "no-cross-check", NULL, "skip re-reading each output with LIEF"},
+	{'f', 'f', "format", "FORMAT", "text (default), json or jsonl"},
+#ifdef NXP_TEST_HOOKS
+	{OPT_TEST_CORRUPT, 0, "test-corrupt-output", NULL, "test hook: flip a byte of each output before it is verified"},
+#endif
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", apply_options},
+	{"batch options", batch_options},
+	{"signing options", cli_sign_options},
+	CLI_GROUPS_END,
+};
+
+static const char about[] =
+	"Applies exactly the plan to each image, verifies the output, then replaces the target.\n"
+	"Say where outputs go: -o OUT (one input), --out-dir DIR or --in-place.\n";
 
 #define JOURNAL_BACKUP ".nxpatch-orig"
 
@@ -174,6 +189,8 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 			fprintf(r->out, "  not written: nothing to do\n");
 		else if (plan->status == NXP_PLAN_REFUSED)
 			fprintf(r->out, "  not written: refused\n");
+		if (a->bo.verbose)
+			cli_text_rules(r->out, plan);
 	}
 	for (size_t i = 0; i < res.nwarnings; i++)
 		batch_error(r, path, "warning: %s", res.warnings[i]);
@@ -198,59 +215,46 @@ static int image_suffix(const char *suffix)
 	return 0;
 }
 
-static int parse_args(apply_args *a, int argc, char **argv)
+static int parse_args(apply_args *a, int argc, char **argv, int *first)
 {
-	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},
-		{"output", required_argument, NULL, 'o'},
-		{"out-dir", required_argument, NULL, OPT_OUT_DIR},
-		{"in-place", no_argument, NULL, OPT_IN_PLACE},
-		{"backup", required_argument, NULL, OPT_BACKUP},
-		{"journal", required_argument, NULL, OPT_JOURNAL},
-		{"no-cross-check", no_argument, NULL, OPT_NO_CROSS},
-		{"format", required_argument, NULL, 'f'},
-		{"test-corrupt-output", no_argument, NULL, OPT_TEST_CORRUPT},
-		{"allow-metadata-loss", no_argument, NULL, OPT_ALLOW_META_LOSS},
-		{"help", no_argument, NULL, 'h'},
-		CLI_SIGN_LONG_OPTIONS,
-		BATCH_LONG_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
+	cli_parser p;
+	cli_parse_init(&p, "apply", "[options] PATH... (-o OUT | --out-dir DIR | --in-place)", about,
+	               groups);
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:o:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = cli_sign_opt(&a->sign, c, optarg, "apply");
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
+		if (c == CLI_STOP)
+			return p.status ? p.status : -1;
+		int s = cli_sign_opt(&a->sign, c, p.arg, "apply");
 		if (!s)
-			s = batch_opt(&a->bo, c, optarg, "apply");
+			s = batch_opt(&a->bo, c, p.arg, "apply");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
 			continue;
 		switch (c) {
-		case 'p': a->policy_path = optarg; break;
-		case 'o': a->out = optarg; break;
-		case OPT_OUT_DIR: a->out_dir = optarg; break;
+		case 'p': a->policy_path = p.arg; break;
+		case 'o': a->out = p.arg; break;
+		case OPT_OUT_DIR: a->out_dir = p.arg; break;
 		case OPT_IN_PLACE: a->in_place = 1; break;
-		case OPT_BACKUP: a->backup = optarg; break;
-		case OPT_JOURNAL: a->journal = optarg; break;
+		case OPT_BACKUP: a->backup = p.arg; break;
+		case OPT_JOURNAL: a->journal = p.arg; break;
 		case OPT_NO_CROSS: a->cross_check = 0; break;
 		case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
 		case OPT_ALLOW_META_LOSS: a->allow_metadata_loss = 1; break;
 		case 'f':
-			if (!cli_parse_format_in("apply", optarg, &a->bo.format,
+			if (!cli_parse_format_in("apply", p.arg, &a->bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL))
 				return NXP_EXIT_USAGE;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
-		default: return cli_usage("apply", "unknown option");
 		}
 	}
-	if (optind >= argc && !a->bo.from)
+	*first = p.optind;
+	if (p.optind >= argc && !a->bo.from)
 		return cli_usage("apply", "no input files");
 	if (!!a->out + !!a->out_dir + a->in_place != 1)
 		return cli_usage("apply", "say where the output goes: -o OUT, --out-dir DIR or "
 		                          "--in-place");
-	if (a->out && (optind + 1 < argc || a->bo.from || a->bo.recurse))
+	if (a->out && (p.optind + 1 < argc || a->bo.from || a->bo.recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
 	if (a->backup && !a->in_place)
 		return cli_usage("apply", "--backup goes with --in-place");
@@ -285,7 +289,8 @@ int cmd_apply(int argc, char **argv)
 	apply_args a = {.cross_check = 1, .out_dirfd = -1};
 	cli_sign_init(&a.sign);
 	batch_opts_init(&a.bo);
-	int status = parse_args(&a, argc, argv);
+	int first;
+	int status = parse_args(&a, argc, argv, &first);
 	if (status)
 		return status < 0 ? NXP_EXIT_OK : status;
 	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
@@ -308,7 +313,7 @@ int cmd_apply(int argc, char **argv)
 	a.pol = pol;
 	a.signer = signer;
 	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
-	status = batch_run(&cmd, &a.bo, argv + optind, argc - optind);
+	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
 	if (nxp_journal_close(a.journal_h, &err)) {
 		cli_error_e(a.journal, &err);
 		status = NXP_EXIT_INPUT;

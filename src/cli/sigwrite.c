@@ -11,9 +11,21 @@
 #include "nxpatch/write.h"
 #include "util/escape.h"
 
-int cli_sigwrite_opt(cli_sigwrite *w, int c)
+const cli_opt cli_sigwrite_options[] = {
+	{'o', 'o', "output", "OUT", "where the result goes (OUT may be IN)"},
+	{CLI_OPT_CROSS_CHECK, 0, "cross-check", NULL, "also re-read the output with LIEF (apply does by default)"},
+	{CLI_OPT_ALLOW_META_LOSS, 0, "allow-metadata-loss", NULL, "replace IN even when its owner, group, mode or xattrs cannot be kept"},
+	CLI_OPT_END,
+};
+
+const char cli_sigwrite_about[] =
+	"OUT may be IN: it is then replaced in place, keeping owner, group, mode and extended\n"
+	"attributes, or refused (--allow-metadata-loss replaces it anyway).\n";
+
+int cli_sigwrite_opt(cli_sigwrite *w, int c, const char *arg)
 {
 	switch (c) {
+	case 'o': w->out = arg; return 1;
 	case CLI_OPT_CROSS_CHECK: w->cross_check = 1; return 1;
 	case CLI_OPT_ALLOW_META_LOSS: w->allow_metadata_loss = 1; return 1;
 	default: return 0;
