@@ -57,7 +57,7 @@ _nxpatch() {
   esac
   if [[ $cur == -* ]]; then
     # the option column of the generated help: "  -p, --policy FILE  ..."
-    COMPREPLY=($(compgen -W "$("$nx" "$cmd" --help 2>/dev/null | awk '/^  -/ { for (i = 1; i <= NF; i++) {
+    COMPREPLY=($(compgen -W "$("$nx" "$cmd" --help 2>/dev/null | awk '/^  +-/ { for (i = 1; i <= NF; i++) {
         t = $i; if (t !~ /^-/) break; sub(/[,=].*/, "", t); sub(/\[.*/, "", t); print t } }')" -- "$cur"))
     return
   fi

@@ -18,6 +18,7 @@
 
 #include "cli/batch.h"
 #include "cli/color.h"
+#include "cli/dash.h"
 #include "cli/cli.h"
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/file.h"
@@ -141,7 +142,9 @@ int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigne
 		rc = nxp_fail(&err, NXP_E_USAGE, "%s: only regular files are read",
 		              kind_of(it->mode));
 	else
-		rc = nxp_input_open_flags(in, it->path, flags, &err);
+		rc = nxp_input_open_flags(in, it->open_path ? it->open_path : it->path, flags, &err);
+	if (!rc && it->open_path)
+		(*in)->facts.path = it->path; /* reported as "-" */
 	if (!rc && batch_evidence) {
 		nxp_error merr = {0};
 		if ((rc = nxp_facts_merge_trace(&(*in)->facts, batch_evidence, &merr))) {
@@ -204,17 +207,21 @@ static int add_item(items *l, const char *path, const char *rel, int found,
 
 static void free_item(batch_item *it)
 {
+	free(it->open_path);
 	free(it->path);
 	free(it->rel);
 	free(it->out_name);
 	free(it->clash);
 }
 
+/* The run's items are done with (in the parent; workers _exit): so is the
+ * spooled standard input. */
 static void free_items(items *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free_item(&l->v[i]);
 	free(l->v);
+	cli_stdin_remove();
 }
 
 static int has_suffix(const char *name, const char *suffix)
@@ -385,12 +392,44 @@ done:
 	return status;
 }
 
+int batch_claim_stdin(const char *cmd, const batch_opts *o, char **paths, int n)
+{
+	int dashes = 0;
+	for (int i = 0; i < n; i++)
+		dashes += !strcmp(paths[i], "-");
+	if (dashes > 1)
+		return cli_usage(cmd, "- (standard input) may be given once");
+	if (o->from && !strcmp(o->from, "-") && cli_stdin_claim(cmd, "--from -"))
+		return NXP_EXIT_USAGE;
+	if (dashes && cli_stdin_claim(cmd, "the input -"))
+		return NXP_EXIT_USAGE;
+	return 0;
+}
+
+/* "-": standard input, spooled once (cli/dash.h), reported as "-". */
+static int add_stdin(items *l, const char *cmd)
+{
+	const char *path;
+	int status = cli_stdin_spool(cmd, &path);
+	if (status)
+		return status;
+	struct stat st;
+	if (stat(path, &st) != 0 || add_item(l, "-", NULL, 0, &st) ||
+	    !(l->v[l->n - 1].open_path = strdup(path))) {
+		cli_stdin_remove();
+		return NXP_EXIT_INPUT;
+	}
+	return 0;
+}
+
 /* One argument (or --from line). Returns 0, an exit status to stop with
  * (usage), or NXP_EXIT_INPUT after an error that does not stop the run. */
 static int add_arg(items *l, const char *arg, int found, const batch_opts *o, const char *cmd,
                    int *input_errors)
 {
 	struct stat st;
+	if (!found && !strcmp(arg, "-"))
+		return add_stdin(l, cmd);
 	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (!o->recurse) {
 			cli_usage(cmd, "%s is a directory: use -r to process the images under it", arg);
@@ -416,6 +455,8 @@ static int add_arg(items *l, const char *arg, int found, const batch_opts *o, co
 
 static int read_from(items *l, const batch_opts *o, const char *cmd, int *input_errors)
 {
+	if (!strcmp(o->from, "-") && cli_stdin_claim(cmd, "--from -"))
+		return NXP_EXIT_USAGE;
 	FILE *f = strcmp(o->from, "-") ? fopen(o->from, "r") : stdin;
 	if (!f) {
 		cli_error(o->from, "cannot open: %s", strerror(errno));
@@ -1488,7 +1529,7 @@ static void text_summary(run *R, double secs)
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 {
 	items l = {0};
-	int input_errors = 0, status = 0;
+	int input_errors = 0, status = batch_claim_stdin(cmd->name, o, paths, n);
 	for (int i = 0; i < n && !status; i++)
 		status = add_arg(&l, paths[i], 0, o, cmd->name, &input_errors);
 	if (!status && o->from)

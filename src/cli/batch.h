@@ -60,7 +60,9 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd);
 
 /* One input. */
 typedef struct batch_item {
-	char *path;             /* as reported: the argument, or dir/relative */
+	char *path;             /* as reported: the argument, or dir/relative ("-": stdin) */
+	char *open_path;        /* where it is read from when that is not path (standard
+	                           input, spooled to a private file), or NULL */
 	char *rel;              /* relative to its directory argument (for --out-dir), or NULL */
 	char *out_name;         /* with batch_opts.out_names: rel, or the path's basename */
 	char *clash;            /* the earlier input with the same out_name, or NULL */
@@ -104,8 +106,14 @@ typedef struct batch_cmd {
 	void *ctx;
 } batch_cmd;
 
+/* Claim standard input for --from - or an input "-" (cli/dash.h) before
+ * anything else reads it (--policy -): 0 or a usage error's status. */
+int batch_claim_stdin(const char *cmd, const batch_opts *o, char **paths, int n);
+
 /* Collect the inputs of paths[0..n) and --from, run cmd over them, write
- * the reports, the summary and the journal. Returns the exit status. */
+ * the reports, the summary and the journal. An input "-" is standard input,
+ * read once into a private temporary file (removed at the end) and
+ * reported as "-". Returns the exit status. */
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
 
 

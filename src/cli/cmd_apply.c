@@ -14,6 +14,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/dash.h"
 #include "cli/rules.h"
 #include "cli/signargs.h"
 #include "nxpatch/input.h"
@@ -28,8 +29,8 @@ enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_COR
 
 static const cli_opt apply_options[] = {
 	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
-	{'o', 'o', "output", "OUT", "write the one input's patched image to OUT"},
-	{OPT_OUT_DIR, 0, "out-dir", "DIR", "write each patched image beneath DIR"},
+	{'o', 'o', "output", "OUT", "write the one input's patched image to OUT (- : standard output)"},
+	{OPT_OUT_DIR, 0, "out-dir", "DIR", "write each patched image beneath DIR (created if missing)"},
 	{OPT_IN_PLACE, 0, "in-place", NULL, "replace each input, once its patched image is verified"},
 	{OPT_BACKUP, 0, "backup", "SUFFIX", "in place: keep the original as PATH+SUFFIX (never replaces a file)"},
 	{OPT_JOURNAL, 0, "journal", "FILE", "in place: record each image for 'nxpatch revert' (implies --backup .nxpatch-orig)"},
@@ -63,6 +64,9 @@ typedef struct apply_args {
 	const char *backup;
 	const char *journal;
 	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
+	int to_stdout;          /* -o -: written (and verified) into out_tmp, then copied to
+	                           standard output; the report goes to standard error */
+	cli_stdout stdout_to;
 	int cross_check;
 	int test_corrupt;
 	int allow_metadata_loss;
@@ -126,6 +130,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.journal = a->journal_h,
 		.allow_metadata_loss = a->allow_metadata_loss,
 		.test_corrupt_output = a->test_corrupt,
+		.write_unchanged = a->to_stdout,
 	};
 	int rc = NXP_OK, dirfd = -1;
 	if (!output_path(a, it, out, sizeof(out)))
@@ -144,7 +149,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	if (dirfd >= 0)
 		close(dirfd);
 
-	const char *result;
+	const char *result, *shown_out = a->to_stdout ? "-" : out;
 	if (plan->status == NXP_PLAN_REFUSED && (!rc || rc == NXP_E_REFUSED)) {
 		result = "refused";
 		r->cls = "refused";
@@ -153,6 +158,9 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		result = "failed";
 		r->cls = "failed";
 		r->exit = NXP_EXIT_INPUT;
+	} else if (res.written && plan->status == NXP_PLAN_NOTHING) {
+		result = "nothing_to_do"; /* -o -: the verified copy is the output */
+		r->cls = "unchanged";
 	} else if (res.written) {
 		result = "written";
 		r->cls = "changed";
@@ -165,7 +173,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
 		/* Names as every JSON path field shows them (util/escape.h). */
-		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(out),
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(shown_out),
 		                       "written", res.written);
 		if (res.backup[0])
 			json_object_set_new(jr, "backup", nxp_json_name(res.backup));
@@ -181,8 +189,10 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		r->report = o;
 	} else {
 		nxp_text_plan(r->out, &in->facts, plan);
-		if (res.written)
-			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(out),
+		if (res.written && plan->status == NXP_PLAN_NOTHING)
+			fprintf(r->out, "  written: %s (nothing to do: a verified copy)\n", shown_out);
+		else if (res.written)
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(shown_out),
 			        res.checksum, res.backup[0] ? ", original kept as " : "",
 			        nxp_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
@@ -213,6 +223,70 @@ static int image_suffix(const char *suffix)
 			return 1;
 	}
 	return 0;
+}
+
+/* --out-dir DIR, opened once. The part of DIR that exists is the user's (a
+ * link to it is fine); the missing rest is created beneath it one
+ * component at a time, never following a link planted meanwhile
+ * (util/beneath.h), as every directory beneath DIR is. Returns the
+ * descriptor, -2 after a usage error, -1 after another. */
+static int open_out_dir(const char *dir)
+{
+	char head[PATH_MAX];
+	if (snprintf(head, sizeof(head), "%s", dir) >= (int)sizeof(head)) {
+		cli_usage("apply", "--out-dir: path too long");
+		return -2;
+	}
+	size_t len = strlen(head);
+	while (len > 1 && head[len - 1] == '/')
+		head[--len] = 0;
+	/* the longest existing prefix: head; the missing rest: tail */
+	const char *tail = NULL;
+	int fd;
+	for (;;) {
+		fd = open(head, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		char *slash = strrchr(head, '/');
+		size_t cut = slash ? (size_t)(slash - head) : 0;
+		tail = dir + cut + (slash != NULL);
+		if (!slash) {
+			snprintf(head, sizeof(head), ".");
+		} else if (cut == 0) {
+			snprintf(head, sizeof(head), "/");
+		} else {
+			*slash = 0;
+			continue;
+		}
+		fd = open(head, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		break;
+	}
+	if (fd < 0) {
+		cli_usage("apply", "--out-dir %s: %s is not a directory (%s)", dir, head, strerror(errno));
+		return -2;
+	}
+	if (!tail || !*tail)
+		return fd;
+	/* "new/sub" -> "new/sub/x": its parent is the directory (x itself is
+	 * neither created nor opened); repeated slashes collapsed */
+	char rel[PATH_MAX];
+	size_t rl = 0;
+	for (const char *c = tail; *c && rl + 3 < sizeof(rel); c++)
+		if (*c != '/' || (rl && rel[rl - 1] != '/'))
+			rel[rl++] = *c;
+	if (rl && rel[rl - 1] != '/')
+		rel[rl++] = '/';
+	rel[rl++] = 'x';
+	rel[rl] = 0;
+	const char *leaf;
+	nxp_error err = {0};
+	int dfd = nxp_open_parent_beneath(fd, head, rel, 1, &leaf, &err);
+	close(fd);
+	if (dfd < 0) {
+		cli_error(dir, "cannot create the output directory: %s", err.msg);
+		return -1;
+	}
+	return dfd;
 }
 
 static int parse_args(apply_args *a, int argc, char **argv, int *first)
@@ -256,6 +330,11 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		                          "--in-place");
 	if (a->out && (p.optind + 1 < argc || a->bo.from || a->bo.recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
+	for (int i = p.optind; i < argc; i++)
+		if (!strcmp(argv[i], "-") && !a->out)
+			return cli_usage("apply", "standard input (-) has no file to replace or name to "
+			                          "keep: give -o OUT (or -o - for standard output)");
+	a->to_stdout = a->out && !strcmp(a->out, "-");
 	if (a->backup && !a->in_place)
 		return cli_usage("apply", "--backup goes with --in-place");
 	if (a->journal && !a->in_place)
@@ -272,11 +351,8 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 	if (a->allow_metadata_loss && !a->in_place)
 		return cli_usage("apply", "--allow-metadata-loss goes with --in-place");
 	if (a->out_dir) {
-		/* The directory named here is the user's (a link to it is fine);
-		 * nothing beneath it is followed. */
-		a->out_dirfd = open(a->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (a->out_dirfd < 0)
-			return cli_usage("apply", "--out-dir %s is not a directory", a->out_dir);
+		if ((a->out_dirfd = open_out_dir(a->out_dir)) < 0)
+			return a->out_dirfd == -2 ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
 		a->bo.out_names = 1;
 	}
 	a->bo.skip_suffix = a->backup;
@@ -296,7 +372,8 @@ int cmd_apply(int argc, char **argv)
 	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
 	signal(SIGXFSZ, SIG_IGN);
 	nxp_policy *pol;
-	if ((status = cli_load_policy_arg("apply", a.policy_path, &pol)))
+	if ((status = batch_claim_stdin("apply", &a.bo, argv + first, argc - first)) ||
+	    (status = cli_load_policy_arg("apply", a.policy_path, &pol)))
 		return status;
 	nxp_signer *signer = NULL;
 	if (cli_sign_has_key(&a.sign) && (status = cli_sign_load(&a.sign, &signer))) {
@@ -312,8 +389,18 @@ int cmd_apply(int argc, char **argv)
 	}
 	a.pol = pol;
 	a.signer = signer;
+	if (a.to_stdout) {
+		if ((status = cli_stdout_begin("apply", &a.stdout_to))) {
+			nxp_signer_free(signer);
+			nxp_policy_free(pol);
+			return status;
+		}
+		a.out = a.stdout_to.path;
+	}
 	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
 	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
+	if (a.to_stdout)
+		status = cli_stdout_end(&a.stdout_to, status);
 	if (nxp_journal_close(a.journal_h, &err)) {
 		cli_error_e(a.journal, &err);
 		status = NXP_EXIT_INPUT;

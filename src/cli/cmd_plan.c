@@ -107,7 +107,9 @@ int cmd_plan(int argc, char **argv)
 	if (p.optind >= argc && !bo.from)
 		return cli_usage("plan", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy_arg("plan", policy_path, &pol);
+	int status = batch_claim_stdin("plan", &bo, argv + p.optind, argc - p.optind);
+	if (!status)
+		status = cli_load_policy_arg("plan", policy_path, &pol);
 	if (status)
 		return status;
 	ctx.pol = pol;

@@ -16,11 +16,12 @@ extern const size_t nxp_default_policy_yaml_len;
 
 static const char policy_about[] =
 	"\nsubcommands:\n"
-	"  check FILE...   validate policy files (file:line:col errors, exit 2)\n"
+	"  check FILE...   validate policy files (file:line:col errors, exit 2; - : stdin)\n"
 	"  list            the shipped rule sets --policy NAME finds\n"
 	"  show NAME       print a shipped rule set\n"
 	"  show-default    print the built-in policy\n"
-	"Rule sets are found in NXPATCH_RULES_PATH, beside the binary and in share/nxpatch/rules.\n";
+	"The rule sets 'nxpatch policy list' shows are found in NXPATCH_RULES_PATH, beside the\n"
+	"binary and in share/nxpatch/rules.\n";
 
 static int policy_usage(void)
 {
@@ -33,7 +34,9 @@ static int policy_usage(void)
 static int check_one(const char *path)
 {
 	nxp_policy *p = NULL;
-	int status = cli_load_policy(path, &p);
+	/* "-": the policy on standard input (as --policy - reads it) */
+	int status = strcmp(path, "-") ? cli_load_policy(path, &p)
+	                               : cli_load_policy_arg("policy check", "-", &p);
 	if (status == NXP_EXIT_OK) {
 		printf("%s: ok (%zu rule%s)\n", nxp_shown(path), p->nrules, p->nrules == 1 ? "" : "s");
 		nxp_policy_free(p);

@@ -17,7 +17,7 @@
 #include "util/suggest.h"
 
 static const cli_opt merge_options[] = {
-	{'o', 'o', "output", "OUT", "write the merged report to OUT (default: standard output)"},
+	{'o', 'o', "output", "OUT", "write the merged report to OUT (default, or -: standard output)"},
 	CLI_OPT_END,
 };
 
@@ -463,7 +463,7 @@ static int report_merge(int argc, char **argv)
 		if (c == CLI_STOP)
 			return p.status;
 		if (c == 'o')
-			outp = p.arg;
+			outp = strcmp(p.arg, "-") ? p.arg : NULL; /* -o -: standard output */
 	}
 	if (p.optind >= argc)
 		return cli_usage("report merge", "no files to merge");

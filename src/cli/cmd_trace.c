@@ -18,7 +18,7 @@
 static const cli_opt trace_options[] = {
 	{'t', 0, "timeout", "SEC", "end the program after SEC seconds (default 60; 0: never)"},
 	{'C', 'C', "cwd", "DIR", "run it in DIR (default: the current directory)"},
-	{'o', 'o', "output", "FILE", "write the JSONL records (for --evidence) to FILE"},
+	{'o', 'o', "output", "FILE", "write the JSONL records (for --evidence) to FILE (- : standard output)"},
 	{'f', 'f', "format", "FORMAT", "text (the summary, default) or jsonl (the records; the program's stdout goes to stderr)"},
 	CLI_OPT_END,
 };
@@ -146,6 +146,10 @@ int cmd_trace(int argc, char **argv)
 	to.args = argv + dashdash + (dashdash < argc);
 	to.nargs = (size_t)(argc - dashdash - (dashdash < argc));
 
+	if (output && !strcmp(output, "-")) { /* -o -: the records on standard output */
+		output = NULL;
+		format = CLI_JSONL;
+	}
 	FILE *jout = NULL;
 	if (output) {
 		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);

@@ -135,7 +135,9 @@ int cmd_verify(int argc, char **argv)
 	if (p.optind >= argc && !bo.from)
 		return cli_usage("verify", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy_arg("verify", policy_path, &pol);
+	int status = batch_claim_stdin("verify", &bo, argv + p.optind, argc - p.optind);
+	if (!status)
+		status = cli_load_policy_arg("verify", policy_path, &pol);
 	if (status)
 		return status;
 	nxp_trust *trust = NULL;

@@ -23,7 +23,7 @@ expect_usage() {
 
 # long_options CMD: the long options CMD's help lists (the label column only)
 long_options() {
-  "$NX" help "$1" | awk '/^  -/ { for (i = 1; i <= NF; i++) { t = $i; if (t !~ /^-/) break;
+  "$NX" help "$1" | awk '/^  +-/ { for (i = 1; i <= NF; i++) { t = $i; if (t !~ /^-/) break;
       sub(/[,=].*/, "", t); sub(/\[.*/, "", t); if (t ~ /^--/) print t } }'
 }
 
@@ -36,8 +36,8 @@ for c in $cmds; do
   grep -qE -- '^  -h, --help +show this help$' "$T/help.$c" || fail "$c help does not list -h, --help"
   # one line per option: short and long forms, then the description on the same line
   while IFS= read -r line; do
-    [[ $line =~ ^\ \ -[^\ ] ]] || continue
-    [[ $line =~ ^\ \ (-[A-Za-z0-9],\ )?--?[a-z0-9][a-z0-9-]*(\[=[A-Z]+\]|\ [^\ ]+)?\ \ +[^\ ] ]] ||
+    [[ $line =~ ^\ \ +-[^\ ] ]] || continue
+    [[ $line =~ ^\ \ (-[A-Za-z0-9],\ |\ \ \ \ )?--?[a-z0-9][a-z0-9-]*(\[=[A-Z]+\]|\ [^\ ]+)?\ \ +[^\ ] ]] ||
       fail "$c help: option line without a description: '$line'"
   done <"$T/help.$c"
 done
@@ -49,7 +49,7 @@ for c in $cmds; do
   case $c in help | version | policy | report) continue ;; esac
   for o in $(long_options "$c"); do
     [ "$o" = --help ] && continue
-    if grep -qE -- "^  (-[A-Za-z0-9], )?$o [^ ]" "$T/help.$c"; then arg="$o=x"; else arg=$o; fi
+    if grep -qE -- "^  (-[A-Za-z0-9], |    )?$o [^ ]" "$T/help.$c"; then arg="$o=x"; else arg=$o; fi
     rc=0; timeout 20 "$NX" "$c" "$arg" </dev/null >"$T/o" 2>"$T/e" || rc=$?
     grep -q 'unknown option' "$T/e" && fail "nxpatch $c $arg: the help lists it but the parser does not take it: $(cat "$T/e")"
   done
@@ -134,4 +134,12 @@ for c in scan plan apply verify sign revert trace; do
   extra=$(comm -13 <(printf '%s\n' "$want") <(printf '%s\n' "$got") | grep -v '^-[a-zA-Z0-9]$' || true)
   [ -z "$extra" ] || fail "bash completion of 'nxpatch $c --' offers what $c does not take: $extra"
 done
+# Text that tells people what to type names real commands (rules/legacy-dep.yaml
+# said `nxpatch patch`): in the shipped rules, the docs and the README.
+used=$(cd "$NXP_SOURCE_DIR" && grep -ohE '(`|Use: +|^\$ |^    )nxpatch [a-z][a-z-]*' rules/*.yaml docs/*.md README.md |
+  sed -E 's/.*nxpatch //' | sort -u)
+for w in $used; do
+  grep -qx -- "$w" <<<"$cmds" || fail "the docs or rules tell people to run 'nxpatch $w', which is not a command"
+done
+
 echo "ok: help, did-you-mean, usage errors, man page and completion for: $(tr '\n' ' ' <<<"$cmds")"
