@@ -3,8 +3,8 @@
  * write and fsync, --in-place=bytes' pwrite and fsync), each through one of
  * these wrappers, so that a test build can fail or crash at any of them.
  *
- * Only a build configured with NXP_TEST_HOOKS (CMake option, on with the
- * tests, off in the packages) compiles the injector (src/util/fault.c);
+ * Only a build configured with NXP_TEST_HOOKS (CMake option, off by default;
+ * scripts/test.sh turns it on) compiles the injector (src/util/fault.c);
  * elsewhere the wrappers are the plain system calls. In a test build the
  * environment arms it:
  *   NXP_FAULT_LOG=FILE   append "N op" for every boundary reached (counting)

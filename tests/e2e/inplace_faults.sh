@@ -11,7 +11,7 @@
 # failed call must leave that already. Crashes inside the recovery run are
 # injected too.
 . "$(dirname "$0")/lib.sh"
-[ "${NXP_TEST_HOOKS:-}" = ON ] || skip "nxpatch built without NXP_TEST_HOOKS (the fault injector)"
+require_test_hooks
 a=$(sample nonx32.exe); b=$(sample norelocs64.exe)
 cat > "$T/p.yaml" <<'EOF'
 nxpatch: 1
