@@ -15,6 +15,10 @@
 #include "pe/internal.h"
 #include "policy/internal.h"
 
+/* Every matching rule fits in plan->matched: none is dropped from the JSON
+ * or the journal. */
+_Static_assert(NXP_POLICY_MAX_RULES <= NXP_MAX_MATCHED, "plan->matched holds every rule");
+
 typedef struct bit_decision {
 	int decided;
 	int value;
@@ -107,7 +111,7 @@ static void evaluate_rules(planner *pl)
 		view.code_in_data = unresolved_code_in_data(pl);
 		if (!nxpi_rule_matches(r, &view))
 			continue;
-		if (pl->plan && pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
+		if (pl->plan && pl->plan->nmatched < NXP_MAX_MATCHED)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
 		if (r->pool_nx && pl->npool < sizeof(pl->pool_rules) / sizeof(pl->pool_rules[0]))
 			pl->pool_rules[pl->npool++] = r;
