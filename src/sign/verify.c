@@ -152,7 +152,7 @@ struct digest_cache {
 };
 
 static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
-                         const nxp_win_cert *wc, const nxp_trust *trust,
+                         const nxp_cert_entry *wc, const nxp_trust *trust,
                          struct digest_cache *dc, nxp_sig_result *r)
 {
 	char why[160];
@@ -313,7 +313,7 @@ int nxp_sig_verify(const uint8_t *data, size_t len, const nxp_image *img,
 		return rc;
 	if (!lay.has_table)
 		return nxp_fail(err, NXP_E_SIGNATURE, "image is not signed (no certificate table)");
-	nxp_win_cert certs[NXP_MAX_CERT_ENTRIES];
+	nxp_cert_entry certs[NXP_MAX_CERT_ENTRIES];
 	size_t n = 0;
 	nxp_error terr;
 	nxp_error_clear(&terr);
