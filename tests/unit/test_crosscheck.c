@@ -24,7 +24,7 @@
 #include "nxpatch/pe.h"
 #include "unit/support.h"
 #include "util/bytes.h"
-#include "verify/internal.h"
+#include "crosscheck/internal.h"
 
 /* ------------------------------------------------------------ helpers -- */
 

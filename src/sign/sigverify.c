@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Verifying every Authenticode signature of an image. */
+/* Signature verification: every Authenticode signature of an image
+ * (nxp_sig_verify, nxp_sig_verify_own). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
