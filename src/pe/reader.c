@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The strict PE reader. One pass over the headers and the directories that
  * nxpatch needs; no allocation; every read is proven with NXP_FITS first.
- * Field offsets: shared/notes/pe-fields.md and the PE/COFF specification. */
+ * Field offsets: the PE/COFF specification (Microsoft, "PE Format"). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -44,7 +44,7 @@
  *   with a message saying so, and the next one starts a fresh worker.
  *
  * Calls on one nxp_worker must come from one thread at a time (the state is
- * not locked); other threads of the process are no longer a hazard. */
+ * not locked); other threads of the process may do anything meanwhile. */
 #ifndef NXP_UTIL_WORKER_H
 #define NXP_UTIL_WORKER_H
 
