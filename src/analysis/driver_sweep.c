@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: the one call-site sweep: decoding, slot tracking and argument resolution share the
+ * sweep's state. */
 /* Driver call sites: a linear sweep of one code buffer with Capstone (detail
  * on), finding calls to the APIs of nxp_drv_apis and tracking the deciding
  * argument back from each call within its basic block.

@@ -78,6 +78,8 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
 	                               err);
 }
 
+/* long-function: one image's sequence (open, plan, write, journal, report) with an exit at each
+ * failure. */
 static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 {
 	const apply_args *a = vctx;
@@ -307,7 +309,8 @@ int cmd_apply(int argc, char **argv)
 	}
 	a.pol = pol;
 	a.signer = signer;
-	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
+	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a,
+	                 .labels = {"changed", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &a.bo, argv + optind, argc - optind);
 	if (nxp_journal_close(a.journal_h, &err)) {
 		cli_error_e(a.journal, &err);

@@ -107,7 +107,8 @@ int cmd_plan(int argc, char **argv)
 		return status;
 	ctx.pol = pol;
 	ctx.format = bo.format;
-	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx,
+	                 .labels = {"to change", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
 	nxp_policy_free(pol);
 	return status;

@@ -140,7 +140,8 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	verify_ctx ctx = {pol, trust, bo.format};
-	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx,
+	                 .labels = {.compliance = 1}};
 	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
 	nxp_trust_free(trust);
 	nxp_policy_free(pol);

@@ -369,6 +369,8 @@ static int parse_certificates(nxp_image *img, nxp_error *err)
 	return rc;
 }
 
+/* long-function: the headers in file order, each read proven before the next; pieces would pass
+ * the half-built image around without making a check clearer. */
 int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err)
 {
 	memset(img, 0, sizeof(*img));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: the planner's passes over one state; pool.c and sigplan.c are split out. */
 /* Planning: evaluate the rules in order against one image's facts, resolve
  * every bit (the later rule wins), apply the safety checks, and produce the
  * list of field edits that apply will write. Nothing here touches a file. */
@@ -499,6 +500,8 @@ static void check_nx_safety(planner *pl)
 	}
 }
 
+/* long-function: the planner's passes in order over one state (rules, sections, safety checks,
+ * checksum, signature). */
 int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
                    const nxp_plan_options *opt, nxp_error *err)
 {

@@ -13,7 +13,6 @@
 #include "policy/walk.h"
 #include "util/bytes.h"
 
-
 /* ---- the walk's state ---- */
 
 typedef struct lctx {
@@ -39,7 +38,6 @@ typedef struct dllcond_tmp {
 	nxpi_flagset set, clear;
 } dllcond_tmp;
 
-
 static const nxp_flag_name kind_names[] = {
 	{"exe", NXP_KIND_EXE}, {"dll", NXP_KIND_DLL},
 	{"driver", NXP_KIND_DRIVER}, {"efi", NXP_KIND_EFI}, {NULL, 0},
@@ -51,7 +49,6 @@ static const nxp_flag_name signature_names[] = {
 static const nxp_flag_name checksum_names[] = {
 	{"auto", NXP_CHECKSUM_AUTO}, {"always", NXP_CHECKSUM_ALWAYS}, {NULL, 0},
 };
-
 
 /* ---- settings ---- */
 
@@ -236,24 +233,27 @@ static void f_act_section(lctx *L, const ynode *key, const ynode *val, void *obj
 	a->sec.selector = nxpi_dup_str(L->c, s);
 }
 
+/* add/remove: section attributes into *bits, *given set, *at their place. */
+static void attr_list(lctx *L, const ynode *key, const ynode *val, uint32_t *bits, int *given,
+                      nxp_loc *at)
+{
+	nxpi_flagset fs = {0};
+	*given = 1;
+	*at = val->loc;
+	nxpi_flagset_read(L->c, key, val, nxp_section_attr_names, "section attribute", &fs);
+	*bits |= fs.bits;
+}
+
 static void f_act_add(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
 	action_tmp *a = obj;
-	a->has_add = 1;
-	a->add_loc = val->loc;
-	nxpi_flagset fs = {0};
-	nxpi_flagset_read(L->c, key, val, nxp_section_attr_names, "section attribute", &fs);
-	a->sec.add |= fs.bits;
+	attr_list(L, key, val, &a->sec.add, &a->has_add, &a->add_loc);
 }
 
 static void f_act_remove(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
 	action_tmp *a = obj;
-	a->has_remove = 1;
-	a->remove_loc = val->loc;
-	nxpi_flagset fs = {0};
-	nxpi_flagset_read(L->c, key, val, nxp_section_attr_names, "section attribute", &fs);
-	a->sec.remove |= fs.bits;
+	attr_list(L, key, val, &a->sec.remove, &a->has_remove, &a->remove_loc);
 }
 
 static void f_act_allow_wx(lctx *L, const ynode *key, const ynode *val, void *obj)
@@ -587,7 +587,6 @@ static int check_version(lctx *L, const ynode *root)
 	}
 	return 0; /* missing: reported by the walk */
 }
-
 
 void nxpi_policy_schema(pctx *c, nxp_policy *p, const ynode *root)
 {

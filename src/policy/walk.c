@@ -112,7 +112,6 @@ int nxpi_lookup(pctx *c, const nxp_flag_name *table, const ynode *item, const ch
 	return 0;
 }
 
-
 /* ---- the walker ---- */
 
 static const char *const vkind_text[] = {
@@ -290,18 +289,27 @@ char *nxpi_dup_str(pctx *c, const char *s)
 	return r;
 }
 
+/* nxpi_str_items() of a list that must name something: an empty one is an
+ * error (-1). */
+static long nonempty_items(pctx *c, const ynode *key, const ynode *val, const ynode ***items,
+                           const ynode **one)
+{
+	long n = nxpi_str_items(c, key, val, items, one);
+	if (n == 0) {
+		pctx_error(c, val->loc, "%s: an empty list matches nothing", key->str);
+		return -1;
+	}
+	return n;
+}
+
 /* A list of globs or names into an nxp_strlist. */
 void nxpi_str_list(pctx *c, const ynode *key, const ynode *val, nxp_strlist *out, int globs)
 {
 	const ynode **items, *one[1];
 	char q[80];
-	long n = nxpi_str_items(c, key, val, &items, one);
+	long n = nonempty_items(c, key, val, &items, one);
 	if (n < 0)
 		return;
-	if (n == 0) {
-		pctx_error(c, val->loc, "%s: an empty list matches nothing", key->str);
-		return;
-	}
 	int bad = 0;
 	for (long i = 0; i < n; i++) {
 		const char *why = NULL;
@@ -335,13 +343,9 @@ void nxpi_u16_list(pctx *c, const ynode *key, const ynode *val, const nxp_flag_n
                    const char *what, nxp_u16list *out)
 {
 	const ynode **items, *one[1];
-	long n = nxpi_str_items(c, key, val, &items, one);
+	long n = nonempty_items(c, key, val, &items, one);
 	if (n < 0)
 		return;
-	if (n == 0) {
-		pctx_error(c, val->loc, "%s: an empty list matches nothing", key->str);
-		return;
-	}
 	out->items = calloc((size_t)n, sizeof(*out->items));
 	if (!out->items) {
 		c->nomem = 1;

@@ -152,6 +152,7 @@ struct digest_cache {
 	size_t len[NXP_DIGEST_SHA512 + 1];
 };
 
+/* long-function: the checks of one entry in order, each setting the entry's status. */
 static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
                          const nxp_cert_entry *wc, const nxp_trust *trust,
                          struct digest_cache *dc, nxp_sig_result *r)

@@ -316,6 +316,7 @@ static int journal_started(const nxp_input *in, const nxp_plan *plan,
 	return rc;
 }
 
+/* long-function: the one write sequence of write.h in its order, with one cleanup path. */
 static int write_image(const nxp_input *in, const nxp_plan *plan, const char *out,
                        const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
 {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: one test per header field and malformation the reader names. */
 /* The strict PE reader on generated images: valid ones, every malformed
  * structure with its specific error, truncation at every length, and random
  * mutations (which must never crash, under ASan/UBSan too). */
