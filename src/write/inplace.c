@@ -29,7 +29,7 @@
 #include "util/fault.h"
 #include "util/file.h"
 #include "util/guard.h"
-#include "verify/output.h"
+#include "write/outcheck.h"
 #include "write/internal.h"
 
 /* A random id for the record and its marks. */
@@ -83,7 +83,7 @@ static int verify_view(const nxp_input *in, const nxp_plan *plan, const nxp_appl
 		lief = rc == NXP_OK;
 	}
 	if (!rc)
-		rc = nxp_verify_patch_view(in, plan, view, len, img, err);
+		rc = nxpi_check_patch_view(in, plan, view, len, img, err);
 	if (lief) {
 		nxp_error lerr = {0};
 		size_t n = 0;

@@ -287,7 +287,7 @@ static void page_span(uint64_t off, uint32_t size, size_t len, uint64_t *lo, uin
 		*hi = len;
 }
 
-int nxp_verify_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8_t *view,
+int nxpi_check_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8_t *view,
                           size_t len, nxp_image *o, nxp_error *err)
 {
 	if (plan->signature != NXP_SIGACT_NONE || len != in->file.len || plan->out_len != len)

@@ -34,7 +34,7 @@ int nxpi_check_output_mapped(const nxp_input *in, const nxp_plan *plan, const ui
  * file's own), and the CheckSum recomputed incrementally from the input's
  * computed sum (in->facts) and the bytes that change. The plan must keep
  * the length (no signature action). */
-int nxp_verify_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8_t *view,
+int nxpi_check_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8_t *view,
                           size_t len, nxp_image *out_img, nxp_error *err);
 
 #endif

@@ -344,15 +344,15 @@ Test(outcheck, output_that_does_not_parse, .fini = teardown)
 }
 
 /* --in-place=bytes verifies the image the file will become from a view of
- * the input with the planned bytes (src/verify/output.h), from the headers
+ * the input with the planned bytes (src/write/outcheck.h), from the headers
  * and the changed pages only, with the CheckSum computed incrementally. */
-#include "verify/output.h"
+#include "write/outcheck.h"
 
 static int verify_view(nxp_error *err)
 {
 	static nxp_image o;
 	memset(err, 0, sizeof(*err));
-	return nxp_verify_patch_view(&in, &plan, out, goodlen, &o, err);
+	return nxpi_check_patch_view(&in, &plan, out, goodlen, &o, err);
 }
 
 #define EXPECT_VIEW_FAIL(text)                                                     \
