@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] [batch options] PATH...
+/* nxpatch scan [--format text|json|jsonl|sarif|html] [--cross-check] [batch options] PATH...
  * Reports each image's DEP/NX posture. */
 #include <getopt.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 #define MAX_MISMATCHES 64
 
 static const char usage[] =
-	"usage: nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] PATH...\n"
+	"usage: nxpatch scan [--format text|json|jsonl|sarif|html] [--cross-check] PATH...\n"
 	BATCH_USAGE;
 
 typedef struct scan_ctx {
@@ -121,7 +121,7 @@ int cmd_scan(int argc, char **argv)
 		case 'f':
 			if (!cli_parse_format_in("scan", optarg, &bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
-			                                 1u << CLI_SARIF))
+			                                 1u << CLI_SARIF | 1u << CLI_HTML))
 				return NXP_EXIT_USAGE;
 			break;
 		case 'c':
@@ -134,7 +134,7 @@ int cmd_scan(int argc, char **argv)
 			return cli_usage("scan", "unknown option");
 		}
 	}
-	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL;
+	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL || bo.format == CLI_HTML;
 	batch_cmd cmd = {.name = "scan", .process = scan_one, .ctx = &ctx};
 	return batch_run(&cmd, &bo, argv + optind, argc - optind);
 }
