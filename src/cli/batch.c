@@ -846,9 +846,9 @@ static void stream_begin(run *R)
 		nxp_html_meta m = {R->cmd->name, NXP_VERSION, R->cmd->policy, (long long)time(NULL)};
 		/* A reproducible report, as for signing times. */
 		const char *sde = getenv("SOURCE_DATE_EPOCH");
-		char *end;
+		char *end = NULL;
 		long long t = sde && *sde ? strtoll(sde, &end, 10) : -1;
-		if (t >= 0 && !*end)
+		if (t >= 0 && end && !*end)
 			m.date = t;
 		nxp_html_begin(stdout, &m);
 	}
