@@ -151,7 +151,8 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	verify_ctx ctx = {pol, trust, bo.format, bo.verbose};
-	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx,
+	                 .labels = {.compliance = 1}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	nxp_trust_free(trust);
 	nxp_policy_free(pol);

@@ -85,6 +85,7 @@ json_t *nxp_json_evidence(const nxp_facts *f)
 	return ev;
 }
 
+/* long-function: one JSON object, key by key in the order of docs/json.md. */
 json_t *nxp_json_image(const nxp_facts *f)
 {
 	const nxp_image *img = f->img;
