@@ -294,8 +294,24 @@ static int open_out_dir(const char *dir)
 	return dfd;
 }
 
+/* --in-place=bytes: what it needs and what does not go with it. */
+static int check_bytes_mode(const apply_args *a)
+{
+	if (!a->journal)
+		return cli_usage("apply", "--in-place=bytes needs --journal FILE: the undo record of "
+		                          "every patch is made durable there before the first byte");
+	if (a->backup)
+		return cli_usage("apply", "--backup goes with --in-place=rename; --in-place=bytes "
+		                          "keeps the old bytes in the journal's undo record");
+	if (a->allow_metadata_loss)
+		return cli_usage("apply", "--allow-metadata-loss goes with --in-place=rename; "
+		                          "--in-place=bytes keeps the file and all its metadata");
+	return 0;
+}
+
 static int parse_args(apply_args *a, int argc, char **argv, int *first)
 {
+	int status;
 	cli_parser p;
 	cli_parse_init(&p, "apply", "[options] PATH... (-o OUT | --out-dir DIR | --in-place)", about,
 	               groups);
@@ -352,15 +368,8 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 	if (a->journal && !a->in_place)
 		return cli_usage("apply", "--journal goes with --in-place (it records what "
 		                          "'nxpatch revert' restores)");
-	if (a->in_place_bytes && !a->journal)
-		return cli_usage("apply", "--in-place=bytes needs --journal FILE: the undo record of "
-		                          "every patch is made durable there before the first byte");
-	if (a->in_place_bytes && a->backup)
-		return cli_usage("apply", "--backup goes with --in-place=rename; --in-place=bytes "
-		                          "keeps the old bytes in the journal's undo record");
-	if (a->in_place_bytes && a->allow_metadata_loss)
-		return cli_usage("apply", "--allow-metadata-loss goes with --in-place=rename; "
-		                          "--in-place=bytes keeps the file and all its metadata");
+	if (a->in_place_bytes && (status = check_bytes_mode(a)))
+		return status;
 	if (a->journal && !a->backup && !a->in_place_bytes)
 		a->backup = JOURNAL_BACKUP;
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))

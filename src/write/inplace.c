@@ -163,6 +163,26 @@ static int append(nxp_journal *j, json_t *rec, nxp_error *err)
 	return rc;
 }
 
+/* The plan's changes as edits: old bytes from the input, new from the plan. */
+static int plan_edits(const nxp_input *in, const nxp_plan *plan, nxp_patch_edit *e, size_t *n,
+                      nxp_error *err)
+{
+	if (plan->nchanges > NXP_PATCH_MAX_EDITS)
+		return nxp_fail(err, NXP_E_INTERNAL, "too many changes for one undo record");
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		if (c->size > NXP_PATCH_MAX_EDIT || !NXP_FITS(c->offset, c->size, in->file.len))
+			return nxp_fail(err, NXP_E_INTERNAL, "planned field at 0x%x cannot be patched",
+			                c->offset);
+		e[i] = (nxp_patch_edit){.off = c->offset, .len = c->size};
+		memcpy(e[i].old, in->file.data + c->offset, c->size);
+		for (uint32_t k = 0; k < c->size; k++)
+			e[i].new_[k] = (uint8_t)(c->new_value >> (8 * k));
+	}
+	*n = plan->nchanges;
+	return NXP_OK;
+}
+
 int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
                     nxp_apply_result *res, nxp_error *err)
 {
@@ -178,23 +198,10 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 	if (!opt->journal)
 		return nxp_fail(err, NXP_E_USAGE,
 		                "--in-place=bytes needs a journal: the undo record goes there first");
-	if (plan->nchanges > NXP_PATCH_MAX_EDITS)
-		return nxp_fail(err, NXP_E_INTERNAL, "too many changes for one undo record");
 	nxp_patch_edit e[NXP_PATCH_MAX_EDITS];
 	size_t n = 0;
-	for (size_t i = 0; i < plan->nchanges; i++) {
-		const nxp_change *c = &plan->changes[i];
-		if (c->size > NXP_PATCH_MAX_EDIT || !NXP_FITS(c->offset, c->size, in->file.len))
-			return nxp_fail(err, NXP_E_INTERNAL, "planned field at 0x%x cannot be patched",
-			                c->offset);
-		e[n] = (nxp_patch_edit){.off = c->offset, .len = c->size};
-		memcpy(e[n].old, in->file.data + c->offset, c->size);
-		for (uint32_t k = 0; k < c->size; k++)
-			e[n].new_[k] = (uint8_t)(c->new_value >> (8 * k));
-		n++;
-	}
-	int rc = verify_view(in, plan, opt, err);
-	if (rc)
+	int rc = plan_edits(in, plan, e, &n, err);
+	if (rc || (rc = verify_view(in, plan, opt, err)))
 		return rc;
 
 	/* What was read is still the file, and the file still its path's. */

@@ -200,6 +200,45 @@ static json_t *overlay_slot(json_t *overlay, const char *path, uint64_t off, cha
 	return overlay ? json_object_get(overlay, key) : NULL;
 }
 
+/* Write p's old bytes into the file cur (loaded, locked), fsync, read back. */
+static int write_back(const nxp_patch_rec *p, const nxp_file *cur, char *msg, size_t msglen)
+{
+	int ev;
+	int fd = open(p->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != cur->dev ||
+	    st.st_ino != cur->ino) {
+		snprintf(msg, msglen, "cannot revert: cannot open it for writing: %s",
+		         fd < 0 ? strerror(errno) : "it was replaced meanwhile");
+		if (fd >= 0)
+			close(fd);
+		ev = NXP_REVERT_FAILED;
+		return ev;
+	}
+	int ok = 1;
+	for (size_t i = 0; ok && i < p->nedits; i++)
+		ok = nxp_io_pwrite(fd, p->edits[i].old, p->edits[i].len, (off_t)p->edits[i].off) ==
+		     (ssize_t)p->edits[i].len;
+	ok = ok && nxp_io_fsync(fd) == 0;
+	for (size_t i = 0; ok && i < p->nedits; i++) {
+		uint8_t b[NXP_PATCH_MAX_EDIT];
+		ok = pread(fd, b, p->edits[i].len, (off_t)p->edits[i].off) ==
+		             (ssize_t)p->edits[i].len &&
+		     !memcmp(b, p->edits[i].old, p->edits[i].len);
+	}
+	int e = errno;
+	nxp_io_forget(fd);
+	close(fd);
+	if (!ok) {
+		snprintf(msg, msglen, "cannot restore its bytes: %s (the undo record stays; run "
+		                      "revert again)", strerror(e));
+		ev = NXP_REVERT_FAILED;
+	} else {
+		ev = NXP_REVERT_RESTORED;
+	}
+	return ev;
+}
+
 int nxp_patch_undo(const nxp_patch_rec *p, int dry_run, json_t *overlay, char *msg,
                    size_t msglen)
 {
@@ -253,38 +292,7 @@ int nxp_patch_undo(const nxp_patch_rec *p, int dry_run, json_t *overlay, char *m
 		ev = NXP_REVERT_WOULD_RESTORE;
 		goto done;
 	}
-	int fd = open(p->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != cur.dev ||
-	    st.st_ino != cur.ino) {
-		snprintf(msg, msglen, "cannot revert: cannot open it for writing: %s",
-		         fd < 0 ? strerror(errno) : "it was replaced meanwhile");
-		if (fd >= 0)
-			close(fd);
-		ev = NXP_REVERT_FAILED;
-		goto done;
-	}
-	int ok = 1;
-	for (size_t i = 0; ok && i < p->nedits; i++)
-		ok = nxp_io_pwrite(fd, p->edits[i].old, p->edits[i].len, (off_t)p->edits[i].off) ==
-		     (ssize_t)p->edits[i].len;
-	ok = ok && nxp_io_fsync(fd) == 0;
-	for (size_t i = 0; ok && i < p->nedits; i++) {
-		uint8_t b[NXP_PATCH_MAX_EDIT];
-		ok = pread(fd, b, p->edits[i].len, (off_t)p->edits[i].off) ==
-		             (ssize_t)p->edits[i].len &&
-		     !memcmp(b, p->edits[i].old, p->edits[i].len);
-	}
-	int e = errno;
-	nxp_io_forget(fd);
-	close(fd);
-	if (!ok) {
-		snprintf(msg, msglen, "cannot restore its bytes: %s (the undo record stays; run "
-		                      "revert again)", strerror(e));
-		ev = NXP_REVERT_FAILED;
-	} else {
-		ev = NXP_REVERT_RESTORED;
-	}
+	ev = write_back(p, &cur, msg, msglen);
 done:
 	nxp_file_unload(&cur);
 	return ev;
