@@ -14,6 +14,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/edits.h"
 #include "cli/rules.h"
 #include "cli/signargs.h"
 #include "nxpatch/input.h"
@@ -24,8 +25,8 @@
 #include "util/escape.h"
 
 static const char usage[] =
-	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
-	"[--backup SUFFIX] [--journal FILE])\n"
+	"usage: nxpatch apply [--policy FILE] [inline edits] PATH... (-o OUT | --out-dir DIR | "
+	"--in-place [--backup SUFFIX] [--journal FILE])\n"
 	"         [--no-cross-check] [--format text|json|jsonl] [signing options]\n"
 	"  --journal FILE  one JSON line per image (sha256 before/after, backup); undo with\n"
 	"                  'nxpatch revert --journal FILE'. Implies --backup .nxpatch-orig.\n"
@@ -33,7 +34,7 @@ static const char usage[] =
 	"                  an existing file is never replaced)\n"
 	"  --allow-metadata-loss  in place: replace a file even when its owner, group, mode\n"
 	"                  or extended attributes cannot be kept (setuid/setgid dropped)\n"
-	BATCH_USAGE CLI_SIGN_USAGE;
+	CLI_EDIT_USAGE BATCH_USAGE CLI_SIGN_USAGE;
 
 enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT,
        OPT_JOURNAL, OPT_ALLOW_META_LOSS };
@@ -53,6 +54,7 @@ typedef struct apply_args {
 	int allow_metadata_loss;
 	nxp_journal *journal_h;
 	cli_sign_args sign;
+	cli_edits edits;
 	batch_opts bo;
 	/* for the workers */
 	const nxp_policy *pol;
@@ -100,6 +102,27 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_error err = {0};
 	nxp_plan_options popt = {.will_sign = a->signer != NULL};
 	nxp_plan_build(plan, a->pol, &in->facts, &popt, &err);
+	/* Key material that would not sign this output is an error, never an
+	 * unsigned file written in silence (signature: resign re-signs only
+	 * images that were signed). */
+	if (a->signer && plan->status == NXP_PLAN_CHANGES && plan->signature != NXP_SIGACT_RESIGN) {
+		batch_error(r, path, "not written: key material was given (--%s), but the image is "
+		            "unsigned and signature: resign (%s) re-signs only signed images; "
+		            "--signature sign signs every output", cli_sign_given(&a->sign),
+		            a->pol->signature_from ? a->pol->signature_from : "policy");
+		if (a->bo.format != CLI_TEXT) {
+			r->report = nxp_json_plan(&in->facts, plan);
+			json_object_set_new(r->report, "result",
+			                    json_pack("{s:s, s:b, s:s}", "status", "failed", "written", 0,
+			                              "error", "key material given for an unsigned "
+			                              "image under signature: resign"));
+		}
+		r->cls = "failed";
+		r->exit = NXP_EXIT_USAGE;
+		free(plan);
+		nxp_input_close(in);
+		return;
+	}
 
 	char out[PATH_MAX];
 	nxp_apply_result res = {0};
@@ -213,6 +236,7 @@ static int parse_args(apply_args *a, int argc, char **argv)
 		{"allow-metadata-loss", no_argument, NULL, OPT_ALLOW_META_LOSS},
 		{"help", no_argument, NULL, 'h'},
 		CLI_SIGN_LONG_OPTIONS,
+		CLI_EDIT_LONG_OPTIONS,
 		BATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -220,6 +244,8 @@ static int parse_args(apply_args *a, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:o:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int s = cli_sign_opt(&a->sign, c, optarg, "apply");
+		if (!s)
+			s = cli_edit_opt(&a->edits, c, optarg, "apply");
 		if (!s)
 			s = batch_opt(&a->bo, c, optarg, "apply");
 		if (s < 0)
@@ -280,6 +306,28 @@ static int parse_args(apply_args *a, int argc, char **argv)
 	return cli_sign_finish(&a->sign, "apply", 0);
 }
 
+/* Signing options against the policy's signature mode, before any image is
+ * read: material that no output could use, and sign without a key, are
+ * usage errors. */
+static int check_signing(const apply_args *a, const nxp_policy *pol)
+{
+	const char *given = cli_sign_given(&a->sign);
+	const char *from = pol->signature_from ? pol->signature_from : "the default";
+	int key = cli_sign_has_key(&a->sign);
+	if (given && (pol->signature == NXP_SIG_REFUSE || pol->signature == NXP_SIG_STRIP))
+		return cli_usage("apply", "--%s: signing options were given, but signature: %s (%s) "
+		                 "never signs an output; --signature sign signs every output "
+		                 "(resign re-signs signed ones), or drop the signing options", given,
+		                 pol->signature == NXP_SIG_REFUSE ? "refuse" : "strip", from);
+	if (pol->signature == NXP_SIG_SIGN && !key)
+		return cli_usage("apply", "signature: sign (%s) signs every output and needs key "
+		                 "material: --cert and --key, or --pkcs12", from);
+	if (a->sign.first_other && !key)
+		return cli_usage("apply", "--%s: signing options without key material (--cert and "
+		                 "--key, or --pkcs12) sign nothing", a->sign.first_other);
+	return NXP_EXIT_OK;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	apply_args a = {.cross_check = 1, .out_dirfd = -1};
@@ -291,10 +339,17 @@ int cmd_apply(int argc, char **argv)
 	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
 	signal(SIGXFSZ, SIG_IGN);
 	nxp_policy *pol;
-	if ((status = cli_load_policy_arg("apply", a.policy_path, &pol)))
+	char *pol_name;
+	if ((status = cli_policy_with_edits("apply", a.policy_path, &a.edits, &pol, &pol_name)))
 		return status;
+	if ((status = check_signing(&a, pol))) {
+		free(pol_name);
+		nxp_policy_free(pol);
+		return status;
+	}
 	nxp_signer *signer = NULL;
 	if (cli_sign_has_key(&a.sign) && (status = cli_sign_load(&a.sign, &signer))) {
+		free(pol_name);
 		nxp_policy_free(pol);
 		return status;
 	}
@@ -302,12 +357,13 @@ int cmd_apply(int argc, char **argv)
 	if (a.journal && nxp_journal_open(&a.journal_h, a.journal, &err)) {
 		cli_error_e(a.journal, &err);
 		nxp_signer_free(signer);
+		free(pol_name);
 		nxp_policy_free(pol);
 		return NXP_EXIT_INPUT;
 	}
 	a.pol = pol;
 	a.signer = signer;
-	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
+	batch_cmd cmd = {.name = "apply", .policy = pol_name, .process = apply_one, .ctx = &a};
 	status = batch_run(&cmd, &a.bo, argv + optind, argc - optind);
 	if (nxp_journal_close(a.journal_h, &err)) {
 		cli_error_e(a.journal, &err);
@@ -316,6 +372,7 @@ int cmd_apply(int argc, char **argv)
 	if (a.out_dirfd >= 0)
 		close(a.out_dirfd);
 	nxp_signer_free(signer);
+	free(pol_name);
 	nxp_policy_free(pol);
 	return status;
 }

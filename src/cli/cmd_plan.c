@@ -8,6 +8,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/edits.h"
 #include "cli/rules.h"
 #include "nxpatch/check.h"
 #include "nxpatch/input.h"
@@ -16,7 +17,7 @@
 
 static const char usage[] =
 	"usage: nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check] "
-	"PATH...\n" BATCH_USAGE;
+	"[inline edits] PATH...\n" CLI_EDIT_USAGE BATCH_USAGE;
 
 typedef struct plan_ctx {
 	const nxp_policy *pol;
@@ -64,17 +65,21 @@ int cmd_plan(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"check", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
+		CLI_EDIT_LONG_OPTIONS,
 		BATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *policy_path = NULL;
 	plan_ctx ctx = {0};
+	cli_edits edits = {.n = 0};
 	batch_opts bo;
 	batch_opts_init(&bo);
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = batch_opt(&bo, c, optarg, "plan");
+		int s = cli_edit_opt(&edits, c, optarg, "plan");
+		if (!s)
+			s = batch_opt(&bo, c, optarg, "plan");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
@@ -102,13 +107,15 @@ int cmd_plan(int argc, char **argv)
 	if (optind >= argc && !bo.from)
 		return cli_usage("plan", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy_arg("plan", policy_path, &pol);
+	char *pol_name;
+	int status = cli_policy_with_edits("plan", policy_path, &edits, &pol, &pol_name);
 	if (status)
 		return status;
 	ctx.pol = pol;
 	ctx.format = bo.format;
-	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "plan", .policy = pol_name, .process = plan_one, .ctx = &ctx};
 	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
+	free(pol_name);
 	nxp_policy_free(pol);
 	return status;
 }

@@ -10,6 +10,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/edits.h"
 #include "cli/rules.h"
 #include "nxpatch/check.h"
 #include "nxpatch/input.h"
@@ -20,7 +21,7 @@
 
 static const char usage[] =
 	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--evidence FILE] "
-	"[--format text|json|jsonl|sarif] PATH...\n" BATCH_USAGE;
+	"[--format text|json|jsonl|sarif] [inline edits] PATH...\n" CLI_EDIT_USAGE BATCH_USAGE;
 
 static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
 {
@@ -97,16 +98,20 @@ int cmd_verify(int argc, char **argv)
 		{"trust", required_argument, NULL, 't'},
 		{"format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
+		CLI_EDIT_LONG_OPTIONS,
 		BATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *policy_path = NULL, *trust_path = NULL;
+	cli_edits edits = {.n = 0};
 	batch_opts bo;
 	batch_opts_init(&bo);
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:t:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = batch_opt(&bo, c, optarg, "verify");
+		int s = cli_edit_opt(&edits, c, optarg, "verify");
+		if (!s)
+			s = batch_opt(&bo, c, optarg, "verify");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
@@ -127,7 +132,8 @@ int cmd_verify(int argc, char **argv)
 	if (optind >= argc && !bo.from)
 		return cli_usage("verify", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy_arg("verify", policy_path, &pol);
+	char *pol_name;
+	int status = cli_policy_with_edits("verify", policy_path, &edits, &pol, &pol_name);
 	if (status)
 		return status;
 	nxp_trust *trust = NULL;
@@ -135,13 +141,15 @@ int cmd_verify(int argc, char **argv)
 		nxp_error err = {0};
 		if (nxp_trust_load(&trust, trust_path, &err)) {
 			cli_error(trust_path, "%s", err.msg);
+			free(pol_name);
 			nxp_policy_free(pol);
 			return NXP_EXIT_USAGE;
 		}
 	}
 	verify_ctx ctx = {pol, trust, bo.format};
-	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "verify", .policy = pol_name, .process = verify_one, .ctx = &ctx};
 	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
+	free(pol_name);
 	nxp_trust_free(trust);
 	nxp_policy_free(pol);
 	return status;

@@ -113,26 +113,9 @@ static const char *describe(const ynode *n, char *buf, size_t size)
 	return buf;
 }
 
-/* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */
 static void hint(char *out, size_t size, const char *got, const char *const *names, size_t n)
 {
-	const char *close = nxp_closest(got, names, n);
-	if (close) {
-		snprintf(out, size, " (did you mean '%s'?)", close);
-		return;
-	}
-	size_t w = (size_t)snprintf(out, size, ", expected one of: ");
-	for (size_t i = 0; i < n && w < size; i++)
-		w += (size_t)snprintf(out + w, size - w, "%s%s", i ? ", " : "", names[i]);
-}
-
-static void flag_hint(char *out, size_t size, const char *got, const nxp_flag_name *table)
-{
-	const char *names[64];
-	size_t n = 0;
-	for (; table->name && n < 64; table++)
-		names[n++] = table->name;
-	hint(out, size, got, names, n);
+	nxp_suggest_hint(out, size, got, names, n);
 }
 
 /* Look a name up in table; report it as an unknown `what` when missing. */
@@ -146,7 +129,7 @@ static int lookup(lctx *L, const nxp_flag_name *table, const ynode *item, const 
 		return 0;
 	}
 	char h[512], q[80];
-	flag_hint(h, sizeof(h), item->str, table);
+	nxp_suggest_flag_hint(h, sizeof(h), item->str, table);
 	pctx_error(L->c, item->loc, "unknown %s '%s'%s", what, shown(item->str, q, sizeof(q)), h);
 	return 0;
 }
@@ -157,7 +140,7 @@ static const nxp_flag_name kind_names[] = {
 };
 static const nxp_flag_name signature_names[] = {
 	{"refuse", NXP_SIG_REFUSE}, {"strip", NXP_SIG_STRIP}, {"resign", NXP_SIG_RESIGN},
-	{NULL, 0},
+	{"sign", NXP_SIG_SIGN}, {NULL, 0},
 };
 static const nxp_flag_name checksum_names[] = {
 	{"auto", NXP_CHECKSUM_AUTO}, {"always", NXP_CHECKSUM_ALWAYS}, {NULL, 0},
@@ -393,20 +376,42 @@ static void u16_list(lctx *L, const ynode *key, const ynode *val, const nxp_flag
 
 /* ---- settings ---- */
 
+/* "file:line:col" of a node, malloc'd, for messages naming a setting. */
+static char *where_str(lctx *L, const ynode *n)
+{
+	char *s = NULL;
+	int rc = strcmp(L->c->name, "<default>")
+	                 ? asprintf(&s, "%s:%u:%u", L->c->name, n->loc.line, n->loc.col)
+	                 : asprintf(&s, "the built-in default policy, line %u", n->loc.line);
+	if (rc < 0) {
+		L->c->nomem = 1;
+		return NULL;
+	}
+	return s;
+}
+
 static void f_signature(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
 	(void)key;
 	uint32_t v;
-	if (lookup(L, signature_names, val, "signature mode", &v))
-		((nxp_policy *)obj)->signature = (nxp_sig_mode)v;
+	nxp_policy *p = obj;
+	if (lookup(L, signature_names, val, "signature mode", &v)) {
+		p->signature = (nxp_sig_mode)v;
+		free(p->signature_from);
+		p->signature_from = where_str(L, val);
+	}
 }
 
 static void f_checksum(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
 	(void)key;
 	uint32_t v;
-	if (lookup(L, checksum_names, val, "checksum mode", &v))
-		((nxp_policy *)obj)->checksum = (nxp_checksum_mode)v;
+	nxp_policy *p = obj;
+	if (lookup(L, checksum_names, val, "checksum mode", &v)) {
+		p->checksum = (nxp_checksum_mode)v;
+		free(p->checksum_from);
+		p->checksum_from = where_str(L, val);
+	}
 }
 
 static const field settings_fields[] = {
@@ -960,8 +965,11 @@ void nxp_policy_free(nxp_policy *p)
 			free(r->sections[j].selector);
 		free(r->sections);
 		free(r->keep_exec);
+		free(r->option);
 	}
 	free(p->rules);
+	free(p->signature_from);
+	free(p->checksum_from);
 	free(p->source);
 	free(p);
 }
