@@ -187,3 +187,14 @@ bad "--checksum sometimes: unknown checksum mode 'sometimes', expected one of: a
   plan --checksum sometimes "$NONX"
 bad "--clear : an empty flag name" plan --clear '' "$NONX"
 echo "ok: bad values exit 2 with a specific message"
+
+# --- the README's one-line EDITBIN-style example works as written -------------
+line=$(grep -m1 -E "^nxpatch apply --set nx_compat --section '\.thunk:\+execute' --allow-wx app\.exe -o app-nx\.exe$" \
+  "$NXP_SOURCE_DIR/README.md") || fail "README lost its one-line EDITBIN-style example"
+cp "$THUNK32" "$T/app.exe"
+(cd "$T" && eval "\"\$NXPATCH\" ${line#nxpatch }") >"$T/out" 2>&1 || fail "README example: $(cat "$T/out")"
+[ "$(dllchars "$T/app-nx.exe")" = 0x0140 ] && [ "$(sec_chars "$T/app-nx.exe" .thunk)" = 0xe0000040 ] ||
+  fail "README example: dllchars $(dllchars "$T/app-nx.exe"), .thunk $(sec_chars "$T/app-nx.exe" .thunk)"
+"$NXPATCH" verify --set nx_compat --section '.thunk:+execute' --allow-wx "$T/app-nx.exe" >"$T/out" ||
+  fail "README example output does not verify: $(cat "$T/out")"
+echo "ok: the README example"
