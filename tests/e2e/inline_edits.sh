@@ -121,7 +121,15 @@ for f in d["files"]:
 print(json.dumps(strip(d), sort_keys=True, indent=1))
 PY
 }
-for img in "$NONX" "$THUNK" "$THUNK32" "$HELLO" "$NORELOC"; do
+# a copy of hello64 with CheckSum 0: checksum: always plans to write it, auto does not
+"$PYTHON" - "$HELLO" "$T/zero.exe" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+pe = struct.unpack_from("<I", d, 0x3c)[0]
+struct.pack_into("<I", d, pe + 24 + 64, 0)
+open(sys.argv[2], "wb").write(d)
+PY
+for img in "$NONX" "$THUNK" "$THUNK32" "$HELLO" "$NORELOC" "$T/zero.exe"; do
   "$NXPATCH" plan --format json --policy "$T/eq.yaml" "$img" >"$T/a.json"
   "$NXPATCH" plan --format json --set nx_compat --clear no_seh --section '@code-in-data:+execute' \
     --section '.rdata:-write,+read' --allow-wx --checksum always --signature strip "$img" >"$T/b.json"
@@ -130,6 +138,8 @@ for img in "$NONX" "$THUNK" "$THUNK32" "$HELLO" "$NORELOC"; do
   diff -u "$T/a.norm" "$T/b.norm" || fail "$img: inline edits and the YAML policy plan differently"
   grep -q '"changes": \[\]' "$T/a.norm" && [ "$img" != "$HELLO" ] && [ "$img" != "$NORELOC" ] &&
     fail "$img: the equivalence compared empty plans"
+  [ "$img" != "$T/zero.exe" ] || grep -q '"field": "checksum"' "$T/a.norm" ||
+    fail "checksum: always does not plan the zero checksum"
   "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["policy"]=="<command line>", d["policy"]' "$T/b.json" ||
     fail "policy name of inline edits"
 done
