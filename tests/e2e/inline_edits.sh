@@ -13,21 +13,6 @@ THUNK=$(sample thunk_data64.exe)    # a thunk in writable .data
 THUNK32=$(sample thunk_section32.exe) # no nx_compat, a thunk in writable .thunk
 HELLO=$(sample hello64.exe)
 
-# sec_chars FILE NAME: a section's Characteristics as 0xNNNNNNNN (python).
-sec_chars() {
-  "$PYTHON" - "$1" "$2" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-pe = struct.unpack_from("<I", d, 0x3c)[0]
-n = struct.unpack_from("<H", d, pe + 6)[0]
-opt = struct.unpack_from("<H", d, pe + 20)[0]
-for i in range(n):
-    o = pe + 24 + opt + 40 * i
-    if d[o:o + 8].rstrip(b"\0").decode() == sys.argv[2]:
-        print("0x%08x" % struct.unpack_from("<I", d, o + 36)[0])
-PY
-}
-
 # run CMD...: rc, $T/out, $T/err
 run() { rc=0; "$NXPATCH" "$@" >"$T/out" 2>"$T/err" || rc=$?; }
 

@@ -25,19 +25,11 @@ all_verify() {
   nx_verify "$1" || { cat "$T/nx.log" "$T/nx.err" >&2; fail "nxpatch sigcheck rejects $1"; }
   [ "$(grep -c $'\tentry ' "$T/nx.log")" = 1 ] || fail "$1: want exactly one signature entry"
 }
-thunk_exec() { # FILE: is .thunk executable (python)
-  "$PYTHON" - "$1" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-pe = struct.unpack_from("<I", d, 0x3c)[0]
-n = struct.unpack_from("<H", d, pe + 6)[0]
-opt = struct.unpack_from("<H", d, pe + 20)[0]
-for i in range(n):
-    o = pe + 24 + opt + 40 * i
-    if d[o:o + 8].rstrip(b"\0") == b".thunk":
-        sys.exit(0 if struct.unpack_from("<I", d, o + 36)[0] & 0x20000000 else 1)
-sys.exit(2)
-PY
+thunk_exec() { # FILE: is .thunk executable
+  local c
+  c=$(sec_chars "$1" .thunk)
+  [ -n "$c" ] || fail "$1 has no .thunk section"
+  (( c & 0x20000000 ))
 }
 
 # --- a YAML policy with signature: sign: patched and signed in one command ----
