@@ -314,12 +314,12 @@ static int check_signing(const apply_args *a, const nxp_policy *pol)
 	const char *given = cli_sign_given(&a->sign);
 	const char *from = pol->signature_from ? pol->signature_from : "the default";
 	int key = cli_sign_has_key(&a->sign);
-	if (given && (pol->signature == NXP_SIG_REFUSE || pol->signature == NXP_SIG_STRIP))
+	if (given && (pol->signature == NXP_SIGMODE_REFUSE || pol->signature == NXP_SIGMODE_STRIP))
 		return cli_usage("apply", "--%s: signing options were given, but signature: %s (%s) "
 		                 "never signs an output; --signature sign signs every output "
 		                 "(resign re-signs signed ones), or drop the signing options", given,
-		                 pol->signature == NXP_SIG_REFUSE ? "refuse" : "strip", from);
-	if (pol->signature == NXP_SIG_SIGN && !key)
+		                 pol->signature == NXP_SIGMODE_REFUSE ? "refuse" : "strip", from);
+	if (pol->signature == NXP_SIGMODE_SIGN && !key)
 		return cli_usage("apply", "signature: sign (%s) signs every output and needs key "
 		                 "material: --cert and --key, or --pkcs12", from);
 	if (a->sign.first_other && !key)

@@ -12,6 +12,9 @@
 #include "nxpatch/sign.h"
 #include "plan/pool.h"
 #include "util/bytes.h"
+#include "analysis/internal.h"
+#include "pe/internal.h"
+#include "policy/internal.h"
 
 typedef struct bit_decision {
 	int decided;
@@ -104,7 +107,7 @@ static void evaluate_rules(planner *pl)
 	for (size_t ri = 0; ri < pl->pol->nrules; ri++) {
 		const nxp_rule *r = &pl->pol->rules[ri];
 		view.code_in_data = unresolved_code_in_data(pl);
-		if (!nxp_rule_matches(r, &view))
+		if (!nxpi_rule_matches(r, &view))
 			continue;
 		if (pl->plan && pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
@@ -115,7 +118,7 @@ static void evaluate_rules(planner *pl)
 		for (size_t ai = 0; ai < r->nsections; ai++) {
 			const nxp_section_action *a = &r->sections[ai];
 			for (unsigned si = 0; si < img->nsections; si++) {
-				if (!nxp_section_selected(a, &view, si))
+				if (!nxpi_section_selected(a, &view, si))
 					continue;
 				decide(pl->sec[si], 32, a->add, 1, (int)ri, a);
 				decide(pl->sec[si], 32, a->remove, 0, (int)ri, a);
@@ -257,16 +260,16 @@ static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t
 	else
 		sum = nxp_pe_checksum(img->data, (size_t)out_len, img->checksum_offset) -
 		      (uint32_t)out_len;
-	sum = nxp_pe_sum_residue(sum);
+	sum = nxpi_pe_sum_residue(sum);
 	for (size_t i = 0; i < p->nchanges; i++) {
 		const nxp_change *c = &p->changes[i];
 		if (c->field == NXP_FIELD_CHECKSUM)
 			continue;
 		for (uint32_t k = 0; k < c->size; k++)
-			sum = nxp_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
+			sum = nxpi_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
 			                           (uint8_t)(c->new_value >> (8 * k)));
 	}
-	return nxp_pe_sum_finish(sum, out_len);
+	return nxpi_pe_sum_finish(sum, out_len);
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -367,7 +370,7 @@ static void counterfactual_sanctions(const planner *pl, nxp_plan *plan)
 	/* Evidence from a trace (--evidence) is not in the image: carry it over. */
 	for (size_t k = 0; k < pl->f->nevidence; k++)
 		if (pl->f->evidence[k].kind == NXP_EV_DEP_FAULT &&
-		    nxp_facts_add_evidence(&pf, NXP_EV_DEP_FAULT, pl->f->evidence[k].rva,
+		    nxpi_facts_add_evidence(&pf, NXP_EV_DEP_FAULT, pl->f->evidence[k].rva,
 		                           pl->f->evidence[k].section))
 			goto out;
 	pf.heap_faults = pl->f->heap_faults;
@@ -548,9 +551,10 @@ static void name_rule_places(nxp_plan *plan, const nxp_policy *pol)
 			const nxp_rule *rule = &pol->rules[k];
 			if (rule->id != r->rule || rule->option)
 				continue;
+			char where[300];
+			nxp_rule_origin(pol, rule, where, sizeof(where));
 			size_t n = strlen(r->reason);
-			snprintf(r->reason + n, sizeof(r->reason) - n, " (rule %s at %s:%u:%u)", rule->id,
-			         pol->source, rule->loc.line, rule->loc.col);
+			snprintf(r->reason + n, sizeof(r->reason) - n, " (rule %s at %s)", rule->id, where);
 			break;
 		}
 	}
@@ -626,7 +630,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		const char *by = plan->changes[0].nbits ? plan->changes[0].bits[0].rule : NULL;
 		plan->signature_entries = img->ncerts;
 		switch (pol->signature) {
-		case NXP_SIG_REFUSE:
+		case NXP_SIGMODE_REFUSE:
 			refuse(plan, NXP_F_REFUSED_SIGNED, NXP_WHERE_NONE, by,
 			       "image is signed (%u entr%s) and the policy says signature: refuse (%s); "
 			       "patching would invalidate the signature; --signature strip, resign or "
@@ -634,9 +638,9 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 			       img->ncerts, img->ncerts == 1 ? "y" : "ies",
 			       pol->signature_from ? pol->signature_from : "the default");
 			break;
-		case NXP_SIG_STRIP:
-		case NXP_SIG_RESIGN:
-		case NXP_SIG_SIGN:
+		case NXP_SIGMODE_STRIP:
+		case NXP_SIGMODE_RESIGN:
+		case NXP_SIGMODE_SIGN:
 			if (!NXP_FITS(img->cert_offset, img->cert_size, img->len) ||
 			    img->cert_offset + img->cert_size != img->len) {
 				refuse(plan, NXP_F_REFUSED_CERT_LAYOUT,
@@ -646,7 +650,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 				       img->cert_offset, img->cert_size, img->len);
 				break;
 			}
-			plan->signature = pol->signature == NXP_SIG_STRIP ? NXP_SIGACT_STRIP
+			plan->signature = pol->signature == NXP_SIGMODE_STRIP ? NXP_SIGACT_STRIP
 			                                                  : NXP_SIGACT_RESIGN;
 			plan->out_len = img->cert_offset;
 			add_change(plan, NXP_FIELD_CERT_DIR, -1, img->cert_dir_offset, 8,
@@ -659,7 +663,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 			}
 			break;
 		}
-	} else if (pol->signature == NXP_SIG_SIGN && !f->is_signed) {
+	} else if (pol->signature == NXP_SIGMODE_SIGN && !f->is_signed) {
 		sign_unsigned(plan, img, opt);
 		will_be_signed = plan->signature == NXP_SIGACT_RESIGN;
 	} else if (f->is_signed && (img->dll_characteristics & NXP_DLL_FORCE_INTEGRITY)) {

@@ -142,7 +142,7 @@ static int section_of(const char *value, int allow_wx, nxp_section_action *a, ch
 			return -1;
 		}
 	} else {
-		const char *bad = nxp_glob_check(sel);
+		const char *bad = nxpi_glob_check(sel);
 		if (bad) {
 			say(why, whylen, "bad glob '%s': %s", sel, bad);
 			return -1;
@@ -203,8 +203,8 @@ static int mode_of(const nxp_flag_name *table, const char *what, const char *val
 }
 
 static const nxp_flag_name signature_modes[] = {
-	{"refuse", NXP_SIG_REFUSE}, {"strip", NXP_SIG_STRIP}, {"resign", NXP_SIG_RESIGN},
-	{"sign", NXP_SIG_SIGN}, {NULL, 0},
+	{"refuse", NXP_SIGMODE_REFUSE}, {"strip", NXP_SIGMODE_STRIP},
+	{"resign", NXP_SIGMODE_RESIGN}, {"sign", NXP_SIGMODE_SIGN}, {NULL, 0},
 };
 static const nxp_flag_name checksum_modes[] = {
 	{"auto", NXP_CHECKSUM_AUTO}, {"always", NXP_CHECKSUM_ALWAYS}, {NULL, 0},

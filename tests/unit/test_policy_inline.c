@@ -62,7 +62,7 @@ Test(policy_inline, set_and_clear_compile_to_one_rule_each)
 	cr_assert_eq(p->rules[0].signed_cond, -1);
 	cr_assert_eq(p->rules[0].code_in_data_cond, -1);
 	cr_assert_eq(p->rules[0].kind_mask, 0);
-	cr_assert_eq(p->signature, NXP_SIG_REFUSE);
+	cr_assert_eq(p->signature, NXP_SIGMODE_REFUSE);
 	cr_assert_null(p->signature_from);
 	nxp_policy_free(p);
 }
@@ -82,7 +82,7 @@ Test(policy_inline, section_settings_and_allow_wx)
 	cr_assert_eq(a->allow_wx, 1, "--allow-wx applies to every --section, wherever it is");
 	cr_assert_str_eq(p->rules[1].sections[0].selector, NXP_SELECTOR_CODE_IN_DATA);
 	cr_assert_eq(p->rules[2].sections[0].add, NXP_SCN_WX);
-	cr_assert_eq(p->signature, NXP_SIG_SIGN);
+	cr_assert_eq(p->signature, NXP_SIGMODE_SIGN);
 	cr_assert_str_eq(p->signature_from, "--signature sign");
 	cr_assert_eq(p->checksum, NXP_CHECKSUM_ALWAYS);
 	cr_assert_str_eq(p->checksum_from, "--checksum always");
@@ -150,7 +150,7 @@ Test(policy_inline, edits_follow_the_file_rules_and_a_failure_changes_nothing)
 	cr_assert_str_eq(p->rules[0].id, "file-rule");
 	cr_assert_null(p->rules[0].option);
 	cr_assert_str_eq(p->rules[1].option, "--clear nx_compat");
-	cr_assert_eq(p->signature, NXP_SIG_RESIGN);
+	cr_assert_eq(p->signature, NXP_SIGMODE_RESIGN);
 	cr_assert_str_eq(p->signature_from, "--signature resign");
 	char where[128];
 	nxp_rule_origin(p, &p->rules[0], where, sizeof(where));
@@ -161,14 +161,14 @@ Test(policy_inline, edits_follow_the_file_rules_and_a_failure_changes_nothing)
 	nxp_edit no[] = {E(SET, "dynamic_base"), E(SIGNATURE, "strip"), E(SET, "bogus")};
 	cr_assert_eq(nxp_policy_add_edits(&p, no, 3, &err), NXP_E_USAGE);
 	cr_assert_eq(p->nrules, 2, "a failed compile added rules");
-	cr_assert_eq(p->signature, NXP_SIG_RESIGN, "a failed compile changed the settings");
+	cr_assert_eq(p->signature, NXP_SIGMODE_RESIGN, "a failed compile changed the settings");
 	nxp_policy_free(p);
 }
 
 Test(policy_inline, yaml_takes_signature_sign)
 {
 	nxp_policy *p = yaml("nxpatch: 1\nsettings: {signature: sign}\n");
-	cr_assert_eq(p->signature, NXP_SIG_SIGN);
+	cr_assert_eq(p->signature, NXP_SIGMODE_SIGN);
 	nxp_policy_free(p);
 }
 
