@@ -10,6 +10,20 @@
 #include "cli/rules.h"
 #include "util/escape.h"
 
+const cli_opt cli_edit_options[] = {
+	{CLI_OPT_SET, 0, "set", "FLAG[,FLAG...]",
+	 "set DllCharacteristics flags (nx_compat, dynamic_base, ...)"},
+	{CLI_OPT_CLEAR, 0, "clear", "FLAG[,FLAG...]", "clear DllCharacteristics flags"},
+	{CLI_OPT_SECTION, 0, "section", "NAME:+ATTR,-ATTR",
+	 "add/remove attributes of sections NAME (a name, glob or @code-in-data)"},
+	{CLI_OPT_ALLOW_WX, 0, "allow-wx", NULL,
+	 "the --section edits may make a section writable and executable"},
+	{CLI_OPT_SIGNATURE, 0, "signature", "MODE",
+	 "signed images: refuse (default), strip, resign; sign: sign every output"},
+	{CLI_OPT_CHECKSUM, 0, "checksum", "MODE", "auto (default) or always: when the checksum is written"},
+	CLI_OPT_END,
+};
+
 int cli_edit_opt(cli_edits *e, int c, const char *arg, const char *cmd)
 {
 	nxp_edit_kind k;

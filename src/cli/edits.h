@@ -6,9 +6,9 @@
 #ifndef NXP_CLI_EDITS_H
 #define NXP_CLI_EDITS_H
 
-#include <getopt.h>
 #include <stddef.h>
 
+#include "cli/opt.h"
 #include "nxpatch/policy.h"
 
 enum {
@@ -20,23 +20,8 @@ enum {
 	CLI_OPT_ALLOW_WX
 };
 
-#define CLI_EDIT_LONG_OPTIONS                                          \
-	{"set", required_argument, NULL, CLI_OPT_SET},                 \
-	{"clear", required_argument, NULL, CLI_OPT_CLEAR},             \
-	{"section", required_argument, NULL, CLI_OPT_SECTION},         \
-	{"signature", required_argument, NULL, CLI_OPT_SIGNATURE},     \
-	{"checksum", required_argument, NULL, CLI_OPT_CHECKSUM},       \
-	{"allow-wx", no_argument, NULL, CLI_OPT_ALLOW_WX}
-
-#define CLI_EDIT_USAGE                                                                      \
-	"  inline edits (after the --policy file's rules; without --policy, the whole policy):\n" \
-	"    --set FLAG[,FLAG...]      set DllCharacteristics flags (nx_compat, dynamic_base, ...)\n" \
-	"    --clear FLAG[,FLAG...]    clear DllCharacteristics flags\n"                      \
-	"    --section 'SECTION:+ATTR,-ATTR'  add/remove section attributes; SECTION is a\n"  \
-	"                              name, a glob or @code-in-data ('.thunk:+execute')\n"   \
-	"    --allow-wx                the --section edits may make a section W+X\n"          \
-	"    --signature refuse|strip|resign|sign   signed images; sign: sign every output\n" \
-	"    --checksum auto|always    when the PE checksum is written\n"
+/* The inline edits, a table for cli/opt.h; taken by cli_edit_opt(). */
+extern const cli_opt cli_edit_options[];
 
 #define CLI_MAX_EDITS 256
 
