@@ -25,6 +25,7 @@ extern "C" {
 #define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4 + NXP_MAX_POOL_EDITS)
 #define NXP_MAX_REFUSALS 64
 #define NXP_MAX_PLAN_WARNINGS 32
+#define NXP_MAX_MATCHED 10000    /* matching rules named: as many as a policy may hold */
 
 typedef enum nxp_field {
 	NXP_FIELD_DLL_CHARACTERISTICS = 0,
@@ -83,7 +84,7 @@ typedef struct nxp_plan {
 	size_t nrefusals;
 	char warnings[NXP_MAX_PLAN_WARNINGS][320];
 	size_t nwarnings;
-	const char *matched[NXP_MAX_PLAN_WARNINGS]; /* ids of matching rules */
+	const char *matched[NXP_MAX_MATCHED]; /* ids of every matching rule, in order */
 	size_t nmatched;
 	nxp_sig_action signature;
 	uint32_t signature_entries;  /* entries dropped by strip/resign */

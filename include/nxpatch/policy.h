@@ -165,7 +165,6 @@ void nxp_rule_origin(const nxp_policy *p, const nxp_rule *r, char *out, size_t o
 /* "file:line:col: message\n<source line>\n<spaces>^\n", malloc'd. */
 char *nxp_diag_render(const nxp_diag *d);
 
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: inputs, the worker pool and emission in one file; the split is issue 18 item 2,
+ * not done yet. */
 /* The batch driver: inputs, workers, ordered reports, summary, journal.
  * See batch.h and docs/pipeline.md. */
 #include <dirent.h>
@@ -291,6 +293,8 @@ static void free_frame(frame *f)
  * skipped, never opened. A directory that cannot be read, or whose path is
  * too long to open, is an error for it alone; the walk goes on. Returns 0,
  * NXP_EXIT_INPUT after such errors, or -1 when out of memory. */
+/* long-function: the iterative -r walk: one loop over its own stack with the checks of
+ * docs/pipeline.md in order. */
 static int walk(items *l, const char *dir, const batch_opts *o)
 {
 	strbuf path = {0}, rel = {0};
@@ -1344,6 +1348,8 @@ static void take_answers(run *R, wk *w)
 	memmove(w->buf, w->buf + off, w->len);
 }
 
+/* long-function: the worker pool's event loop; the split of batch.c (issue 18 item 2) will take
+ * it apart. */
 static void run_pool(run *R, size_t nw)
 {
 	wk *W = calloc(nw, sizeof(*W));
@@ -1495,7 +1501,7 @@ static json_t *summary_json(run *R, double secs, size_t not_started)
 	                      (json_int_t)R->c.unchanged, "refused", (json_int_t)R->c.refused,
 	                      "failed", (json_int_t)R->c.failed, "skipped",
 	                      (json_int_t)R->c.skipped);
-	if (!strcmp(R->cmd->name, "verify")) {
+	if (R->cmd->labels.compliance) {
 		json_object_set_new(s, "compliant", json_integer((json_int_t)R->c.compliant));
 		json_object_set_new(s, "noncompliant", json_integer((json_int_t)R->c.noncompliant));
 	}
@@ -1514,20 +1520,19 @@ static json_t *summary_json(run *R, double secs, size_t not_started)
 
 static void text_summary(run *R, double secs)
 {
-	const char *n = R->cmd->name;
+	const batch_labels *L = &R->cmd->labels;
 	printf("summary: %zu image%s scanned", R->c.scanned, R->c.scanned == 1 ? "" : "s");
-	if (!strcmp(n, "plan"))
-		printf(", %zu to change, %zu unchanged, %zu refused", R->c.changed, R->c.unchanged,
-		       R->c.refused);
-	else if (!strcmp(n, "apply"))
-		printf(", %zu changed, %zu unchanged, %zu refused", R->c.changed, R->c.unchanged,
-		       R->c.refused);
-	else if (!strcmp(n, "verify"))
+	if (L->changed)
+		printf(", %zu %s, %zu %s, %zu %s", R->c.changed, L->changed, R->c.unchanged,
+		       L->unchanged, R->c.refused, L->refused);
+	if (L->compliance)
 		printf(", %zu compliant, %zu not compliant", R->c.compliant, R->c.noncompliant);
 	printf(", %zu failed, %zu skipped; %llu bytes in %.2f s\n", R->c.failed, R->c.skipped,
 	       (unsigned long long)R->c.bytes, secs);
 }
 
+/* long-function: one run's sequence (inputs, pool, emission, summary); the split of batch.c
+ * (issue 18 item 2) will take it apart. */
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 {
 	items l = {0};

@@ -100,6 +100,8 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
 	                               err);
 }
 
+/* long-function: one image's sequence (open, plan, write, journal, report) with an exit at each
+ * failure. */
 static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 {
 	const apply_args *a = vctx;
@@ -454,7 +456,8 @@ int cmd_apply(int argc, char **argv)
 		}
 		a.out = a.stdout_to.path;
 	}
-	batch_cmd cmd = {.name = "apply", .policy = pol_name, .process = apply_one, .ctx = &a};
+	batch_cmd cmd = {.name = "apply", .policy = pol_name, .process = apply_one, .ctx = &a,
+	                 .labels = {"changed", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
 	if (a.to_stdout)
 		status = cli_stdout_end(&a.stdout_to, status);

@@ -121,7 +121,8 @@ int cmd_plan(int argc, char **argv)
 	ctx.pol = pol;
 	ctx.format = bo.format;
 	ctx.verbose = bo.verbose;
-	batch_cmd cmd = {.name = "plan", .policy = pol_name, .process = plan_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "plan", .policy = pol_name, .process = plan_one, .ctx = &ctx,
+	                 .labels = {"to change", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	free(pol_name);
 	nxp_policy_free(pol);

@@ -157,7 +157,8 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	verify_ctx ctx = {pol, trust, bo.format, bo.verbose};
-	batch_cmd cmd = {.name = "verify", .policy = pol_name, .process = verify_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "verify", .policy = pol_name, .process = verify_one, .ctx = &ctx,
+	                 .labels = {.compliance = 1}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	free(pol_name);
 	nxp_trust_free(trust);

@@ -70,6 +70,7 @@ static const char html_script[] =
 	"})();\n"
 	"</script>\n";
 
+/* long-function: one page written top to bottom. */
 void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summary)
 {
 	fputs(html_head, out);

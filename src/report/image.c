@@ -71,6 +71,7 @@ static int section_is_wx(const nxp_section *s)
 	return (s->characteristics & NXP_SCN_WX) == NXP_SCN_WX;
 }
 
+/* long-function: one JSON object, key by key in the order of docs/json.md. */
 json_t *nxp_json_image(const nxp_facts *f)
 {
 	const nxp_image *img = f->img;

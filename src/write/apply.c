@@ -20,7 +20,7 @@
 #include "nxpatch/sign.h"
 #include "util/bytes.h"
 #include "util/guard.h"
-#include "verify/output.h"
+#include "write/outcheck.h"
 #include "write/internal.h"
 #include "util/file.h"
 
@@ -202,7 +202,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	if (!rc && !(img = malloc(sizeof(*img))))
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
-		rc = nxpi_verify_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
+		rc = nxpi_check_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
 	if (nxp_guard_faulted(slot))
@@ -316,6 +316,7 @@ static int journal_started(const nxp_input *in, const nxp_plan *plan,
 	return rc;
 }
 
+/* long-function: the one write sequence of write.h in its order, with one cleanup path. */
 static int write_image(const nxp_input *in, const nxp_plan *plan, const char *out,
                        const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
 {

@@ -85,6 +85,7 @@ static void sha_of(const nxp_file *f, char hex[65])
 		snprintf(hex, 65, "unknown");
 }
 
+/* long-function: the checks of one journal record before its rename, in order. */
 static void revert_replace(rv *r, const json_t *e)
 {
 	char path[PATH_MAX], backup[PATH_MAX];

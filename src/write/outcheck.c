@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Verification of a written output against its input and plan, before the
- * output replaces anything: re-parse it strictly, compare every header and
+/* The output check: a written output against its input and plan, run by the
+ * writer before the output replaces anything (the `verify` command is the
+ * compliance judge, src/check/; signatures are src/sign/sigverify.c): re-parse it strictly, compare every header and
  * section field, compare the bytes outside the planned ranges, and check the
  * checksum. Bytes are compared and summed in one pass, chunk by chunk. */
 #include <openssl/evp.h>
@@ -9,7 +10,7 @@
 
 #include "nxpatch/plan.h"
 #include "util/bytes.h"
-#include "verify/output.h"
+#include "write/outcheck.h"
 #include "pe/internal.h"
 
 #define CHUNK (1u << 20) /* even, so every chunk starts at an even offset */
@@ -168,7 +169,7 @@ static void drop_behind(const uint8_t *base, uint64_t pos, uint64_t end)
 	madvise((void *)(base + pos), (size_t)(end - pos), MADV_DONTNEED);
 }
 
-static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+static int check_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                          size_t len, nxp_image *o, int out_mapped, EVP_MD_CTX *md,
                          nxp_error *err)
 {
@@ -252,23 +253,23 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 	return NXP_OK;
 }
 
-int nxpi_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+int nxpi_check_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                       size_t len, nxp_image *o, nxp_error *err)
 {
-	return verify_output(in, plan, out, len, o, 0, NULL, err);
+	return check_output(in, plan, out, len, o, 0, NULL, err);
 }
 
-int nxpi_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+int nxpi_check_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                              size_t len, nxp_image *o, uint8_t *sha256, nxp_error *err)
 {
 	if (!sha256)
-		return verify_output(in, plan, out, len, o, 1, NULL, err);
+		return check_output(in, plan, out, len, o, 1, NULL, err);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(md);
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	}
-	int rc = verify_output(in, plan, out, len, o, 1, md, err);
+	int rc = check_output(in, plan, out, len, o, 1, md, err);
 	unsigned int n = 0;
 	if (!rc && (!EVP_DigestFinal_ex(md, sha256, &n) || n != 32))
 		rc = nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the output failed");
