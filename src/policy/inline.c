@@ -227,6 +227,9 @@ static const char *dll_flag_name(uint16_t bit)
 	return "?";
 }
 
+/* long-function: one pass compiles every edit into new rules, then one step
+ * installs them (or, on any error, frees them and leaves *pp alone); the
+ * pass shares the contradiction state of --set and --clear across edits. */
 int nxp_policy_add_edits(nxp_policy **pp, const nxp_edit *edits, size_t n, nxp_error *err)
 {
 	char why[NXP_ERROR_MSG_MAX], text[NXP_ERROR_MSG_MAX];

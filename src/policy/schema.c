@@ -52,43 +52,22 @@ static const nxp_flag_name checksum_names[] = {
 
 /* ---- settings ---- */
 
-/* Where a setting was written, malloc'd, for messages naming it:
- * "file:line:col", or a line of the built-in default policy. */
-static char *where_str(lctx *L, const ynode *n)
-{
-	char *s = NULL;
-	int rc = strcmp(L->c->name, "<default>")
-	                 ? asprintf(&s, "%s:%u:%u", L->c->name, n->loc.line, n->loc.col)
-	                 : asprintf(&s, "the built-in default policy, line %u", n->loc.line);
-	if (rc < 0) {
-		L->c->nomem = 1;
-		return NULL;
-	}
-	return s;
-}
-
 static void f_signature(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
 	(void)key;
 	uint32_t v;
-	nxp_policy *p = obj;
-	if (nxpi_lookup(L->c, signature_names, val, "signature mode", &v)) {
-		p->signature = (nxp_sig_mode)v;
-		free(p->signature_from);
-		p->signature_from = where_str(L, val);
-	}
+	if (nxpi_lookup_at(L->c, signature_names, val, "signature mode", &v,
+	                   &((nxp_policy *)obj)->signature_from))
+		((nxp_policy *)obj)->signature = (nxp_sig_mode)v;
 }
 
 static void f_checksum(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
 	(void)key;
 	uint32_t v;
-	nxp_policy *p = obj;
-	if (nxpi_lookup(L->c, checksum_names, val, "checksum mode", &v)) {
-		p->checksum = (nxp_checksum_mode)v;
-		free(p->checksum_from);
-		p->checksum_from = where_str(L, val);
-	}
+	if (nxpi_lookup_at(L->c, checksum_names, val, "checksum mode", &v,
+	                   &((nxp_policy *)obj)->checksum_from))
+		((nxp_policy *)obj)->checksum = (nxp_checksum_mode)v;
 }
 
 static const field settings_fields[] = {

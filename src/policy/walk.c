@@ -81,6 +81,29 @@ void nxpi_hint(char *out, size_t size, const char *got, const char *const *names
 	nxp_suggest_hint(out, size, got, names, n);
 }
 
+int nxpi_lookup_at(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
+                   uint32_t *bit, char **origin)
+{
+	if (!nxpi_lookup(c, table, item, what, bit))
+		return 0;
+	nxpi_set_origin(c, origin, item->loc);
+	return 1;
+}
+
+void nxpi_set_origin(pctx *c, char **slot, nxp_loc loc)
+{
+	char *s = NULL;
+	int rc = strcmp(c->name, "<default>")
+	                 ? asprintf(&s, "%s:%u:%u", c->name, loc.line, loc.col)
+	                 : asprintf(&s, "the built-in default policy, line %u", loc.line);
+	if (rc < 0) {
+		c->nomem = 1;
+		s = NULL;
+	}
+	free(*slot);
+	*slot = s;
+}
+
 int nxpi_lookup(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
                 uint32_t *bit)
 {
