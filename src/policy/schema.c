@@ -54,8 +54,7 @@ static const nxp_flag_name checksum_names[] = {
 
 static void f_signature(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
-	(void)key;
-	uint32_t v;
+	uint32_t v = ((void)key, 0);
 	if (nxpi_lookup_at(L->c, signature_names, val, "signature mode", &v,
 	                   &((nxp_policy *)obj)->signature_from))
 		((nxp_policy *)obj)->signature = (nxp_sig_mode)v;
@@ -63,8 +62,7 @@ static void f_signature(lctx *L, const ynode *key, const ynode *val, void *obj)
 
 static void f_checksum(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
-	(void)key;
-	uint32_t v;
+	uint32_t v = ((void)key, 0);
 	if (nxpi_lookup_at(L->c, checksum_names, val, "checksum mode", &v,
 	                   &((nxp_policy *)obj)->checksum_from))
 		((nxp_policy *)obj)->checksum = (nxp_checksum_mode)v;
