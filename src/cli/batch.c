@@ -685,7 +685,6 @@ typedef struct run {
 	size_t dispatched;
 	size_t *retry;          /* handed to a worker that died before starting them */
 	size_t nretry;
-	json_t *kept;           /* html: every record, in order */
 	jstream files;          /* json: "files"; sarif: "results" */
 	jstream notes;          /* sarif: "toolExecutionNotifications" */
 	FILE *spool;            /* sarif: the notifications, until the results are done */
@@ -848,6 +847,16 @@ static void stream_begin(run *R)
 {
 	if (R->files.head)
 		fputs(R->files.head, stdout);
+	if (R->o->format == CLI_HTML) {
+		nxp_html_meta m = {R->cmd->name, NXP_VERSION, R->cmd->policy, (long long)time(NULL)};
+		/* A reproducible report, as for signing times. */
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		char *end = NULL;
+		long long t = sde && *sde ? strtoll(sde, &end, 10) : -1;
+		if (t >= 0 && end && !*end)
+			m.date = t;
+		nxp_html_begin(stdout, &m);
+	}
 }
 
 /* The rest of the document, now that the summary is known. */
@@ -999,14 +1008,8 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 		}
 		break;
 	case CLI_HTML:
-		if (!skipped) {
-			json_t *o = json_pack("{s:o, s:s, s:O, s:O, s:O, s:O}", "path",
-			                      nxp_json_name(it->path), "cls", cls, "text", jt, "stderr",
-			                      je, "report", report ? report : json_null(), "findings",
-			                      findings ? findings : json_null());
-			aux = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-			json_decref(o);
-		}
+		if (!skipped && (out = nxp_html_row(it->path, cls, text, err, report, findings)))
+			out_len = strlen(out);
 		break;
 	}
 	result *res = new_result(cls, exit, it->size, e, out, out_len, aux);
@@ -1139,12 +1142,9 @@ static void emit(run *R, const result *res)
 			jstream_put(&R->files, stdout, out, res->out_len);
 			jstream_put(&R->notes, R->spool, aux, res->aux_len);
 			break;
-		case CLI_HTML: {
-			json_t *rec = res->aux_len ? json_loads(aux, 0, NULL) : NULL;
-			if (rec)
-				json_array_append_new(R->kept, rec);
+		case CLI_HTML:
+			fwrite(out, 1, res->out_len, stdout);
 			break;
-		}
 		}
 	}
 	merge_status(R, res->exit);
@@ -1571,7 +1571,6 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	 * shard 1 counts it, so shard summaries add up to the whole run's. */
 	R.c.skipped = !o->shard_n || o->shard_k == 1 ? l.skipped : 0;
 	R.recs = calloc(l.n ? l.n : 1, sizeof(*R.recs));
-	R.kept = json_array();
 	R.out_tty = isatty(STDOUT_FILENO);
 	/* A document (JSON, SARIF) on the same terminal is written in pieces
 	 * that are not whole lines: no bar then (erasing it would erase them). */
@@ -1643,7 +1642,8 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 			stream_end(&R, summary);
 		break;
 	case CLI_HTML:
-		nxp_html_plan(stdout, cmd->policy, R.kept, summary);
+		if (R.recs)
+			nxp_html_end(stdout, summary);
 		break;
 	}
 	json_decref(summary);
@@ -1656,7 +1656,6 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
-	json_decref(R.kept);
 	free(R.recs);
 	free(R.retry);
 	free(R.files.head);

@@ -25,4 +25,16 @@ int nxpi_check_output_mapped(const nxp_input *in, const nxp_plan *plan, const ui
                               size_t len, nxp_image *out_img, uint8_t *sha256,
                               nxp_error *err);
 
+/* --in-place=bytes, before anything is written: view is the input's
+ * mapping with the plan's bytes written into private pages (MAP_PRIVATE),
+ * the image the file is about to become. Checked from the headers, without
+ * a pass over the file: re-parsed, every header and section field compared
+ * with the input and the plan, each planned field's new value, the rest of
+ * every page holding one equal to the input (the other pages are the
+ * file's own), and the CheckSum recomputed incrementally from the input's
+ * computed sum (in->facts) and the bytes that change. The plan must keep
+ * the length (no signature action). */
+int nxpi_check_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8_t *view,
+                          size_t len, nxp_image *out_img, nxp_error *err);
+
 #endif

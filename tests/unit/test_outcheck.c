@@ -342,3 +342,66 @@ Test(outcheck, output_that_does_not_parse, .fini = teardown)
 	cr_assert_eq(verify(n, &e), NXP_E_NOT_PE, "%s", e.msg);
 	cr_assert(strstr(e.msg, "the output does not parse: not a PE image"), "%s", e.msg);
 }
+
+/* --in-place=bytes verifies the image the file will become from a view of
+ * the input with the planned bytes (src/write/outcheck.h), from the headers
+ * and the changed pages only, with the CheckSum computed incrementally. */
+#include "write/outcheck.h"
+
+static int verify_view(nxp_error *err)
+{
+	static nxp_image o;
+	memset(err, 0, sizeof(*err));
+	return nxpi_check_patch_view(&in, &plan, out, goodlen, &o, err);
+}
+
+#define EXPECT_VIEW_FAIL(text)                                                     \
+	do {                                                                       \
+		nxp_error e_;                                                      \
+		int rc_ = verify_view(&e_);                                        \
+		cr_assert_eq(rc_, NXP_E_VERIFY, "expected NXP_E_VERIFY (%s), got %s: %s", (text), \
+		             nxp_code_name(rc_), e_.msg);                          \
+		cr_assert(strstr(e_.msg, (text)), "message '%s' lacks '%s'", e_.msg, (text)); \
+	} while (0)
+
+Test(verify_output, patch_view_checks_headers_pages_and_checksum, .fini = teardown)
+{
+	setup("refuse", 0);
+	nxp_error e;
+	fresh();
+	cr_assert_eq(verify_view(&e), NXP_OK, "a correct view fails: %s", e.msg);
+	/* A header field the plan does not change. */
+	fresh();
+	nxt_put32(out + lay.coff + 4, 0x12345678);
+	EXPECT_VIEW_FAIL("timestamp is 0x12345678 in the output");
+	/* A byte beside the planned fields, on their page. */
+	fresh();
+	uint32_t pad = 2; /* e_cblp: no reader looks at it */
+	out[pad] ^= 0x5a;
+	EXPECT_VIEW_FAIL("differs from the input at 0x");
+	/* A planned field without its new value. */
+	fresh();
+	out[in.img.checksum_offset] ^= 0x5a;
+	EXPECT_VIEW_FAIL("does not hold its new value");
+	/* A plan whose CheckSum is wrong: the incremental sum catches it, and
+	 * a valid CheckSum that is not the planned one. */
+	nxp_change *sum = NULL;
+	for (size_t i = 0; i < plan.nchanges; i++)
+		if (plan.changes[i].field == NXP_FIELD_CHECKSUM)
+			sum = &plan.changes[i];
+	cr_assert(sum);
+	uint32_t right = (uint32_t)sum->new_value;
+	sum->new_value = right ^ 0x100;
+	plan.checksum_new = right ^ 0x100;
+	fresh();
+	nxt_put32(out + in.img.checksum_offset, right ^ 0x100);
+	char want[128];
+	snprintf(want, sizeof(want), "checksum 0x%08x is not valid (computed incrementally: 0x%08x)",
+	         right ^ 0x100, right);
+	EXPECT_VIEW_FAIL(want);
+	sum->new_value = right;
+	fresh();
+	snprintf(want, sizeof(want), "checksum 0x%08x is not the planned 0x%08x", right,
+	         right ^ 0x100);
+	EXPECT_VIEW_FAIL(want);
+}
