@@ -328,8 +328,7 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		if (c == CLI_STOP)
 			return p.status ? p.status : -1;
 		int s = cli_sign_opt(&a->sign, c, p.arg, "apply");
-		if (!s)
-			s = cli_edit_opt(&a->edits, c, p.arg, "apply");
+		s = s ? s : cli_edit_opt(&a->edits, c, p.arg, "apply");
 		if (!s)
 			s = batch_opt(&a->bo, c, p.arg, "apply");
 		if (s < 0)
