@@ -65,6 +65,11 @@ cp -r "$T/imgs" "$T/inplace"
 run apply.inplace.jsonl 1 3 -- apply --format jsonl --policy "$T/pol.yaml" --in-place \
   --journal "$T/journal" "$T/inplace"/*
 cp "$T/journal" "$R/journal.apply.jsonl"
+cp -r "$T/imgs" "$T/inbytes"
+run apply.bytes.jsonl 1 3 -- apply --format jsonl --policy "$T/pol.yaml" --in-place=bytes \
+  --journal "$T/journal.bytes" "$T/inbytes"/*
+cp "$T/journal.bytes" "$R/journal.bytes.jsonl"
+grep -q '"op":"patch"' "$R/journal.bytes.jsonl" || fail "no patch record in the bytes journal"
 [ -s "$R/journal.apply.jsonl" ] || fail "the journal is empty"
 
 "$PYTHON" "$NXP_SOURCE_DIR/tests/e2e/json_keys.py" "$NXP_SOURCE_DIR/docs/json.md" "$R" ||
