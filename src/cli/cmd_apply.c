@@ -318,6 +318,8 @@ static int open_out_dir(const char *dir)
 	return dfd;
 }
 
+static int check_args(apply_args *a, int argc, char **argv, int optind);
+
 static int parse_args(apply_args *a, int argc, char **argv, int *first)
 {
 	cli_parser p;
@@ -360,14 +362,20 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		}
 	}
 	*first = p.optind;
-	if (p.optind >= argc && !a->bo.from)
+	return check_args(a, argc, argv, p.optind);
+}
+
+/* The options that only make sense together, checked once all are read. */
+static int check_args(apply_args *a, int argc, char **argv, int optind)
+{
+	if (optind >= argc && !a->bo.from)
 		return cli_usage("apply", "no input files");
 	if (!!a->out + !!a->out_dir + a->in_place != 1)
 		return cli_usage("apply", "say where the output goes: -o OUT, --out-dir DIR or "
 		                          "--in-place");
-	if (a->out && (p.optind + 1 < argc || a->bo.from || a->bo.recurse))
+	if (a->out && (optind + 1 < argc || a->bo.from || a->bo.recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
-	for (int i = p.optind; i < argc; i++)
+	for (int i = optind; i < argc; i++)
 		if (!strcmp(argv[i], "-") && !a->out)
 			return cli_usage("apply", "standard input (-) has no file to replace or name to "
 			                          "keep: give -o OUT (or -o - for standard output)");
