@@ -10,6 +10,7 @@
 
 #include "nxpatch/driver.h"
 #include "nxpatch/pe.h"
+#include "nxpatch/plan.h"
 
 #define NXP_DRV_MAX_SLOTS 4096u       /* interesting IAT slots kept */
 #define NXP_DRV_MAX_THUNKS 65536u     /* thunks read per import descriptor */
@@ -24,11 +25,21 @@ typedef struct nxp_drv_slot {
 	uint16_t api;
 } nxp_drv_slot;
 
+/* An NX wrapper nxpatch appended (include/nxpatch/driver.h). */
+typedef struct nxp_drv_wrap {
+	uint32_t rva, iat_rva;
+	uint16_t api;
+} nxp_drv_wrap;
+
+#define NXP_DRV_MAX_WRAPS (NXP_MAX_ADDSEC_DATA / NXP_NXWRAP_SIZE)
+
 typedef struct nxp_drv_code {
 	int is64;
 	uint64_t image_base;
 	const nxp_drv_slot *slots;    /* sorted by rva */
 	size_t nslots;
+	const nxp_drv_wrap *wraps;    /* recognised wrappers, by rva */
+	size_t nwraps;
 } nxp_drv_code;
 
 /* State carried across the sections of one image. */

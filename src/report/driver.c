@@ -104,6 +104,12 @@ json_t *nxp_json_driver(const nxp_facts *f)
 	                                        : json_null());
 	json_object_set_new(o, "iat_executable", json_boolean(d->iat_exec));
 	json_object_set_new(o, "dynamic_value_relocations", json_boolean(d->has_dvrt));
+	json_object_set_new(o, "nx_wrappers",
+	                    d->wrap_section >= 0
+	                            ? json_pack("{s:o, s:I}", "section",
+	                                        nxp_json_text(img->sections[d->wrap_section].name),
+	                                        "count", (json_int_t)d->nwraps)
+	                            : json_null());
 	json_object_set_new(o, "pool_nx_optin",
 	                    d->optin_global ? json_pack("{s:I, s:I}", "global_rva",
 	                                                (json_int_t)d->optin_global, "store_rva",
