@@ -616,8 +616,9 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		if (nxp_addsec_plan(plan, img, NXP_NXWRAP_SECTION, pl->wrap_code, pl->wrap_len,
 		                    NXP_NXWRAP_CHARACTERISTICS, why, sizeof(why)))
 			refuse(plan, NXP_F_REFUSED_ADD_SECTION, NXP_WHERE_NONE, pl->wrap_rule,
-			       "pool: nx needs NX wrappers for %u call site shape%s: %s", pl->nwraps,
-			       pl->nwraps == 1 ? "" : "s", why);
+			       "pool: nx needs a section of %u NX wrapper%s for the call sites whose "
+			       "pool type is set too short to hold 0x200; %s",
+			       pl->nwraps, pl->nwraps == 1 ? "" : "s", why);
 		else
 			plan->add.nwrappers = pl->nwraps;
 	}

@@ -38,8 +38,10 @@ static void how_text(const nxp_drv_site *s, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (s->call == NXP_CALL_REG)
-		snprintf(buf + n, len - (size_t)n, "call reg at 0x%x (loaded from the IAT at 0x%x)",
-		         s->rva, s->load_rva);
+		snprintf(buf + n, len - (size_t)n, "call reg at 0x%x (loaded %s at 0x%x)", s->rva,
+		         s->verdict == NXP_SITE_WRAPPED ? "with the NX wrapper's address"
+		                                        : "from the IAT",
+		         s->load_rva);
 	else if (s->call == NXP_CALL_THUNK)
 		snprintf(buf + n, len - (size_t)n, "call at 0x%x to the import thunk at 0x%x", s->rva,
 		         s->load_rva);
