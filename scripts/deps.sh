@@ -34,7 +34,7 @@ if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then
   want+=(npm)
 fi
 for p in "${want[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed'; then
+  if ! grep -q '^install ok installed' <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)"; then
     missing+=("$p")
   fi
 done

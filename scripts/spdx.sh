@@ -38,7 +38,7 @@ while IFS= read -r -d '' f; do
   is_source "$f" || continue
   [ -f "$f" ] || continue
   # The identifier belongs in the first lines (after a shebang).
-  if head -n 3 "$f" | grep -q "$id"; then continue; fi
+  if grep -q "$id" <<<"$(head -n 3 "$f")"; then continue; fi
   if [ "$mode" = check ]; then
     echo "spdx: $f: no '$id' in its first lines" >&2
     missing=$((missing + 1))
@@ -49,7 +49,7 @@ while IFS= read -r -d '' f; do
     *) line="# $id" ;;
   esac
   tmp=$(mktemp "$f.spdx.XXXXXX")
-  if head -n 1 "$f" | grep -q '^#!'; then
+  if grep -q '^#!' <<<"$(head -n 1 "$f")"; then
     { head -n 1 "$f"; echo "$line"; tail -n +2 "$f"; } >"$tmp"
   else
     { echo "$line"; cat "$f"; } >"$tmp"

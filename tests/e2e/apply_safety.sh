@@ -40,7 +40,7 @@ before=$(stamp "$T/a1.exe")
 out=$("$NXPATCH" apply --policy "$POL" --in-place "$T/a1.exe")
 grep -q 'nothing to do' <<<"$out" || fail "second apply did not say nothing to do: $out"
 [ "$(stamp "$T/a1.exe")" = "$before" ] || fail "second apply rewrote the file"
-ls -A "$T" | grep -q nxpatch- && fail "temporary file left behind"
+grep -q nxpatch- <<<"$(ls -A "$T")" && fail "temporary file left behind"
 
 # In place with a backup: the original survives beside the patched file.
 orig=$(sha "$T/n32.exe")
@@ -57,7 +57,7 @@ rc=0; "$NXPATCH" apply --policy "$POL" --in-place --test-corrupt-output "$T/vict
 grep -q 'verification failed, .* left untouched: the output differs from the input at 0x' "$T/err.txt" ||
   fail "no specific verification error: $(cat "$T/err.txt")"
 [ "$(sha "$T/victim.exe")" = "$orig" ] || fail "the target changed after a failed verification"
-ls -A "$T" | grep -q nxpatch- && fail "temporary file left after a failed verification"
+grep -q nxpatch- <<<"$(ls -A "$T")" && fail "temporary file left after a failed verification"
 
 # Safety refusals: exit 1, the reason and the rule, nothing written.
 refuse() { # sample flag-or-action expected-reason

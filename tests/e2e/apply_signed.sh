@@ -103,12 +103,12 @@ off = pe.OPTIONAL_HEADER.get_file_offset() + 128 + 16 + 4  # PE32+ dir 4 size
 struct.pack_into("<I", data, off, d.Size * 2)
 open(sys.argv[2], "wb").write(data)
 PY
-"$NXPATCH" scan --format json "$T/two.exe" | grep -q '"entries": 2' || fail "crafted image lacks 2 entries"
-"$NXPATCH" plan --policy "$T/resign.yaml" "$T/two.exe" | grep -q 'signature: 2 entries replaced by one new signature' ||
+grep -q '"entries": 2' <<<"$("$NXPATCH" scan --format json "$T/two.exe")" || fail "crafted image lacks 2 entries"
+grep -q 'signature: 2 entries replaced by one new signature' <<<"$("$NXPATCH" plan --policy "$T/resign.yaml" "$T/two.exe")" ||
   fail "plan does not say both entries are replaced"
 NXP_TEST_PASS="$PKI_PASS" "$NXPATCH" apply --policy "$T/resign.yaml" "$T/two.exe" -o "$T/two-resigned.exe" \
   --cert "$P/leaf-chain.pem" --key "$P/leaf-enc.key" --pass-env NXP_TEST_PASS >/dev/null || fail "resign two"
-"$NXPATCH" scan --format json "$T/two-resigned.exe" | grep -q '"entries": 1' || fail "re-signed image has more than one entry"
+grep -q '"entries": 1' <<<"$("$NXPATCH" scan --format json "$T/two-resigned.exe")" || fail "re-signed image has more than one entry"
 ossl_verify "$T/two-resigned.exe" || fail "osslsigncode rejects the re-signed two-entry image"
 
 # A shipped policy's output, signed afterwards (issue 13 item 6): its rules

@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-no_tmp() { ! find "$1" -name '.*.nxpatch-*' | grep -q . || fail "temporary file left in $1"; }
+no_tmp() { ! grep -q . <<<"$(find "$1" -name '.*.nxpatch-*')" || fail "temporary file left in $1"; }
 
 # 1. File-size limit: 20 KiB. The small image fits, the big one cannot be written.
 mkdir -p "$T/fsize"

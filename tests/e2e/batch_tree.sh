@@ -71,7 +71,7 @@ cmp "$T/verify1.sarif" "$T/verify4.sarif" || fail "verify SARIF differs between 
 cmp "$T/apply1.cmp" "$T/apply4.cmp" || fail "apply jsonl differs between -j 1 and -j 4"
 diff -r "$T/out1" "$T/out4" >/dev/null || fail "apply outputs differ between -j 1 and -j 4"
 [ "$(wc -l < "$T/apply4.jsonl")" -eq $((NPE + 1)) ] || fail "jsonl: want one line per image and a summary"
-tail -1 "$T/apply4.jsonl" | grep -q "\"summary\":{\"scanned\":$NPE,\"changed\":$NPE," ||
+grep -q "\"summary\":{\"scanned\":$NPE,\"changed\":$NPE," <<<"$(tail -1 "$T/apply4.jsonl")" ||
   fail "jsonl summary: $(tail -1 "$T/apply4.jsonl")"
 # --out-dir mirrors the tree under each directory argument.
 [ "$(cd "$T/out4" && find . -type f | sort)" = "$(cd "$T/tree" && find . -type f -name '*-*' ! -name 'zz-*' | sort)" ] ||

@@ -58,7 +58,7 @@ expect_types "$D/drv_imm64.sys" ExAllocatePoolWithTag "0x0 0x4 0x1 0x200 0x0"
 apply_ok "$D/drv_imm64.sys" "$T/imm64.sys"
 expect_types "$T/imm64.sys" ExAllocatePoolWithTag "0x200 0x204 0x1 0x200 0x200"
 pe_ok "$D/drv_imm64.sys" "$T/imm64.sys" 3
-"$NXPATCH" plan --policy "$T/pool.yaml" "$T/imm64.sys" | grep -q ': nothing to do$' ||
+grep -q ': nothing to do$' <<<"$("$NXPATCH" plan --policy "$T/pool.yaml" "$T/imm64.sys")" ||
   fail "the migrated driver is not compliant: applying the policy again would change it"
 "$NXPATCH" scan --format json "$T/imm64.sys" | "$PYTHON" -c '
 import json, sys
@@ -134,7 +134,7 @@ b[i + 7] = 0                                        # ... now stores 0
 open(sys.argv[2], 'wb').write(b)
 PY
 refused "$T/unknown.sys" "the pool type is unknown: loaded from memory \(global at 0x[0-9a-f]+\); list the site in keep_executable"
-"$NXPATCH" plan --policy "$T/pool.yaml" "$D/drv_optin64.sys" | grep -q ': nothing to do$' ||
+grep -q ': nothing to do$' <<<"$("$NXPATCH" plan --policy "$T/pool.yaml" "$D/drv_optin64.sys")" ||
   fail "an opted-in driver (POOL_NX_OPTIN) should need nothing"
 echo "ok: POOL_NX_OPTIN driver: nothing to do"
 

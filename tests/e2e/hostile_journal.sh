@@ -25,7 +25,7 @@ rc=0; "$NXPATCH" revert --journal "$T/j" > "$T/rv" 2>&1 || rc=$?
 [ $rc -eq 0 ] || fail "revert of two runs exited $rc: $(cat "$T/rv")"
 [ "$(sha "$T/a.exe")" = "$orig" ] || fail "revert of two runs did not restore the first original"
 grep -q '2 restored, 0 refused, 0 failed' "$T/rv" || fail "revert of two runs: $(tail -1 "$T/rv")"
-ls "$T" | grep -q 'a.exe.*nxpatch-' && fail "backups or temporaries left: $(ls "$T")"
+grep -q 'a.exe.*nxpatch-' <<<"$(ls "$T")" && fail "backups or temporaries left: $(ls "$T")"
 echo "ok: two runs in one journal revert to the first original (dry run counted 2)"
 
 # Item 8: --dry-run counts what the real run does: 1 for 1 image.
@@ -116,6 +116,6 @@ unshare -m bash -c '
 [ "$(sha "$T/full.exe")" = "$orig" ] || fail "the image was patched although its journal line was lost"
 [ $rc -eq 3 ] || fail "journal on a full disk: exit $rc, want 3: $(cat "$T/err")"
 grep -q 'not written: cannot write the journal' "$T/err" || fail "no clear message: $(cat "$T/err")"
-ls -A "$T" | grep -q 'full.exe.*nxpatch' && fail "backup or temporary left: $(ls -A "$T")"
+grep -q 'full.exe.*nxpatch' <<<"$(ls -A "$T")" && fail "backup or temporary left: $(ls -A "$T")"
 echo "ok: a journal line that is not durable leaves the image unwritten"
 echo "hostile_journal: all checks passed"

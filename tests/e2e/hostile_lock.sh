@@ -28,7 +28,7 @@ for i in $(seq 1 "$TRIES"); do
   fi
   [ "$(dllchars "$T/f.exe")" = 0x0940 ] || lost=$((lost + 1))
 done
-ls -A "$T" | grep -q 'nxpatch-' && fail "temporary files left: $(ls -A "$T")"
+grep -q 'nxpatch-' <<<"$(ls -A "$T")" && fail "temporary files left: $(ls -A "$T")"
 echo "$TRIES concurrent pairs: $lost lost updates, $failed failed runs"
 [ $lost -eq 0 ] || fail "$lost of $TRIES concurrent pairs lost an update"
 [ $failed -eq 0 ] || fail "$failed of $TRIES concurrent pairs had a failed run"

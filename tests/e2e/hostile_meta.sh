@@ -63,7 +63,7 @@ rc=0; asuser "$NXPATCH" apply --policy "$T/nx.yaml" --in-place "$T/d/x.exe" >/de
 [ $rc -eq 3 ] && grep -q 'cannot keep its owner and group 1001:1001' "$T/err" ||
   fail "another user's file: exit $rc: $(cat "$T/err")"
 [ "$(sha "$T/d/x.exe")" = "$before" ] && [ "$(meta "$T/d/x.exe")" = "$bmeta" ] || fail "the refused file changed"
-ls -A "$T/d" | grep -q nxpatch- && fail "temporary file left"
+grep -q nxpatch- <<<"$(ls -A "$T/d")" && fail "temporary file left"
 mkdir "$T/k"; cp "$P/leaf-chain.pem" "$P/leaf.key" "$T/k/"; chown -R 1000:1000 "$T/k"; chmod 755 "$P" "$(dirname "$P")"
 rc=0; asuser "$NXPATCH" sign "$T/d/x.exe" -o "$T/d/x.exe" --cert "$T/k/leaf-chain.pem" --key "$T/k/leaf.key" \
   >/dev/null 2>"$T/err" || rc=$?

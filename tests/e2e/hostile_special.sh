@@ -27,7 +27,7 @@ refused() {
   [ $rc -eq 3 ] || fail "$*: exit $rc, want 3: $(cat "$T/err")"
   grep -Eq 'not a regular file|only regular files|is a (FIFO|character device|socket|directory)' "$T/err" ||
     fail "$*: no clear message: $(cat "$T/err")"
-  ls -A "$T" "$T/dir" | grep -q 'nxpatch-' && fail "$*: temporary file left"
+  grep -q 'nxpatch-' <<<"$(ls -A "$T" "$T/dir")" && fail "$*: temporary file left"
   return 0
 }
 

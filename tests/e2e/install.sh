@@ -126,9 +126,9 @@ cmake --build "$T/consumer" >"$T/build.log" 2>&1 ||
 [ "$(cat "$T/consumer/cli-location.txt")" = "$(cd "$P/bin" && pwd -P)/nxpatch" ] ||
   [ "$(cat "$T/consumer/cli-location.txt")" = "$P/bin/nxpatch" ] ||
   fail "nxpatch::cli is $(cat "$T/consumer/cli-location.txt")"
-readelf -d "$T/consumer/consumer" | grep -q 'NEEDED.*libnxpatch.so.0' ||
+grep -q 'NEEDED.*libnxpatch.so.0' <<<"$(readelf -d "$T/consumer/consumer")" ||
   fail "consumer is not linked to libnxpatch.so.0"
-readelf -d "$T/consumer/consumer_static" | grep -q 'libnxpatch' &&
+grep -q 'libnxpatch' <<<"$(readelf -d "$T/consumer/consumer_static")" &&
   fail "consumer_static needs libnxpatch.so"
 want="amd64 exe 0x0160 2 1" # thunk_section64: checksum + .thunk planned, W+X refused by the default
 out=$(LD_LIBRARY_PATH=$L "$T/consumer/consumer" "$S/thunk_section64.exe") || fail "consumer failed"

@@ -53,7 +53,7 @@ done
   > "$T/apply.jsonl" 2> "$T/applyl.err" || fail "apply --format jsonl: $(cat "$T/applyl.err")"
 grep -q '"result": *{[^}]*"status": *"written"' "$T/apply.jsonl" ||
   fail "apply --format jsonl has no result: $(cat "$T/apply.jsonl")"
-decode_paths "$T/apply1.json" | grep -qF "b'$T/in/na\\xffme.exe'" ||
+grep -qF "b'$T/in/na\\xffme.exe'" <<<"$(decode_paths "$T/apply1.json")" ||
   fail "the JSON path does not decode to the name: $(decode_paths "$T/apply1.json")"
 echo "ok: apply --format json/jsonl (-j 1, -j 2) on a non-UTF-8 name keeps its result; the path decodes back"
 
@@ -73,7 +73,7 @@ expect_lines "$T/plan.txt" 4   # head, 2 changes, summary
 "$NXPATCH" scan "$T/in/$NL" > "$T/scan.txt" 2>&1
 grep -c . "$T/scan.txt" > /dev/null
 ! grep -q '^nxpatch: forged' "$T/scan.txt" || fail "scan: a forged line"
-head -1 "$T/scan.txt" | grep -qxF "$T/in/$SHOWN" || fail "scan: first line $(head -1 "$T/scan.txt")"
+grep -qxF "$T/in/$SHOWN" <<<"$(head -1 "$T/scan.txt")" || fail "scan: first line $(head -1 "$T/scan.txt")"
 "$NXPATCH" verify --policy "$POL" "$T/in/$NL" > "$T/verify.txt" 2>&1 || true
 ! grep -q '^nxpatch: forged' "$T/verify.txt" || fail "verify: a forged line: $(cat "$T/verify.txt")"
 grep -qF "$T/in/$SHOWN: does not comply" "$T/verify.txt" || fail "verify: $(cat "$T/verify.txt")"

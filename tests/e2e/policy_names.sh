@@ -18,7 +18,7 @@ done
 cmp -s "$T/uefi.yaml" "$NXP_SOURCE_DIR/rules/uefi.yaml" || fail "policy show differs from rules/uefi.yaml"
 rc=0; "$NXPATCH" policy show nope 2>"$T/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "policy show of an unknown name: exit $rc"
-"$NXPATCH" policy --help | grep -q 'policy list' || fail "policy --help"
+grep -q 'policy list' <<<"$("$NXPATCH" policy --help)" || fail "policy --help"
 
 # by name, with or without .yaml, gives the plan of the file
 "$NXPATCH" plan --policy "$NXP_SOURCE_DIR/rules/thunk-sections.yaml" "$S/thunk_section64.exe" >"$T/byfile"
@@ -30,7 +30,7 @@ cmp -s "$T/byfile" "$T/byname2" || fail "plan by NAME.yaml differs"
 grep -q 'rule thunk-section\]' "$T/byname" || fail "by name: $(cat "$T/byname")"
 # a file of that name in the current directory wins over the shipped set
 printf 'nxpatch: 1\nrules: []\n' >"$T/uefi"
-(cd "$T" && "$NXPATCH" plan --policy uefi "$S/thunk_section64.exe") | grep -q 'nothing to do' ||
+grep -q 'nothing to do' <<<"$( (cd "$T" && "$NXPATCH" plan --policy uefi "$S/thunk_section64.exe") )" ||
   fail "a file named like a rule set is not preferred"
 # NXPATCH_RULES_PATH is searched first
 mkdir -p "$T/rules"

@@ -18,7 +18,7 @@ expect() {
   grep -q -- "$pat" "$T/e.err" || fail "sign $*: message '$(cat "$T/e.err")' lacks '$pat'"
   [ ! -e "$T/out.exe" ] || fail "sign $*: output created"
   ! grep -q -- "$PKI_PASS" "$T/e.out" "$T/e.err" || fail "sign $*: passphrase echoed"
-  ls -a "$T" | grep -q 'nxpatch-' && fail "sign $*: temporary file left behind"
+  grep -q 'nxpatch-' <<<"$(ls -a "$T")" && fail "sign $*: temporary file left behind"
   echo "ok ($rc): $(head -1 "$T/e.err")"
 }
 

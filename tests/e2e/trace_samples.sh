@@ -49,7 +49,7 @@ for f in "$NXP_SAMPLES_DIR"/*64.exe "$NXP_SAMPLES_DIR"/*64.dll "$NXP_SAMPLES_DIR
   case "$n" in
     thunkdll64.dll|trace_probe64.exe) continue ;; # run by calldll64 / trace_options.sh
   esac
-  printf '%s\n' "${cases[@]}" | grep -q "^$n|" && continue
+  grep -q "^$n|" <<<"$(printf '%s\n' "${cases[@]}")" && continue
   # An evidence sample without a row: it must fault in its own image, and
   # like every evidence sample exit 42 once patched (add a row to be exact).
   case "$f" in
@@ -146,7 +146,7 @@ PY
   grep -q "exited with status $status " "$T/trace.out" ||
     fail "$name: after apply, exit status not $status: $(cat "$T/trace.out")"
   if [ "$line" != - ]; then
-    tr -d '\r' <"$T/trace.out" | grep -qxF "$line" || fail "$name: after apply, no line '$line'"
+    grep -qxF "$line" <<<"$(tr -d '\r' <"$T/trace.out")" || fail "$name: after apply, no line '$line'"
   fi
   # And without the debugger, under plain wine64, too.
   run_wine "$T/after" "$prog"

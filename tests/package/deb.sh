@@ -17,7 +17,7 @@ require_cmd dpkg-buildpackage dpkg-dev
 require_cmd dh debhelper
 require_cmd lintian
 [ -f "$NXP_SAMPLES_DIR/thunk_section64.exe" ] || fail "samples not built in $build"
-if dpkg-query -W -f='${Status}' nxpatch 2>/dev/null | grep -q 'install ok'; then
+if grep -q 'install ok' <<<"$(dpkg-query -W -f='${Status}' nxpatch 2>/dev/null)"; then
   fail "nxpatch is already installed; this test installs and purges it (apt-get purge nxpatch)"
 fi
 
@@ -35,11 +35,11 @@ grep -v '^running with root' "$T/lintian" >&2 || true
 grep -q '^E:' "$T/lintian" && fail "lintian errors: $(grep '^E:' "$T/lintian")"
 
 # the split and the dependencies dpkg-shlibdeps computed
-dpkg-deb -f "$D/nxpatch_${version}_amd64.deb" Depends | grep -q 'libyaml-0-2' ||
+grep -q 'libyaml-0-2' <<<"$(dpkg-deb -f "$D/nxpatch_${version}_amd64.deb" Depends)" ||
   fail "nxpatch Depends lacks the shared libraries: $(dpkg-deb -f "$D/nxpatch_${version}_amd64.deb" Depends)"
-dpkg-deb -f "$D/libnxpatch0_${version}_amd64.deb" Depends | grep -q 'libjansson4' ||
+grep -q 'libjansson4' <<<"$(dpkg-deb -f "$D/libnxpatch0_${version}_amd64.deb" Depends)" ||
   fail "libnxpatch0 Depends: $(dpkg-deb -f "$D/libnxpatch0_${version}_amd64.deb" Depends)"
-dpkg-deb -f "$D/libnxpatch-dev_${version}_amd64.deb" Depends | grep -q "libnxpatch0 (= $version)" ||
+grep -q "libnxpatch0 (= $version)" <<<"$(dpkg-deb -f "$D/libnxpatch-dev_${version}_amd64.deb" Depends)" ||
   fail "libnxpatch-dev does not depend on libnxpatch0 (= $version)"
 for p in nxpatch libnxpatch0 libnxpatch-dev; do dpkg-deb -c "$D/${p}_${version}_amd64.deb" >"$T/$p.files"; done
 grep -q 'libnxpatch.so.0.1.0$' "$T/libnxpatch0.files" || fail "lib package content"
