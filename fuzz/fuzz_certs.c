@@ -95,7 +95,7 @@ static void fuzz_sign(const nxp_image *img, int parse_rc, const uint8_t *buf, si
 	for (size_t i = 0; i < nres; i++) {
 		FUZZ_CHECK(memchr(res[i].reason, 0, sizeof(res[i].reason)), "reason %zu", i);
 		FUZZ_CHECK(memchr(res[i].subject, 0, sizeof(res[i].subject)), "subject %zu", i);
-		FUZZ_CHECK(res[i].status == NXP_SIG_OK || res[i].reason[0], "result %zu (%s) without a reason",
+		FUZZ_CHECK(res[i].status == NXP_SIGSTATUS_OK || res[i].reason[0], "result %zu (%s) without a reason",
 		           i, nxp_sig_status_name(res[i].status));
 	}
 

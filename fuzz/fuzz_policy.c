@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "nxpatch/policy.h"
+#include "policy/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,9 +26,9 @@ static void fuzz_glob(const uint8_t *data, size_t size)
 	char *pat = strndup((const char *)data, plen);
 	char *text = strndup((const char *)nul + 1, size - plen - 1);
 	if (pat && text) {
-		const char *why = nxp_glob_check(pat);
+		const char *why = nxpi_glob_check(pat);
 		if (!why)
-			(void)nxp_glob_match(pat, text);
+			(void)nxpi_glob_match(pat, text);
 		else
 			FUZZ_CHECK(why[0] != '\0', "empty glob_check reason");
 	}

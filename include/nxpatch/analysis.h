@@ -70,13 +70,6 @@ typedef struct nxp_facts {
 int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error *err);
 void nxp_facts_free(nxp_facts *f);
 
-/* Adds one evidence record (kept up to the cap, counted either way). */
-int nxp_facts_add_evidence(nxp_facts *f, nxp_evidence_kind kind, uint32_t rva, int section);
-int nxp_facts_add_warning(nxp_facts *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The evidence collectors (src/analysis/evidence*.c). */
-int nxp_collect_evidence(nxp_facts *f, nxp_error *err);
-
 #ifdef __cplusplus
 }
 #endif

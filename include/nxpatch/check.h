@@ -92,9 +92,6 @@ typedef struct nxp_findings {
 	size_t dropped;              /* beyond NXP_MAX_FINDINGS */
 } nxp_findings;
 
-/* Append a finding (message printf-style). Returns NXP_OK or NXP_E_NOMEM. */
-int nxp_findings_add(nxp_findings *fs, nxp_finding_id id, nxp_where where, const char *rule,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void nxp_findings_free(nxp_findings *fs);
 
 struct nxp_plan;

@@ -43,7 +43,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include "nxpatch/error.h"
 #include "nxpatch/pe.h"
 
@@ -77,9 +76,6 @@ typedef struct nxp_lief_limits {
 	 * CPU-time limit on the request, rounded up to whole seconds).
 	 * 0: NXP_LIEF_DEFAULT_TIMEOUT_MS. */
 	uint32_t timeout_ms;
-	/* TEST ONLY: the worker sleeps this long before parsing, so tests can
-	 * prove timeout handling. Leave 0. */
-	uint32_t test_delay_ms;
 } nxp_lief_limits;
 
 typedef struct nxp_lief_section {
@@ -157,13 +153,6 @@ int nxp_lief_end(nxp_lief_view *out, nxp_error *err);
  * request in flight. Descriptors inherited from a parent's worker are only
  * closed. The next request starts a new worker. */
 void nxp_lief_shutdown(void);
-
-/* For tests and diagnostics only. The pid of this process's worker, 0 when
- * none runs. */
-pid_t nxp_lief_worker_pid(void);
-/* For tests only: replace the worker after n requests instead of
- * NXP_LIEF_WORKER_MAX_REQUESTS (0 restores that). */
-void nxp_lief_test_set_max_requests(unsigned n);
 
 /* One field on which the reader and LIEF disagree. */
 #define NXP_MISMATCH_FIELD_MAX 48

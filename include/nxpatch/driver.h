@@ -156,22 +156,12 @@ typedef struct nxp_driver_facts {
  * [eax+iat-here]`, position-independent, so the wrapper needs no base
  * relocation (eax is not an argument of a stdcall API). Each wrapper takes
  * NXP_NXWRAP_SIZE bytes (int3 padding) in a section named
- * NXP_NXWRAP_SECTION. */
+ * NXP_NXWRAP_SECTION (src/analysis/driver_wrap.c writes and recognises
+ * them). */
 #define NXP_NXWRAP_SIZE 32u
 #define NXP_NXWRAP_SECTION ".nxwrap"
 #define NXP_NXWRAP_CHARACTERISTICS 0x68000020u /* code, not paged, execute, read */
 
-/* Encode the wrapper for nxp_drv_apis[api] at rva, reaching slot iat_rva,
- * into out. Returns 0, or -1 when the API has no wrapper form (its
- * argument is not a pool type or lookaside flags, or is passed where no
- * wrapper reaches it). */
-int nxp_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
-                      uint8_t out[NXP_NXWRAP_SIZE]);
-/* Whether p (NXP_NXWRAP_SIZE bytes at rva) is exactly the wrapper
- * nxp_nxwrap_encode writes for api and some IAT slot: 1 with *iat_rva set,
- * else 0. */
-int nxp_nxwrap_match(int is64, unsigned api, const uint8_t *p, uint32_t rva,
-                     uint32_t *iat_rva);
 
 /* "NonPagedPool", "NonPagedPoolNxCacheAligned", "PagedPool | POOL_COLD_ALLOCATION",
  * or "0x..." into buf. */

@@ -224,19 +224,6 @@ nxp_kind nxp_pe_kind(const nxp_image *img);
  * (pass SIZE_MAX for "no field"). Equals pefile's generate_checksum(). */
 uint32_t nxp_pe_checksum(const uint8_t *buf, size_t len, size_t checksum_offset);
 
-/* Partial one's-complement sum for incremental use: the 16-bit words of
- * buf as if it started at an even file offset, folded to 32 bits. */
-uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum);
-
-/* Incremental checksums. A residue is a file's 16-bit word sum (CheckSum
- * bytes counted as they are) reduced modulo 0xffff; edits to single bytes
- * move it without another pass over the file. */
-uint32_t nxp_pe_sum_residue(uint64_t sum);
-/* The residue after the byte at file offset off changes from oldb to newb. */
-uint32_t nxp_pe_sum_swap_byte(uint32_t residue, uint64_t off, uint8_t oldb, uint8_t newb);
-/* The CheckSum value for a residue (of a file that is not all zeros). */
-uint32_t nxp_pe_sum_finish(uint32_t residue, uint64_t len);
-
 /* Names, stable and part of the CLI/JSON/policy interface. */
 const char *nxp_machine_name(uint16_t machine);     /* "amd64", or NULL */
 const char *nxp_subsystem_name(uint16_t subsystem); /* "windows_cui", or NULL */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch: plans (policy x facts -> a list of field edits) and applying them.
+/* nxpatch: plans (policy x facts -> a list of field edits).
  *
  * A plan is the dry-run diff: every field that apply would change, with its
  * file offset, old and new value and the rule that decided it, plus refused
- * changes with reasons. apply writes exactly the plan, verifies the output
- * and only then replaces the target. */
+ * changes with reasons. nxp_apply() (nxpatch/write.h) writes exactly the
+ * plan, verifies the output and only then replaces the target. */
 #ifndef NXPATCH_PLAN_H
 #define NXPATCH_PLAN_H
 
@@ -167,16 +167,6 @@ void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size
 void nxp_change_bits(const nxp_change *c, char *out, size_t outlen);
 /* The rules behind a change, "a, b" (distinct, in order), or "". */
 void nxp_change_rules(const nxp_change *c, char *out, size_t outlen);
-
-/* Verify that out (len bytes) is exactly in with plan applied: the reader's
- * view of every header and section field equals the input's except the
- * planned fields, which hold their new values; the bytes differ only inside
- * planned ranges; the checksum is valid (or planned zero). Under re-signing
- * the new certificate table, its directory entry and the checksum are checked
- * for shape here and the signature by the caller. out_img receives the parse
- * of out. */
-int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
-                      size_t len, nxp_image *out_img, nxp_error *err);
 
 #ifdef __cplusplus
 }

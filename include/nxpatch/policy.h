@@ -15,9 +15,9 @@ extern "C" {
 struct nxp_facts;
 
 typedef enum nxp_sig_mode {
-	NXP_SIG_REFUSE = 0,   /* never change a signed image (default) */
-	NXP_SIG_STRIP = 1,    /* drop the signature of a patched image */
-	NXP_SIG_RESIGN = 2    /* re-sign with the key given on the command line */
+	NXP_SIGMODE_REFUSE = 0,  /* never change a signed image (default) */
+	NXP_SIGMODE_STRIP = 1,   /* drop the signature of a patched image */
+	NXP_SIGMODE_RESIGN = 2   /* re-sign with the key given on the command line */
 } nxp_sig_mode;
 
 typedef enum nxp_checksum_mode {
@@ -121,14 +121,6 @@ void nxp_diags_free(nxp_diags *d);
 /* "file:line:col: message\n<source line>\n<spaces>^\n", malloc'd. */
 char *nxp_diag_render(const nxp_diag *d);
 
-/* Matching against the facts of one image. */
-int nxp_rule_matches(const nxp_rule *r, const struct nxp_facts *f);
-int nxp_section_selected(const nxp_section_action *a, const struct nxp_facts *f, unsigned idx);
-
-/* Glob with *, ?, [...] and ** (any number of path components). */
-int nxp_glob_match(const char *pattern, const char *text);
-/* 0 when the glob is well-formed, else a static reason ("unterminated '['"). */
-const char *nxp_glob_check(const char *pattern);
 
 #ifdef __cplusplus
 }

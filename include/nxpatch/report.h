@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch: rendering facts, plans and results as text or JSON (jansson).
+/* nxpatch: rendering facts, plans and results as text, JSON (jansson values),
+ * SARIF and HTML.
  * The JSON shape is a stable interface, documented in docs/json.md. */
 #ifndef NXPATCH_REPORT_H
 #define NXPATCH_REPORT_H
 
 #include <stdio.h>
-#include <jansson.h>
 
 #include "nxpatch/analysis.h"
 #include "nxpatch/pe.h"
@@ -13,6 +13,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* jansson's JSON value (include <jansson.h> to use one): the library
+ * returns and takes them, and its users need not include jansson. */
+typedef struct json_t json_t;
 
 /* {"path", "status": "ok", "error": null, "machine", ...} for one image. */
 json_t *nxp_json_image(const nxp_facts *f);
@@ -22,9 +26,6 @@ json_t *nxp_json_failure(const char *path, const nxp_error *err);
 /* A JSON string of s; bytes that are not valid UTF-8 become "\\xNN". */
 json_t *nxp_json_text(const char *s);
 
-/* "name1,name2" style list of set flags as a JSON array of strings. */
-json_t *nxp_json_flags(const nxp_flag_name *table, uint32_t value);
-
 struct nxp_plan;
 /* The scan object of f extended with "status" ("changes", "nothing_to_do",
  * "refused"), "changes", "refused", "warnings", "signature.action" and
@@ -32,15 +33,9 @@ struct nxp_plan;
 json_t *nxp_json_plan(const nxp_facts *f, const struct nxp_plan *plan);
 /* The dry-run diff of one image, as text. */
 void nxp_text_plan(FILE *out, const nxp_facts *f, const struct nxp_plan *plan);
-const char *nxp_plan_status_name(int status);
 
 /* Human-readable scan output for one image. */
 void nxp_text_image(FILE *out, const nxp_facts *f);
-
-/* The driver facts (nxpatch/driver.h) of f: the "driver" object of the scan
- * JSON (null for other kinds) and the text lines. */
-json_t *nxp_json_driver(const nxp_facts *f);
-void nxp_text_driver(FILE *out, const nxp_facts *f);
 
 struct nxp_finding;
 struct nxp_findings;
@@ -57,24 +52,22 @@ struct nxp_sig_result;
  * "timestamp", "reason"?}] of verify --trust. */
 json_t *nxp_json_signatures(const struct nxp_sig_result *res, size_t n);
 
-/* Whole-run reports. records: one object per image in input order, each
- * {"path", "cls", "report": the per-image JSON or null, "findings": [the
- * nxp_json_finding objects], "text", "stderr"}; summary: the run's counts.
- * The SARIF 2.1.0 document of command cmd (scan, plan, verify): */
-json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records,
-                           json_t *summary);
-/* The same in pieces, for a document written as the images come (batch
- * streaming): one image's results (path as reported, its findings) and its
- * toolExecutionNotifications (one when cls is "failed"), and the document
- * around them: nxp_sarif_document() is nxp_sarif_skeleton() of every
- * image's pieces concatenated, success = no notifications. The run's keys
- * are in the order tool, results, invocations, properties, so the results
- * come before anything that depends on all of them. Steal results/notes. */
+/* The SARIF 2.1.0 document of command cmd (scan, plan, verify), in pieces
+ * written as the images come (batch streaming): one image's results (path
+ * as reported, its findings: nxp_json_findings()) and its
+ * toolExecutionNotifications (one when cls is "failed"; report is the
+ * failure object), and the document around every image's pieces
+ * concatenated, success = no notifications. The run's keys are in the order
+ * tool, results, invocations, properties, so the results come before
+ * anything that depends on all of them. Steal results/notes. */
 json_t *nxp_sarif_results(const char *path, json_t *findings);
 json_t *nxp_sarif_notes(const char *path, const char *cls, json_t *report);
 json_t *nxp_sarif_skeleton(const char *cmd, const char *version, json_t *results,
                            json_t *notes, int success, json_t *summary);
-/* The self-contained HTML page of a plan run. */
+/* The self-contained HTML page of a plan run. records: one object per
+ * image in input order, each {"path", "cls", "report": the per-image JSON
+ * or null, "findings": [the nxp_json_finding objects], "text", "stderr"};
+ * summary: the run's counts. */
 void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summary);
 
 #ifdef __cplusplus

@@ -175,11 +175,6 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
                          const nxp_signer *signer, const nxp_sign_opts *opts,
                          nxp_signed_parts *out, nxp_error *err);
 
-/* The DER PKCS#7 ContentInfo for an image digest (exposed for tests and for
- * callers that lay out the file themselves). *der is malloc'd. */
-int nxp_sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *signer,
-                   const nxp_sign_opts *opts, uint8_t **der, size_t *derlen,
-                   nxp_error *err);
 
 /* ---- Verification ------------------------------------------------------ */
 
@@ -193,15 +188,15 @@ int nxp_trust_from_signer(nxp_trust **out, const nxp_signer *s, nxp_error *err);
 void nxp_trust_free(nxp_trust *t);
 
 typedef enum nxp_sig_status {
-	NXP_SIG_OK = 0,
-	NXP_SIG_BAD_ENTRY = 1,      /* WIN_CERTIFICATE header malformed */
-	NXP_SIG_BAD_PKCS7 = 2,      /* not DER PKCS#7 SignedData */
-	NXP_SIG_BAD_CONTENT = 3,    /* content not SpcIndirectDataContent */
-	NXP_SIG_BAD_DIGEST_ALG = 4, /* DigestInfo names an unsupported algorithm */
-	NXP_SIG_DIGEST_MISMATCH = 5,/* the image was changed after signing */
-	NXP_SIG_BAD_SIGNATURE = 6,  /* the PKCS#7 signature does not verify */
-	NXP_SIG_UNTRUSTED = 7,      /* the chain does not reach a trust anchor */
-	NXP_SIG_NO_CODE_SIGNING = 8 /* leaf lacks the codeSigning usage */
+	NXP_SIGSTATUS_OK = 0,
+	NXP_SIGSTATUS_BAD_ENTRY = 1,           /* WIN_CERTIFICATE header malformed */
+	NXP_SIGSTATUS_BAD_PKCS7 = 2,           /* not DER PKCS#7 SignedData */
+	NXP_SIGSTATUS_BAD_CONTENT = 3,         /* content not SpcIndirectDataContent */
+	NXP_SIGSTATUS_BAD_DIGEST_ALG = 4,      /* DigestInfo names an unsupported algorithm */
+	NXP_SIGSTATUS_DIGEST_MISMATCH = 5,     /* the image was changed after signing */
+	NXP_SIGSTATUS_BAD_SIGNATURE = 6,       /* the PKCS#7 signature does not verify */
+	NXP_SIGSTATUS_UNTRUSTED = 7,           /* the chain does not reach a trust anchor */
+	NXP_SIGSTATUS_NO_CODE_SIGNING = 8      /* leaf lacks the codeSigning usage */
 } nxp_sig_status;
 
 const char *nxp_sig_status_name(nxp_sig_status s); /* "ok", "digest_mismatch", ... */

@@ -13,7 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #include "nxpatch/analysis.h"
 #include "nxpatch/error.h"
@@ -21,6 +20,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* jansson's JSON value (include <jansson.h> to use one): the library
+ * returns and takes them, and its users need not include jansson. */
+typedef struct json_t json_t;
 
 #define NXP_TRACE_MAX_SITES 4096       /* fault sites kept (the helper's cap too) */
 #define NXP_TRACE_MAX_MODULES 1024

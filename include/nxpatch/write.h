@@ -26,7 +26,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #include "nxpatch/error.h"
 #include "nxpatch/input.h"
@@ -35,6 +34,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* jansson's JSON value (include <jansson.h> to use one): the library
+ * returns and takes them, and its users need not include jansson. */
+typedef struct json_t json_t;
 
 struct nxp_signer;
 struct nxp_sign_opts;

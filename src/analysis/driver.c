@@ -263,7 +263,7 @@ static int has_dvrt(const nxp_image *img)
 
 /* The NX wrappers of a section nxpatch appended: a section named
  * NXP_NXWRAP_SECTION, read-execute and not writable, whose data are
- * wrappers (each exactly what nxp_nxwrap_encode writes for an API of the
+ * wrappers (each exactly what nxpi_nxwrap_encode writes for an API of the
  * slot it jumps through) and then zeros. Anything else is not recognised
  * and is swept like any code. Returns the count, 0 when not recognised. */
 static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slots,
@@ -283,7 +283,7 @@ static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slo
 			uint32_t rva = s->virtual_address + (uint32_t)pos, iat = 0;
 			int api = -1;
 			for (size_t k = 0; k < nslots && api < 0; k++)
-				if (nxp_nxwrap_match(is64, slots[k].api, p + pos, rva, &iat) &&
+				if (nxpi_nxwrap_match(is64, slots[k].api, p + pos, rva, &iat) &&
 				    iat == slots[k].rva)
 					api = slots[k].api;
 			if (api < 0)

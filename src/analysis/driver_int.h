@@ -68,4 +68,17 @@ struct nxp_facts;
 int nxp_drv_analyze(struct nxp_facts *f);
 void nxp_drv_free(struct nxp_facts *f);
 
+/* The NX wrapper's bytes (include/nxpatch/driver.h), driver_wrap.c. */
+/* Encode the wrapper for nxp_drv_apis[api] at rva, reaching slot iat_rva,
+ * into out. Returns 0, or -1 when the API has no wrapper form (its
+ * argument is not a pool type or lookaside flags, or is passed where no
+ * wrapper reaches it). */
+int nxpi_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
+                       uint8_t out[NXP_NXWRAP_SIZE]);
+/* Whether p (NXP_NXWRAP_SIZE bytes at rva) is exactly the wrapper
+ * nxpi_nxwrap_encode writes for api and some IAT slot: 1 with *iat_rva set,
+ * else 0. */
+int nxpi_nxwrap_match(int is64, unsigned api, const uint8_t *p, uint32_t rva,
+                      uint32_t *iat_rva);
+
 #endif

@@ -4,6 +4,7 @@
  * migrated driver, so the two can never disagree. */
 #include <string.h>
 
+#include "analysis/driver_int.h"
 #include "nxpatch/driver.h"
 #include "util/bytes.h"
 
@@ -67,8 +68,8 @@ static int encode(int is64, unsigned api, uint32_t rva, uint8_t out[NXP_NXWRAP_S
 	return 0;
 }
 
-int nxp_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
-                      uint8_t out[NXP_NXWRAP_SIZE])
+int nxpi_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
+                       uint8_t out[NXP_NXWRAP_SIZE])
 {
 	unsigned at;
 	uint32_t from;
@@ -78,8 +79,8 @@ int nxp_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
 	return 0;
 }
 
-int nxp_nxwrap_match(int is64, unsigned api, const uint8_t *p, uint32_t rva,
-                     uint32_t *iat_rva)
+int nxpi_nxwrap_match(int is64, unsigned api, const uint8_t *p, uint32_t rva,
+                      uint32_t *iat_rva)
 {
 	uint8_t want[NXP_NXWRAP_SIZE];
 	unsigned at;

@@ -12,6 +12,7 @@
 
 #include "analysis/evidence_int.h"
 #include "util/bytes.h"
+#include "analysis/internal.h"
 
 const char *nxp_evidence_kind_name(nxp_evidence_kind k)
 {
@@ -135,7 +136,7 @@ int nxp_ev_add(nxp_ev_ctx *c, nxp_evidence_kind kind, uint64_t rva)
 	int s = nxp_ev_nonexec_section(c->img, rva);
 	if (s < 0 || seen_before(c, kind, (uint32_t)rva))
 		return NXP_OK;
-	return nxp_facts_add_evidence(c->f, kind, (uint32_t)rva, s);
+	return nxpi_facts_add_evidence(c->f, kind, (uint32_t)rva, s);
 }
 
 int nxp_ev_detail_handle(nxp_ev_ctx *c)
@@ -514,7 +515,7 @@ static int warn_atl_imports(nxp_ev_ctx *c)
 		uint32_t len = img->imports[i].name_len;
 		if (!old_atl_name(name, len))
 			continue;
-		return nxp_facts_add_warning(
+		return nxpi_facts_add_warning(
 			c->f,
 			"imports %.*s: ATL before 8.0 may build window thunks in heap memory at run "
 			"time, which static analysis cannot find and section flags cannot fix; "
@@ -578,7 +579,7 @@ static void close_ctx(nxp_ev_ctx *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int nxp_collect_evidence(nxp_facts *f, nxp_error *err)
+int nxpi_collect_evidence(nxp_facts *f, nxp_error *err)
 {
 	nxp_ev_ctx c;
 	const nxp_image *img = f->img;

@@ -15,6 +15,7 @@
 
 #include "analysis/evidence_int.h"
 #include "util/bytes.h"
+#include "analysis/internal.h"
 
 /* Bytes a relocation of this type rewrites; 0 for padding, and for
  * HIGHADJ (4) the entry after it is its parameter. */
@@ -86,7 +87,7 @@ static int ensure(nxp_ev_ctx *c)
 		return 1;
 	int rc = load(c);
 	if (rc) {
-		c->rc = rc; /* reported by nxp_collect_evidence */
+		c->rc = rc; /* reported by nxpi_collect_evidence */
 		return 0;
 	}
 	return 1;

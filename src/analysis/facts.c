@@ -8,10 +8,11 @@
 
 #include "analysis/driver_int.h"
 #include "nxpatch/analysis.h"
+#include "analysis/internal.h"
 
 #define NXP_MAX_WARNINGS 64
 
-int nxp_facts_add_evidence(nxp_facts *f, nxp_evidence_kind kind, uint32_t rva, int section)
+int nxpi_facts_add_evidence(nxp_facts *f, nxp_evidence_kind kind, uint32_t rva, int section)
 {
 	if (section < 0 || section >= (int)f->img->nsections)
 		return NXP_OK;
@@ -34,7 +35,7 @@ int nxp_facts_add_evidence(nxp_facts *f, nxp_evidence_kind kind, uint32_t rva, i
 	return NXP_OK;
 }
 
-int nxp_facts_add_warning(nxp_facts *f, const char *fmt, ...)
+int nxpi_facts_add_warning(nxp_facts *f, const char *fmt, ...)
 {
 	if (f->nwarnings >= NXP_MAX_WARNINGS)
 		return NXP_OK;
@@ -63,9 +64,9 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 	f->checksum_computed = nxp_pe_checksum(img->data, img->len, img->checksum_offset);
 	int rc = NXP_OK;
 	for (unsigned i = 0; i < img->nread_warnings && !rc; i++)
-		rc = nxp_facts_add_warning(f, "%s", img->read_warnings[i]);
+		rc = nxpi_facts_add_warning(f, "%s", img->read_warnings[i]);
 	if (!rc)
-		rc = nxp_collect_evidence(f, err);
+		rc = nxpi_collect_evidence(f, err);
 	if (!rc && f->kind == NXP_KIND_DRIVER)
 		rc = nxp_drv_analyze(f);
 	if (rc && err && !err->code)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "nxpatch/input.h"
+#include "util/file.h"
 
 enum { STAGE_NONE, STAGE_FILE, STAGE_FACTS };
 
@@ -32,7 +33,7 @@ int nxp_input_open_flags(nxp_input **out, const char *path, unsigned flags, nxp_
 	}
 	/* What was parsed and analysed must be the file's bytes: a file cut
 	 * short meanwhile read as zeros past its new end. */
-	if (!nxp_file_intact(&in->file)) {
+	if (!nxpi_file_intact(&in->file)) {
 		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 		goto fail;
 	}
@@ -41,7 +42,7 @@ int nxp_input_open_flags(nxp_input **out, const char *path, unsigned flags, nxp_
 fail:
 	/* A parse that failed on zeros read past a new end of the file is a
 	 * changed file, not a malformed image. */
-	if (in->stage >= STAGE_FILE && rc != NXP_E_CHANGED && !nxp_file_intact(&in->file))
+	if (in->stage >= STAGE_FILE && rc != NXP_E_CHANGED && !nxpi_file_intact(&in->file))
 		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 	nxp_input_close(in);
 	return rc;

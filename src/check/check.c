@@ -18,10 +18,11 @@
 #include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/sign.h"
+#include "check/internal.h"
 
 #define ADD(...)                                                  \
 	do {                                                      \
-		if (nxp_findings_add(&c->findings, __VA_ARGS__))  \
+		if (nxpi_findings_add(&c->findings, __VA_ARGS__))  \
 			return NXP_E_NOMEM;                       \
 	} while (0)
 
@@ -151,7 +152,7 @@ static int signatures(nxp_check *c, const nxp_facts *f, const nxp_trust *trust)
 		ADD(NXP_F_SIGNATURE_INVALID, NXP_WHERE_NONE, NULL, "signature: %s", err.msg);
 	for (size_t i = 0; i < c->nsigs; i++) {
 		const nxp_sig_result *r = &c->sigs[i];
-		if (r->status != NXP_SIG_OK)
+		if (r->status != NXP_SIGSTATUS_OK)
 			ADD(NXP_F_SIGNATURE_INVALID, NXP_WHERE_NONE, NULL, "signature %u: %s: %s",
 			    r->index, nxp_sig_status_name(r->status), r->reason);
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check/internal.h"
 #include "nxpatch/check.h"
 
 static const nxp_finding_info table[NXP_F__COUNT] = {
@@ -50,8 +51,8 @@ const char *nxp_verdict_name(nxp_verdict v)
 	return "unknown";
 }
 
-int nxp_findings_add(nxp_findings *fs, nxp_finding_id id, nxp_where where, const char *rule,
-                     const char *fmt, ...)
+int nxpi_findings_add(nxp_findings *fs, nxp_finding_id id, nxp_where where, const char *rule,
+                      const char *fmt, ...)
 {
 	if (fs->n >= NXP_MAX_FINDINGS) {
 		fs->dropped++;

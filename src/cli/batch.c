@@ -24,6 +24,7 @@
 #include "nxpatch/report.h"
 #include "nxpatch/trace.h"
 #include "util/escape.h"
+#include "util/file.h"
 
 /* ---------------------------------------------------------------- options */
 
@@ -345,7 +346,7 @@ static int walk(items *l, const char *dir, const batch_opts *o)
 			l->skipped++;
 		} else if (S_ISDIR(sb.st_mode)) {
 			enter = 1;
-		} else if (!S_ISREG(sb.st_mode) || nxp_tmpfile_is_name(name) ||
+		} else if (!S_ISREG(sb.st_mode) || nxpi_tmpfile_is_name(name) ||
 		           has_suffix(name, ".nxpatch-orig") ||
 		           (o->skip_suffix && has_suffix(name, o->skip_suffix))) {
 			l->skipped++;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "nxpatch/error.h"
 
@@ -37,12 +38,10 @@ int cli_load_policy(const char *path, struct nxp_policy **out);
 /* The same for a policy held in memory (name is used in messages). */
 int cli_load_policy_buffer(const char *name, const char *buf, size_t len, struct nxp_policy **out);
 
-/* --format: text (default), json. Returns 1 when known. */
+/* --format NAME: allowed is a mask of 1 << CLI_*. Returns 1 and sets
+ * *format when NAME is allowed; otherwise prints a usage error naming the
+ * allowed ones and returns 0. */
 enum { CLI_TEXT = 0, CLI_JSON = 1, CLI_JSONL = 2, CLI_SARIF = 3, CLI_HTML = 4 };
-int cli_parse_format(const char *arg, int *format);
-/* The same for the batch commands: allowed is a mask of 1 << CLI_*. On an
- * unknown or disallowed format prints a usage error naming the allowed ones
- * and returns 0. */
 int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned allowed);
 /* Print a JSON document to stdout (and free it). */
 struct json_t;

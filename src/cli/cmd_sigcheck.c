@@ -34,8 +34,8 @@ static void print_result(const char *path, const nxp_sig_result *r)
 		snprintf(ts, sizeof(ts), "%s@%s", r->timestamp_rfc3161 ? "rfc3161" : "countersignature",
 		         tt);
 	}
-	printf("%s\tentry %u\t%s", nxp_shown(path), r->index, r->status == NXP_SIG_OK ? "ok" : "FAILED");
-	if (r->status != NXP_SIG_OK)
+	printf("%s\tentry %u\t%s", nxp_shown(path), r->index, r->status == NXP_SIGSTATUS_OK ? "ok" : "FAILED");
+	if (r->status != NXP_SIGSTATUS_OK)
 		printf(" (%s: %s)", nxp_sig_status_name(r->status), nxp_shown(r->reason));
 	printf("\tsubject=%s\tdigest=%s\tsigning-time=%s\ttimestamp=%s\tnested=%u\n",
 	       r->subject[0] ? nxp_shown(r->subject) : "unknown",

@@ -53,17 +53,6 @@ int cli_load_policy_buffer(const char *name, const char *buf, size_t len, nxp_po
 	return policy_failed(rc, &diags, &err);
 }
 
-int cli_parse_format(const char *arg, int *format)
-{
-	if (!strcmp(arg, "text"))
-		*format = CLI_TEXT;
-	else if (!strcmp(arg, "json"))
-		*format = CLI_JSON;
-	else
-		return 0;
-	return 1;
-}
-
 static const char *const format_names[] = {"text", "json", "jsonl", "sarif", "html"};
 
 int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned allowed)

@@ -9,13 +9,13 @@
  * else the one value in 1..0xffff congruent to the total modulo 0xffff.
  * So any grouping of the adds gives the same bits, as long as no
  * accumulator overflows and each is folded before the partial sums meet.
- * nxp_pe_sum16 takes the AVX2 loop where the CPU has it (on a 2-core EPYC,
+ * nxpi_pe_sum16 takes the AVX2 loop where the CPU has it (on a 2-core EPYC,
  * bench/csum_bench.c: ~0.9x memchr's read rate, the plain C loop ~0.75x) and
  * the plain C one elsewhere. */
 #include <string.h>
 
 #include "nxpatch/pe.h"
-#include "pe/checksum_int.h"
+#include "pe/internal.h"
 #include "util/cpu.h"
 
 #ifdef NXP_HAVE_AVX2
@@ -29,7 +29,7 @@ static uint32_t fold16(uint64_t x)
 	return (uint32_t)x;
 }
 
-uint32_t nxp_pe_sum16_portable(const uint8_t *buf, size_t len, uint32_t sum)
+uint32_t nxpi_pe_sum16_portable(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	uint64_t a0 = sum, a1 = 0, a2 = 0, a3 = 0;
 	size_t i = 0;
@@ -68,7 +68,7 @@ NXP_TARGET_AVX2 static inline __m256i words_avx2(const uint8_t *p)
 	                        _mm256_srli_epi32(v, 16));
 }
 
-NXP_TARGET_AVX2 uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
+NXP_TARGET_AVX2 uint32_t nxpi_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	__m256i acc64 = _mm256_setzero_si256();
 	size_t i = 0;
@@ -95,30 +95,30 @@ NXP_TARGET_AVX2 uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint3
 	uint64_t t = (uint64_t)fold16(sum) + fold16(lane[0]) + fold16(lane[1]) + fold16(lane[2]) +
 	             fold16(lane[3]);
 	/* The tail (under 128 bytes) continues from the folded sum. */
-	return nxp_pe_sum16_portable(buf + i, len - i, fold16(t));
+	return nxpi_pe_sum16_portable(buf + i, len - i, fold16(t));
 }
 #else
-uint32_t nxp_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
+uint32_t nxpi_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum)
 {
-	return nxp_pe_sum16_portable(buf, len, sum);
+	return nxpi_pe_sum16_portable(buf, len, sum);
 }
 #endif
 
-uint32_t nxp_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
+uint32_t nxpi_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	/* Short buffers (the checksum field's window, incremental edits) gain
 	 * nothing from AVX2. */
 	if (len >= 512 && nxp_cpu_avx2())
-		return nxp_pe_sum16_avx2(buf, len, sum);
-	return nxp_pe_sum16_portable(buf, len, sum);
+		return nxpi_pe_sum16_avx2(buf, len, sum);
+	return nxpi_pe_sum16_portable(buf, len, sum);
 }
 
-uint32_t nxp_pe_sum_residue(uint64_t sum)
+uint32_t nxpi_pe_sum_residue(uint64_t sum)
 {
 	return fold16(sum) % 0xffff;
 }
 
-uint32_t nxp_pe_sum_swap_byte(uint32_t residue, uint64_t off, uint8_t oldb, uint8_t newb)
+uint32_t nxpi_pe_sum_swap_byte(uint32_t residue, uint64_t off, uint8_t oldb, uint8_t newb)
 {
 	/* A byte at an even offset is a word's low half, at an odd one its high. */
 	uint32_t shift = (off & 1) ? 8 : 0;
@@ -126,7 +126,7 @@ uint32_t nxp_pe_sum_swap_byte(uint32_t residue, uint64_t off, uint8_t oldb, uint
 	return (residue + 0xffff - o + n) % 0xffff;
 }
 
-uint32_t nxp_pe_sum_finish(uint32_t residue, uint64_t len)
+uint32_t nxpi_pe_sum_finish(uint32_t residue, uint64_t len)
 {
 	/* The fold-after-every-add sum of a non-zero file is never 0: its
 	 * residue 0 stands for 0xffff. */
@@ -137,7 +137,7 @@ uint32_t nxp_pe_checksum(const uint8_t *buf, size_t len, size_t checksum_offset)
 {
 	uint32_t sum;
 	if (checksum_offset >= len) {
-		sum = nxp_pe_sum16(buf, len, 0);
+		sum = nxpi_pe_sum16(buf, len, 0);
 	} else {
 		/* Words are at even offsets; the 4-byte field may straddle words
 		 * when e_lfanew is odd, so sum an even-aligned window with the field
@@ -150,9 +150,9 @@ uint32_t nxp_pe_checksum(const uint8_t *buf, size_t len, size_t checksum_offset)
 		memcpy(win, buf + a, b - a);
 		memset(win + (checksum_offset - a), 0,
 		       (b - checksum_offset) < 4 ? (b - checksum_offset) : 4);
-		sum = nxp_pe_sum16(buf, a, 0);
-		sum = nxp_pe_sum16(win, b - a, sum);
-		sum = nxp_pe_sum16(buf + b, len - b, sum);
+		sum = nxpi_pe_sum16(buf, a, 0);
+		sum = nxpi_pe_sum16(win, b - a, sum);
+		sum = nxpi_pe_sum16(buf + b, len - b, sum);
 	}
 	return (uint32_t)(fold16(sum) + (uint32_t)len);
 }

@@ -12,6 +12,9 @@
 #include "plan/addsec.h"
 #include "plan/pool.h"
 #include "util/bytes.h"
+#include "analysis/internal.h"
+#include "pe/internal.h"
+#include "policy/internal.h"
 
 typedef struct bit_decision {
 	int decided;
@@ -107,7 +110,7 @@ static void evaluate_rules(planner *pl)
 	for (size_t ri = 0; ri < pl->pol->nrules; ri++) {
 		const nxp_rule *r = &pl->pol->rules[ri];
 		view.code_in_data = unresolved_code_in_data(pl);
-		if (!nxp_rule_matches(r, &view))
+		if (!nxpi_rule_matches(r, &view))
 			continue;
 		if (pl->plan && pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
@@ -118,7 +121,7 @@ static void evaluate_rules(planner *pl)
 		for (size_t ai = 0; ai < r->nsections; ai++) {
 			const nxp_section_action *a = &r->sections[ai];
 			for (unsigned si = 0; si < img->nsections; si++) {
-				if (!nxp_section_selected(a, &view, si))
+				if (!nxpi_section_selected(a, &view, si))
 					continue;
 				decide(pl->sec[si], 32, a->add, 1, (int)ri, a->allow_wx);
 				decide(pl->sec[si], 32, a->remove, 0, (int)ri, a->allow_wx);
@@ -253,19 +256,19 @@ static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t
 	else
 		sum = nxp_pe_checksum(img->data, (size_t)out_len, img->checksum_offset) -
 		      (uint32_t)out_len;
-	sum = nxp_pe_sum_residue(sum);
+	sum = nxpi_pe_sum_residue(sum);
 	for (size_t i = 0; i < p->nchanges; i++) {
 		const nxp_change *c = &p->changes[i];
 		if (c->field == NXP_FIELD_CHECKSUM)
 			continue;
 		for (uint32_t k = 0; k < c->size; k++)
-			sum = nxp_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
+			sum = nxpi_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
 			                           (uint8_t)(c->new_value >> (8 * k)));
 	}
 	/* An appended section: its data start at an even (aligned) offset. */
 	if (p->add.present)
-		sum = nxp_pe_sum_residue((uint64_t)sum + nxp_pe_sum16(p->add.data, p->add.data_len, 0));
-	return nxp_pe_sum_finish(sum, nxp_plan_body_end(p));
+		sum = nxpi_pe_sum_residue((uint64_t)sum + nxpi_pe_sum16(p->add.data, p->add.data_len, 0));
+	return nxpi_pe_sum_finish(sum, nxp_plan_body_end(p));
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -366,7 +369,7 @@ static void counterfactual_sanctions(const planner *pl, nxp_plan *plan)
 	/* Evidence from a trace (--evidence) is not in the image: carry it over. */
 	for (size_t k = 0; k < pl->f->nevidence; k++)
 		if (pl->f->evidence[k].kind == NXP_EV_DEP_FAULT &&
-		    nxp_facts_add_evidence(&pf, NXP_EV_DEP_FAULT, pl->f->evidence[k].rva,
+		    nxpi_facts_add_evidence(&pf, NXP_EV_DEP_FAULT, pl->f->evidence[k].rva,
 		                           pl->f->evidence[k].section))
 			goto out;
 	pf.heap_faults = pl->f->heap_faults;
@@ -575,14 +578,14 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		const char *by = plan->changes[0].nbits ? plan->changes[0].bits[0].rule : NULL;
 		plan->signature_entries = img->ncerts;
 		switch (pol->signature) {
-		case NXP_SIG_REFUSE:
+		case NXP_SIGMODE_REFUSE:
 			refuse(plan, NXP_F_REFUSED_SIGNED, NXP_WHERE_NONE, by,
 			       "image is signed (%u entr%s) and the policy says signature: refuse; "
 			       "patching would invalidate the signature",
 			       img->ncerts, img->ncerts == 1 ? "y" : "ies");
 			break;
-		case NXP_SIG_STRIP:
-		case NXP_SIG_RESIGN:
+		case NXP_SIGMODE_STRIP:
+		case NXP_SIGMODE_RESIGN:
 			if (!NXP_FITS(img->cert_offset, img->cert_size, img->len) ||
 			    img->cert_offset + img->cert_size != img->len) {
 				refuse(plan, NXP_F_REFUSED_CERT_LAYOUT,
@@ -592,7 +595,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 				       img->cert_offset, img->cert_size, img->len);
 				break;
 			}
-			plan->signature = pol->signature == NXP_SIG_STRIP ? NXP_SIGACT_STRIP
+			plan->signature = pol->signature == NXP_SIGMODE_STRIP ? NXP_SIGACT_STRIP
 			                                                  : NXP_SIGACT_RESIGN;
 			plan->out_len = img->cert_offset;
 			add_change(plan, NXP_FIELD_CERT_DIR, -1, img->cert_dir_offset, 8,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analysis/driver_int.h"
 #include "nxpatch/driver.h"
 #include "plan/addsec.h"
 #include "plan/pool.h"
@@ -158,7 +159,7 @@ static int wrapper_for(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_si
 	if (!base || pp->nwraps >= NXP_POOL_MAX_WRAPS)
 		return -1;
 	uint32_t at = base + (uint32_t)pp->nwraps * NXP_NXWRAP_SIZE;
-	if (nxp_nxwrap_encode(img->machine == NXP_MACHINE_AMD64, s->api, at, s->iat_rva,
+	if (nxpi_nxwrap_encode(img->machine == NXP_MACHINE_AMD64, s->api, at, s->iat_rva,
 	                      pp->code + pp->nwraps * NXP_NXWRAP_SIZE))
 		return -1;
 	pp->wraps[pp->nwraps++] = (nxp_pool_wrap){s->api, s->iat_rva, at};

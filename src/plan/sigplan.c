@@ -5,6 +5,7 @@
 
 #include "nxpatch/plan.h"
 #include "nxpatch/sign.h"
+#include "pe/internal.h"
 
 static void add(nxp_plan *p, nxp_field field, uint32_t off, uint32_t size, uint64_t old,
                 uint64_t val)
@@ -47,12 +48,12 @@ int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action acti
 		/* The CheckSum of the image cut at the table, with directory
 		 * entry 4 zeroed: always recomputed, as a signed image's was. */
 		uint64_t n = plan->out_len;
-		uint32_t s = nxp_pe_sum_residue(
+		uint32_t s = nxpi_pe_sum_residue(
 			nxp_pe_checksum(img->data, (size_t)n, lay.checksum_offset) - (uint32_t)n);
 		for (uint32_t k = 0; k < 8; k++)
-			s = nxp_pe_sum_swap_byte(s, lay.cert_dir_offset + k,
+			s = nxpi_pe_sum_swap_byte(s, lay.cert_dir_offset + k,
 			                         img->data[lay.cert_dir_offset + k], 0);
-		uint32_t sum = nxp_pe_sum_finish(s, n);
+		uint32_t sum = nxpi_pe_sum_finish(s, n);
 		if (sum != img->checksum)
 			add(plan, NXP_FIELD_CHECKSUM, lay.checksum_offset, 4, img->checksum, sum);
 		plan->checksum_new = sum;

@@ -18,12 +18,13 @@
 #include <string.h>
 
 #include "nxpatch/policy.h"
+#include "policy/internal.h"
 
 #define GLOB_MAX_PATTERN 4096
 
 enum tok { T_LIT, T_ANY, T_CLASS, T_STAR, T_DSTAR, T_DSTAR_SLASH };
 
-const char *nxp_glob_check(const char *p)
+const char *nxpi_glob_check(const char *p)
 {
 	if (!p)
 		return "missing pattern";
@@ -102,9 +103,9 @@ static const char *class_end(const char *p)
 	return end;
 }
 
-int nxp_glob_match(const char *pattern, const char *text)
+int nxpi_glob_match(const char *pattern, const char *text)
 {
-	if (!pattern || !text || nxp_glob_check(pattern))
+	if (!pattern || !text || nxpi_glob_check(pattern))
 		return 0;
 	size_t n = strlen(text);
 	unsigned char small[2][256];

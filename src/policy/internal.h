@@ -57,4 +57,16 @@ void ytree_free(ynode *n);
 /* Sort c->diags by position, keeping the order of equal positions. */
 void pctx_sort_diags(pctx *c);
 
+/* Library-internal: matching against the facts of one image (match.c),
+ * used by the planner. 1 when rule r's match: block holds for f; 1 when
+ * section idx is one that action a selects. */
+struct nxp_facts;
+int nxpi_rule_matches(const nxp_rule *r, const struct nxp_facts *f);
+int nxpi_section_selected(const nxp_section_action *a, const struct nxp_facts *f, unsigned idx);
+
+/* Glob with *, ?, [...] and ** (any number of path components). */
+int nxpi_glob_match(const char *pattern, const char *text);
+/* 0 when the glob is well-formed, else a static reason ("unterminated '['"). */
+const char *nxpi_glob_check(const char *pattern);
+
 #endif

@@ -156,7 +156,7 @@ static const nxp_flag_name kind_names[] = {
 	{"driver", NXP_KIND_DRIVER}, {"efi", NXP_KIND_EFI}, {NULL, 0},
 };
 static const nxp_flag_name signature_names[] = {
-	{"refuse", NXP_SIG_REFUSE}, {"strip", NXP_SIG_STRIP}, {"resign", NXP_SIG_RESIGN},
+	{"refuse", NXP_SIGMODE_REFUSE}, {"strip", NXP_SIGMODE_STRIP}, {"resign", NXP_SIGMODE_RESIGN},
 	{NULL, 0},
 };
 static const nxp_flag_name checksum_names[] = {
@@ -343,7 +343,7 @@ static void str_list(lctx *L, const ynode *key, const ynode *val, nxp_strlist *o
 	for (long i = 0; i < n; i++) {
 		const char *why = NULL;
 		if (globs)
-			why = nxp_glob_check(items[i]->str);
+			why = nxpi_glob_check(items[i]->str);
 		else if (items[i]->len > NXP_POLICY_MAX_IMPORT_NAME)
 			why = "name longer than 256 characters";
 		if (why) {
@@ -576,7 +576,7 @@ static void f_act_section(lctx *L, const ynode *key, const ynode *val, void *obj
 			return;
 		}
 	} else {
-		const char *why = nxp_glob_check(s);
+		const char *why = nxpi_glob_check(s);
 		if (why) {
 			pctx_error(L->c, val->loc, "section: bad glob '%s': %s", shown(s, q, sizeof(q)),
 			           why);
@@ -987,7 +987,7 @@ int nxp_policy_load_buffer(nxp_policy **out, const char *name, const char *buf, 
 		c.nomem = 1;
 		goto done;
 	}
-	p->signature = NXP_SIG_REFUSE;
+	p->signature = NXP_SIGMODE_REFUSE;
 	p->checksum = NXP_CHECKSUM_AUTO;
 
 	if (len > NXP_POLICY_MAX_BYTES) {

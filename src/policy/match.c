@@ -6,6 +6,7 @@
 #include "nxpatch/analysis.h"
 #include "nxpatch/policy.h"
 #include "util/bytes.h"
+#include "policy/internal.h"
 
 static int u16_in(const nxp_u16list *l, uint16_t v)
 {
@@ -41,19 +42,19 @@ static int has_section_match(const nxp_strlist *l, const nxp_image *img)
 	unsigned n = img->nsections < NXP_MAX_SECTIONS ? img->nsections : NXP_MAX_SECTIONS;
 	for (unsigned i = 0; i < n; i++)
 		for (size_t k = 0; k < l->n; k++)
-			if (nxp_glob_match(l->items[k], img->sections[i].name))
+			if (nxpi_glob_match(l->items[k], img->sections[i].name))
 				return 1;
 	return 0;
 }
 
-int nxp_rule_matches(const nxp_rule *r, const nxp_facts *f)
+int nxpi_rule_matches(const nxp_rule *r, const nxp_facts *f)
 {
 	const nxp_image *img = f->img;
 
 	if (r->path.n) {
 		int hit = 0;
 		for (size_t k = 0; f->path && k < r->path.n && !hit; k++)
-			hit = nxp_glob_match(r->path.items[k], f->path);
+			hit = nxpi_glob_match(r->path.items[k], f->path);
 		if (!hit)
 			return 0;
 	}
@@ -87,11 +88,11 @@ int nxp_rule_matches(const nxp_rule *r, const nxp_facts *f)
 	return 1;
 }
 
-int nxp_section_selected(const nxp_section_action *a, const nxp_facts *f, unsigned idx)
+int nxpi_section_selected(const nxp_section_action *a, const nxp_facts *f, unsigned idx)
 {
 	if (!a->selector || !f->img || idx >= f->img->nsections || idx >= NXP_MAX_SECTIONS)
 		return 0;
 	if (strcmp(a->selector, NXP_SELECTOR_CODE_IN_DATA) == 0)
 		return f->section_evidence[idx] > 0;
-	return nxp_glob_match(a->selector, f->img->sections[idx].name);
+	return nxpi_glob_match(a->selector, f->img->sections[idx].name);
 }

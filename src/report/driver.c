@@ -5,9 +5,11 @@
  * same behaviour would raise at run time. */
 #include <stdio.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "nxpatch/driver.h"
 #include "nxpatch/report.h"
+#include "report/internal.h"
 
 static const char *code_label(unsigned code)
 {
@@ -79,7 +81,7 @@ static json_t *site_json(const nxp_image *img, const nxp_drv_site *s)
 	return o;
 }
 
-json_t *nxp_json_driver(const nxp_facts *f)
+json_t *nxpi_json_driver(const nxp_facts *f)
 {
 	const nxp_driver_facts *d = f->driver;
 	const nxp_image *img = f->img;
@@ -155,7 +157,7 @@ json_t *nxp_json_driver(const nxp_facts *f)
 	return o;
 }
 
-void nxp_text_driver(FILE *out, const nxp_facts *f)
+void nxpi_text_driver(FILE *out, const nxp_facts *f)
 {
 	const nxp_driver_facts *d = f->driver;
 	const nxp_image *img = f->img;

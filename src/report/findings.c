@@ -3,6 +3,7 @@
  * docs/json.md ("Findings"); SARIF and HTML render these objects. */
 #include <stdio.h>
 #include <time.h>
+#include <jansson.h>
 
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
@@ -83,7 +84,7 @@ json_t *nxp_json_signatures(const nxp_sig_result *res, size_t n)
 		                                        r->timestamp_rfc3161 ? "rfc3161" : "countersignature",
 		                                        "time", ts[0] ? json_string(ts) : json_null())
 		                            : json_null());
-		if (r->status != NXP_SIG_OK)
+		if (r->status != NXP_SIGSTATUS_OK)
 			json_object_set_new(o, "reason", nxp_json_text(r->reason));
 		json_array_append_new(sigs, o);
 	}

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "nxpatch/report.h"
 #include "util/escape.h"
+#include "report/internal.h"
 
 /* A JSON string from bytes of the file or the command line, which need not
  * be UTF-8 (jansson refuses those and returns NULL, which silently dropped
@@ -37,7 +39,7 @@ json_t *nxp_json_text(const char *s)
 	return json_bytes(s, strlen(s));
 }
 
-json_t *nxp_json_flags(const nxp_flag_name *table, uint32_t value)
+json_t *nxpi_json_flags(const nxp_flag_name *table, uint32_t value)
 {
 	json_t *a = json_array();
 	uint32_t known = 0;
@@ -84,7 +86,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 	json_object_set_new(o, "dll_characteristics",
 	                    json_pack("{s:I, s:o}", "value", (json_int_t)img->dll_characteristics,
 	                              "flags",
-	                              nxp_json_flags(nxp_dll_flag_names, img->dll_characteristics)));
+	                              nxpi_json_flags(nxp_dll_flag_names, img->dll_characteristics)));
 	json_object_set_new(o, "image_base", json_integer((json_int_t)img->image_base));
 	json_object_set_new(o, "section_alignment", json_integer(img->section_alignment));
 	json_object_set_new(o, "file_alignment", json_integer(img->file_alignment));
@@ -95,7 +97,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 		json_t *so = json_pack(
 			"{s:o, s:{s:I, s:o}, s:I, s:I, s:I, s:I, s:b, s:b, s:I}", "name", nxp_json_text(s->name),
 			"characteristics", "value", (json_int_t)s->characteristics, "attributes",
-			nxp_json_flags(nxp_section_attr_names, s->characteristics),
+			nxpi_json_flags(nxp_section_attr_names, s->characteristics),
 			"virtual_address", (json_int_t)s->virtual_address, "virtual_size",
 			(json_int_t)s->virtual_size, "raw_offset", (json_int_t)s->raw_offset, "raw_size",
 			(json_int_t)s->raw_size, "wx", section_is_wx(s), "code_in_data",
@@ -146,7 +148,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 	json_object_set_new(o, "evidence", ev);
 	json_object_set_new(o, "code_in_data", json_boolean(f->code_in_data));
 	if (f->driver)
-		json_object_set_new(o, "driver", nxp_json_driver(f));
+		json_object_set_new(o, "driver", nxpi_json_driver(f));
 	json_t *warn = json_array();
 	for (size_t i = 0; i < f->nwarnings; i++)
 		json_array_append_new(warn, nxp_json_text(f->warnings[i]));
@@ -219,7 +221,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	}
 	if (f->evidence_dropped)
 		fprintf(out, "  evidence     %zu more not listed\n", f->evidence_dropped);
-	nxp_text_driver(out, f);
+	nxpi_text_driver(out, f);
 	for (size_t i = 0; i < f->nwarnings; i++)
 		fprintf(out, "  warning      %s\n", nxp_shown(f->warnings[i]));
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Plan reports: the dry-run diff as text and as JSON. */
 #include <stdio.h>
+#include <jansson.h>
 
 #include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
 #include "util/escape.h"
+#include "report/internal.h"
 
-const char *nxp_plan_status_name(int status)
+static const char *plan_status_name(int status)
 {
 	static const char *const names[] = {
 		[NXP_PLAN_NOTHING] = "nothing_to_do",
@@ -51,7 +53,7 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 {
 	const nxp_image *img = f->img;
 	json_t *o = nxp_json_image(f);
-	json_object_set_new(o, "plan", json_string(nxp_plan_status_name(plan->status)));
+	json_object_set_new(o, "plan", json_string(plan_status_name(plan->status)));
 	json_t *changes = json_array();
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
@@ -83,7 +85,7 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 			                                 : nxp_section_attr_names;
 			json_t *added = json_array(), *removed = json_array(), *bits = json_array();
 			for (unsigned b = 0; b < c->nbits; b++) {
-				json_t *names = nxp_json_flags(t, c->bits[b].bit);
+				json_t *names = nxpi_json_flags(t, c->bits[b].bit);
 				json_t *name = json_array_get(names, 0);
 				json_array_append(c->bits[b].set ? added : removed, name);
 				json_array_append_new(bits, json_pack("{s:O, s:s, s:s}", "name", name, "op",

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "nxpatch/check.h"
 #include "nxpatch/report.h"
@@ -159,23 +160,4 @@ json_t *nxp_sarif_skeleton(const char *cmd, const char *version, json_t *results
 	return json_pack("{s:s, s:s, s:[o]}", "$schema",
 	                 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
 	                 "runs", run);
-}
-
-json_t *nxp_sarif_document(const char *cmd, const char *version, json_t *records,
-                           json_t *summary)
-{
-	json_t *results = json_array(), *notes = json_array();
-	for (size_t i = 0; i < json_array_size(records); i++) {
-		json_t *rec = json_array_get(records, i);
-		const char *path = json_string_value(json_object_get(rec, "path"));
-		json_t *n = nxp_sarif_notes(path, json_string_value(json_object_get(rec, "cls")),
-		                            json_object_get(rec, "report"));
-		json_t *r = nxp_sarif_results(path, json_object_get(rec, "findings"));
-		json_array_extend(notes, n);
-		json_array_extend(results, r);
-		json_decref(n);
-		json_decref(r);
-	}
-	return nxp_sarif_skeleton(cmd, version, results, notes, json_array_size(notes) == 0,
-	                          summary);
 }

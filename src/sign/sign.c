@@ -8,6 +8,7 @@
 
 #include "sign/internal.h"
 #include "util/bytes.h"
+#include "pe/internal.h"
 
 #define FAIL_OSSL(err, code, what)                                                       \
 	do {                                                                             \
@@ -133,9 +134,10 @@ static int add_signed_seq(PKCS7_SIGNER_INFO *si, const char *oid, const uint8_t 
 	return ok;
 }
 
-int nxp_sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *signer,
-                   const nxp_sign_opts *opts, uint8_t **der, size_t *derlen,
-                   nxp_error *err)
+/* The DER PKCS#7 ContentInfo for an image digest. *der is malloc'd. */
+static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *signer,
+                      const nxp_sign_opts *opts, uint8_t **der, size_t *derlen,
+                      nxp_error *err)
 {
 	int rc = NXP_OK;
 	uint8_t *idc = NULL, *tmp = NULL;
@@ -362,7 +364,7 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 			ok = EVP_DigestUpdate(ctx, data + p, end - p);
 		size_t se = end < even ? end : even;
 		if (pos < se)
-			sum = nxp_pe_sum16(data + pos, se - pos, sum);
+			sum = nxpi_pe_sum16(data + pos, se - pos, sum);
 	}
 	if (ok && ulen > clen)
 		ok = EVP_DigestUpdate(ctx, zeros, ulen - clen);
@@ -378,7 +380,7 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 
 	uint8_t *p7 = NULL;
 	size_t p7len = 0;
-	if ((rc = nxp_sign_pkcs7(digest, alg, signer, opts, &p7, &p7len, err)))
+	if ((rc = sign_pkcs7(digest, alg, signer, opts, &p7, &p7len, err)))
 		return rc;
 	uint64_t entry = (uint64_t)NXP_WIN_CERT_HEADER + p7len;
 	uint64_t padded = (entry + 7) & ~(uint64_t)7;
@@ -404,23 +406,23 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 	nxp_put_le16(w + 6, NXP_WIN_CERT_TYPE_PKCS);
 	memcpy(w + NXP_WIN_CERT_HEADER, p7, p7len);
 	free(p7);
-	sum = nxp_pe_sum16(tail, lead + tlen, sum);
+	sum = nxpi_pe_sum16(tail, lead + tlen, sum);
 
 	/* The fields: take the input's CheckSum and entry 4 bytes out of the
 	 * sum, put the new entry in (the new CheckSum counts as zero). */
 	uint8_t dir[8];
 	nxp_put_le32(dir, (uint32_t)ulen);
 	nxp_put_le32(dir + 4, (uint32_t)padded);
-	uint32_t s = nxp_pe_sum_residue(sum);
+	uint32_t s = nxpi_pe_sum_residue(sum);
 	for (uint64_t k = 0; k < 4; k++)
-		s = nxp_pe_sum_swap_byte(s, cs + k, data[cs + k], 0);
+		s = nxpi_pe_sum_swap_byte(s, cs + k, data[cs + k], 0);
 	for (uint64_t k = 0; k < 8; k++)
-		s = nxp_pe_sum_swap_byte(s, cd + k, data[cd + k], dir[k]);
+		s = nxpi_pe_sum_swap_byte(s, cd + k, data[cd + k], dir[k]);
 	size_t total = ulen + (size_t)padded;
 	if (lead)
 		memmove(tail, tail + 1, tlen);
 	out->content_len = clen;
-	out->checksum = nxp_pe_sum_finish(s, total);
+	out->checksum = nxpi_pe_sum_finish(s, total);
 	out->cert_dir[0] = (uint32_t)ulen;
 	out->cert_dir[1] = (uint32_t)padded;
 	out->tail = tail;

@@ -14,15 +14,15 @@
 #include "util/bytes.h"
 
 static const char *const status_names[] = {
-	[NXP_SIG_OK] = "ok",
-	[NXP_SIG_BAD_ENTRY] = "bad_entry",
-	[NXP_SIG_BAD_PKCS7] = "bad_pkcs7",
-	[NXP_SIG_BAD_CONTENT] = "bad_content",
-	[NXP_SIG_BAD_DIGEST_ALG] = "bad_digest_algorithm",
-	[NXP_SIG_DIGEST_MISMATCH] = "digest_mismatch",
-	[NXP_SIG_BAD_SIGNATURE] = "bad_signature",
-	[NXP_SIG_UNTRUSTED] = "untrusted",
-	[NXP_SIG_NO_CODE_SIGNING] = "no_code_signing_usage",
+	[NXP_SIGSTATUS_OK] = "ok",
+	[NXP_SIGSTATUS_BAD_ENTRY] = "bad_entry",
+	[NXP_SIGSTATUS_BAD_PKCS7] = "bad_pkcs7",
+	[NXP_SIGSTATUS_BAD_CONTENT] = "bad_content",
+	[NXP_SIGSTATUS_BAD_DIGEST_ALG] = "bad_digest_algorithm",
+	[NXP_SIGSTATUS_DIGEST_MISMATCH] = "digest_mismatch",
+	[NXP_SIGSTATUS_BAD_SIGNATURE] = "bad_signature",
+	[NXP_SIGSTATUS_UNTRUSTED] = "untrusted",
+	[NXP_SIGSTATUS_NO_CODE_SIGNING] = "no_code_signing_usage",
 };
 
 const char *nxp_sig_status_name(nxp_sig_status s)
@@ -167,17 +167,17 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	long n = (long)(wc->length - NXP_WIN_CERT_HEADER);
 	p7 = d2i_PKCS7(NULL, &p, n);
 	if (!p7) {
-		set_status(r, NXP_SIG_BAD_PKCS7, "entry is not a DER PKCS#7 structure (%s)",
+		set_status(r, NXP_SIGSTATUS_BAD_PKCS7, "entry is not a DER PKCS#7 structure (%s)",
 		           nxp_ossl_reason("malformed", why, sizeof(why)));
 		goto out;
 	}
 	if (!PKCS7_type_is_signed(p7) || !p7->d.sign) {
-		set_status(r, NXP_SIG_BAD_PKCS7, "PKCS#7 content type is not signedData");
+		set_status(r, NXP_SIGSTATUS_BAD_PKCS7, "PKCS#7 content type is not signedData");
 		goto out;
 	}
 	STACK_OF(PKCS7_SIGNER_INFO) *sis = PKCS7_get_signer_info(p7);
 	if (sk_PKCS7_SIGNER_INFO_num(sis) != 1) {
-		set_status(r, NXP_SIG_BAD_PKCS7, "SignedData has %d signer infos, expected 1",
+		set_status(r, NXP_SIGSTATUS_BAD_PKCS7, "SignedData has %d signer infos, expected 1",
 		           sk_PKCS7_SIGNER_INFO_num(sis));
 		goto out;
 	}
@@ -201,7 +201,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	PKCS7 *c = p7->d.sign->contents;
 	if (!c || !c->type || OBJ_cmp(c->type, spc) != 0 || !c->d.other ||
 	    c->d.other->type != V_ASN1_SEQUENCE) {
-		set_status(r, NXP_SIG_BAD_CONTENT,
+		set_status(r, NXP_SIGSTATUS_BAD_CONTENT,
 		           "signed content is not SPC_INDIRECT_DATA (1.3.6.1.4.1.311.2.1.4)");
 		goto out;
 	}
@@ -209,11 +209,11 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	const unsigned char *q = seq->data;
 	idc = d2i_nxp_SpcIndirectDataContent(NULL, &q, seq->length);
 	if (!idc || q != seq->data + seq->length) {
-		set_status(r, NXP_SIG_BAD_CONTENT, "SpcIndirectDataContent is malformed");
+		set_status(r, NXP_SIGSTATUS_BAD_CONTENT, "SpcIndirectDataContent is malformed");
 		goto out;
 	}
 	if (!idc->data->type || OBJ_cmp(idc->data->type, peimg) != 0) {
-		set_status(r, NXP_SIG_BAD_CONTENT,
+		set_status(r, NXP_SIGSTATUS_BAD_CONTENT,
 		           "signed data is not SpcPeImageData (1.3.6.1.4.1.311.2.1.15)");
 		goto out;
 	}
@@ -223,7 +223,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	if (r->digest == NXP_DIGEST_NONE) {
 		char oid[80];
 		OBJ_obj2txt(oid, sizeof(oid), aobj, 1);
-		set_status(r, NXP_SIG_BAD_DIGEST_ALG, "unsupported image digest algorithm %s", oid);
+		set_status(r, NXP_SIGSTATUS_BAD_DIGEST_ALG, "unsupported image digest algorithm %s", oid);
 		goto out;
 	}
 
@@ -233,7 +233,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 		if (nxp_digest_ranges(data, lay->content_len, lay->checksum_offset,
 		                      lay->cert_dir_offset, r->digest, dc->d[r->digest],
 		                      &dc->len[r->digest], &e)) {
-			set_status(r, NXP_SIG_DIGEST_MISMATCH, "cannot compute the image digest: %s",
+			set_status(r, NXP_SIGSTATUS_DIGEST_MISMATCH, "cannot compute the image digest: %s",
 			           e.msg);
 			goto out;
 		}
@@ -242,7 +242,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	const ASN1_OCTET_STRING *sd = idc->messageDigest->digest;
 	if ((size_t)ASN1_STRING_length(sd) != dc->len[r->digest] ||
 	    memcmp(ASN1_STRING_get0_data(sd), dc->d[r->digest], dc->len[r->digest]) != 0) {
-		set_status(r, NXP_SIG_DIGEST_MISMATCH,
+		set_status(r, NXP_SIGSTATUS_DIGEST_MISMATCH,
 		           "image %s digest does not match the signed digest: the image was "
 		           "changed after signing", nxp_digest_name(r->digest));
 		goto out;
@@ -253,7 +253,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	long clen;
 	int tag, cls;
 	if (ASN1_get_object(&hp, &clen, &tag, &cls, seq->length) & 0x80) {
-		set_status(r, NXP_SIG_BAD_CONTENT, "SpcIndirectDataContent header is malformed");
+		set_status(r, NXP_SIGSTATUS_BAD_CONTENT, "SpcIndirectDataContent header is malformed");
 		goto out;
 	}
 	/* OpenSSL 3.0's PKCS7_verify copies a memory BIO into a temporary one and
@@ -262,34 +262,34 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	BIO *mem = BIO_new_mem_buf(hp, (int)(seq->length - (hp - seq->data)));
 	in = mem ? BIO_push(BIO_new(BIO_f_buffer()), mem) : NULL;
 	if (!in || PKCS7_verify(p7, NULL, trust->store, in, NULL, PKCS7_NOVERIFY) != 1) {
-		set_status(r, NXP_SIG_BAD_SIGNATURE, "the PKCS#7 signature does not verify (%s)",
+		set_status(r, NXP_SIGSTATUS_BAD_SIGNATURE, "the PKCS#7 signature does not verify (%s)",
 		           nxp_ossl_reason("verification failed", why, sizeof(why)));
 		goto out;
 	}
 	if (!leaf) {
-		set_status(r, NXP_SIG_BAD_PKCS7, "the signer certificate is not embedded");
+		set_status(r, NXP_SIGSTATUS_BAD_PKCS7, "the signer certificate is not embedded");
 		goto out;
 	}
 
 	/* The chain, to the caller's anchors, for any purpose; then code signing. */
 	ctx = X509_STORE_CTX_new();
 	if (!ctx || !X509_STORE_CTX_init(ctx, trust->store, leaf, p7->d.sign->cert)) {
-		set_status(r, NXP_SIG_UNTRUSTED, "cannot set up chain verification");
+		set_status(r, NXP_SIGSTATUS_UNTRUSTED, "cannot set up chain verification");
 		goto out;
 	}
 	if (X509_verify_cert(ctx) != 1) {
 		int e = X509_STORE_CTX_get_error(ctx);
-		set_status(r, NXP_SIG_UNTRUSTED, "certificate chain does not verify: %s",
+		set_status(r, NXP_SIGSTATUS_UNTRUSTED, "certificate chain does not verify: %s",
 		           X509_verify_cert_error_string(e));
 		goto out;
 	}
 	if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
 	    !(X509_get_extended_key_usage(leaf) & XKU_CODE_SIGN)) {
-		set_status(r, NXP_SIG_NO_CODE_SIGNING,
+		set_status(r, NXP_SIGSTATUS_NO_CODE_SIGNING,
 		           "signer certificate lacks the codeSigning extended key usage");
 		goto out;
 	}
-	r->status = NXP_SIG_OK;
+	r->status = NXP_SIGSTATUS_OK;
 	r->reason[0] = '\0';
 out:
 	ERR_clear_error();
@@ -329,7 +329,7 @@ int nxp_sig_verify(const uint8_t *data, size_t len, const nxp_image *img,
 		r->offset = certs[i].offset;
 		r->length = certs[i].length;
 		verify_entry(data, &lay, &certs[i], trust, dc, r);
-		if (r->status != NXP_SIG_OK && first_bad < 0)
+		if (r->status != NXP_SIGSTATUS_OK && first_bad < 0)
 			first_bad = (int)(*nres - 1);
 	}
 	free(dc);
@@ -338,7 +338,7 @@ int nxp_sig_verify(const uint8_t *data, size_t len, const nxp_image *img,
 		nxp_sig_result *r = &res[(*nres)++];
 		memset(r, 0, sizeof(*r));
 		r->index = (uint32_t)n;
-		set_status(r, NXP_SIG_BAD_ENTRY, "%s", terr.msg);
+		set_status(r, NXP_SIGSTATUS_BAD_ENTRY, "%s", terr.msg);
 		if (first_bad < 0)
 			first_bad = (int)(*nres - 1);
 	}

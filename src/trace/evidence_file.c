@@ -13,9 +13,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "nxpatch/report.h"
 #include "nxpatch/trace.h"
+#include "analysis/internal.h"
 
 /* ------------------------------------------------------------ writing */
 
@@ -425,7 +427,7 @@ int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err)
 		}
 		int sec = nxp_pe_section_of_rva(img, r->rva);
 		if (sec < 0 || strncmp(img->sections[sec].name, r->section, 8)) {
-			nxp_facts_add_warning(f,
+			nxpi_facts_add_warning(f,
 			                      "%s:%u: traced fault at rva 0x%x in section '%s' does not "
 			                      "match this image's sections; ignored",
 			                      s->path, r->line, r->rva, r->section);
@@ -434,13 +436,13 @@ int nxp_facts_merge_trace(nxp_facts *f, const nxp_evset *s, nxp_error *err)
 		/* Kept when the section is executable by now (a patched copy): the
 		 * evidence says it must stay so, which is what lets a rule that
 		 * allows W+X for @code-in-data still match in verify. */
-		if ((rc = nxp_facts_add_evidence(f, NXP_EV_DEP_FAULT, r->rva, sec))) {
+		if ((rc = nxpi_facts_add_evidence(f, NXP_EV_DEP_FAULT, r->rva, sec))) {
 			nxp_fail(err, rc, "out of memory merging evidence");
 			break;
 		}
 	}
 	if (other_build)
-		nxp_facts_add_warning(f,
+		nxpi_facts_add_warning(f,
 		                      "%s: %d traced fault%s name %s but another build (SizeOfImage or "
 		                      "TimeDateStamp differ); ignored",
 		                      s->path, other_build, other_build == 1 ? "" : "s", name);

@@ -17,13 +17,14 @@
 #include "nxpatch/file.h"
 #include "nxpatch/pe.h"
 #include "util/guard.h"
+#include "util/file.h"
 
 static int64_t mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-const char *nxp_file_type_name(mode_t mode)
+const char *nxpi_file_type_name(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG: return "regular file";
@@ -80,7 +81,7 @@ static int open_regular(const char *path, unsigned flags, struct stat *st, int *
 		}
 		if (!S_ISREG(st->st_mode))
 			return nxp_fail(err, NXP_E_FILE_TYPE, "is a %s, not a regular file",
-			                nxp_file_type_name(st->st_mode));
+			                nxpi_file_type_name(st->st_mode));
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
 		                        (lock ? O_NOFOLLOW : 0));
 		if (fd < 0)
@@ -95,7 +96,7 @@ static int open_regular(const char *path, unsigned flags, struct stat *st, int *
 			close(fd);
 			if (!S_ISREG(fst.st_mode))
 				return nxp_fail(err, NXP_E_FILE_TYPE, "is a %s, not a regular file",
-				                nxp_file_type_name(fst.st_mode));
+				                nxpi_file_type_name(fst.st_mode));
 			continue; /* replaced between stat and open: look again */
 		}
 		if (lock) {
@@ -187,16 +188,7 @@ void nxp_file_unload(nxp_file *f)
 	f->guard = -1;
 }
 
-int nxp_file_unchanged(const nxp_file *f, const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return 0;
-	return st.st_dev == f->dev && st.st_ino == f->ino && (size_t)st.st_size == f->len &&
-	       mtime_ns(&st) == f->mtime_ns && nxp_file_intact(f);
-}
-
-int nxp_file_intact(const nxp_file *f)
+int nxpi_file_intact(const nxp_file *f)
 {
 	if (nxp_guard_faulted(f->guard))
 		return 0;
@@ -219,7 +211,7 @@ static uint64_t fnv1a(const char *s)
 
 #define TMP_LONG_FORM 16 /* ".", ".nxpatch-", "XXXXXX" around the name */
 
-void nxp_tmpfile_prefix(const char *base, char *out, size_t outlen)
+void nxpi_tmpfile_prefix(const char *base, char *out, size_t outlen)
 {
 	if (strlen(base) + TMP_LONG_FORM <= NAME_MAX)
 		snprintf(out, outlen, ".%s.nxpatch-", base);
@@ -227,7 +219,7 @@ void nxp_tmpfile_prefix(const char *base, char *out, size_t outlen)
 		snprintf(out, outlen, ".nxpatch-%016llx-", (unsigned long long)fnv1a(base));
 }
 
-int nxp_tmpfile_is_name(const char *name)
+int nxpi_tmpfile_is_name(const char *name)
 {
 	size_t len = strlen(name);
 	if (name[0] != '.')
@@ -242,7 +234,7 @@ int nxp_tmpfile_is_name(const char *name)
 	return 1;
 }
 
-int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err)
+int nxpi_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err)
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
@@ -257,7 +249,7 @@ int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error 
 	if (dfd < 0)
 		return nxp_fail(err, NXP_E_IO, "cannot create a temporary file in %s: %s", d,
 		                strerror(errno));
-	int rc = nxp_tmpfile_open_at(t, dfd, d, b, mode, err);
+	int rc = nxpi_tmpfile_open_at(t, dfd, d, b, mode, err);
 	close(dfd);
 	if (!rc)
 		strcpy(t->target, target);
@@ -265,7 +257,7 @@ int nxp_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error 
 }
 
 /* mkostemp() in a directory descriptor: ".<name>.nxpatch-XXXXXX", or the
- * short form for long names (nxp_tmpfile_prefix). */
+ * short form for long names (nxpi_tmpfile_prefix). */
 static int create_tmp_at(nxp_tmpfile *t, const char *name)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -281,7 +273,7 @@ static int create_tmp_at(nxp_tmpfile *t, const char *name)
 		}
 		sfx[6] = '\0';
 		char prefix[NAME_MAX + 32];
-		nxp_tmpfile_prefix(name, prefix, sizeof(prefix));
+		nxpi_tmpfile_prefix(name, prefix, sizeof(prefix));
 		size_t pl = strlen(prefix);
 		if (pl + 7 > sizeof(t->tmp_name)) {
 			errno = ENAMETOOLONG;
@@ -298,7 +290,7 @@ static int create_tmp_at(nxp_tmpfile *t, const char *name)
 	return -1;
 }
 
-int nxp_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, const char *name,
+int nxpi_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, const char *name,
                         mode_t mode, nxp_error *err)
 {
 	memset(t, 0, sizeof(*t));
@@ -328,14 +320,14 @@ int nxp_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, cons
 	snprintf(t->path, sizeof(t->path), "%s/%s", dir_display, t->tmp_name);
 	if (fchmod(t->fd, mode & 07777) != 0) {
 		int e = errno;
-		nxp_tmpfile_discard(t);
+		nxpi_tmpfile_discard(t);
 		return nxp_fail(err, NXP_E_IO, "cannot set mode of temporary file: %s", strerror(e));
 	}
 	return NXP_OK;
 }
 
 /* Account for n appended bytes; start writeback once a chunk is complete.
- * Advisory: a failure here shows up in nxp_tmpfile_sync's fsync. */
+ * Advisory: a failure here shows up in nxpi_tmpfile_sync's fsync. */
 static void appended(nxp_tmpfile *t, uint64_t n)
 {
 	t->written += n;
@@ -353,7 +345,7 @@ static size_t step(uint64_t len)
 	return len > NXP_WRITEBACK_CHUNK ? (size_t)NXP_WRITEBACK_CHUNK : (size_t)len;
 }
 
-int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err)
+int nxpi_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -370,7 +362,7 @@ int nxp_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *er
 	return NXP_OK;
 }
 
-int nxp_file_reopen(const nxp_file *f, const char *path)
+int nxpi_file_reopen(const nxp_file *f, const char *path)
 {
 	if (!f->mapped)
 		return -1;
@@ -388,7 +380,7 @@ int nxp_file_reopen(const nxp_file *f, const char *path)
 	return fd;
 }
 
-int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
+int nxpi_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
                      uint64_t len, nxp_error *err)
 {
 	while (len && *src_fd >= 0) {
@@ -405,10 +397,10 @@ int nxp_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t o
 		len -= (uint64_t)n;
 		appended(t, (uint64_t)n);
 	}
-	return len ? nxp_tmpfile_write(t, src + off, (size_t)len, err) : NXP_OK;
+	return len ? nxpi_tmpfile_write(t, src + off, (size_t)len, err) : NXP_OK;
 }
 
-int nxp_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len,
+int nxpi_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len,
                        nxp_error *err)
 {
 	const uint8_t *p = buf;
@@ -432,14 +424,14 @@ int nxp_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len
 static void *copy_job_run(void *arg)
 {
 	nxp_copy_job *j = arg;
-	j->rc = nxp_tmpfile_copy(j->t, &j->src_fd, j->src, j->off, j->len, &j->err);
+	j->rc = nxpi_tmpfile_copy(j->t, &j->src_fd, j->src, j->off, j->len, &j->err);
 	if (j->src_fd >= 0)
 		close(j->src_fd);
 	j->src_fd = -1;
 	return NULL;
 }
 
-void nxp_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const uint8_t *src,
+void nxpi_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const uint8_t *src,
                             uint64_t off, uint64_t len)
 {
 	memset(j, 0, sizeof(*j));
@@ -454,7 +446,7 @@ void nxp_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const u
 		copy_job_run(j);
 }
 
-int nxp_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err)
+int nxpi_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err)
 {
 	if (j->threaded) {
 		pthread_join(j->thread, NULL);
@@ -465,14 +457,14 @@ int nxp_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err)
 	return j->rc;
 }
 
-int nxp_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
+int nxpi_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
 {
 	if (fsync(t->fd) != 0)
 		return nxp_fail(err, NXP_E_IO, "cannot sync %s: %s", t->path, strerror(errno));
 	return NXP_OK;
 }
 
-int nxp_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
+int nxpi_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
 {
 	if (t->fd < 0)
 		return nxp_fail(err, NXP_E_INTERNAL, "no temporary file to rename");
@@ -489,7 +481,7 @@ int nxp_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
 	return NXP_OK;
 }
 
-void nxp_tmpfile_discard(nxp_tmpfile *t)
+void nxpi_tmpfile_discard(nxp_tmpfile *t)
 {
 	/* The directory descriptor is open exactly while fd is. */
 	if (t->fd >= 0) {

@@ -8,6 +8,7 @@
 
 #include "nxpatch/crosscheck.h"
 #include "util/worker.h"
+#include "verify/internal.h"
 #include "verify/lief_wire.h"
 
 static nxp_worker lief = NXP_WORKER_INIT("lief child", NXP_LIEF_WORKER_PROGRAM,
@@ -16,6 +17,9 @@ static nxp_worker lief = NXP_WORKER_INIT("lief child", NXP_LIEF_WORKER_PROGRAM,
 
 /* The path of the request in flight, for the "cannot open" message. */
 static char rq_path[PATH_MAX];
+
+/* nxpi_lief_test_delay(): the next request's delay. */
+static uint32_t test_delay_ms;
 
 static uint64_t default_memory(const char *path)
 {
@@ -43,8 +47,9 @@ int nxp_lief_begin(const char *path, const nxp_lief_limits *lim, nxp_error *err)
 		                strerror(ENAMETOOLONG));
 	uint32_t timeout = lim && lim->timeout_ms ? lim->timeout_ms : NXP_LIEF_DEFAULT_TIMEOUT_MS;
 	uint64_t memory = lim && lim->memory ? lim->memory : default_memory(path);
-	int rc = nxp_worker_begin(&lief, timeout, lim ? lim->test_delay_ms : 0, memory, path, len,
-	                          err);
+	uint32_t delay = test_delay_ms;
+	test_delay_ms = 0;
+	int rc = nxp_worker_begin(&lief, timeout, delay, memory, path, len, err);
 	if (rc == NXP_OK)
 		memcpy(rq_path, path, len + 1);
 	return rc;
@@ -89,12 +94,17 @@ void nxp_lief_shutdown(void)
 	lief.busy = 0;
 }
 
-pid_t nxp_lief_worker_pid(void)
+pid_t nxpi_lief_worker_pid(void)
 {
 	return nxp_worker_pid(&lief);
 }
 
-void nxp_lief_test_set_max_requests(unsigned n)
+void nxpi_lief_test_set_max_requests(unsigned n)
 {
 	lief.max_requests = n ? n : NXP_LIEF_WORKER_MAX_REQUESTS;
+}
+
+void nxpi_lief_test_delay(uint32_t ms)
+{
+	test_delay_ms = ms;
 }

@@ -10,6 +10,7 @@
 #include "nxpatch/plan.h"
 #include "util/bytes.h"
 #include "verify/output.h"
+#include "pe/internal.h"
 
 #define CHUNK (1u << 20) /* even, so every chunk starts at an even offset */
 
@@ -250,7 +251,7 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 			                "the output differs from the input at 0x%llx, outside the "
 			                "planned fields",
 			                (unsigned long long)where);
-		sum = nxp_pe_sum16(out + pos, (size_t)(end - pos), sum);
+		sum = nxpi_pe_sum16(out + pos, (size_t)(end - pos), sum);
 		if (md && !EVP_DigestUpdate(md, out + pos, (size_t)(end - pos)))
 			return nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the output failed");
 		if (out_mapped)
@@ -259,10 +260,10 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 			drop_behind(in->file.data, pos, cmp_end);
 	}
 	/* Take the stored CheckSum's bytes back out of the sum. */
-	uint32_t s = nxp_pe_sum_residue(sum);
+	uint32_t s = nxpi_pe_sum_residue(sum);
 	for (uint32_t k = 0; k < 4; k++)
-		s = nxp_pe_sum_swap_byte(s, o->checksum_offset + k, out[o->checksum_offset + k], 0);
-	uint32_t computed = nxp_pe_sum_finish(s, len);
+		s = nxpi_pe_sum_swap_byte(s, o->checksum_offset + k, out[o->checksum_offset + k], 0);
+	uint32_t computed = nxpi_pe_sum_finish(s, len);
 	if (o->checksum == 0 && plan->checksum_new == 0 && plan->signature != NXP_SIGACT_RESIGN)
 		return NXP_OK;
 	/* An exact copy (unsign of an unsigned image to another name) keeps
@@ -279,13 +280,13 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 	return NXP_OK;
 }
 
-int nxp_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+int nxpi_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                       size_t len, nxp_image *o, nxp_error *err)
 {
 	return verify_output(in, plan, out, len, o, 0, NULL, err);
 }
 
-int nxp_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+int nxpi_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                              size_t len, nxp_image *o, uint8_t *sha256, nxp_error *err)
 {
 	if (!sha256)

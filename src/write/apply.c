@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/report.h"
@@ -21,6 +22,7 @@
 #include "util/guard.h"
 #include "verify/output.h"
 #include "write/internal.h"
+#include "util/file.h"
 
 static void put_value(uint8_t *p, uint32_t size, uint64_t v)
 {
@@ -51,32 +53,32 @@ static int write_added(nxp_tmpfile *t, const nxp_plan *plan, nxp_error *err)
 	uint8_t *buf = added_bytes(plan, &n);
 	if (plan->add.present && !buf)
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
-	int rc = n ? nxp_tmpfile_write(t, buf, n, err) : NXP_OK;
+	int rc = n ? nxpi_tmpfile_write(t, buf, n, err) : NXP_OK;
 	free(buf);
 	return rc;
 }
 
 /* in->data[0 .. plan->out_len) with the planned edits to t, then the
  * appended section, if any. The input's
- * bytes go through copy_file_range() where it works (nxp_tmpfile_copy), so
+ * bytes go through copy_file_range() where it works (nxpi_tmpfile_copy), so
  * they are copied in the kernel and never faulted into this process. */
 static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                          nxp_error *err)
 {
 	uint64_t pos = 0;
-	int src_fd = nxp_file_reopen(&in->file, in->path);
+	int src_fd = nxpi_file_reopen(&in->file, in->path);
 	int rc = NXP_OK;
 	for (size_t i = 0; !rc && i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		uint8_t v[8];
 		put_value(v, c->size, c->new_value);
-		rc = nxp_tmpfile_copy(t, &src_fd, in->file.data, pos, c->offset - pos, err);
+		rc = nxpi_tmpfile_copy(t, &src_fd, in->file.data, pos, c->offset - pos, err);
 		if (!rc)
-			rc = nxp_tmpfile_write(t, v, c->size, err);
+			rc = nxpi_tmpfile_write(t, v, c->size, err);
 		pos = (uint64_t)c->offset + c->size;
 	}
 	if (!rc)
-		rc = nxp_tmpfile_copy(t, &src_fd, in->file.data, pos, plan->out_len - pos, err);
+		rc = nxpi_tmpfile_copy(t, &src_fd, in->file.data, pos, plan->out_len - pos, err);
 	if (!rc)
 		rc = write_added(t, plan, err);
 	if (src_fd >= 0)
@@ -149,10 +151,10 @@ static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_pl
 		nxp_put_le32(buf + in->img.checksum_offset, sp.checksum);
 		nxp_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
 		nxp_put_le32(buf + in->img.cert_dir_offset + 4, sp.cert_dir[1]);
-		rc = nxp_tmpfile_write(t, buf, sp.content_len, err);
+		rc = nxpi_tmpfile_write(t, buf, sp.content_len, err);
 	}
 	if (!rc)
-		rc = nxp_tmpfile_write(t, sp.tail, sp.tail_len, err);
+		rc = nxpi_tmpfile_write(t, sp.tail, sp.tail_len, err);
 	free(sp.tail);
 	free(img);
 	free(buf);
@@ -172,12 +174,12 @@ static int write_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_apply_opt
 		return rc;
 	nxp_copy_job job;
 	nxp_signed_parts sp = {0};
-	nxp_tmpfile_copy_start(&job, t, nxp_file_reopen(&in->file, in->path), in->file.data, 0,
+	nxpi_tmpfile_copy_start(&job, t, nxpi_file_reopen(&in->file, in->path), in->file.data, 0,
 	                       lay.content_len);
 	rc = nxp_sign_image_parts(in->file.data, in->file.len, &in->img, opt->signer,
 	                          opt->sign_opts, &sp, err);
 	nxp_error copy_err = {0};
-	int copy_rc = nxp_tmpfile_copy_join(&job, &copy_err);
+	int copy_rc = nxpi_tmpfile_copy_join(&job, &copy_err);
 	if (!rc && copy_rc) {
 		*err = copy_err;
 		rc = copy_rc;
@@ -190,11 +192,11 @@ static int write_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_apply_opt
 		rc = nxp_fail(err, NXP_E_INTERNAL, "signed %zu bytes, copied %zu", sp.content_len,
 		              lay.content_len);
 	if (!rc)
-		rc = nxp_tmpfile_pwrite(t, in->img.checksum_offset, sum, 4, err);
+		rc = nxpi_tmpfile_pwrite(t, in->img.checksum_offset, sum, 4, err);
 	if (!rc)
-		rc = nxp_tmpfile_pwrite(t, in->img.cert_dir_offset, dir, 8, err);
+		rc = nxpi_tmpfile_pwrite(t, in->img.cert_dir_offset, dir, 8, err);
 	if (!rc)
-		rc = nxp_tmpfile_write(t, sp.tail, sp.tail_len, err);
+		rc = nxpi_tmpfile_write(t, sp.tail, sp.tail_len, err);
 	free(sp.tail);
 	return rc;
 }
@@ -256,7 +258,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	if (!rc && !(img = malloc(sizeof(*img))))
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
-		rc = nxp_verify_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
+		rc = nxpi_verify_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
 	if (nxp_guard_faulted(slot))
@@ -310,7 +312,7 @@ static int tmpfile_open_in(nxp_tmpfile *t, int dirfd, const char *out_path, mode
 	if (snprintf(dir, sizeof(dir), "%s", out_path) >= (int)sizeof(dir))
 		return nxp_fail(err, NXP_E_USAGE, "path too long");
 	strcpy(base, dir);
-	return nxp_tmpfile_open_at(t, dirfd, dirname(dir), basename(base), mode, err);
+	return nxpi_tmpfile_open_at(t, dirfd, dirname(dir), basename(base), mode, err);
 }
 
 /* A second name for the input's inode; never over an existing file. */
@@ -397,7 +399,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 	if (exists && !S_ISREG(ost.st_mode) && !S_ISLNK(ost.st_mode))
 		return nxp_fail(err, NXP_E_FILE_TYPE,
 		                "%s is a %s, not a regular file; nxpatch writes only regular files",
-		                out, nxp_file_type_name(ost.st_mode));
+		                out, nxpi_file_type_name(ost.st_mode));
 	int in_place = exists && ost.st_dev == in->file.dev && ost.st_ino == in->file.ino;
 	res->in_place = in_place;
 	if (in_place && !in->file.locked)
@@ -429,7 +431,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 	}
 	nxp_tmpfile t;
 	if ((rc = opt->out_at ? tmpfile_open_in(&t, opt->out_dirfd, out, 0600, err)
-	                      : nxp_tmpfile_open(&t, out, 0600, err)))
+	                      : nxpi_tmpfile_open(&t, out, 0600, err)))
 		return rc;
 	if (plan->signature == NXP_SIGACT_RESIGN)
 		rc = has_edits(plan) ? write_edited_signed(&t, in, plan, opt, err)
@@ -450,7 +452,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		goto out;
 	lief_check lc;
 	lief_start(&lc, opt, t.path);
-	if ((rc = nxp_tmpfile_sync(&t, err))) {
+	if ((rc = nxpi_tmpfile_sync(&t, err))) {
 		lief_finish(&lc, NULL);
 		goto out;
 	}
@@ -465,7 +467,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 	/* The input must be what was read, and in place still the file at
 	 * its path (the lock keeps other nxpatch runs out). */
 	struct stat now;
-	if (!nxp_file_intact(&in->file) ||
+	if (!nxpi_file_intact(&in->file) ||
 	    (in_place && (lstat(in->path, &now) != 0 || now.st_dev != in->file.dev ||
 	                  now.st_ino != in->file.ino))) {
 		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
@@ -491,7 +493,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 			goto out;
 		linked = 1;
 	}
-	if ((rc = nxp_tmpfile_commit(&t, err)))
+	if ((rc = nxpi_tmpfile_commit(&t, err)))
 		goto out;
 	if (backup[0])
 		snprintf(res->backup, sizeof(res->backup), "%s", backup);
@@ -500,11 +502,11 @@ out:
 	/* Whatever failed (a short copy, a write from pages past the new end,
 	 * a verification against zeros), an input that changed meanwhile is
 	 * the reason to report. */
-	if (rc && rc != NXP_E_CHANGED && !nxp_file_intact(&in->file))
+	if (rc && rc != NXP_E_CHANGED && !nxpi_file_intact(&in->file))
 		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 	if (rc && linked)
 		unlink(backup); /* a second name of the untouched original */
-	nxp_tmpfile_discard(&t);
+	nxpi_tmpfile_discard(&t);
 	return rc;
 }
 

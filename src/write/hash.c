@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "write/internal.h"
+#include "util/file.h"
 
 void nxp_write_hex(const uint8_t *b, size_t n, char *out)
 {
@@ -36,7 +37,7 @@ int nxp_write_sha256_file(const char *path, char hex[65], nxp_file *keep, nxp_er
 	if (nxp_file_load(&f, path, err))
 		return -1;
 	int rc = nxp_write_sha256_hex(f.data, f.len, hex);
-	if (!rc && !nxp_file_intact(&f)) {
+	if (!rc && !nxpi_file_intact(&f)) {
 		nxp_fail(err, NXP_E_CHANGED, "file changed while it was read");
 		rc = -1;
 	} else if (rc) {

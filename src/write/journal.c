@@ -10,10 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "nxpatch/report.h"
 #include "write/internal.h"
 #include "util/escape.h"
+#include "util/file.h"
 
 struct nxp_journal {
 	int fd;
@@ -30,7 +32,7 @@ int nxp_journal_open(nxp_journal **out, const char *path, nxp_error *err)
 	struct stat st;
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return nxp_fail(err, NXP_E_FILE_TYPE, "the journal is a %s, not a regular file",
-		                nxp_file_type_name(st.st_mode));
+		                nxpi_file_type_name(st.st_mode));
 	nxp_journal *j = calloc(1, sizeof(*j));
 	if (!j)
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "write/internal.h"
+#include "util/file.h"
 
 typedef struct rv {
 	int dry_run;
@@ -51,7 +53,7 @@ static void remove_temporaries(rv *r, const char *path)
 	snprintf(d, sizeof(d), "%s", path);
 	snprintf(b, sizeof(b), "%s", path);
 	const char *dir = dirname(d), *base = basename(b);
-	nxp_tmpfile_prefix(base, prefix, sizeof(prefix));
+	nxpi_tmpfile_prefix(base, prefix, sizeof(prefix));
 	size_t plen = strlen(prefix);
 	DIR *dp = opendir(dir);
 	if (!dp)
@@ -160,7 +162,7 @@ static void revert_replace(rv *r, const json_t *e)
 		event(r, NXP_REVERT_REFUSED, path,
 		      "refused: the backup %s is not the original (sha256 %s, journal says %s)", backup,
 		      orig, before);
-	else if (!nxp_file_intact(&cur) || !nxp_file_intact(&bk))
+	else if (!nxpi_file_intact(&cur) || !nxpi_file_intact(&bk))
 		event(r, NXP_REVERT_FAILED, path, "cannot revert: it changed while it was checked");
 	else
 		ok = 1;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* util/beneath.c and nxp_tmpfile_open_at: output directories that never
+/* util/beneath.c and nxpi_tmpfile_open_at: output directories that never
  * leave their root, whatever links are planted under it. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 
 #include "nxpatch/file.h"
 #include "util/beneath.h"
+#include "util/file.h"
 
 static char dir[64];
 static int root = -1;
@@ -112,14 +113,14 @@ Test(beneath, tmpfile_at_stays_in_the_opened_directory)
 	cr_assert_eq(symlink(t, from), 0);
 
 	nxp_tmpfile tf;
-	cr_assert_eq(nxp_tmpfile_open_at(&tf, fd, "root/sub", leaf, 0640, &err), NXP_OK, "%s",
+	cr_assert_eq(nxpi_tmpfile_open_at(&tf, fd, "root/sub", leaf, 0640, &err), NXP_OK, "%s",
 	             err.msg);
 	close(fd); /* the tmpfile holds its own */
 	cr_assert(strstr(tf.path, "root/sub/.x.dll.nxpatch-"), "%s", tf.path);
-	cr_assert_eq(nxp_tmpfile_write(&tf, "MZ", 2, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_sync(&tf, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_commit(&tf, &err), NXP_OK, "%s", err.msg);
-	nxp_tmpfile_discard(&tf);
+	cr_assert_eq(nxpi_tmpfile_write(&tf, "MZ", 2, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_sync(&tf, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_commit(&tf, &err), NXP_OK, "%s", err.msg);
+	nxpi_tmpfile_discard(&tf);
 	cr_assert(exists("root/moved/x.dll"));
 	cr_assert(!exists("outside/x.dll"));
 	struct stat st;
@@ -130,15 +131,15 @@ Test(beneath, tmpfile_at_stays_in_the_opened_directory)
 	/* Discarding an open one removes its temporary file. */
 	snprintf(to, sizeof(to), "%s/root/moved", dir);
 	fd = open(to, O_RDONLY | O_DIRECTORY);
-	cr_assert_eq(nxp_tmpfile_open_at(&tf, fd, "root/moved", "y.dll", 0644, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_open_at(&tf, fd, "root/moved", "y.dll", 0644, &err), NXP_OK);
 	char rel[512];
 	snprintf(rel, sizeof(rel), "root/moved/%s", tf.tmp_name);
 	cr_assert(exists(rel));
-	nxp_tmpfile_discard(&tf);
+	nxpi_tmpfile_discard(&tf);
 	cr_assert(!exists(rel));
 	cr_assert(!exists("root/moved/y.dll"));
 	/* Not a file name. */
-	cr_assert_neq(nxp_tmpfile_open_at(&tf, fd, "root/moved", "a/b", 0644, &err), NXP_OK);
-	cr_assert_neq(nxp_tmpfile_open_at(&tf, fd, "root/moved", "..", 0644, &err), NXP_OK);
+	cr_assert_neq(nxpi_tmpfile_open_at(&tf, fd, "root/moved", "a/b", 0644, &err), NXP_OK);
+	cr_assert_neq(nxpi_tmpfile_open_at(&tf, fd, "root/moved", "..", 0644, &err), NXP_OK);
 	close(fd);
 }

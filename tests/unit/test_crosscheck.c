@@ -24,6 +24,7 @@
 #include "nxpatch/pe.h"
 #include "unit/support.h"
 #include "util/bytes.h"
+#include "verify/internal.h"
 
 /* ------------------------------------------------------------ helpers -- */
 
@@ -65,7 +66,7 @@ static void write_file(const char *path, const void *buf, size_t len)
  * (an ordinary child since it is spawned: waitpid(-1) sees it running). */
 static void assert_no_children(void)
 {
-	pid_t worker = nxp_lief_worker_pid();
+	pid_t worker = nxpi_lief_worker_pid();
 	DIR *d = opendir("/proc");
 	cr_assert_not_null(d);
 	struct dirent *e;
@@ -575,21 +576,23 @@ Test(crosscheck, timeout_kills_and_reaps_the_child)
 {
 	synth s = build_pe(1, 16, 3, 0x400);
 	write_file(tmp_path("slow.dll"), s.buf, s.len);
-	nxp_lief_limits lim = { .timeout_ms = 1000, .test_delay_ms = 30000 };
+	nxp_lief_limits lim = { .timeout_ms = 1000 };
 	double t0 = now_s();
+	nxpi_lief_test_delay(30000);
 	expect_lief_error(tmp_path("slow.dll"), &lim, "lief child timed out after 1 s");
 	double dt = now_s() - t0;
 	cr_assert_geq(dt, 0.9);
 	cr_assert_lt(dt, 3.0, "took %.2f s", dt);
 
 	lim.timeout_ms = 1500;
+	nxpi_lief_test_delay(30000);
 	expect_lief_error(tmp_path("slow.dll"), &lim, "lief child timed out after 1500 ms");
 
 	/* A delay within the limit is fine. */
 	lim.timeout_ms = 5000;
-	lim.test_delay_ms = 100;
 	nxp_lief_view v;
 	nxp_error err = { 0 };
+	nxpi_lief_test_delay(100);
 	cr_assert_eq(nxp_lief_read(tmp_path("slow.dll"), &v, &lim, &err), NXP_OK, "%s", err.msg);
 	assert_no_children();
 	free(s.buf);
@@ -715,7 +718,7 @@ static pid_t read_ok(const char *path, nxp_lief_view *v)
 {
 	nxp_error err = { 0 };
 	cr_assert_eq(nxp_lief_read(path, v, NULL, &err), NXP_OK, "%s: %s", path, err.msg);
-	return nxp_lief_worker_pid();
+	return nxpi_lief_worker_pid();
 }
 
 static int pid_exists(pid_t pid)
@@ -764,7 +767,7 @@ Test(crosscheck, a_failed_request_gets_a_new_worker)
 	nxp_error warm = { 0 }, fresh = { 0 };
 	cr_assert_eq(nxp_lief_read(tmp_path("empty"), &v, NULL, &warm), NXP_E_LIEF);
 	cr_assert(strstr(warm.msg, "lief child aborted (signal 6)"), "%s", warm.msg);
-	cr_assert_eq(nxp_lief_worker_pid(), 0);
+	cr_assert_eq(nxpi_lief_worker_pid(), 0);
 	cr_assert_not(pid_exists(p1), "the aborted worker was not reaped");
 	cr_assert_eq(nxp_lief_read(tmp_path("empty"), &v, NULL, &fresh), NXP_E_LIEF);
 	cr_assert_str_eq(warm.msg, fresh.msg);
@@ -774,9 +777,10 @@ Test(crosscheck, a_failed_request_gets_a_new_worker)
 	cr_assert_eq(memcmp(&v, &first, sizeof(v)), 0);
 
 	/* A timeout: killed, reaped, replaced. */
-	nxp_lief_limits slow = { .timeout_ms = 500, .test_delay_ms = 30000 };
+	nxp_lief_limits slow = { .timeout_ms = 500 };
 	nxp_error err = { 0 };
 	cr_assert_eq(read_ok(good, &v), p2);
+	nxpi_lief_test_delay(30000);
 	cr_assert_eq(nxp_lief_read(good, &v, &slow, &err), NXP_E_LIEF);
 	cr_assert_str_eq(err.msg, "lief child timed out after 500 ms");
 	cr_assert_not(pid_exists(p2));
@@ -813,7 +817,7 @@ Test(crosscheck, memory_limit_holds_for_each_request_of_a_warm_worker)
 	/* The same worker, back to the default budget (256 MiB). Under ASan the
 	 * allocator's quarantine keeps the large request's memory, so the
 	 * worker is recycled for its growth and a fresh one takes over. */
-	pid_t after = nxp_lief_worker_pid();
+	pid_t after = nxpi_lief_worker_pid();
 #ifndef __SANITIZE_ADDRESS__
 	cr_assert_eq(after, p, "the worker did not survive the large request");
 #endif
@@ -840,17 +844,17 @@ Test(crosscheck, a_forked_child_gets_its_own_worker)
 		/* No cr_assert here: report through the exit status. */
 		nxp_error err = { 0 };
 		int code = 0;
-		if (nxp_lief_worker_pid() != 0)
+		if (nxpi_lief_worker_pid() != 0)
 			code = 10; /* the parent's worker looks like ours */
 		else if (nxp_lief_read(good, &v, NULL, &err) != NXP_OK)
 			code = 11;
 		else if (memcmp(&v, &first, sizeof(v)) != 0)
 			code = 12;
-		else if (nxp_lief_worker_pid() <= 0 || nxp_lief_worker_pid() == parent_worker)
+		else if (nxpi_lief_worker_pid() <= 0 || nxpi_lief_worker_pid() == parent_worker)
 			code = 13;
 		else if (kill(parent_worker, 0) != 0)
 			code = 14; /* the parent's worker must live on */
-		pid_t mine = nxp_lief_worker_pid();
+		pid_t mine = nxpi_lief_worker_pid();
 		nxp_lief_shutdown();
 		if (!code && (kill(mine, 0) == 0 || waitpid(-1, NULL, WNOHANG | __WALL) != -1))
 			code = 15;
@@ -875,7 +879,7 @@ Test(crosscheck, shutdown_leaves_no_child)
 	cr_assert_gt(p, 0);
 	cr_assert_eq(waitpid(-1, NULL, WNOHANG | __WALL), 0, "no worker to see");
 	nxp_lief_shutdown();
-	cr_assert_eq(nxp_lief_worker_pid(), 0);
+	cr_assert_eq(nxpi_lief_worker_pid(), 0);
 	cr_assert_not(pid_exists(p), "worker %d still exists", (int)p);
 	assert_no_worker_left();
 	/* The next read starts another worker; a second shutdown ends it. */
@@ -890,7 +894,7 @@ Test(crosscheck, the_worker_is_recycled_after_the_request_bound)
 {
 	const char *good = write_good("recycle.dll");
 	static nxp_lief_view v;
-	nxp_lief_test_set_max_requests(3);
+	nxpi_lief_test_set_max_requests(3);
 	pid_t p = read_ok(good, &v);
 	cr_assert_eq(read_ok(good, &v), p);
 	cr_assert_eq(read_ok(good, &v), 0, "a third request should retire the worker");
@@ -898,7 +902,7 @@ Test(crosscheck, the_worker_is_recycled_after_the_request_bound)
 	pid_t q = read_ok(good, &v);
 	cr_assert(q > 0 && q != p);
 	cr_assert_eq(read_ok(good, &v), q);
-	nxp_lief_test_set_max_requests(0);
+	nxpi_lief_test_set_max_requests(0);
 	for (int i = 0; i < 10; i++)
 		cr_assert_eq(read_ok(good, &v), q, "the default bound is back");
 	assert_no_children();
@@ -942,10 +946,10 @@ Test(crosscheck, the_worker_dies_with_its_owner)
 	cr_assert_geq(owner, 0);
 	if (owner == 0) {
 		nxp_error err = { 0 };
-		nxp_lief_limits lim = { .test_delay_ms = 30000 };
 		pid_t w = 0;
-		if (nxp_lief_begin(good, &lim, &err) == NXP_OK)
-			w = nxp_lief_worker_pid();
+		nxpi_lief_test_delay(30000);
+		if (nxp_lief_begin(good, NULL, &err) == NXP_OK)
+			w = nxpi_lief_worker_pid();
 		struct timespec ts = { 0, 300 * 1000000L }; /* the worker is in its delay */
 		nanosleep(&ts, NULL);
 		if (write(pp[1], &w, sizeof(w)) != (ssize_t)sizeof(w))
@@ -980,9 +984,9 @@ Test(crosscheck, a_worker_killed_during_a_request_fails_that_request)
 	static nxp_lief_view v;
 	nxp_error err = { 0 };
 	read_ok(good, &v);
-	nxp_lief_limits lim = { .test_delay_ms = 500 };
-	cr_assert_eq(nxp_lief_begin(good, &lim, &err), NXP_OK, "%s", err.msg);
-	pid_t p = nxp_lief_worker_pid();
+	nxpi_lief_test_delay(500);
+	cr_assert_eq(nxp_lief_begin(good, NULL, &err), NXP_OK, "%s", err.msg);
+	pid_t p = nxpi_lief_worker_pid();
 	cr_assert_gt(p, 0);
 	cr_assert_eq(kill(p, SIGKILL), 0);
 	cr_assert_eq(nxp_lief_end(&v, &err), NXP_E_LIEF);
@@ -1004,9 +1008,9 @@ Test(crosscheck, begin_and_end_overlap_with_the_caller)
 	cr_assert_eq(nxp_pe_parse(&img, s.buf, s.len, &err), NXP_OK, "%s", err.msg);
 	read_ok(path, &v); /* a warm worker */
 
-	nxp_lief_limits lim = { .test_delay_ms = 500 };
+	nxpi_lief_test_delay(500);
 	double t0 = now_s();
-	cr_assert_eq(nxp_lief_begin(path, &lim, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(nxp_lief_begin(path, NULL, &err), NXP_OK, "%s", err.msg);
 	cr_assert_lt(now_s() - t0, 0.2, "begin waited for the parse");
 	cr_assert_eq(nxp_lief_begin(path, NULL, &err), NXP_E_USAGE);
 	struct timespec ts = { 0, 500 * 1000000L };

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nxpatch/file.h"
+#include "util/file.h"
 
 static char dir[64];
 
@@ -71,20 +72,20 @@ Test(file, copy_job_copies_exactly)
 	make_source(&f, src, n);
 	nxp_tmpfile t;
 	nxp_error err = {0};
-	cr_assert_eq(nxp_tmpfile_open(&t, dst, 0644, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0644, &err), NXP_OK, "%s", err.msg);
 	nxp_copy_job job;
-	nxp_tmpfile_copy_start(&job, &t, nxp_file_reopen(&f, src), f.data, 0, n);
-	cr_assert_eq(nxp_tmpfile_copy_join(&job, &err), NXP_OK, "%s", err.msg);
+	nxpi_tmpfile_copy_start(&job, &t, nxpi_file_reopen(&f, src), f.data, 0, n);
+	cr_assert_eq(nxpi_tmpfile_copy_join(&job, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(t.written, n);
 	cr_assert_eq(t.flushing, 3 * NXP_WRITEBACK_CHUNK);
-	cr_assert_eq(nxp_tmpfile_sync(&t, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_commit(&t, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(nxpi_tmpfile_sync(&t, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_commit(&t, &err), NXP_OK, "%s", err.msg);
 	size_t got;
 	uint8_t *b = slurp(dst, &got);
 	cr_assert_eq(got, n);
 	cr_assert(!memcmp(b, f.data, n), "the copy differs from its source");
 	free(b);
-	nxp_tmpfile_discard(&t);
+	nxpi_tmpfile_discard(&t);
 	nxp_file_unload(&f);
 }
 
@@ -100,15 +101,15 @@ Test(file, copy_job_without_fd_writes_from_memory_and_patches)
 	make_source(&f, src, n);
 	nxp_tmpfile t;
 	nxp_error err = {0};
-	cr_assert_eq(nxp_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
 	nxp_copy_job job;
-	nxp_tmpfile_copy_start(&job, &t, -1, f.data, 100, n - 200);
-	cr_assert_eq(nxp_tmpfile_copy_join(&job, &err), NXP_OK, "%s", err.msg);
+	nxpi_tmpfile_copy_start(&job, &t, -1, f.data, 100, n - 200);
+	cr_assert_eq(nxpi_tmpfile_copy_join(&job, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(t.written, n - 200);
-	cr_assert_eq(nxp_tmpfile_pwrite(&t, 8, "PATCHED!", 8, &err), NXP_OK, "%s", err.msg);
-	cr_assert_eq(nxp_tmpfile_write(&t, "END", 3, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_sync(&t, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_commit(&t, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_pwrite(&t, 8, "PATCHED!", 8, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(nxpi_tmpfile_write(&t, "END", 3, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_sync(&t, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_commit(&t, &err), NXP_OK);
 	size_t got;
 	uint8_t *b = slurp(dst, &got);
 	cr_assert_eq(got, n - 200 + 3);
@@ -127,16 +128,16 @@ Test(file, pwrite_past_the_written_bytes_is_refused)
 	snprintf(dst, sizeof(dst), "%s/dst", dir);
 	nxp_tmpfile t;
 	nxp_error err = {0};
-	cr_assert_eq(nxp_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_write(&t, "0123456789", 10, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_pwrite(&t, 6, "abcd", 4, &err), NXP_OK);
-	cr_assert_eq(nxp_tmpfile_pwrite(&t, 7, "abcd", 4, &err), NXP_E_INTERNAL);
+	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_write(&t, "0123456789", 10, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_pwrite(&t, 6, "abcd", 4, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_pwrite(&t, 7, "abcd", 4, &err), NXP_E_INTERNAL);
 	cr_assert(strstr(err.msg, "past the written"), "%s", err.msg);
-	cr_assert_eq(nxp_tmpfile_pwrite(&t, UINT64_MAX - 1, "abcd", 4, &err), NXP_E_INTERNAL);
+	cr_assert_eq(nxpi_tmpfile_pwrite(&t, UINT64_MAX - 1, "abcd", 4, &err), NXP_E_INTERNAL);
 	struct stat st;
 	cr_assert_eq(fstat(t.fd, &st), 0);
 	cr_assert_eq(st.st_size, 10);
-	nxp_tmpfile_discard(&t);
+	nxpi_tmpfile_discard(&t);
 	cr_assert_neq(access(dst, F_OK), 0, "discard must not create the target");
 }
 
@@ -150,7 +151,7 @@ Test(file, copy_job_reports_write_errors)
 	make_source(&f, src, 65536);
 	nxp_tmpfile t;
 	nxp_error err = {0};
-	cr_assert_eq(nxp_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
+	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
 	/* Reopen the temporary file read-only under the same descriptor
 	 * number, so every write fails with EBADF. */
 	int ro = open(t.path, O_RDONLY);
@@ -158,9 +159,9 @@ Test(file, copy_job_reports_write_errors)
 	cr_assert_geq(dup2(ro, t.fd), 0);
 	close(ro);
 	nxp_copy_job job;
-	nxp_tmpfile_copy_start(&job, &t, nxp_file_reopen(&f, src), f.data, 0, 65536);
-	cr_assert_eq(nxp_tmpfile_copy_join(&job, &err), NXP_E_IO);
+	nxpi_tmpfile_copy_start(&job, &t, nxpi_file_reopen(&f, src), f.data, 0, 65536);
+	cr_assert_eq(nxpi_tmpfile_copy_join(&job, &err), NXP_E_IO);
 	cr_assert(strstr(err.msg, "cannot write"), "%s", err.msg);
-	nxp_tmpfile_discard(&t);
+	nxpi_tmpfile_discard(&t);
 	nxp_file_unload(&f);
 }

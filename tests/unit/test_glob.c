@@ -5,9 +5,10 @@
 #include <time.h>
 
 #include "nxpatch/policy.h"
+#include "policy/internal.h"
 
-#define MATCH(p, t) cr_assert(nxp_glob_match(p, t), "'%s' should match '%s'", p, t)
-#define NOMATCH(p, t) cr_assert(!nxp_glob_match(p, t), "'%s' should not match '%s'", p, t)
+#define MATCH(p, t) cr_assert(nxpi_glob_match(p, t), "'%s' should match '%s'", p, t)
+#define NOMATCH(p, t) cr_assert(!nxpi_glob_match(p, t), "'%s' should not match '%s'", p, t)
 
 Test(glob, literal_whole_string)
 {
@@ -90,15 +91,15 @@ Test(glob, escapes)
 
 Test(glob, check)
 {
-	cr_assert_null(nxp_glob_check("**/legacy/**"));
-	cr_assert_null(nxp_glob_check("[a-z]*"));
-	cr_assert_null(nxp_glob_check("[]]"));
-	cr_assert_str_eq(nxp_glob_check("[abc"), "unterminated '['");
-	cr_assert_str_eq(nxp_glob_check("x[!"), "unterminated '['");
-	cr_assert_str_eq(nxp_glob_check("[]"), "unterminated '['");
-	cr_assert_str_eq(nxp_glob_check("abc\\"), "trailing '\\'");
-	cr_assert_str_eq(nxp_glob_check("[z-a]"), "reversed range in '[...]'");
-	cr_assert_not_null(nxp_glob_check(NULL));
+	cr_assert_null(nxpi_glob_check("**/legacy/**"));
+	cr_assert_null(nxpi_glob_check("[a-z]*"));
+	cr_assert_null(nxpi_glob_check("[]]"));
+	cr_assert_str_eq(nxpi_glob_check("[abc"), "unterminated '['");
+	cr_assert_str_eq(nxpi_glob_check("x[!"), "unterminated '['");
+	cr_assert_str_eq(nxpi_glob_check("[]"), "unterminated '['");
+	cr_assert_str_eq(nxpi_glob_check("abc\\"), "trailing '\\'");
+	cr_assert_str_eq(nxpi_glob_check("[z-a]"), "reversed range in '[...]'");
+	cr_assert_not_null(nxpi_glob_check(NULL));
 	/* a malformed pattern matches nothing */
 	NOMATCH("[abc", "[abc");
 	NOMATCH(NULL, "x");
@@ -109,7 +110,7 @@ Test(glob, long_pattern_rejected)
 {
 	static char p[5000];
 	memset(p, 'a', sizeof(p) - 1);
-	cr_assert_not_null(nxp_glob_check(p));
+	cr_assert_not_null(nxpi_glob_check(p));
 }
 
 static double seconds(void)

@@ -19,6 +19,7 @@
 
 #include "nxpatch/crosscheck.h"
 #include "unit/support.h"
+#include "verify/internal.h"
 
 static char dir[256];
 static char good[300];
@@ -54,7 +55,7 @@ static pid_t read_good(void)
 	nxp_error err = { 0 };
 	cr_assert_eq(nxp_lief_read(good, &v, NULL, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(v.nsections_seen, 3);
-	return nxp_lief_worker_pid();
+	return nxpi_lief_worker_pid();
 }
 
 /* Is `needle` anywhere in the readable memory of process `pid`? Regions
@@ -145,15 +146,15 @@ Test(lief_worker, a_caller_that_reaps_the_worker_is_survived)
 	cr_assert(q > 0 && q != p);
 
 	/* During a request: that request fails, saying why. */
-	nxp_lief_limits slow = { .test_delay_ms = 2000 };
 	nxp_error err = { 0 };
-	cr_assert_eq(nxp_lief_begin(good, &slow, &err), NXP_OK, "%s", err.msg);
+	nxpi_lief_test_delay(2000);
+	cr_assert_eq(nxp_lief_begin(good, NULL, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(kill(q, SIGKILL), 0);
 	cr_assert_eq(waitpid(-1, &status, 0), q);
 	static nxp_lief_view v;
 	cr_assert_eq(nxp_lief_end(&v, &err), NXP_E_LIEF);
 	cr_assert(strstr(err.msg, "reaped by someone else"), "%s", err.msg);
-	cr_assert_eq(nxp_lief_worker_pid(), 0);
+	cr_assert_eq(nxpi_lief_worker_pid(), 0);
 	cr_assert_gt(read_good(), 0);
 }
 
@@ -168,7 +169,7 @@ Test(lief_worker, a_missing_worker_is_a_clear_error)
 	cr_assert_eq(nxp_lief_read(good, &v, NULL, &err), NXP_E_LIEF);
 	cr_assert_str_eq(err.msg, "NXP_LIEF_WORKER=/nonexistent/nxpatch-lief-worker is not an "
 	                          "executable file");
-	cr_assert_eq(nxp_lief_worker_pid(), 0);
+	cr_assert_eq(nxpi_lief_worker_pid(), 0);
 	/* Not executable: the same. */
 	cr_assert_eq(setenv("NXP_LIEF_WORKER", good, 1), 0);
 	cr_assert_eq(nxp_lief_read(good, &v, NULL, &err), NXP_E_LIEF);

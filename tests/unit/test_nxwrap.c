@@ -19,6 +19,7 @@
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "support.h"
+#include "verify/output.h"
 
 #define DRV64 NXP_BINARY_DIR "/samples/drivers/drv_short64.sys"
 #define DRV32 NXP_BINARY_DIR "/samples/drivers/drv_short32.sys"
@@ -59,7 +60,7 @@ Test(nxwrap, x64_wrapper_is_test_jnz_or_jmp_through_the_slot)
 {
 	uint8_t w[NXP_NXWRAP_SIZE];
 	unsigned tag = api_index("ExAllocatePoolWithTag");
-	cr_assert_eq(nxp_nxwrap_encode(1, tag, 0x7000, 0x6040, w), 0);
+	cr_assert_eq(nxpi_nxwrap_encode(1, tag, 0x7000, 0x6040, w), 0);
 	char text[512];
 	disasm(1, w, 17, 0x7000, text, sizeof(text));
 	cr_expect_str_eq(text, "test cl, 1; jne 0x700b; or ecx, 0x200; jmp qword ptr [rip - 0xfd1]");
@@ -67,16 +68,16 @@ Test(nxwrap, x64_wrapper_is_test_jnz_or_jmp_through_the_slot)
 	for (unsigned k = 17; k < NXP_NXWRAP_SIZE; k++)
 		cr_expect_eq(w[k], 0xcc, "int3 padding at %u", k);
 	uint32_t iat = 0;
-	cr_expect(nxp_nxwrap_match(1, tag, w, 0x7000, &iat));
+	cr_expect(nxpi_nxwrap_match(1, tag, w, 0x7000, &iat));
 	cr_expect_eq(iat, 0x6040);
 	/* ExInitializeNPagedLookasideList's Flags (r9): or only, no test. */
 	unsigned la = api_index("ExInitializeNPagedLookasideList");
-	cr_assert_eq(nxp_nxwrap_encode(1, la, 0x7020, 0x6050, w), 0);
+	cr_assert_eq(nxpi_nxwrap_encode(1, la, 0x7020, 0x6050, w), 0);
 	disasm(1, w, 13, 0x7020, text, sizeof(text));
 	cr_expect(strncmp(text, "or r9d, 0x200; jmp qword ptr [rip", 33) == 0, "%s", text);
 	/* An API whose argument is not a pool type has no wrapper. */
-	cr_expect_eq(nxp_nxwrap_encode(1, api_index("MmMapIoSpace"), 0x7000, 0x6040, w), -1);
-	cr_expect_eq(nxp_nxwrap_encode(1, api_index("ZwAllocateVirtualMemory"), 0x7000, 0x6040, w),
+	cr_expect_eq(nxpi_nxwrap_encode(1, api_index("MmMapIoSpace"), 0x7000, 0x6040, w), -1);
+	cr_expect_eq(nxpi_nxwrap_encode(1, api_index("ZwAllocateVirtualMemory"), 0x7000, 0x6040, w),
 	             -1);
 }
 
@@ -84,7 +85,7 @@ Test(nxwrap, x86_wrapper_is_position_independent)
 {
 	uint8_t w[NXP_NXWRAP_SIZE];
 	unsigned tag = api_index("ExAllocatePoolWithTag");
-	cr_assert_eq(nxp_nxwrap_encode(0, tag, 0x7000, 0x6040, w), 0);
+	cr_assert_eq(nxpi_nxwrap_encode(0, tag, 0x7000, 0x6040, w), 0);
 	char text[512];
 	disasm(0, w, 27, 0x7000, text, sizeof(text));
 	cr_expect_str_eq(text, "test byte ptr [esp + 4], 1; jne 0x700f; or dword ptr [esp + 4], "
@@ -93,7 +94,7 @@ Test(nxwrap, x86_wrapper_is_position_independent)
 	 * whatever the image base: no absolute address, no relocation. */
 	cr_expect_eq(0x7014 - 0xfd4, 0x6040);
 	uint32_t iat = 0;
-	cr_expect(nxp_nxwrap_match(0, tag, w, 0x7000, &iat));
+	cr_expect(nxpi_nxwrap_match(0, tag, w, 0x7000, &iat));
 	cr_expect_eq(iat, 0x6040);
 }
 
@@ -102,16 +103,16 @@ Test(nxwrap, match_refuses_any_other_byte)
 	uint8_t w[NXP_NXWRAP_SIZE];
 	unsigned tag = api_index("ExAllocatePoolWithTag");
 	for (int is64 = 0; is64 < 2; is64++) {
-		cr_assert_eq(nxp_nxwrap_encode(is64, tag, 0x7000, 0x6040, w), 0);
+		cr_assert_eq(nxpi_nxwrap_encode(is64, tag, 0x7000, 0x6040, w), 0);
 		uint32_t iat;
-		cr_expect(!nxp_nxwrap_match(is64, tag, w, 0x7020, &iat) || iat != 0x6040,
+		cr_expect(!nxpi_nxwrap_match(is64, tag, w, 0x7020, &iat) || iat != 0x6040,
 		          "the displacement is relative to where the wrapper is");
 		for (unsigned k = 0; k < NXP_NXWRAP_SIZE; k++) {
 			unsigned disp_lo = is64 ? 13 : 23;
 			if (k >= disp_lo && k < disp_lo + 4)
 				continue; /* the displacement names another slot */
 			w[k] ^= 0x01;
-			cr_expect(!nxp_nxwrap_match(is64, tag, w, 0x7000, &iat), "byte %u (is64 %d)", k,
+			cr_expect(!nxpi_nxwrap_match(is64, tag, w, 0x7000, &iat), "byte %u (is64 %d)", k,
 			          is64);
 			w[k] ^= 0x01;
 		}
@@ -210,7 +211,7 @@ static int verify(size_t n, nxp_error *err)
 {
 	static nxp_image o;
 	memset(err, 0, sizeof(*err));
-	return nxp_verify_output(&in, &plan, out, n, &o, err);
+	return nxpi_verify_output(&in, &plan, out, n, &o, err);
 }
 
 #define EXPECT_FAIL(n, text)                                                              \
@@ -248,7 +249,7 @@ static void expect_section_plan(int is64)
 	cr_expect(find(NXP_FIELD_CHECKSUM, 0));
 	/* The wrapper's bytes are the encoder's for the slot. */
 	uint32_t iat = 0;
-	cr_expect(nxp_nxwrap_match(is64, api_index("ExAllocatePoolWithTag"), a->data, a->rva, &iat));
+	cr_expect(nxpi_nxwrap_match(is64, api_index("ExAllocatePoolWithTag"), a->data, a->rva, &iat));
 	cr_expect_eq(iat, in.facts.driver->sites[0].iat_rva);
 	cr_expect_eq(count(NXP_FIELD_CALL_SITE), 2u, "the call and the register load");
 }

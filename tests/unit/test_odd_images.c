@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "nxpatch/analysis.h"
 #include "nxpatch/pe.h"

@@ -71,7 +71,7 @@ Test(policy_load, every_field)
 	nxp_policy *p = load_ok(full);
 	cr_assert_str_eq(p->source, "t.yaml");
 	cr_assert_eq(p->version, 1);
-	cr_assert_eq(p->signature, NXP_SIG_RESIGN);
+	cr_assert_eq(p->signature, NXP_SIGMODE_RESIGN);
 	cr_assert_eq(p->checksum, NXP_CHECKSUM_ALWAYS);
 	cr_assert_eq(p->nrules, 2);
 
@@ -136,7 +136,7 @@ Test(policy_load, every_field)
 Test(policy_load, defaults)
 {
 	nxp_policy *p = load_ok("nxpatch: 1\n");
-	cr_assert_eq(p->signature, NXP_SIG_REFUSE);
+	cr_assert_eq(p->signature, NXP_SIGMODE_REFUSE);
 	cr_assert_eq(p->checksum, NXP_CHECKSUM_AUTO);
 	cr_assert_eq(p->nrules, 0);
 	nxp_policy_free(p);
@@ -302,7 +302,7 @@ Test(policy_load, default_policy)
 	nxp_error err = {0};
 	cr_assert_eq(nxp_policy_load_default(&p, &d, &err), NXP_OK, "%s", err.msg);
 	cr_assert_str_eq(p->source, "<default>");
-	cr_assert_eq(p->signature, NXP_SIG_REFUSE);
+	cr_assert_eq(p->signature, NXP_SIGMODE_REFUSE);
 	cr_assert_gt(p->nrules, 0);
 	/* conservative: never W+X on its own, never a signed image */
 	for (size_t i = 0; i < p->nrules; i++) {

@@ -7,6 +7,7 @@
 
 #include "nxpatch/analysis.h"
 #include "nxpatch/policy.h"
+#include "policy/internal.h"
 
 static nxp_image *img;
 static nxp_facts facts;
@@ -62,7 +63,7 @@ static nxp_policy *policy_with_when(const char *when)
 static int matches(const char *when)
 {
 	nxp_policy *p = policy_with_when(when);
-	int m = nxp_rule_matches(&p->rules[0], &facts);
+	int m = nxpi_rule_matches(&p->rules[0], &facts);
 	nxp_policy_free(p);
 	return m;
 }
@@ -163,20 +164,20 @@ Test(policy_match, no_image_only_facts)
 Test(policy_match, section_selected)
 {
 	nxp_section_action code = {.selector = NXP_SELECTOR_CODE_IN_DATA};
-	cr_assert(!nxp_section_selected(&code, &facts, 0));
-	cr_assert(nxp_section_selected(&code, &facts, 1));
-	cr_assert(!nxp_section_selected(&code, &facts, 2));
+	cr_assert(!nxpi_section_selected(&code, &facts, 0));
+	cr_assert(nxpi_section_selected(&code, &facts, 1));
+	cr_assert(!nxpi_section_selected(&code, &facts, 2));
 
 	nxp_section_action byname = {.selector = ".thunk"};
-	cr_assert(!nxp_section_selected(&byname, &facts, 0));
-	cr_assert(nxp_section_selected(&byname, &facts, 2));
+	cr_assert(!nxpi_section_selected(&byname, &facts, 0));
+	cr_assert(nxpi_section_selected(&byname, &facts, 2));
 
 	nxp_section_action glob = {.selector = ".[td]*"};
-	cr_assert(nxp_section_selected(&glob, &facts, 0));
-	cr_assert(nxp_section_selected(&glob, &facts, 1));
-	cr_assert(nxp_section_selected(&glob, &facts, 2));
-	cr_assert(!nxp_section_selected(&glob, &facts, 3)); /* past nsections */
-	cr_assert(!nxp_section_selected(&glob, &facts, 100000));
+	cr_assert(nxpi_section_selected(&glob, &facts, 0));
+	cr_assert(nxpi_section_selected(&glob, &facts, 1));
+	cr_assert(nxpi_section_selected(&glob, &facts, 2));
+	cr_assert(!nxpi_section_selected(&glob, &facts, 3)); /* past nsections */
+	cr_assert(!nxpi_section_selected(&glob, &facts, 100000));
 }
 
 /* Section actions loaded from YAML select what they say. */
@@ -192,8 +193,8 @@ Test(policy_match, loaded_selectors)
 	const nxp_rule *r = &p->rules[0];
 	cr_assert_eq(r->nsections, 2);
 	for (unsigned i = 0; i < 3; i++) {
-		cr_assert_eq(nxp_section_selected(&r->sections[0], &facts, i), i == 1);
-		cr_assert_eq(nxp_section_selected(&r->sections[1], &facts, i), i == 2);
+		cr_assert_eq(nxpi_section_selected(&r->sections[0], &facts, i), i == 1);
+		cr_assert_eq(nxpi_section_selected(&r->sections[1], &facts, i), i == 2);
 	}
 	nxp_policy_free(p);
 }
@@ -214,12 +215,12 @@ Test(policy_match, default_policy)
 	}
 	cr_assert_geq(code_rule, 0);
 	cr_assert_geq(nx_rule, 0);
-	cr_assert(nxp_rule_matches(&p->rules[code_rule], &facts));
-	cr_assert(!nxp_rule_matches(&p->rules[nx_rule], &facts));
+	cr_assert(nxpi_rule_matches(&p->rules[code_rule], &facts));
+	cr_assert(!nxpi_rule_matches(&p->rules[nx_rule], &facts));
 	facts.code_in_data = 0;
-	cr_assert(nxp_rule_matches(&p->rules[nx_rule], &facts));
+	cr_assert(nxpi_rule_matches(&p->rules[nx_rule], &facts));
 	facts.is_signed = 1;
 	for (size_t i = 0; i < p->nrules; i++)
-		cr_assert(!nxp_rule_matches(&p->rules[i], &facts));
+		cr_assert(!nxpi_rule_matches(&p->rules[i], &facts));
 	nxp_policy_free(p);
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "nxpatch/pe.h"
-#include "pe/checksum_int.h"
+#include "pe/internal.h"
 #include "util/cpu.h"
 #include "util/bytes.h"
 #include "support.h"
@@ -423,7 +423,7 @@ Test(checksum, all_ones_and_zeros)
 	cr_assert_eq(nxp_pe_checksum(r, sizeof(r), 8), sizeof(r));
 }
 
-/* nxp_pe_sum16 and each implementation behind it against the textbook
+/* nxpi_pe_sum16 and each implementation behind it against the textbook
  * loop: fold after every 16-bit add (in 64 bits, so a starting sum near
  * 2^32 cannot wrap). */
 static uint32_t ref_sum16(const uint8_t *p, size_t len, uint32_t sum)
@@ -491,21 +491,21 @@ static void check_sum16_impl(const char *name, sum16_fn fn)
 
 Test(checksum, sum16_dispatched_matches_reference)
 {
-	check_sum16_impl("nxp_pe_sum16", nxp_pe_sum16);
+	check_sum16_impl("nxpi_pe_sum16", nxpi_pe_sum16);
 }
 
 /* The portable path, which every CPU without AVX2 (and every non-x86
  * build) takes. */
 Test(checksum, sum16_portable_matches_reference)
 {
-	check_sum16_impl("portable", nxp_pe_sum16_portable);
+	check_sum16_impl("portable", nxpi_pe_sum16_portable);
 }
 
 Test(checksum, sum16_avx2_matches_reference)
 {
 	if (!nxp_cpu_avx2())
 		cr_skip_test("no AVX2 in this build or on this CPU");
-	check_sum16_impl("avx2", nxp_pe_sum16_avx2);
+	check_sum16_impl("avx2", nxpi_pe_sum16_avx2);
 }
 
 /* Random mutations of the headers: the reader returns OK or a code, never

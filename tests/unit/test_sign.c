@@ -250,7 +250,7 @@ static void expect_entry_error(uint32_t field_off, uint32_t value, int width, co
 	size_t nres = 0;
 	cr_assert_eq(nxp_sig_verify(buf, n, &img, NULL, res, 4, &nres, &err), NXP_E_SIGNATURE);
 	cr_assert_eq(nres, 1);
-	cr_assert_eq(res[0].status, NXP_SIG_BAD_ENTRY);
+	cr_assert_eq(res[0].status, NXP_SIGSTATUS_BAD_ENTRY);
 	cr_assert(strstr(res[0].reason, text), "%s", res[0].reason);
 }
 
@@ -373,7 +373,7 @@ Test(sign, round_trip, .init = setup_signer, .fini = teardown_signer)
 		size_t nres = 0;
 		cr_assert_eq(verify_buf(o, olen, res, &nres), NXP_OK, "%s", res[0].reason);
 		cr_assert_eq(nres, 1);
-		cr_assert_eq(res[0].status, NXP_SIG_OK);
+		cr_assert_eq(res[0].status, NXP_SIGSTATUS_OK);
 		cr_assert(strstr(res[0].subject, "CN=unit signer"), "%s", res[0].subject);
 		cr_assert_eq(res[0].digest, NXP_DIGEST_SHA256);
 		cr_assert(res[0].has_signing_time);
@@ -431,7 +431,7 @@ Test(sign, tampering_is_detected, .init = setup_signer, .fini = teardown_signer)
 		o[i] ^= 0x01;
 		int rc = verify_buf(o, olen, res, &nres);
 		if (rc == NXP_E_SIGNATURE) /* else the flip broke the headers: the reader refuses */
-			cr_assert_eq(res[0].status, NXP_SIG_DIGEST_MISMATCH, "byte 0x%x: %s", i,
+			cr_assert_eq(res[0].status, NXP_SIGSTATUS_DIGEST_MISMATCH, "byte 0x%x: %s", i,
 			             res[0].reason);
 		else
 			cr_assert_neq(rc, NXP_OK, "byte 0x%x flipped, still verifies", i);
@@ -466,7 +466,7 @@ Test(sign, untrusted_and_garbage, .init = setup_signer, .fini = teardown_signer)
 	nxp_error err = {0};
 	cr_assert_eq(nxp_sig_verify(buf, n, &img, trust, res, 4, &nres, &err), NXP_E_SIGNATURE);
 	cr_assert_eq(nres, 1);
-	cr_assert_eq(res[0].status, NXP_SIG_BAD_PKCS7, "%s", res[0].reason);
+	cr_assert_eq(res[0].status, NXP_SIGSTATUS_BAD_PKCS7, "%s", res[0].reason);
 	/* an unsigned image */
 	nxt_pe_spec plain = {.pe32plus = 0, .nsections = 1};
 	n = build(&plain, &l);
@@ -484,7 +484,7 @@ Test(sign, untrusted_and_garbage, .init = setup_signer, .fini = teardown_signer)
 	cr_assert_eq(nxp_trust_load(&other, cert_path, &err), NXP_OK);
 	parse_ok(&img2, o, olen);
 	cr_assert_eq(nxp_sig_verify(o, olen, &img2, other, res, 4, &nres, &err), NXP_E_SIGNATURE);
-	cr_assert_eq(res[0].status, NXP_SIG_UNTRUSTED, "%s", res[0].reason);
+	cr_assert_eq(res[0].status, NXP_SIGSTATUS_UNTRUSTED, "%s", res[0].reason);
 	nxp_trust_free(other);
 	signer = s2;
 	trust = t2;

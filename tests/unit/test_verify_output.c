@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The safety net: nxp_verify_output(), the check that decides whether a
+/* The safety net: nxpi_verify_output(), the check that decides whether a
  * written output may replace anything. Each test builds a correct output
  * for a plan, checks that it verifies, then mutates one field of one class
  * (COFF header, optional header, data directory, section header, bytes
  * outside the planned ranges, the length, the checksum, the certificate
- * table) and asserts the specific error. Only the public interface is used
- * (include/nxpatch/plan.h), so the writer may restructure src/write. */
+ * table) and asserts the specific error. It calls the checker itself
+ * (src/verify/output.h), not the writer, so src/write may change freely. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
+#include "verify/output.h"
 #include "support.h"
 
 #define CAP (1 << 20)
@@ -108,7 +109,7 @@ static int verify(size_t n, nxp_error *err)
 {
 	static nxp_image o;
 	memset(err, 0, sizeof(*err));
-	return nxp_verify_output(&in, &plan, out, n, &o, err);
+	return nxpi_verify_output(&in, &plan, out, n, &o, err);
 }
 
 #define EXPECT_OK(n)                                                               \

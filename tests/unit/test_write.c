@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "nxpatch/file.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/write.h"
 #include "support.h"
+#include "util/file.h"
 
 static char dir[64];
 
@@ -115,13 +117,13 @@ Test(write, truncated_mapping_reads_zeros_and_is_not_intact)
 	nxp_file f;
 	nxp_error err = {0};
 	cr_assert_eq(nxp_file_load(&f, at("big"), &err), NXP_OK, "%s", err.msg);
-	cr_assert(nxp_file_intact(&f));
+	cr_assert(nxpi_file_intact(&f));
 	cr_assert_eq(truncate(at("big"), 4096), 0);
 	/* Without the guard this read is a SIGBUS. */
 	volatile uint8_t x = f.data[n - 1];
 	cr_assert_eq(x, 0);
 	cr_assert_eq(f.data[0], 0xab);
-	cr_assert_not(nxp_file_intact(&f));
+	cr_assert_not(nxpi_file_intact(&f));
 	nxp_file_unload(&f);
 }
 
@@ -146,16 +148,16 @@ Test(write, temporary_names_fit_name_max)
 	char name[256], prefix[300];
 	memset(name, 'n', 255);
 	name[255] = '\0';
-	nxp_tmpfile_prefix(name, prefix, sizeof(prefix));
+	nxpi_tmpfile_prefix(name, prefix, sizeof(prefix));
 	cr_assert_eq(strlen(prefix) + 6, 32, "%s", prefix);
 	char tmp[sizeof(prefix) + 8];
 	snprintf(tmp, sizeof(tmp), "%sAb12Cd", prefix);
-	cr_assert(nxp_tmpfile_is_name(tmp));
-	nxp_tmpfile_prefix("a.exe", prefix, sizeof(prefix));
+	cr_assert(nxpi_tmpfile_is_name(tmp));
+	nxpi_tmpfile_prefix("a.exe", prefix, sizeof(prefix));
 	cr_assert_str_eq(prefix, ".a.exe.nxpatch-");
-	cr_assert(nxp_tmpfile_is_name(".a.exe.nxpatch-Ab12Cd"));
-	cr_assert_not(nxp_tmpfile_is_name("a.exe"));
-	cr_assert_not(nxp_tmpfile_is_name(".nxpatch-0123456789abcdeX-Ab12Cd"));
+	cr_assert(nxpi_tmpfile_is_name(".a.exe.nxpatch-Ab12Cd"));
+	cr_assert_not(nxpi_tmpfile_is_name("a.exe"));
+	cr_assert_not(nxpi_tmpfile_is_name(".nxpatch-0123456789abcdeX-Ab12Cd"));
 }
 
 /* A signed synthetic image, through nxp_plan_signature(STRIP) and the
