@@ -122,6 +122,24 @@ wrapped_ok "$D/drv_short64.sys" "$T/short64.sys"
 compliant "$T/short64.sys"
 echo "ok: drv_short64.sys: xor sites now pass NonPagedPoolNx through the wrapper, DriverEntry succeeds"
 
+# In place with a journal: the write-ahead line's planned SHA-256 covers
+# the appended section (apply checks the output against it), and revert
+# restores the original.
+cp "$D/drv_short64.sys" "$T/inplace.sys"
+h=$(sha "$T/inplace.sys")
+"$NXPATCH" apply --policy "$T/pool.yaml" --in-place --journal "$T/j.jsonl" "$T/inplace.sys" >"$T/apply.out" 2>&1 ||
+  { cat "$T/apply.out" >&2; fail "apply --in-place --journal failed on a wrapped driver"; }
+cmp -s "$T/inplace.sys" "$T/short64.sys" || fail "the in-place output is not the -o output"
+"$PYTHON" - "$T/j.jsonl" "$(sha "$T/short64.sys")" <<'PY' || fail "the journal does not plan the wrapped output's SHA-256"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["status"] for r in recs] == ["started", "written"], recs
+assert all(r["sha256_after"] == sys.argv[2] for r in recs), recs
+PY
+"$NXPATCH" revert --journal "$T/j.jsonl" >"$T/revert.out" 2>&1 || { cat "$T/revert.out" >&2; fail "revert failed"; }
+[ "$(sha "$T/inplace.sys")" = "$h" ] || fail "revert did not restore the original driver"
+echo "ok: in place with a journal, then reverted"
+
 # x86: structurally (no 32-bit Wine).
 sample drivers/drv_short32.sys >/dev/null
 apply_ok "$D/drv_short32.sys" "$T/short32.sys"
