@@ -19,6 +19,9 @@ _nxpatch() {
     return
   fi
   local cmd=${words[1]}
+  if [[ $cur == --color=* ]]; then
+    COMPREPLY=($(compgen -P --color= -W "auto always never" -- "${cur#--color=}")); return
+  fi
   case $prev in
     -p | --policy)
       COMPREPLY=($(compgen -W "$("$nx" policy list 2>/dev/null | awk '{print $1}')" -- "$cur")
@@ -26,13 +29,15 @@ _nxpatch() {
       return ;;
     -f | --format)
       COMPREPLY=($(compgen -W "text json jsonl sarif html" -- "$cur")); return ;;
+    -C | --cwd)
+      COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --digest)
       COMPREPLY=($(compgen -W "sha256 sha384 sha512 sha1" -- "$cur")); return ;;
     --out-dir)
       COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -o | --output | --cert | --key | --pkcs12 | --pass-file | --journal | --from | --trust | --evidence)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    -j | --jobs | --shard | --pass-env | --signing-time | --program-name | --url | --timestamp-url | --backup)
+    -j | --jobs | --shard | --pass-env | --signing-time | --program-name | --url | --timestamp-url | --backup | --timeout)
       return ;;
   esac
   case $cmd in
@@ -51,7 +56,9 @@ _nxpatch() {
       fi ;;
   esac
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$("$nx" "$cmd" --help 2>/dev/null | grep -oE -- '--?[A-Za-z0-9][A-Za-z0-9-]*' | sort -u)" -- "$cur"))
+    # the option column of the generated help: "  -p, --policy FILE  ..."
+    COMPREPLY=($(compgen -W "$("$nx" "$cmd" --help 2>/dev/null | awk '/^  +-/ { for (i = 1; i <= NF; i++) {
+        t = $i; if (t !~ /^-/) break; sub(/[,=].*/, "", t); sub(/\[.*/, "", t); print t } }')" -- "$cur"))
     return
   fi
   COMPREPLY=($(compgen -f -- "$cur"))

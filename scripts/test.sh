@@ -23,8 +23,10 @@ run_suite() { # name, cmake args...
   (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
 }
 
-run_suite build
-run_suite build-asan -DNXP_SANITIZE=ON
+# Test hooks (apply --test-corrupt-output, fault injection) exist only in
+# these test builds; the packages built below have none (tests/package/deb.sh).
+run_suite build -DNXP_TEST_HOOKS=ON
+run_suite build-asan -DNXP_SANITIZE=ON -DNXP_TEST_HOOKS=ON
 
 # The Debian packages: build, lintian, apt-get install, use, purge (needs root).
 echo "== packaging"

@@ -54,7 +54,8 @@ typedef struct nxp_apply_options {
 	                                setgid are then dropped) */
 	int write_unchanged;         /* NXP_PLAN_NOTHING and another output path: write a
 	                                verified copy (unsign of an unsigned image) */
-	int test_corrupt_output;     /* test hook: flip a byte after writing */
+	int test_corrupt_output;     /* test hook: flip a byte after writing; honoured only
+	                                by a library built with NXP_TEST_HOOKS (tests) */
 	int out_at;                  /* out_path's directory is out_dirfd: the output is
 	                                created and renamed through it (openat/renameat),
 	                                never by resolving out_path again */

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "cli/batch.h"
+#include "cli/color.h"
+#include "cli/dash.h"
 #include "cli/cli.h"
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/file.h"
@@ -27,6 +29,19 @@
 #include "util/file.h"
 
 /* ---------------------------------------------------------------- options */
+
+const cli_opt batch_options[] = {
+	{'r', 'r', "recursive", NULL, "recurse into directories named as inputs"},
+	{BATCH_OPT_FROM, 0, "from", "FILE", "read input paths from FILE, one a line (- for stdin)"},
+	{'0', '0', "null", NULL, "--from paths end with NUL instead of a newline"},
+	{'j', 'j', "jobs", "N", "worker processes (default: processors online)"},
+	{BATCH_OPT_SHARD, 0, "shard", "K/N", "process only the K-th of N slices of the inputs"},
+	{'q', 'q', "quiet", NULL, "no progress bar"},
+	{'v', 'v', "verbose", NULL, "more detail in text reports"},
+	{BATCH_OPT_COLOR, 0, "color", "[=WHEN]", "colour text reports: auto (a terminal), always, never"},
+	{BATCH_OPT_EVIDENCE, 0, "evidence", "FILE", "merge faults recorded by 'nxpatch trace' (JSONL)"},
+	CLI_OPT_END,
+};
 
 void batch_opts_init(batch_opts *o)
 {
@@ -40,6 +55,11 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd)
 	case 'r': o->recurse = 1; return 1;
 	case '0': o->nul = 1; return 1;
 	case 'q': o->quiet = 1; return 1;
+	case 'v': o->verbose = 1; return 1;
+	case BATCH_OPT_COLOR:
+		if (!cli_parse_color(cmd, arg, &o->color))
+			return -1;
+		return 1;
 	case BATCH_OPT_FROM: o->from = arg; return 1;
 	case BATCH_OPT_EVIDENCE:
 		if (o->evidence) {
@@ -123,7 +143,9 @@ int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigne
 		rc = nxp_fail(&err, NXP_E_USAGE, "%s: only regular files are read",
 		              kind_of(it->mode));
 	else
-		rc = nxp_input_open_flags(in, it->path, flags, &err);
+		rc = nxp_input_open_flags(in, it->open_path ? it->open_path : it->path, flags, &err);
+	if (!rc && it->open_path)
+		(*in)->facts.path = it->path; /* reported as "-" */
 	if (!rc && batch_evidence) {
 		nxp_error merr = {0};
 		if ((rc = nxp_facts_merge_trace(&(*in)->facts, batch_evidence, &merr))) {
@@ -186,17 +208,21 @@ static int add_item(items *l, const char *path, const char *rel, int found,
 
 static void free_item(batch_item *it)
 {
+	free(it->open_path);
 	free(it->path);
 	free(it->rel);
 	free(it->out_name);
 	free(it->clash);
 }
 
+/* The run's items are done with (in the parent; workers _exit): so is the
+ * spooled standard input. */
 static void free_items(items *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free_item(&l->v[i]);
 	free(l->v);
+	cli_stdin_remove();
 }
 
 static int has_suffix(const char *name, const char *suffix)
@@ -367,12 +393,44 @@ done:
 	return status;
 }
 
+int batch_claim_stdin(const char *cmd, const batch_opts *o, char **paths, int n)
+{
+	int dashes = 0;
+	for (int i = 0; i < n; i++)
+		dashes += !strcmp(paths[i], "-");
+	if (dashes > 1)
+		return cli_usage(cmd, "- (standard input) may be given once");
+	if (o->from && !strcmp(o->from, "-") && cli_stdin_claim(cmd, "--from -"))
+		return NXP_EXIT_USAGE;
+	if (dashes && cli_stdin_claim(cmd, "the input -"))
+		return NXP_EXIT_USAGE;
+	return 0;
+}
+
+/* "-": standard input, spooled once (cli/dash.h), reported as "-". */
+static int add_stdin(items *l, const char *cmd)
+{
+	const char *path;
+	int status = cli_stdin_spool(cmd, &path);
+	if (status)
+		return status;
+	struct stat st;
+	if (stat(path, &st) != 0 || add_item(l, "-", NULL, 0, &st) ||
+	    !(l->v[l->n - 1].open_path = strdup(path))) {
+		cli_stdin_remove();
+		return NXP_EXIT_INPUT;
+	}
+	return 0;
+}
+
 /* One argument (or --from line). Returns 0, an exit status to stop with
  * (usage), or NXP_EXIT_INPUT after an error that does not stop the run. */
 static int add_arg(items *l, const char *arg, int found, const batch_opts *o, const char *cmd,
                    int *input_errors)
 {
 	struct stat st;
+	if (!found && !strcmp(arg, "-"))
+		return add_stdin(l, cmd);
 	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (!o->recurse) {
 			cli_usage(cmd, "%s is a directory: use -r to process the images under it", arg);
@@ -398,6 +456,8 @@ static int add_arg(items *l, const char *arg, int found, const batch_opts *o, co
 
 static int read_from(items *l, const batch_opts *o, const char *cmd, int *input_errors)
 {
+	if (!strcmp(o->from, "-") && cli_stdin_claim(cmd, "--from -"))
+		return NXP_EXIT_USAGE;
 	FILE *f = strcmp(o->from, "-") ? fopen(o->from, "r") : stdin;
 	if (!f) {
 		cli_error(o->from, "cannot open: %s", strerror(errno));
@@ -631,7 +691,10 @@ typedef struct run {
 		uint64_t bytes;
 	} c;
 	int status;
-	int progress;
+	int progress;           /* a progress bar on stderr (a terminal, no -q) */
+	int drawn;              /* the bar is on the screen now */
+	int out_tty;            /* stdout is a terminal too: clear the bar around each line */
+	int color;              /* text reports get colour (--color, NO_COLOR, a terminal) */
 	double t0, last_draw;
 	uint64_t total_bytes, done_bytes;
 	size_t done;
@@ -981,6 +1044,15 @@ static result *process_one(const run *R, const batch_item *it)
 		fclose(r.out);
 	if (r.err)
 		fclose(r.err);
+	if (R->color && obuf && olen) {
+		size_t clen;
+		char *c = cli_colorize(obuf, olen, nxp_shown(it->path), r.cls, &clen);
+		if (c) {
+			free(obuf);
+			obuf = c;
+			olen = clen;
+		}
+	}
 	result *res = render(R, it, r.cls, r.exit, obuf, ebuf, r.report, r.findings);
 	json_decref(r.report);
 	json_decref(r.findings);
@@ -989,10 +1061,16 @@ static result *process_one(const run *R, const batch_item *it)
 	return res ? res : failure_result(R, it, "out of memory");
 }
 
+/* The bar is one line on stderr without a newline: before anything else is
+ * written to the terminal it is erased (and drawn again after), so a report
+ * line never starts in the middle of "ETA 00:02". */
 static void clear_progress(run *R)
 {
-	if (R->progress)
+	if (R->progress && R->drawn) {
 		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		R->drawn = 0;
+	}
 }
 
 static void draw_progress(run *R, int force)
@@ -1009,19 +1087,23 @@ static void draw_progress(run *R, int force)
 		double left = el / (double)R->done * (double)(R->l->n - R->done);
 		snprintf(eta, sizeof(eta), "%02d:%02d", (int)left / 60, (int)left % 60);
 	}
+	fflush(stdout); /* what the report wrote is on the screen before the bar */
 	fprintf(stderr, "\r\033[K%s: %zu/%zu images  %.1f MB/s  ETA %s", R->cmd->name, R->done,
 	        R->l->n, rate / 1e6, eta);
 	fflush(stderr);
+	R->drawn = 1;
 }
 
 static void emit(run *R, const result *res)
 {
 	const char *cls = res->cls;
 	const char *out = res->buf + res->err_len, *aux = out + res->out_len;
-	if (res->err_len) {
+	if (res->err_len || (R->out_tty && res->out_len))
 		clear_progress(R);
+	if (res->err_len) {
 		fflush(stdout);
 		fwrite(res->buf, 1, res->err_len, stderr);
+		fflush(stderr);
 	}
 	if (!strcmp(cls, "skipped")) {
 		R->c.skipped++;
@@ -1037,6 +1119,8 @@ static void emit(run *R, const result *res)
 		switch (R->o->format) {
 		case CLI_TEXT:
 			fwrite(out, 1, res->out_len, stdout);
+			if (R->out_tty)
+				fflush(stdout);
 			break;
 		case CLI_JSONL:
 			fwrite(out, 1, res->out_len, stdout);
@@ -1076,7 +1160,7 @@ static void on_result(run *R, size_t i, result *res)
 		R->recs[R->next_emit] = NULL;
 		R->next_emit++;
 	}
-	draw_progress(R, 0);
+	draw_progress(R, !R->drawn);
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -1446,7 +1530,7 @@ static void text_summary(run *R, double secs)
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 {
 	items l = {0};
-	int input_errors = 0, status = 0;
+	int input_errors = 0, status = batch_claim_stdin(cmd->name, o, paths, n);
 	for (int i = 0; i < n && !status; i++)
 		status = add_arg(&l, paths[i], 0, o, cmd->name, &input_errors);
 	if (!status && o->from)
@@ -1482,7 +1566,12 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	R.c.skipped = !o->shard_n || o->shard_k == 1 ? l.skipped : 0;
 	R.recs = calloc(l.n ? l.n : 1, sizeof(*R.recs));
 	R.kept = json_array();
-	R.progress = isatty(STDERR_FILENO) && !o->quiet;
+	R.out_tty = isatty(STDOUT_FILENO);
+	/* A document (JSON, SARIF) on the same terminal is written in pieces
+	 * that are not whole lines: no bar then (erasing it would erase them). */
+	R.progress = isatty(STDERR_FILENO) && !o->quiet &&
+	             !(R.out_tty && o->format != CLI_TEXT && o->format != CLI_JSONL);
+	R.color = o->format == CLI_TEXT && cli_use_color(o->color, STDOUT_FILENO);
 	R.t0 = now_s();
 	for (size_t i = 0; i < l.n; i++)
 		R.total_bytes += l.v[i].size;

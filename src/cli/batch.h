@@ -12,7 +12,6 @@
 #ifndef NXP_CLI_BATCH_H
 #define NXP_CLI_BATCH_H
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,29 +19,20 @@
 
 #include "nxpatch/input.h"
 
+#include "cli/opt.h"
+
 enum {
 	BATCH_OPT_FROM = 0x300,
 	BATCH_OPT_SHARD,
 	BATCH_OPT_JOBS,
 	BATCH_OPT_QUIET,
-	BATCH_OPT_EVIDENCE
+	BATCH_OPT_EVIDENCE,
+	BATCH_OPT_COLOR
 };
 
-#define BATCH_SHORT_OPTIONS "r0j:q"
-#define BATCH_LONG_OPTIONS                                           \
-	{"recursive", no_argument, NULL, 'r'},                       \
-	{"from", required_argument, NULL, BATCH_OPT_FROM},           \
-	{"null", no_argument, NULL, '0'},                            \
-	{"jobs", required_argument, NULL, 'j'},                      \
-	{"quiet", no_argument, NULL, 'q'},                           \
-	{"shard", required_argument, NULL, BATCH_OPT_SHARD},          \
-	{"evidence", required_argument, NULL, BATCH_OPT_EVIDENCE}
-
-#define BATCH_USAGE                                                                         \
-	"  inputs:   PATH... (-r to recurse into directories) | --from FILE|- [-0]\n"          \
-	"  batch:    [-j N] (worker processes; default: processors online) [--shard K/N]\n"    \
-	"            [-q|--quiet] (no progress bar)\n"                                         \
-	"  evidence: [--evidence FILE] (faults recorded by nxpatch trace, JSONL)\n"
+/* The batch options (inputs, workers, progress, output), a table for
+ * cli/opt.h; taken by batch_opt(). */
+extern const cli_opt batch_options[];
 
 typedef struct batch_opts {
 	int recurse;
@@ -50,6 +40,8 @@ typedef struct batch_opts {
 	int nul;
 	long jobs;              /* 0: processors online */
 	int quiet;
+	int verbose;            /* -v: details in text reports */
+	int color;              /* --color: CLI_COLOR_AUTO, _ALWAYS, _NEVER */
 	unsigned shard_k, shard_n; /* 1-based K of N; N == 0: no sharding */
 	int format;             /* CLI_TEXT, CLI_JSON, CLI_JSONL, CLI_SARIF, CLI_HTML */
 	const char *skip_suffix; /* names ending so are ignored while recursing */
@@ -68,7 +60,9 @@ int batch_opt(batch_opts *o, int c, const char *arg, const char *cmd);
 
 /* One input. */
 typedef struct batch_item {
-	char *path;             /* as reported: the argument, or dir/relative */
+	char *path;             /* as reported: the argument, or dir/relative ("-": stdin) */
+	char *open_path;        /* where it is read from when that is not path (standard
+	                           input, spooled to a private file), or NULL */
 	char *rel;              /* relative to its directory argument (for --out-dir), or NULL */
 	char *out_name;         /* with batch_opts.out_names: rel, or the path's basename */
 	char *clash;            /* the earlier input with the same out_name, or NULL */
@@ -112,8 +106,14 @@ typedef struct batch_cmd {
 	void *ctx;
 } batch_cmd;
 
+/* Claim standard input for --from - or an input "-" (cli/dash.h) before
+ * anything else reads it (--policy -): 0 or a usage error's status. */
+int batch_claim_stdin(const char *cmd, const batch_opts *o, char **paths, int n);
+
 /* Collect the inputs of paths[0..n) and --from, run cmd over them, write
- * the reports, the summary and the journal. Returns the exit status. */
+ * the reports, the summary and the journal. An input "-" is standard input,
+ * read once into a private temporary file (removed at the end) and
+ * reported as "-". Returns the exit status. */
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n);
 
 

@@ -26,7 +26,8 @@ struct nxp_cmd {
 /* "nxpatch: <path>: <message>" on stderr. path may be NULL. */
 void cli_error(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_error_e(const char *path, const nxp_error *err);
-/* Print a usage error and return NXP_EXIT_USAGE. */
+/* Print a usage error ("nxpatch CMD: message", then "see 'nxpatch CMD
+ * --help'") and return NXP_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct nxp_policy;
@@ -43,6 +44,19 @@ int cli_load_policy_buffer(const char *name, const char *buf, size_t len, struct
  * allowed ones and returns 0. */
 enum { CLI_TEXT = 0, CLI_JSON = 1, CLI_JSONL = 2, CLI_SARIF = 3, CLI_HTML = 4 };
 int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned allowed);
+/* --color[=WHEN]: auto (default: colour when the output is a terminal and
+ * NO_COLOR is unset or empty), always (also --color alone), never. */
+enum { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS = 1, CLI_COLOR_NEVER = 2 };
+/* Returns 1 when arg (NULL: always) is one of them, else prints a usage
+ * error and returns 0. */
+int cli_parse_color(const char *cmd, const char *arg, int *mode);
+/* Whether text written to fd gets colour under mode. */
+int cli_use_color(int mode, int fd);
+
+/* -v: "  rules matched: a, b" (or none) for a text report. */
+struct nxp_plan;
+void cli_text_rules(FILE *out, const struct nxp_plan *plan);
+
 /* Print a JSON document to stdout (and free it). */
 struct json_t;
 void cli_print_json(struct json_t *doc);

@@ -14,6 +14,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/dash.h"
 #include "cli/rules.h"
 #include "cli/signargs.h"
 #include "nxpatch/input.h"
@@ -23,20 +24,35 @@
 #include "util/beneath.h"
 #include "util/escape.h"
 
-static const char usage[] =
-	"usage: nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place "
-	"[--backup SUFFIX] [--journal FILE])\n"
-	"         [--no-cross-check] [--format text|json|jsonl] [signing options]\n"
-	"  --journal FILE  one JSON line per image (sha256 before/after, backup); undo with\n"
-	"                  'nxpatch revert --journal FILE'. Implies --backup .nxpatch-orig.\n"
-	"  --backup SUFFIX keep the original as PATH+SUFFIX (PATH.N+SUFFIX when that exists;\n"
-	"                  an existing file is never replaced)\n"
-	"  --allow-metadata-loss  in place: replace a file even when its owner, group, mode\n"
-	"                  or extended attributes cannot be kept (setuid/setgid dropped)\n"
-	BATCH_USAGE CLI_SIGN_USAGE;
-
 enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT,
        OPT_JOURNAL, OPT_ALLOW_META_LOSS };
+
+static const cli_opt apply_options[] = {
+	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
+	{'o', 'o', "output", "OUT", "write the one input's patched image to OUT (- : standard output)"},
+	{OPT_OUT_DIR, 0, "out-dir", "DIR", "write each patched image beneath DIR (created if missing)"},
+	{OPT_IN_PLACE, 0, "in-place", NULL, "replace each input, once its patched image is verified"},
+	{OPT_BACKUP, 0, "backup", "SUFFIX", "in place: keep the original as PATH+SUFFIX (never replaces a file)"},
+	{OPT_JOURNAL, 0, "journal", "FILE", "in place: record each image for 'nxpatch revert' (implies --backup .nxpatch-orig)"},
+	{OPT_ALLOW_META_LOSS, 0, "allow-metadata-loss", NULL, "in place: replace even when owner, mode or xattrs cannot be kept"},
+	{OPT_NO_CROSS, 0, "no-cross-check", NULL, "skip re-reading each output with LIEF"},
+	{'f', 'f', "format", "FORMAT", "text (default), json or jsonl"},
+#ifdef NXP_TEST_HOOKS
+	{OPT_TEST_CORRUPT, 0, "test-corrupt-output", NULL, "test hook: flip a byte of each output before it is verified"},
+#endif
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", apply_options},
+	{"batch options", batch_options},
+	{"signing options", cli_sign_options},
+	CLI_GROUPS_END,
+};
+
+static const char about[] =
+	"Applies exactly the plan to each image, verifies the output, then replaces the target.\n"
+	"Say where outputs go: -o OUT (one input), --out-dir DIR or --in-place.\n";
 
 #define JOURNAL_BACKUP ".nxpatch-orig"
 
@@ -48,6 +64,9 @@ typedef struct apply_args {
 	const char *backup;
 	const char *journal;
 	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
+	int to_stdout;          /* -o -: written (and verified) into out_tmp, then copied to
+	                           standard output; the report goes to standard error */
+	cli_stdout stdout_to;
 	int cross_check;
 	int test_corrupt;
 	int allow_metadata_loss;
@@ -111,6 +130,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.journal = a->journal_h,
 		.allow_metadata_loss = a->allow_metadata_loss,
 		.test_corrupt_output = a->test_corrupt,
+		.write_unchanged = a->to_stdout,
 	};
 	int rc = NXP_OK, dirfd = -1;
 	if (!output_path(a, it, out, sizeof(out)))
@@ -129,7 +149,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	if (dirfd >= 0)
 		close(dirfd);
 
-	const char *result;
+	const char *result, *shown_out = a->to_stdout ? "-" : out;
 	if (plan->status == NXP_PLAN_REFUSED && (!rc || rc == NXP_E_REFUSED)) {
 		result = "refused";
 		r->cls = "refused";
@@ -138,6 +158,9 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		result = "failed";
 		r->cls = "failed";
 		r->exit = NXP_EXIT_INPUT;
+	} else if (res.written && plan->status == NXP_PLAN_NOTHING) {
+		result = "nothing_to_do"; /* -o -: the verified copy is the output */
+		r->cls = "unchanged";
 	} else if (res.written) {
 		result = "written";
 		r->cls = "changed";
@@ -150,7 +173,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
 		/* Names as every JSON path field shows them (util/escape.h). */
-		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(out),
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(shown_out),
 		                       "written", res.written);
 		if (res.backup[0])
 			json_object_set_new(jr, "backup", nxp_json_name(res.backup));
@@ -166,14 +189,18 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		r->report = o;
 	} else {
 		nxp_text_plan(r->out, &in->facts, plan);
-		if (res.written)
-			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(out),
+		if (res.written && plan->status == NXP_PLAN_NOTHING)
+			fprintf(r->out, "  written: %s (nothing to do: a verified copy)\n", shown_out);
+		else if (res.written)
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(shown_out),
 			        res.checksum, res.backup[0] ? ", original kept as " : "",
 			        nxp_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  not written: nothing to do\n");
 		else if (plan->status == NXP_PLAN_REFUSED)
 			fprintf(r->out, "  not written: refused\n");
+		if (a->bo.verbose)
+			cli_text_rules(r->out, plan);
 	}
 	for (size_t i = 0; i < res.nwarnings; i++)
 		batch_error(r, path, "warning: %s", res.warnings[i]);
@@ -198,60 +225,116 @@ static int image_suffix(const char *suffix)
 	return 0;
 }
 
-static int parse_args(apply_args *a, int argc, char **argv)
+/* --out-dir DIR, opened once. The part of DIR that exists is the user's (a
+ * link to it is fine); the missing rest is created beneath it one
+ * component at a time, never following a link planted meanwhile
+ * (util/beneath.h), as every directory beneath DIR is. Returns the
+ * descriptor, -2 after a usage error, -1 after another. */
+static int open_out_dir(const char *dir)
 {
-	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},
-		{"output", required_argument, NULL, 'o'},
-		{"out-dir", required_argument, NULL, OPT_OUT_DIR},
-		{"in-place", no_argument, NULL, OPT_IN_PLACE},
-		{"backup", required_argument, NULL, OPT_BACKUP},
-		{"journal", required_argument, NULL, OPT_JOURNAL},
-		{"no-cross-check", no_argument, NULL, OPT_NO_CROSS},
-		{"format", required_argument, NULL, 'f'},
-		{"test-corrupt-output", no_argument, NULL, OPT_TEST_CORRUPT},
-		{"allow-metadata-loss", no_argument, NULL, OPT_ALLOW_META_LOSS},
-		{"help", no_argument, NULL, 'h'},
-		CLI_SIGN_LONG_OPTIONS,
-		BATCH_LONG_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
+	char head[PATH_MAX];
+	if (snprintf(head, sizeof(head), "%s", dir) >= (int)sizeof(head)) {
+		cli_usage("apply", "--out-dir: path too long");
+		return -2;
+	}
+	size_t len = strlen(head);
+	while (len > 1 && head[len - 1] == '/')
+		head[--len] = 0;
+	/* the longest existing prefix: head; the missing rest: tail */
+	const char *tail = NULL;
+	int fd;
+	for (;;) {
+		fd = open(head, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		char *slash = strrchr(head, '/');
+		size_t cut = slash ? (size_t)(slash - head) : 0;
+		tail = dir + cut + (slash != NULL);
+		if (!slash) {
+			snprintf(head, sizeof(head), ".");
+		} else if (cut == 0) {
+			snprintf(head, sizeof(head), "/");
+		} else {
+			*slash = 0;
+			continue;
+		}
+		fd = open(head, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		break;
+	}
+	if (fd < 0) {
+		cli_usage("apply", "--out-dir %s: %s is not a directory (%s)", dir, head, strerror(errno));
+		return -2;
+	}
+	if (!tail || !*tail)
+		return fd;
+	/* "new/sub" -> "new/sub/x": its parent is the directory (x itself is
+	 * neither created nor opened); repeated slashes collapsed */
+	char rel[PATH_MAX];
+	size_t rl = 0;
+	for (const char *c = tail; *c && rl + 3 < sizeof(rel); c++)
+		if (*c != '/' || (rl && rel[rl - 1] != '/'))
+			rel[rl++] = *c;
+	if (rl && rel[rl - 1] != '/')
+		rel[rl++] = '/';
+	rel[rl++] = 'x';
+	rel[rl] = 0;
+	const char *leaf;
+	nxp_error err = {0};
+	int dfd = nxp_open_parent_beneath(fd, head, rel, 1, &leaf, &err);
+	close(fd);
+	if (dfd < 0) {
+		cli_error(dir, "cannot create the output directory: %s", err.msg);
+		return -1;
+	}
+	return dfd;
+}
+
+static int parse_args(apply_args *a, int argc, char **argv, int *first)
+{
+	cli_parser p;
+	cli_parse_init(&p, "apply", "[options] PATH... (-o OUT | --out-dir DIR | --in-place)", about,
+	               groups);
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:o:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = cli_sign_opt(&a->sign, c, optarg, "apply");
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
+		if (c == CLI_STOP)
+			return p.status ? p.status : -1;
+		int s = cli_sign_opt(&a->sign, c, p.arg, "apply");
 		if (!s)
-			s = batch_opt(&a->bo, c, optarg, "apply");
+			s = batch_opt(&a->bo, c, p.arg, "apply");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
 			continue;
 		switch (c) {
-		case 'p': a->policy_path = optarg; break;
-		case 'o': a->out = optarg; break;
-		case OPT_OUT_DIR: a->out_dir = optarg; break;
+		case 'p': a->policy_path = p.arg; break;
+		case 'o': a->out = p.arg; break;
+		case OPT_OUT_DIR: a->out_dir = p.arg; break;
 		case OPT_IN_PLACE: a->in_place = 1; break;
-		case OPT_BACKUP: a->backup = optarg; break;
-		case OPT_JOURNAL: a->journal = optarg; break;
+		case OPT_BACKUP: a->backup = p.arg; break;
+		case OPT_JOURNAL: a->journal = p.arg; break;
 		case OPT_NO_CROSS: a->cross_check = 0; break;
 		case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
 		case OPT_ALLOW_META_LOSS: a->allow_metadata_loss = 1; break;
 		case 'f':
-			if (!cli_parse_format_in("apply", optarg, &a->bo.format,
+			if (!cli_parse_format_in("apply", p.arg, &a->bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL))
 				return NXP_EXIT_USAGE;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
-		default: return cli_usage("apply", "unknown option");
 		}
 	}
-	if (optind >= argc && !a->bo.from)
+	*first = p.optind;
+	if (p.optind >= argc && !a->bo.from)
 		return cli_usage("apply", "no input files");
 	if (!!a->out + !!a->out_dir + a->in_place != 1)
 		return cli_usage("apply", "say where the output goes: -o OUT, --out-dir DIR or "
 		                          "--in-place");
-	if (a->out && (optind + 1 < argc || a->bo.from || a->bo.recurse))
+	if (a->out && (p.optind + 1 < argc || a->bo.from || a->bo.recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
+	for (int i = p.optind; i < argc; i++)
+		if (!strcmp(argv[i], "-") && !a->out)
+			return cli_usage("apply", "standard input (-) has no file to replace or name to "
+			                          "keep: give -o OUT (or -o - for standard output)");
+	a->to_stdout = a->out && !strcmp(a->out, "-");
 	if (a->backup && !a->in_place)
 		return cli_usage("apply", "--backup goes with --in-place");
 	if (a->journal && !a->in_place)
@@ -268,11 +351,8 @@ static int parse_args(apply_args *a, int argc, char **argv)
 	if (a->allow_metadata_loss && !a->in_place)
 		return cli_usage("apply", "--allow-metadata-loss goes with --in-place");
 	if (a->out_dir) {
-		/* The directory named here is the user's (a link to it is fine);
-		 * nothing beneath it is followed. */
-		a->out_dirfd = open(a->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (a->out_dirfd < 0)
-			return cli_usage("apply", "--out-dir %s is not a directory", a->out_dir);
+		if ((a->out_dirfd = open_out_dir(a->out_dir)) < 0)
+			return a->out_dirfd == -2 ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
 		a->bo.out_names = 1;
 	}
 	a->bo.skip_suffix = a->backup;
@@ -285,13 +365,15 @@ int cmd_apply(int argc, char **argv)
 	apply_args a = {.cross_check = 1, .out_dirfd = -1};
 	cli_sign_init(&a.sign);
 	batch_opts_init(&a.bo);
-	int status = parse_args(&a, argc, argv);
+	int first;
+	int status = parse_args(&a, argc, argv, &first);
 	if (status)
 		return status < 0 ? NXP_EXIT_OK : status;
 	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
 	signal(SIGXFSZ, SIG_IGN);
 	nxp_policy *pol;
-	if ((status = cli_load_policy_arg("apply", a.policy_path, &pol)))
+	if ((status = batch_claim_stdin("apply", &a.bo, argv + first, argc - first)) ||
+	    (status = cli_load_policy_arg("apply", a.policy_path, &pol)))
 		return status;
 	nxp_signer *signer = NULL;
 	if (cli_sign_has_key(&a.sign) && (status = cli_sign_load(&a.sign, &signer))) {
@@ -307,8 +389,18 @@ int cmd_apply(int argc, char **argv)
 	}
 	a.pol = pol;
 	a.signer = signer;
+	if (a.to_stdout) {
+		if ((status = cli_stdout_begin("apply", &a.stdout_to))) {
+			nxp_signer_free(signer);
+			nxp_policy_free(pol);
+			return status;
+		}
+		a.out = a.stdout_to.path;
+	}
 	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
-	status = batch_run(&cmd, &a.bo, argv + optind, argc - optind);
+	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
+	if (a.to_stdout)
+		status = cli_stdout_end(&a.stdout_to, status);
 	if (nxp_journal_close(a.journal_h, &err)) {
 		cli_error_e(a.journal, &err);
 		status = NXP_EXIT_INPUT;

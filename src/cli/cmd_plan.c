@@ -2,7 +2,6 @@
 /* nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check]
  *   [batch options] PATH...
  * The dry run: what apply would change in each image. Writes nothing. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +13,24 @@
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
 
-static const char usage[] =
-	"usage: nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check] "
-	"PATH...\n" BATCH_USAGE;
+static const cli_opt plan_options[] = {
+	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
+	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl, sarif or html"},
+	{'c', 0, "check", NULL, "exit 1 when any image has changes pending or is refused"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", plan_options},
+	{"batch options", batch_options},
+	CLI_GROUPS_END,
+};
 
 typedef struct plan_ctx {
 	const nxp_policy *pol;
 	int check;
 	int format;
+	int verbose;
 } plan_ctx;
 
 static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
@@ -52,6 +61,10 @@ static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
 	}
 	if (ctx->format == CLI_TEXT || ctx->format == CLI_HTML)
 		nxp_text_plan(r->out, &in->facts, plan);
+	if (ctx->format == CLI_TEXT && ctx->verbose) {
+		cli_text_rules(r->out, plan);
+		nxp_text_findings(r->out, &c.findings, 0);
+	}
 	batch_findings(r, &c.findings, &in->img);
 	nxp_check_free(&c);
 	nxp_input_close(in);
@@ -59,32 +72,29 @@ static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
 
 int cmd_plan(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},
-		{"format", required_argument, NULL, 'f'},
-		{"check", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		BATCH_LONG_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
 	const char *policy_path = NULL;
 	plan_ctx ctx = {0};
 	batch_opts bo;
 	batch_opts_init(&bo);
+	cli_parser p;
+	cli_parse_init(&p, "plan", "[options] PATH...",
+	               "Shows what apply would change in each image (the dry run); writes nothing.\n",
+	               groups);
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = batch_opt(&bo, c, optarg, "plan");
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
+		if (c == CLI_STOP)
+			return p.status;
+		int s = batch_opt(&bo, c, p.arg, "plan");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
 			continue;
 		switch (c) {
 		case 'p':
-			policy_path = optarg;
+			policy_path = p.arg;
 			break;
 		case 'f':
-			if (!cli_parse_format_in("plan", optarg, &bo.format,
+			if (!cli_parse_format_in("plan", p.arg, &bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
 			                                 1u << CLI_SARIF | 1u << CLI_HTML))
 				return NXP_EXIT_USAGE;
@@ -92,23 +102,21 @@ int cmd_plan(int argc, char **argv)
 		case 'c':
 			ctx.check = 1;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return NXP_EXIT_OK;
-		default:
-			return cli_usage("plan", "unknown option");
 		}
 	}
-	if (optind >= argc && !bo.from)
+	if (p.optind >= argc && !bo.from)
 		return cli_usage("plan", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy_arg("plan", policy_path, &pol);
+	int status = batch_claim_stdin("plan", &bo, argv + p.optind, argc - p.optind);
+	if (!status)
+		status = cli_load_policy_arg("plan", policy_path, &pol);
 	if (status)
 		return status;
 	ctx.pol = pol;
 	ctx.format = bo.format;
+	ctx.verbose = bo.verbose;
 	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx};
-	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
+	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	nxp_policy_free(pol);
 	return status;
 }

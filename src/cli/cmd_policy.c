@@ -5,20 +5,23 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "cli/rules.h"
 #include "nxpatch/policy.h"
 #include "util/escape.h"
+#include "util/suggest.h"
 
 extern const char nxp_default_policy_yaml[];
 extern const size_t nxp_default_policy_yaml_len;
 
-static const char policy_help[] =
-	"usage: nxpatch policy check FILE...   validate policy files (file:line:col errors, exit 2)\n"
-	"       nxpatch policy list            the shipped rule sets --policy NAME finds\n"
-	"       nxpatch policy show NAME       print a shipped rule set\n"
-	"       nxpatch policy show-default    print the built-in policy\n"
-	"  -h, --help  this help\n"
-	"  rule sets are found in NXPATCH_RULES_PATH, beside the binary and in share/nxpatch/rules\n";
+static const char policy_about[] =
+	"\nsubcommands:\n"
+	"  check FILE...   validate policy files (file:line:col errors, exit 2; - : stdin)\n"
+	"  list            the shipped rule sets --policy NAME finds\n"
+	"  show NAME       print a shipped rule set\n"
+	"  show-default    print the built-in policy\n"
+	"The rule sets 'nxpatch policy list' shows are found in NXPATCH_RULES_PATH, beside the\n"
+	"binary and in share/nxpatch/rules.\n";
 
 static int policy_usage(void)
 {
@@ -31,7 +34,9 @@ static int policy_usage(void)
 static int check_one(const char *path)
 {
 	nxp_policy *p = NULL;
-	int status = cli_load_policy(path, &p);
+	/* "-": the policy on standard input (as --policy - reads it) */
+	int status = strcmp(path, "-") ? cli_load_policy(path, &p)
+	                               : cli_load_policy_arg("policy check", "-", &p);
 	if (status == NXP_EXIT_OK) {
 		printf("%s: ok (%zu rule%s)\n", nxp_shown(path), p->nrules, p->nrules == 1 ? "" : "s");
 		nxp_policy_free(p);
@@ -44,7 +49,10 @@ int cmd_policy(int argc, char **argv)
 	if (argc < 2)
 		return policy_usage();
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(policy_help, stdout);
+		cli_parser p;
+		cli_parse_init(&p, "policy", "check FILE... | list | show NAME | show-default",
+		               policy_about, NULL);
+		cli_print_help(&p);
 		return NXP_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "list")) {
@@ -77,5 +85,10 @@ int cmd_policy(int argc, char **argv)
 		}
 		return status;
 	}
+	static const char *const subs[] = {"check", "list", "show", "show-default"};
+	const char *close = nxp_closest(argv[1], subs, sizeof(subs) / sizeof(subs[0]));
+	if (close)
+		return cli_usage("policy", "'%s' is not a policy subcommand (did you mean '%s'?)",
+		                 nxp_shown(argv[1]), close);
 	return policy_usage();
 }

@@ -6,7 +6,6 @@
  * report equals the single run's byte for byte, except the time in its
  * summary (the longest shard's). */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +13,23 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
+#include "util/suggest.h"
 
-static const char usage[] =
-	"usage: nxpatch report merge [-o OUT] FILE...\n"
-	"  FILE: the outputs of every shard of one run (--shard K/N), all of one kind:\n"
-	"        --format jsonl reports, --format sarif reports, or apply --journal files.\n"
-	"  Writes the merged report (and its one summary) to OUT or standard output.\n";
+static const cli_opt merge_options[] = {
+	{'o', 'o', "output", "OUT", "write the merged report to OUT (default, or -: standard output)"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", merge_options},
+	CLI_GROUPS_END,
+};
+
+static const char about[] =
+	"FILE: the outputs of every shard of one run (--shard K/N), all of one kind: --format\n"
+	"jsonl reports, --format sarif reports, or apply --journal files. Writes the merged\n"
+	"report (and its one summary) to OUT or standard output.\n";
 
 enum kind { K_JSONL, K_SARIF, K_JOURNAL };
 
@@ -445,27 +455,20 @@ static int kind_of_file(const char *file, enum kind *k)
 
 static int report_merge(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *outp = NULL;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	cli_parser p;
+	cli_parse_init(&p, "report merge", "[-o OUT] FILE...", about, groups);
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
+		if (c == CLI_STOP)
+			return p.status;
 		if (c == 'o')
-			outp = optarg;
-		else if (c == 'h') {
-			fputs(usage, stdout);
-			return NXP_EXIT_OK;
-		} else
-			return cli_usage("report merge", "unknown option");
+			outp = strcmp(p.arg, "-") ? p.arg : NULL; /* -o -: standard output */
 	}
-	if (optind >= argc)
+	if (p.optind >= argc)
 		return cli_usage("report merge", "no files to merge");
-	char **files = argv + optind;
-	int n = argc - optind;
+	char **files = argv + p.optind;
+	int n = argc - p.optind;
 	enum kind k = K_JSONL, k0 = K_JSONL;
 	for (int i = 0; i < n; i++) {
 		if (kind_of_file(files[i], &k))
@@ -513,8 +516,20 @@ int cmd_report(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "merge"))
 		return report_merge(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(usage, stdout);
+		cli_parser p;
+		cli_parse_init(&p, "report", "merge [-o OUT] FILE...",
+		               "\nsubcommands:\n"
+		               "  merge  join the reports of --shard runs into one ('nxpatch report "
+		               "merge --help')\n",
+		               NULL);
+		cli_print_help(&p);
 		return NXP_EXIT_OK;
+	}
+	if (argc >= 2 && argv[1][0] != '-') {
+		static const char *const subs[] = {"merge"};
+		const char *close = nxp_closest(argv[1], subs, 1);
+		return cli_usage("report", "'%s' is not a report subcommand%s%s%s", argv[1],
+		                 close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
 	}
 	return cli_usage("report", "say 'nxpatch report merge FILE...'");
 }

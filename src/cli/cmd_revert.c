@@ -2,19 +2,29 @@
 /* nxpatch revert --journal FILE [--dry-run]
  * Undo `apply --in-place --journal FILE` (the library's nxp_revert: every
  * check is there; this file prints). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "nxpatch/write.h"
 #include "util/escape.h"
 
-static const char usage[] =
-	"usage: nxpatch revert --journal FILE [--dry-run]\n"
-	"  restores every image 'apply --in-place --journal FILE' wrote, from its backup,\n"
-	"  last first, when the image is still exactly what apply wrote and the backup\n"
-	"  exactly the original (SHA-256)\n";
+static const cli_opt revert_options[] = {
+	{'j', 0, "journal", "FILE", "the journal 'apply --in-place --journal FILE' wrote"},
+	{'n', 'n', "dry-run", NULL, "say what would be restored; change nothing"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", revert_options},
+	CLI_GROUPS_END,
+};
+
+static const char about[] =
+	"Restores every image 'apply --in-place --journal FILE' wrote, from its backup, last\n"
+	"first, when the image is still exactly what apply wrote and the backup exactly the\n"
+	"original (SHA-256).\n";
 
 static void on_event(void *ctx, nxp_revert_event ev, const char *path, const char *msg)
 {
@@ -35,27 +45,21 @@ static void on_event(void *ctx, nxp_revert_event ev, const char *path, const cha
 
 int cmd_revert(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"journal", required_argument, NULL, 'j'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *journal = NULL;
 	int dry_run = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+	cli_parser p;
+	cli_parse_init(&p, "revert", "--journal FILE [--dry-run]", about, groups);
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
 		switch (c) {
-		case 'j': journal = optarg; break;
+		case CLI_STOP: return p.status;
+		case 'j': journal = p.arg; break;
 		case 'n': dry_run = 1; break;
-		case 'h': fputs(usage, stdout); return NXP_EXIT_OK;
-		default: return cli_usage("revert", "unknown option");
 		}
 	}
 	if (!journal)
 		return cli_usage("revert", "--journal FILE is required");
-	if (optind < argc)
-		return cli_usage("revert", "unexpected argument '%s'", argv[optind]);
+	if (p.optind < argc)
+		return cli_usage("revert", "unexpected argument '%s'", argv[p.optind]);
 	nxp_revert_summary sum;
 	nxp_error err = {0};
 	if (nxp_revert(journal, dry_run, on_event, NULL, &sum, &err)) {

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] [batch options] PATH...
  * Reports each image's DEP/NX posture. */
-#include <getopt.h>
 #include <string.h>
 
 #include "cli/batch.h"
@@ -13,13 +12,22 @@
 
 #define MAX_MISMATCHES 64
 
-static const char usage[] =
-	"usage: nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] PATH...\n"
-	BATCH_USAGE;
+static const cli_opt scan_options[] = {
+	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl or sarif"},
+	{'c', 0, "cross-check", NULL, "compare every header and section field with LIEF's reading"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", scan_options},
+	{"batch options", batch_options},
+	CLI_GROUPS_END,
+};
 
 typedef struct scan_ctx {
 	int json;
 	int cross;
+	int verbose;
 } scan_ctx;
 
 /* Compare LIEF's view with the reader's. Returns 1 when they agree, 0 when
@@ -60,7 +68,7 @@ static int cross_check(const nxp_input *in, json_t *o, batch_rec *r)
 
 /* The image's posture (the judge without a policy): its findings go into
  * the JSON report and the SARIF document. */
-static void scan_findings(const nxp_input *in, json_t *o, batch_rec *r)
+static void scan_findings(const nxp_input *in, json_t *o, batch_rec *r, int verbose)
 {
 	nxp_check c;
 	nxp_error err = {0};
@@ -73,6 +81,8 @@ static void scan_findings(const nxp_input *in, json_t *o, batch_rec *r)
 	batch_findings(r, &c.findings, &in->img);
 	if (o)
 		json_object_set_new(o, "findings", nxp_json_findings(&c.findings, &in->img));
+	else if (verbose)
+		nxp_text_findings(r->out, &c.findings, 0);
 	nxp_check_free(&c);
 }
 
@@ -92,34 +102,31 @@ static void scan_one(void *vctx, const batch_item *it, batch_rec *r)
 		else if (!agree)
 			r->exit = NXP_EXIT_CHECK;
 	}
-	scan_findings(in, o, r);
+	scan_findings(in, o, r, ctx->verbose);
 	r->report = o;
 	nxp_input_close(in);
 }
 
 int cmd_scan(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"cross-check", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		BATCH_LONG_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
 	scan_ctx ctx = {0};
 	batch_opts bo;
 	batch_opts_init(&bo);
+	cli_parser p;
+	cli_parse_init(&p, "scan", "[options] PATH...",
+	               "Reports each image's DEP/NX posture; changes nothing.\n", groups);
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = batch_opt(&bo, c, optarg, "scan");
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
+		if (c == CLI_STOP)
+			return p.status;
+		int s = batch_opt(&bo, c, p.arg, "scan");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
 			continue;
 		switch (c) {
 		case 'f':
-			if (!cli_parse_format_in("scan", optarg, &bo.format,
+			if (!cli_parse_format_in("scan", p.arg, &bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
 			                                 1u << CLI_SARIF))
 				return NXP_EXIT_USAGE;
@@ -127,14 +134,10 @@ int cmd_scan(int argc, char **argv)
 		case 'c':
 			ctx.cross = 1;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return NXP_EXIT_OK;
-		default:
-			return cli_usage("scan", "unknown option");
 		}
 	}
 	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL;
+	ctx.verbose = bo.verbose;
 	batch_cmd cmd = {.name = "scan", .process = scan_one, .ctx = &ctx};
-	return batch_run(&cmd, &bo, argv + optind, argc - optind);
+	return batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 }

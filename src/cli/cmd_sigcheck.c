@@ -3,12 +3,12 @@
  * Verifies every Authenticode signature of each image and prints one line per
  * entry. Exit 0 all ok, 1 any signature fails (or an image is unsigned),
  * 3 an input could not be read or parsed. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "nxpatch/file.h"
 #include "nxpatch/pe.h"
 #include "nxpatch/sign.h"
@@ -42,26 +42,34 @@ static void print_result(const char *path, const nxp_sig_result *r)
 	       r->digest ? nxp_digest_name(r->digest) : "unknown", st, ts, r->nested);
 }
 
+static const cli_opt sigcheck_options[] = {
+	{'t', 0, "trust", "CA.pem", "the trust anchors every signature must chain to (required)"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", sigcheck_options},
+	CLI_GROUPS_END,
+};
+
 int cmd_sigcheck(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{"trust", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *trust_path = NULL;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	cli_parser p;
+	cli_parse_init(&p, "sigcheck", "--trust CA.pem PATH...",
+	               "Verifies every Authenticode signature of each image: one tab-separated line\n"
+	               "per signature entry.\n",
+	               groups);
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
 		switch (c) {
-		case 't': trust_path = optarg; break;
-		case 'h': printf("usage: nxpatch sigcheck --trust CA.pem PATH...\n"); return 0;
-		default: return cli_usage("sigcheck", "unknown option");
+		case CLI_STOP: return p.status;
+		case 't': trust_path = p.arg; break;
 		}
 	}
 	if (!trust_path)
 		return cli_usage("sigcheck", "--trust CA.pem is required");
-	if (optind >= argc)
+	if (p.optind >= argc)
 		return cli_usage("sigcheck", "no input files");
 	nxp_error err = {0};
 	nxp_trust *trust = NULL;
@@ -79,7 +87,7 @@ int cmd_sigcheck(int argc, char **argv)
 		return NXP_EXIT_INPUT;
 	}
 	int status = NXP_EXIT_OK;
-	for (int i = optind; i < argc; i++) {
+	for (int i = p.optind; i < argc; i++) {
 		const char *path = argv[i];
 		nxp_file f;
 		if (nxp_file_load(&f, path, &err) || nxp_pe_parse(img, f.data, f.len, &err)) {

@@ -6,25 +6,31 @@
  * 2: usage; 3: the program could not be traced. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "nxpatch/pe.h"
 #include "nxpatch/trace.h"
 
-static const char usage[] =
-	"usage: nxpatch trace [--timeout SEC] [-C|--cwd DIR] [-o|--output FILE] "
-	"[--format text|jsonl] PROGRAM [-- ARG...]\n"
-	"  runs PROGRAM under DEP (wine64, WINEPREFIX or a private prefix in\n"
-	"  ~/.cache/nxpatch/wine) and records each execute-access fault\n"
-	"  --timeout SEC   end the program after SEC seconds (default 60; 0: never)\n"
-	"  -C, --cwd DIR   run it in DIR (default: the current directory)\n"
-	"  -o FILE         write the JSONL records (for --evidence) to FILE\n"
-	"  --format jsonl  print the JSONL records instead of the summary (the\n"
-	"                  program's standard output then goes to standard error)\n";
+static const cli_opt trace_options[] = {
+	{'t', 0, "timeout", "SEC", "end the program after SEC seconds (default 60; 0: never)"},
+	{'C', 'C', "cwd", "DIR", "run it in DIR (default: the current directory)"},
+	{'o', 'o', "output", "FILE", "write the JSONL records (for --evidence) to FILE (- : standard output)"},
+	{'f', 'f', "format", "FORMAT", "text (the summary, default) or jsonl (the records; the program's stdout goes to stderr)"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", trace_options},
+	CLI_GROUPS_END,
+};
+
+static const char about[] =
+	"Runs PROGRAM under DEP (wine64; WINEPREFIX or a private prefix in ~/.cache/nxpatch/wine)\n"
+	"and records each execute-access fault. Exit 0: no fault; 1: faults recorded.\n";
 
 static const char *base_name(const char *p)
 {
@@ -99,14 +105,6 @@ static void summary(FILE *out, const char *prog, const nxp_trace *t)
 
 int cmd_trace(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"timeout", required_argument, NULL, 't'},
-		{"cwd", required_argument, NULL, 'C'},
-		{"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	nxp_trace_opts to = {.timeout_s = 60, .program_stdout_fd = -1};
 	const char *output = NULL;
 	int format = CLI_TEXT, c;
@@ -117,36 +115,41 @@ int cmd_trace(int argc, char **argv)
 			dashdash = i;
 			break;
 		}
-	optind = 1;
-	while ((c = getopt_long(dashdash, argv, "C:o:h", opts, NULL)) != -1) {
+	cli_parser p;
+	cli_parse_init(&p, "trace", "[options] PROGRAM [-- ARG...]", about, groups);
+	while ((c = cli_next(&p, dashdash, argv)) != CLI_END) {
 		switch (c) {
+		case CLI_STOP: return p.status;
 		case 't': {
 			char *end;
 			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || errno || v > 86400 || optarg[0] == '-')
+			unsigned long v = strtoul(p.arg, &end, 10);
+			if (!*p.arg || *end || errno || v > 86400 || p.arg[0] == '-')
 				return cli_usage("trace", "--timeout takes seconds, 0..86400");
 			to.timeout_s = (unsigned)v;
 			break;
 		}
-		case 'C': to.cwd = optarg; break;
-		case 'o': output = optarg; break;
+		case 'C': to.cwd = p.arg; break;
+		case 'o': output = p.arg; break;
 		case 'f':
-			if (!cli_parse_format_in("trace", optarg, &format, 1u << CLI_TEXT | 1u << CLI_JSONL))
+			if (!cli_parse_format_in("trace", p.arg, &format, 1u << CLI_TEXT | 1u << CLI_JSONL))
 				return NXP_EXIT_USAGE;
 			break;
-		case 'h': fputs(usage, stdout); return NXP_EXIT_OK;
-		default: return cli_usage("trace", "unknown option");
 		}
 	}
-	if (optind >= dashdash)
+	int argi = p.optind;
+	if (argi >= dashdash)
 		return cli_usage("trace", "no program to trace");
-	to.program = argv[optind++];
-	if (optind < dashdash)
-		return cli_usage("trace", "program arguments go after '--' (got '%s')", argv[optind]);
+	to.program = argv[argi++];
+	if (argi < dashdash)
+		return cli_usage("trace", "program arguments go after '--' (got '%s')", argv[argi]);
 	to.args = argv + dashdash + (dashdash < argc);
 	to.nargs = (size_t)(argc - dashdash - (dashdash < argc));
 
+	if (output && !strcmp(output, "-")) { /* -o -: the records on standard output */
+		output = NULL;
+		format = CLI_JSONL;
+	}
 	FILE *jout = NULL;
 	if (output) {
 		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);

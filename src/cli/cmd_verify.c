@@ -4,7 +4,6 @@
  * Does each image comply: nothing pending under the policy, a valid or zero
  * checksum, no W+X section the policy does not allow, and (with --trust)
  * every signature entry valid and chaining to a trust anchor. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,9 +17,18 @@
 #include "nxpatch/sign.h"
 #include "util/escape.h"
 
-static const char usage[] =
-	"usage: nxpatch verify [--policy FILE] [--trust CA.pem] [--evidence FILE] "
-	"[--format text|json|jsonl|sarif] PATH...\n" BATCH_USAGE;
+static const cli_opt verify_options[] = {
+	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
+	{'t', 't', "trust", "CA.pem", "also check every signature chains to these trust anchors"},
+	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl or sarif"},
+	CLI_OPT_END,
+};
+
+static const cli_optgroup groups[] = {
+	{"options", verify_options},
+	{"batch options", batch_options},
+	CLI_GROUPS_END,
+};
 
 static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
 {
@@ -48,6 +56,7 @@ typedef struct verify_ctx {
 	const nxp_policy *pol;
 	const nxp_trust *trust;
 	int format;
+	int verbose;
 } verify_ctx;
 
 static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
@@ -84,6 +93,8 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 		                      nxp_json_findings(&c.findings, &in->img));
 	} else {
 		print_text(r->out, it->path, &c, sigs);
+		if (ctx->verbose)
+			cli_text_rules(r->out, c.plan);
 		json_decref(sigs);
 	}
 	nxp_check_free(&c);
@@ -92,42 +103,41 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},
-		{"trust", required_argument, NULL, 't'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		BATCH_LONG_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
 	const char *policy_path = NULL, *trust_path = NULL;
 	batch_opts bo;
 	batch_opts_init(&bo);
+	cli_parser p;
+	cli_parse_init(&p, "verify", "[options] PATH...",
+	               "Checks each image complies with the policy: nothing pending, a valid or zero\n"
+	               "checksum, no W+X section the policy does not allow, and with --trust every\n"
+	               "signature valid and chaining to a trust anchor.\n",
+	               groups);
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:t:f:h" BATCH_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int s = batch_opt(&bo, c, optarg, "verify");
+	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
+		if (c == CLI_STOP)
+			return p.status;
+		int s = batch_opt(&bo, c, p.arg, "verify");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
 			continue;
 		switch (c) {
-		case 'p': policy_path = optarg; break;
-		case 't': trust_path = optarg; break;
+		case 'p': policy_path = p.arg; break;
+		case 't': trust_path = p.arg; break;
 		case 'f':
-			if (!cli_parse_format_in("verify", optarg, &bo.format,
+			if (!cli_parse_format_in("verify", p.arg, &bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
 			                                 1u << CLI_SARIF))
 				return NXP_EXIT_USAGE;
 			break;
-		case 'h': fputs(usage, stdout); return NXP_EXIT_OK;
-		default: return cli_usage("verify", "unknown option");
 		}
 	}
-	if (optind >= argc && !bo.from)
+	if (p.optind >= argc && !bo.from)
 		return cli_usage("verify", "no input files");
 	nxp_policy *pol;
-	int status = cli_load_policy_arg("verify", policy_path, &pol);
+	int status = batch_claim_stdin("verify", &bo, argv + p.optind, argc - p.optind);
+	if (!status)
+		status = cli_load_policy_arg("verify", policy_path, &pol);
 	if (status)
 		return status;
 	nxp_trust *trust = NULL;
@@ -139,9 +149,9 @@ int cmd_verify(int argc, char **argv)
 			return NXP_EXIT_USAGE;
 		}
 	}
-	verify_ctx ctx = {pol, trust, bo.format};
+	verify_ctx ctx = {pol, trust, bo.format, bo.verbose};
 	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx};
-	status = batch_run(&cmd, &bo, argv + optind, argc - optind);
+	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	nxp_trust_free(trust);
 	nxp_policy_free(pol);
 	return status;

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "nxpatch/plan.h"
 #include "nxpatch/policy.h"
+#include "util/escape.h"
 
 /* Every diagnostic of a policy that failed to load, or its one error. */
 static int policy_failed(int rc, nxp_diags *diags, const nxp_error *err)
@@ -77,4 +79,12 @@ void cli_print_json(json_t *doc)
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(doc);
+}
+
+void cli_text_rules(FILE *out, const nxp_plan *plan)
+{
+	fputs("  rules matched:", out);
+	for (size_t i = 0; i < plan->nmatched; i++)
+		fprintf(out, "%s %s", i ? "," : "", nxp_shown(plan->matched[i]));
+	fputs(plan->nmatched ? "\n" : " none\n", out);
 }

@@ -6,6 +6,8 @@
 
 #include "cli/cli.h"
 #include "nxpatch/crosscheck.h"
+#include "util/escape.h"
+#include "util/suggest.h"
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
@@ -37,21 +39,66 @@ static const struct nxp_cmd commands[] = {
 	{"trace", cmd_trace, "run a Windows program under DEP and record its execute faults"},
 };
 
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct nxp_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/* "'x' is not a command (did you mean 'y'?)". */
+static int not_a_command(const char *name)
+{
+	const char *names[NCOMMANDS];
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		names[i] = commands[i].name;
+	const char *close = nxp_closest(name, names, NCOMMANDS);
+	if (close)
+		fprintf(stderr, "nxpatch: '%s' is not a command (did you mean '%s'?)\n",
+		        nxp_shown(name), close);
+	else
+		fprintf(stderr, "nxpatch: '%s' is not a command, see 'nxpatch help'\n", nxp_shown(name));
+	return NXP_EXIT_USAGE;
+}
+
+/* nxpatch help [CMD]: the command list, or CMD's own --help (generated from
+ * its option table, so the two cannot differ). */
 int cmd_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc >= 2) {
+		if (argc > 2)
+			return cli_usage("help", "help takes one command");
+		const struct nxp_cmd *c = find_command(argv[1]);
+		if (!c)
+			return not_a_command(argv[1]);
+		if (c->fn == cmd_help || c->fn == cmd_version) {
+			printf("usage: nxpatch %s\n  %s\n", c->fn == cmd_help ? "help [COMMAND]" : "version",
+			       c->summary);
+			return NXP_EXIT_OK;
+		}
+		char *args[] = {(char *)c->name, "--help", NULL};
+		return c->fn(2, args);
+	}
 	printf("usage: nxpatch <command> [options] [PATH...]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	printf("\n'nxpatch help COMMAND' or 'nxpatch COMMAND --help' lists a command's options.\n");
 	return NXP_EXIT_OK;
 }
 
 int cmd_version(int argc, char **argv)
 {
-	(void)argc;
+	if (argc > 1)
+		return cli_usage("version", "version takes no arguments");
 	(void)argv;
+#ifdef NXP_TEST_HOOKS
+	printf("nxpatch " NXP_VERSION " (test hooks)\n");
+#else
 	printf("nxpatch " NXP_VERSION "\n");
+#endif
 	return NXP_EXIT_OK;
 }
 
@@ -69,16 +116,21 @@ static int finish(int status)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return finish(cmd_help(argc, argv) | (argc < 2 ? NXP_EXIT_USAGE : 0));
+		return finish(argc < 2 ? (cmd_help(1, argv), NXP_EXIT_USAGE) : cmd_help(argc - 1, argv + 1));
 	if (!strcmp(argv[1], "--version"))
-		return finish(cmd_version(argc, argv));
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[1], commands[i].name)) {
-			int status = commands[i].fn(argc - 1, argv + 1);
-			nxp_lief_shutdown(); /* reap the LIEF worker, if one was started */
-			return finish(status);
-		}
+		return finish(cmd_version(argc - 1, argv + 1));
+	const struct nxp_cmd *c = find_command(argv[1]);
+	if (c) {
+		int status = c->fn(argc - 1, argv + 1);
+		nxp_lief_shutdown(); /* reap the LIEF worker, if one was started */
+		return finish(status);
 	}
-	fprintf(stderr, "nxpatch: '%s' is not a command, see 'nxpatch help'\n", argv[1]);
-	return NXP_EXIT_USAGE;
+	if (argv[1][0] == '-') {
+		static const char *const opts[] = {"help", "version"};
+		const char *close = argv[1][1] == '-' ? nxp_closest(argv[1] + 2, opts, 2) : NULL;
+		fprintf(stderr, "nxpatch: unknown option %s%s%s%s; see 'nxpatch help'\n", nxp_shown(argv[1]),
+		        close ? " (did you mean --" : "", close ? close : "", close ? "?)" : "");
+		return NXP_EXIT_USAGE;
+	}
+	return not_a_command(argv[1]);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dash.h"
 #include "cli/rules.h"
 #include "nxpatch/policy.h"
 #include "util/suggest.h"
@@ -264,6 +265,8 @@ int cli_load_policy_arg(const char *cmd, const char *arg, nxp_policy **out)
 	if (!arg)
 		return cli_load_policy(NULL, out);
 	if (!strcmp(arg, "-")) {
+		if (cli_stdin_claim(cmd, "--policy -"))
+			return NXP_EXIT_USAGE;
 		size_t len = 0;
 		char *buf = read_stdin(NXP_POLICY_STDIN_MAX, &len);
 		if (!buf)

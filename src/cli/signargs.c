@@ -56,6 +56,20 @@ static int parse_time(const char *s, int64_t *out)
 	return *out >= 0;
 }
 
+const cli_opt cli_sign_options[] = {
+	{CLI_OPT_CERT, 0, "cert", "CERT.pem", "signing certificate (PEM; with --key)"},
+	{CLI_OPT_KEY, 0, "key", "KEY.pem", "its private key (PEM)"},
+	{CLI_OPT_PKCS12, 0, "pkcs12", "FILE.p12", "certificate and key in one PKCS#12 file"},
+	{CLI_OPT_PASS_ENV, 0, "pass-env", "VAR", "the key's passphrase is in environment variable VAR"},
+	{CLI_OPT_PASS_FILE, 0, "pass-file", "FILE", "the key's passphrase is FILE's first line"},
+	{CLI_OPT_DIGEST, 0, "digest", "ALG", "sha256 (default), sha384, sha512 or sha1"},
+	{CLI_OPT_SIGNING_TIME, 0, "signing-time", "TIME", "unix seconds or ISO 8601 (default: SOURCE_DATE_EPOCH, else now)"},
+	{CLI_OPT_PROGRAM_NAME, 0, "program-name", "NAME", "the program name in the signature"},
+	{CLI_OPT_URL, 0, "url", "URL", "the program's URL in the signature"},
+	{CLI_OPT_TIMESTAMP_URL, 0, "timestamp-url", "URL", "countersign with the RFC 3161 authority at this http:// URL"},
+	CLI_OPT_END,
+};
+
 void cli_sign_init(cli_sign_args *a)
 {
 	memset(a, 0, sizeof(*a));

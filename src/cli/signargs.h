@@ -4,7 +4,7 @@
 #ifndef NXP_CLI_SIGNARGS_H
 #define NXP_CLI_SIGNARGS_H
 
-#include <getopt.h>
+#include "cli/opt.h"
 
 #include "nxpatch/sign.h"
 
@@ -21,24 +21,10 @@ enum {
 	CLI_OPT_TIMESTAMP_URL
 };
 
-#define CLI_SIGN_LONG_OPTIONS                                                   \
-	{"cert", required_argument, NULL, CLI_OPT_CERT},                        \
-	{"key", required_argument, NULL, CLI_OPT_KEY},                          \
-	{"pkcs12", required_argument, NULL, CLI_OPT_PKCS12},                    \
-	{"pass-env", required_argument, NULL, CLI_OPT_PASS_ENV},                \
-	{"pass-file", required_argument, NULL, CLI_OPT_PASS_FILE},              \
-	{"digest", required_argument, NULL, CLI_OPT_DIGEST},                    \
-	{"signing-time", required_argument, NULL, CLI_OPT_SIGNING_TIME},        \
-	{"program-name", required_argument, NULL, CLI_OPT_PROGRAM_NAME},        \
-	{"url", required_argument, NULL, CLI_OPT_URL},                          \
-	{"timestamp-url", required_argument, NULL, CLI_OPT_TIMESTAMP_URL}
-
-#define CLI_SIGN_USAGE                                                                 \
-	"  key material: --cert CERT.pem --key KEY.pem | --pkcs12 FILE.p12\n"          \
-	"                [--pass-env VAR | --pass-file FILE]\n"                        \
-	"  signing:      [--digest sha256|sha384|sha512|sha1] [--signing-time UNIX|ISO8601]\n" \
-	"                [--program-name NAME] [--url URL] [--timestamp-url http://TSA]\n" \
-	"  SOURCE_DATE_EPOCH fixes the signing time when --signing-time is not given.\n"
+/* The signing options (key material, digest, time, opus, timestamp), a
+ * table for cli/opt.h; taken by cli_sign_opt(). SOURCE_DATE_EPOCH fixes the
+ * signing time when --signing-time is not given. */
+extern const cli_opt cli_sign_options[];
 
 typedef struct cli_sign_args {
 	nxp_key_source ks;
@@ -47,7 +33,7 @@ typedef struct cli_sign_args {
 } cli_sign_args;
 
 void cli_sign_init(cli_sign_args *a);
-/* Take option c (from CLI_SIGN_LONG_OPTIONS). Returns 1 when taken, 0 when c
+/* Take option c (from cli_sign_options). Returns 1 when taken, 0 when c
  * is not a signing option, -1 after printing a usage error. */
 int cli_sign_opt(cli_sign_args *a, int c, const char *arg, const char *cmd);
 /* 1 when any key material was given. */

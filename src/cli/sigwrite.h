@@ -3,6 +3,7 @@
 #ifndef NXP_CLI_SIGWRITE_H
 #define NXP_CLI_SIGWRITE_H
 
+#include "cli/opt.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/sign.h"
 
@@ -15,19 +16,15 @@ typedef struct cli_sigwrite {
 	int allow_metadata_loss;        /* --allow-metadata-loss */
 } cli_sigwrite;
 
-#define CLI_SIGWRITE_USAGE                                                              \
-	"  OUT may be IN (replaced in place: owner, group, mode and extended attributes\n"  \
-	"  are kept, or the file is refused; --allow-metadata-loss replaces it anyway).\n"  \
-	"  --cross-check  also re-read the output with LIEF (apply does by default)\n"
-
 enum { CLI_OPT_CROSS_CHECK = 0x180, CLI_OPT_ALLOW_META_LOSS };
 
-#define CLI_SIGWRITE_LONG_OPTIONS                                                    \
-	{"cross-check", no_argument, NULL, CLI_OPT_CROSS_CHECK},                     \
-	{"allow-metadata-loss", no_argument, NULL, CLI_OPT_ALLOW_META_LOSS}
+/* --cross-check, --allow-metadata-loss (cli/opt.h). */
+extern const cli_opt cli_sigwrite_options[];
+/* "OUT may be IN ..." for the help of sign and unsign. */
+extern const char cli_sigwrite_about[];
 
 /* Take option c; 1 when taken. */
-int cli_sigwrite_opt(cli_sigwrite *w, int c);
+int cli_sigwrite_opt(cli_sigwrite *w, int c, const char *arg);
 /* Write it and print the result; returns the exit status. */
 int cli_sigwrite_run(const cli_sigwrite *w);
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/escape.h"
@@ -40,6 +43,33 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "nxpatch %s: ", cmd);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nsee 'nxpatch help'\n");
+	fprintf(stderr, "\nsee 'nxpatch %s --help'\n", cmd);
 	return NXP_EXIT_USAGE;
+}
+
+int cli_parse_color(const char *cmd, const char *arg, int *mode)
+{
+	if (!arg || !strcmp(arg, "always"))
+		*mode = CLI_COLOR_ALWAYS;
+	else if (!strcmp(arg, "auto"))
+		*mode = CLI_COLOR_AUTO;
+	else if (!strcmp(arg, "never"))
+		*mode = CLI_COLOR_NEVER;
+	else {
+		cli_usage(cmd, "--color takes auto, always or never, not '%s'", arg);
+		return 0;
+	}
+	return 1;
+}
+
+int cli_use_color(int mode, int fd)
+{
+	if (mode != CLI_COLOR_AUTO)
+		return mode == CLI_COLOR_ALWAYS;
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	if (no && *no)
+		return 0;
+	if (term && !strcmp(term, "dumb"))
+		return 0;
+	return isatty(fd);
 }

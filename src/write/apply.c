@@ -440,6 +440,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		rc = write_patched(&t, in, plan, err);
 	if (rc)
 		goto out;
+#ifdef NXP_TEST_HOOKS
 	if (opt->test_corrupt_output) {
 		/* Test hook: damage one byte outside the plan, as a bad disk might. */
 		uint8_t b = 0x5a;
@@ -448,6 +449,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 			goto out;
 		}
 	}
+#endif
 	if ((rc = nxp_write_meta(t.fd, &in->file, in_place, opt->allow_metadata_loss, res, err)))
 		goto out;
 	lief_check lc;

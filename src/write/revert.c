@@ -185,6 +185,28 @@ done:
 	nxp_file_unload(&cur);
 }
 
+/* What pairs a "started" line with its result line: the image (path bytes),
+ * the SHA-256 it had and the backup made for it. Allocated, or NULL. */
+static char *replace_key(const json_t *e)
+{
+	const char *f[] = {"path", "path_hex", "sha256_before", "backup", "backup_hex"};
+	char *k = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&k, &len);
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *v = json_string_value(json_object_get(e, f[i]));
+		fprintf(m, "%s", v ? v : "");
+		fputc('\n', m);
+	}
+	if (fclose(m) != 0) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
 int nxp_revert(const char *journal, int dry_run, nxp_revert_cb cb, void *ctx,
                nxp_revert_summary *sum, nxp_error *err)
 {
@@ -194,13 +216,29 @@ int nxp_revert(const char *journal, int dry_run, nxp_revert_cb cb, void *ctx,
 	if (rc)
 		return rc;
 	rv r = {.dry_run = dry_run, .cb = cb, .ctx = ctx, .sum = sum, .state = json_object()};
+	json_t *answered = json_object();
 	sum->entries = json_array_size(entries);
 	for (size_t i = json_array_size(entries); i-- > 0;) {
 		const json_t *e = json_array_get(entries, i);
 		const char *op = json_string_value(json_object_get(e, "op"));
-		if (!op || !strcmp(op, "replace"))
-			revert_replace(&r, e);
+		if (op && strcmp(op, "replace"))
+			continue;
+		/* A write-ahead line ("started") answered by its result line later
+		 * in the journal is the same image's same run: undone (or refused,
+		 * counted) once, from the result line. */
+		char *key = replace_key(e);
+		const char *st = json_string_value(json_object_get(e, "status"));
+		int started = st && !strcmp(st, "started");
+		if (key && started && json_object_get(answered, key)) {
+			free(key);
+			continue;
+		}
+		if (key && !started)
+			json_object_set_new(answered, key, json_true());
+		free(key);
+		revert_replace(&r, e);
 	}
+	json_decref(answered);
 	json_decref(r.state);
 	json_decref(entries);
 	return NXP_OK;

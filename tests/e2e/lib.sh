@@ -132,6 +132,17 @@ sample() {
   printf '%s\n' "$p"
 }
 
+# have_test_hooks: the binary under test was built with NXP_TEST_HOOKS (test
+# hooks such as apply --test-corrupt-output; scripts/test.sh builds so, a
+# shipped build never does). require_test_hooks skips without them.
+have_test_hooks() {
+  local v; v=$("$NXPATCH" --version)
+  [[ $v == *"(test hooks)"* ]]
+}
+require_test_hooks() {
+  have_test_hooks || skip "built without test hooks (configure with -DNXP_TEST_HOOKS=ON, as scripts/test.sh does)"
+}
+
 # require_root: tests of ownership, devices and mounts run as root (CI does).
 require_root() {
   [ "$(id -u)" = 0 ] || skip "needs root (ownership, device nodes, private mounts)"

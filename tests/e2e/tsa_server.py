@@ -7,8 +7,10 @@ DIR holds tsa.pem, tsa.key, root.pem (from pki.sh). The chosen port is written
 to PORTFILE. Each POST body is answered by `openssl ts -reply`. MODE "garbage"
 answers with bytes that are not a TimeStampResp; "http500" with status 500;
 "auth" answers 401 unless the request carries HTTP Basic credentials
-tsauser / "p@ss w0rd"; "slow" creates PORTFILE.reqN when request N arrives,
-then waits 3 seconds before it answers.
+tsauser / "p@ss w0rd"; "slow" creates PORTFILE.reqN when request N arrives; it holds
+every request after the first until PORTFILE.release exists (the test creates
+it once it has inspected the waiting client), or for 20 seconds at most (the
+client's timeout is 30).
 The server exits by itself after 120 seconds; the test kills it earlier.
 """
 import base64
@@ -53,7 +55,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == 'slow':
             Handler.seen += 1
             open('%s.req%d' % (portfile, Handler.seen), 'w').close()
-            time.sleep(3)
+            for _ in range(200 if Handler.seen > 1 else 0):
+                if os.path.exists(portfile + '.release'):
+                    break
+                time.sleep(0.1)
         if mode == 'auth' and self.headers.get('Authorization') != \
                 'Basic ' + base64.b64encode(b'tsauser:p@ss w0rd').decode():
             self.send_response(401)

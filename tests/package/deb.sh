@@ -60,6 +60,10 @@ export DEBIAN_FRONTEND=noninteractive
   ./libnxpatch-dev_*.deb) >"$T/apt.log" 2>&1 || { cat "$T/apt.log" >&2; fail "apt-get install ./nxpatch_*.deb"; }
 [ -x /usr/bin/nxpatch ] || fail "/usr/bin/nxpatch not installed"
 [ "$(/usr/bin/nxpatch --version)" = "nxpatch $version" ] || fail "installed version"
+# the shipped binary has no test hooks (CMake NXP_TEST_HOOKS is OFF for packages)
+rc=0; out=$(/usr/bin/nxpatch apply --test-corrupt-output --in-place "$T/none.exe" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] && [[ $out == *"unknown option --test-corrupt-output"* ]] ||
+  fail "the installed nxpatch accepts the test hook --test-corrupt-output (exit $rc: $out)"
 man -w nxpatch >/dev/null && man -w 5 nxpatch-policy >/dev/null || fail "man pages not found by man(1)"
 
 # the installed binary on the samples: scan, plan, apply, verify
