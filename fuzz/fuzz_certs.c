@@ -64,7 +64,7 @@ static void fuzz_sign(const nxp_image *img, int parse_rc, const uint8_t *buf, si
 	nxp_error err = {0};
 	if (parse_rc)
 		return; /* the sign module takes only images the reader accepted */
-	nxp_win_cert certs[NXP_MAX_CERT_ENTRIES];
+	nxp_cert_entry certs[NXP_MAX_CERT_ENTRIES];
 	size_t n = 0;
 	int rc = nxp_cert_table_read(buf, len, img, certs, NXP_MAX_CERT_ENTRIES, &n, &err);
 	if (rc)

@@ -83,6 +83,7 @@ int nxp_fail(nxp_error *err, int code, const char *fmt, ...)
 int nxp_error_prefix(nxp_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Clear err (if not NULL): code NXP_OK, empty message. */
 void nxp_error_clear(nxp_error *err);
 
 #ifdef __cplusplus

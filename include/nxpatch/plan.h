@@ -27,6 +27,7 @@ extern "C" {
 #define NXP_MAX_ADDSEC_DATA 2048 /* bytes of code an appended section holds */
 #define NXP_MAX_REFUSALS 64
 #define NXP_MAX_PLAN_WARNINGS 32
+#define NXP_MAX_MATCHED 10000    /* matching rules named: as many as a policy may hold */
 
 typedef enum nxp_field {
 	NXP_FIELD_DLL_CHARACTERISTICS = 0,
@@ -116,7 +117,7 @@ typedef struct nxp_plan {
 	size_t nrefusals;
 	char warnings[NXP_MAX_PLAN_WARNINGS][320];
 	size_t nwarnings;
-	const char *matched[NXP_MAX_PLAN_WARNINGS]; /* ids of matching rules */
+	const char *matched[NXP_MAX_MATCHED]; /* ids of every matching rule, in order */
 	size_t nmatched;
 	nxp_sig_action signature;
 	uint32_t signature_entries;  /* entries dropped by strip/resign */

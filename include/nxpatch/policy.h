@@ -121,7 +121,6 @@ void nxp_diags_free(nxp_diags *d);
 /* "file:line:col: message\n<source line>\n<spaces>^\n", malloc'd. */
 char *nxp_diag_render(const nxp_diag *d);
 
-
 #ifdef __cplusplus
 }
 #endif

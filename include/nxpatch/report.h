@@ -20,6 +20,8 @@ typedef struct json_t json_t;
 
 /* {"path", "status": "ok", "error": null, "machine", ...} for one image. */
 json_t *nxp_json_image(const nxp_facts *f);
+/* The image's evidence: [{"kind", "rva", "section"}] (scan and verify). */
+json_t *nxp_json_evidence(const nxp_facts *f);
 /* {"path", "status": "error", "error": msg, "code": "NXP_E_..."}. */
 json_t *nxp_json_failure(const char *path, const nxp_error *err);
 
@@ -64,11 +66,24 @@ json_t *nxp_sarif_results(const char *path, json_t *findings);
 json_t *nxp_sarif_notes(const char *path, const char *cls, json_t *report);
 json_t *nxp_sarif_skeleton(const char *cmd, const char *version, json_t *results,
                            json_t *notes, int success, json_t *summary);
-/* The self-contained HTML page of a plan run. records: one object per
- * image in input order, each {"path", "cls", "report": the per-image JSON
- * or null, "findings": [the nxp_json_finding objects], "text", "stderr"};
- * summary: the run's counts. */
-void nxp_html_plan(FILE *out, const char *policy, json_t *records, json_t *summary);
+/* The self-contained HTML report of scan, plan or verify (docs/json.md
+ * "HTML report"), written as the images come: nxp_html_begin(), then each
+ * image's nxp_html_row() line in input order, then nxp_html_end() with the
+ * run's summary. */
+typedef struct nxp_html_meta {
+	const char *command;    /* "scan", "plan", "verify" */
+	const char *version;    /* nxpatch's version */
+	const char *policy;     /* the policy's source (the JSON "policy"), or NULL */
+	long long date;         /* when the run started, seconds since the epoch (UTC) */
+} nxp_html_meta;
+void nxp_html_begin(FILE *out, const nxp_html_meta *meta);
+/* One image: path as given (escaped here), its summary class, text report,
+ * messages, per-image JSON (or NULL) and findings (nxp_json_finding
+ * objects). Returns a malloc'd line ending in '\n', safe inside the
+ * page's data block, or NULL when out of memory. */
+char *nxp_html_row(const char *path, const char *cls, const char *text, const char *err,
+                   json_t *report, json_t *findings);
+void nxp_html_end(FILE *out, json_t *summary);
 
 #ifdef __cplusplus
 }

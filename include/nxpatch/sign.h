@@ -81,19 +81,16 @@ int nxp_authenticode_digest(const uint8_t *data, size_t len, const nxp_image *im
 #define NXP_WIN_CERT_TYPE_PKCS 0x0002
 #define NXP_WIN_CERT_HEADER 8
 
-typedef struct nxp_win_cert {
-	uint32_t offset;            /* file offset of the WIN_CERTIFICATE */
-	uint32_t length;            /* dwLength, header included */
-	uint16_t revision, type;
-} nxp_win_cert;
-
 /* Walk the certificate table of data/len (as located by img) into certs
- * (at most max entries). A malformed entry yields NXP_E_CERT_ENTRY naming it
- * (dwLength below 8 or past the table, a revision other than 0x0200, a type
- * other than 2); a table out of the file NXP_E_CERT_TABLE. *n is the number
- * of entries read before any error. An image without a table gives *n = 0. */
+ * (at most max entries), with the reader's walker (the same structural rules
+ * as img->certs), then check each entry is one signature code reads. A
+ * malformed entry yields NXP_E_CERT_ENTRY naming it (dwLength of 8 or less
+ * or past the table, a revision other than 0x0200, a type other than 2, more
+ * than max entries); a table out of the file NXP_E_CERT_TABLE. *n is the
+ * number of good entries before the first error. An image without a table
+ * gives *n = 0. */
 int nxp_cert_table_read(const uint8_t *data, size_t len, const nxp_image *img,
-                        nxp_win_cert *certs, size_t max, size_t *n, nxp_error *err);
+                        nxp_cert_entry *certs, size_t max, size_t *n, nxp_error *err);
 
 /* ---- Strip ------------------------------------------------------------- */
 

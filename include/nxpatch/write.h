@@ -17,6 +17,15 @@
  *   -> rename over the target, fsync of the directory -> the journal's
  *      result line.
  *
+ * With in_place_bytes the file is patched where it is instead
+ * (src/write/inplace.c): the image it will be is verified from a view of
+ * its mapping with the planned bytes (headers re-parsed, CheckSum computed
+ * incrementally, LIEF on the view when asked), then an undo record ("op":
+ * "patch": path, device, inode, size, old and new bytes) is made durable in
+ * the journal, the bytes are written, fsynced and read back, and a
+ * completion mark follows. nxp_recover() (the next run) or nxp_revert()
+ * puts the old bytes back after a crash.
+ *
  * On any failure before the rename the target is untouched, the temporary
  * file removed and a backup made for it unlinked. Journal records are JSON
  * objects, one per line, with an "op" naming the record type; revert
@@ -60,6 +69,12 @@ typedef struct nxp_apply_options {
 	                                created and renamed through it (openat/renameat),
 	                                never by resolving out_path again */
 	int out_dirfd;
+	int in_place_bytes;          /* in place: write only the planned bytes into the file
+	                                itself (same inode: owner, ACLs, xattrs, hard links
+	                                kept) instead of renaming a new file over it. Needs a
+	                                journal (the undo record is made durable there
+	                                first); refused when the plan changes the length (a
+	                                signature) or the image is signed. */
 } nxp_apply_options;
 
 #define NXP_MAX_WRITE_WARNINGS 4
@@ -132,7 +147,9 @@ typedef struct nxp_revert_summary {
 	size_t entries, restored, refused, failed;
 } nxp_revert_summary;
 
-/* Undo the journal's records, last first. A "replace" record is restored
+/* Undo the journal's records, last first. A "patch" record (--in-place=
+ * bytes) is undone by writing its old bytes back, with nxp_recover()'s
+ * checks. A "replace" record is restored
  * only when its backup is path + a suffix in path's directory, owned like
  * the current file, the current file's SHA-256 is sha256_after and the
  * backup's is sha256_before; the restore renames the backup (the original
@@ -141,6 +158,17 @@ typedef struct nxp_revert_summary {
  * cannot be read whole; per-entry problems are events and counts. */
 int nxp_revert(const char *journal, int dry_run, nxp_revert_cb cb, void *ctx,
                nxp_revert_summary *sum, nxp_error *err);
+
+/* Finish what a killed --in-place=bytes run left: every "patch" undo record
+ * of the journal without a completion mark is undone (the file must still
+ * be the record's device, inode and size, and every edited byte its old or
+ * new value; otherwise it is refused and left alone), then closed with a
+ * "reverted" mark appended through j. Undo records are trusted only from a
+ * journal owned by the caller (or root) and writable by no one else.
+ * Events as nxp_revert's; sum counts the open records. NXP_E_JOURNAL when
+ * the journal cannot be read or a mark not written. */
+int nxp_recover(const char *journal, nxp_journal *j, nxp_revert_cb cb, void *ctx,
+                nxp_revert_summary *sum, nxp_error *err);
 
 #ifdef __cplusplus
 }

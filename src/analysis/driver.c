@@ -12,8 +12,8 @@
 #include "nxpatch/analysis.h"
 #include "util/bytes.h"
 
-/* Argument indexes are 0-based, in the prototype's order (see
- * /work/shared/notes/drivers.md and the WDK's wdm.h). */
+/* Argument indexes are 0-based, in the prototype's order (the WDK's wdm.h;
+ * docs/drivers.md lists the APIs). */
 const nxp_drv_api nxp_drv_apis[] = {
 	{"ExAllocatePool", 0, NXP_ARG_POOL_TYPE, NXP_CI_EXEC_POOL, NULL},
 	{"ExAllocatePoolWithTag", 0, NXP_ARG_POOL_TYPE, NXP_CI_EXEC_POOL, NULL},

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: the one call-site sweep: decoding, slot tracking and argument resolution share the
+ * sweep's state. */
 /* Driver call sites: a linear sweep of one code buffer with Capstone (detail
  * on), finding calls to the APIs of nxp_drv_apis and tracking the deciding
  * argument back from each call within its basic block.
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "analysis/driver_int.h"
+#include "analysis/x86.h"
 #include "nxpatch/error.h"
 
 /* One decoded instruction, as much as the resolver needs. */
@@ -41,40 +44,6 @@ typedef struct dins {
 } dins;
 
 #define RSP_BIT (1u << 4)
-
-/* Canonical GPR index 0..15 (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15)
- * of any width, or -1. */
-static int canon(x86_reg r)
-{
-	switch (r) {
-	case X86_REG_RAX: case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH:
-		return 0;
-	case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH:
-		return 1;
-	case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH:
-		return 2;
-	case X86_REG_RBX: case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH:
-		return 3;
-	case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL:
-		return 4;
-	case X86_REG_RBP: case X86_REG_EBP: case X86_REG_BP: case X86_REG_BPL:
-		return 5;
-	case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL:
-		return 6;
-	case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL:
-		return 7;
-	case X86_REG_R8: case X86_REG_R8D: case X86_REG_R8W: case X86_REG_R8B: return 8;
-	case X86_REG_R9: case X86_REG_R9D: case X86_REG_R9W: case X86_REG_R9B: return 9;
-	case X86_REG_R10: case X86_REG_R10D: case X86_REG_R10W: case X86_REG_R10B: return 10;
-	case X86_REG_R11: case X86_REG_R11D: case X86_REG_R11W: case X86_REG_R11B: return 11;
-	case X86_REG_R12: case X86_REG_R12D: case X86_REG_R12W: case X86_REG_R12B: return 12;
-	case X86_REG_R13: case X86_REG_R13D: case X86_REG_R13W: case X86_REG_R13B: return 13;
-	case X86_REG_R14: case X86_REG_R14D: case X86_REG_R14W: case X86_REG_R14B: return 14;
-	case X86_REG_R15: case X86_REG_R15D: case X86_REG_R15W: case X86_REG_R15B: return 15;
-	default:
-		return -1;
-	}
-}
 
 typedef struct sweep {
 	nxp_drv_scan *s;
@@ -239,7 +208,7 @@ static void resolve_reg(const sweep *w, size_t from, int reg, nxp_drv_site *site
 			return;
 		}
 		const cs_x86_op *d = &in->op[0], *s = &in->op[1];
-		int full = in->nops == 2 && d->type == X86_OP_REG && canon(d->reg) == reg &&
+		int full = in->nops == 2 && d->type == X86_OP_REG && nxpi_x86_gpr(d->reg) == reg &&
 		           (d->size == 4 || d->size == 8);
 		if (full && mov_like(in->id) && s->type == X86_OP_IMM) {
 			site->known = 1;
@@ -254,9 +223,9 @@ static void resolve_reg(const sweep *w, size_t from, int reg, nxp_drv_site *site
 			}
 			return;
 		}
-		if (full && mov_like(in->id) && s->type == X86_OP_REG && canon(s->reg) >= 0 &&
+		if (full && mov_like(in->id) && s->type == X86_OP_REG && nxpi_x86_gpr(s->reg) >= 0 &&
 		    (s->size == 4 || s->size == 8)) {
-			reg = canon(s->reg);
+			reg = nxpi_x86_gpr(s->reg);
 			continue;
 		}
 		if (full && (in->id == X86_INS_XOR || in->id == X86_INS_SUB) &&
@@ -331,8 +300,8 @@ static void resolve_stack(const sweep *w, size_t from, int64_t disp, nxp_drv_sit
 			site->how = NXP_HOW_IMM_SHORT;
 			return;
 		}
-		if (mov_like(in->id) && s->type == X86_OP_REG && canon(s->reg) >= 0) {
-			resolve_reg(w, i + 1, canon(s->reg), site);
+		if (mov_like(in->id) && s->type == X86_OP_REG && nxpi_x86_gpr(s->reg) >= 0) {
+			resolve_reg(w, i + 1, nxpi_x86_gpr(s->reg), site);
 			return;
 		}
 		site->how = NXP_HOW_COMPUTED;
@@ -383,8 +352,8 @@ static void resolve_push(const sweep *w, int n, nxp_drv_site *site)
 			} else {
 				site->how = NXP_HOW_PUSH_IMM8;
 			}
-		} else if (o->type == X86_OP_REG && canon(o->reg) >= 0) {
-			resolve_reg(w, i + 1, canon(o->reg), site);
+		} else if (o->type == X86_OP_REG && nxpi_x86_gpr(o->reg) >= 0) {
+			resolve_reg(w, i + 1, nxpi_x86_gpr(o->reg), site);
 		} else if (o->type == X86_OP_MEM) {
 			site->how = NXP_HOW_MEMORY;
 			site->global_rva = (uint32_t)mem_global(w, in, &o->mem);
@@ -508,7 +477,7 @@ static void push_insn(sweep *w, const cs_insn *in, uint32_t rva)
 	uint8_t nr = 0, nw = 0;
 	if (cs_regs_access(w->cs, in, rr, &nr, ww, &nw) == CS_ERR_OK)
 		for (unsigned i = 0; i < nw; i++) {
-			int c = canon((x86_reg)ww[i]);
+			int c = nxpi_x86_gpr((x86_reg)ww[i]);
 			if (c >= 0)
 				d->wmask |= 1u << c;
 		}
@@ -544,8 +513,8 @@ static int classify(sweep *w)
 				                   : c->is64             ? NXP_CALL_IAT_RIP
 				                                         : NXP_CALL_IAT_ABS,
 				                   NULL, 0, 0);
-		} else if (o0->type == X86_OP_REG && in->id == X86_INS_CALL && canon(o0->reg) >= 0) {
-			struct load *ld = reg_load(w, canon(o0->reg));
+		} else if (o0->type == X86_OP_REG && in->id == X86_INS_CALL && nxpi_x86_gpr(o0->reg) >= 0) {
+			struct load *ld = reg_load(w, nxpi_x86_gpr(o0->reg));
 			if (ld) {
 				ld->used = 1;
 				return record_call(w, ld->api, ld->iat_rva, NXP_CALL_REG, ld, 0,

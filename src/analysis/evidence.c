@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: the collectors driven from the image's tables (exports, TLS, exceptions, SafeSEH,
+ * CFG) and their driver. */
 /* Evidence of code in sections that lack IMAGE_SCN_MEM_EXECUTE.
  *
  * Collectors (docs/evidence.md): the entry point, exported functions, TLS

@@ -108,8 +108,8 @@ static int candidate(nxp_ev_ctx *c, uint64_t t, uint64_t lo, uint64_t span, uint
  * section could name code in a non-executable section. A branch the sweep
  * finds sits at one of these offsets with the same target (prefixes do not
  * move the end of the instruction), so when none could, the sweep would
- * find nothing and is skipped: this byte scan runs at memory speed, Capstone
- * at about 14 MB/s. After NXP_EV_PREFILTER_CHECKS (+1 per 64 bytes)
+ * find nothing and is skipped: this byte scan is far cheaper than a
+ * Capstone sweep (docs/evidence.md, "The sweep"). After NXP_EV_PREFILTER_CHECKS (+1 per 64 bytes)
  * candidate targets that needed the looks-like-code check it stops and lets
  * the sweep decide, so hostile input costs about two sweeps at most. */
 static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_t lo, uint64_t span)

@@ -31,6 +31,7 @@
 #endif
 
 #include "analysis/evidence_int.h"
+#include "analysis/x86.h"
 #include "util/bytes.h"
 
 #define NXP_EV_FLOW_WINDOW 48u  /* bytes searched before a call through a register */
@@ -51,34 +52,10 @@ typedef struct flow_state {
 	unsigned nslots;
 } flow_state;
 
-/* Index 0..15 of a general-purpose register of any width; -1 otherwise. */
-static int gpr(x86_reg r)
-{
-	switch (r) {
-	case X86_REG_RAX: case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH: return 0;
-	case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH: return 1;
-	case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH: return 2;
-	case X86_REG_RBX: case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH: return 3;
-	case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL: return 4;
-	case X86_REG_RBP: case X86_REG_EBP: case X86_REG_BP: case X86_REG_BPL: return 5;
-	case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL: return 6;
-	case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL: return 7;
-	case X86_REG_R8: case X86_REG_R8D: case X86_REG_R8W: case X86_REG_R8B: return 8;
-	case X86_REG_R9: case X86_REG_R9D: case X86_REG_R9W: case X86_REG_R9B: return 9;
-	case X86_REG_R10: case X86_REG_R10D: case X86_REG_R10W: case X86_REG_R10B: return 10;
-	case X86_REG_R11: case X86_REG_R11D: case X86_REG_R11W: case X86_REG_R11B: return 11;
-	case X86_REG_R12: case X86_REG_R12D: case X86_REG_R12W: case X86_REG_R12B: return 12;
-	case X86_REG_R13: case X86_REG_R13D: case X86_REG_R13W: case X86_REG_R13B: return 13;
-	case X86_REG_R14: case X86_REG_R14D: case X86_REG_R14W: case X86_REG_R14B: return 14;
-	case X86_REG_R15: case X86_REG_R15D: case X86_REG_R15W: case X86_REG_R15B: return 15;
-	default: return -1;
-	}
-}
-
 /* A full-width register: 64-bit on x64, 32-bit on x86 (a pointer fits). */
 static int full_gpr(const nxp_ev_ctx *c, x86_reg r)
 {
-	int g = gpr(r);
+	int g = nxpi_x86_gpr(r);
 	if (g < 0)
 		return -1;
 	if (c->arch == NXP_EV_ARCH_X64)
@@ -99,7 +76,7 @@ static int stack_slot(const cs_x86_op *op, int *base, int64_t *disp)
 	if (op->type != X86_OP_MEM || op->mem.index != X86_REG_INVALID ||
 	    op->mem.segment != X86_REG_INVALID)
 		return 0;
-	int b = gpr(op->mem.base);
+	int b = nxpi_x86_gpr(op->mem.base);
 	if (b != 4 && b != 5)
 		return 0;
 	*base = b;
@@ -258,7 +235,7 @@ static void step(nxp_ev_ctx *c, const cs_insn *in, flow_state *st)
 	uint8_t nr = 0, nw = 0;
 	if (cs_regs_access(c->csd, in, rr, &nr, ww, &nw) == CS_ERR_OK) {
 		for (unsigned k = 0; k < nw; k++) {
-			int g = gpr(ww[k]);
+			int g = nxpi_x86_gpr(ww[k]);
 			if (g >= 0)
 				st->known &= ~(1u << g);
 			if (g == 4)

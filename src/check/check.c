@@ -225,6 +225,7 @@ static int driver_posture(nxp_check *c, const nxp_facts *f)
 	return NXP_OK;
 }
 
+/* long-function: one ADD per posture finding, in the order of findings.def. */
 static int posture(nxp_check *c, const nxp_facts *f, const nxp_plan *plan,
                    const nxp_policy *pol)
 {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: inputs, the worker pool and emission in one file; the split is issue 18 item 2,
+ * not done yet. */
 /* The batch driver: inputs, workers, ordered reports, summary, journal.
  * See batch.h and docs/pipeline.md. */
 #include <dirent.h>
@@ -291,6 +293,8 @@ static void free_frame(frame *f)
  * skipped, never opened. A directory that cannot be read, or whose path is
  * too long to open, is an error for it alone; the walk goes on. Returns 0,
  * NXP_EXIT_INPUT after such errors, or -1 when out of memory. */
+/* long-function: the iterative -r walk: one loop over its own stack with the checks of
+ * docs/pipeline.md in order. */
 static int walk(items *l, const char *dir, const batch_opts *o)
 {
 	strbuf path = {0}, rel = {0};
@@ -681,7 +685,6 @@ typedef struct run {
 	size_t dispatched;
 	size_t *retry;          /* handed to a worker that died before starting them */
 	size_t nretry;
-	json_t *kept;           /* html: every record, in order */
 	jstream files;          /* json: "files"; sarif: "results" */
 	jstream notes;          /* sarif: "toolExecutionNotifications" */
 	FILE *spool;            /* sarif: the notifications, until the results are done */
@@ -843,6 +846,16 @@ static void stream_begin(run *R)
 {
 	if (R->files.head)
 		fputs(R->files.head, stdout);
+	if (R->o->format == CLI_HTML) {
+		nxp_html_meta m = {R->cmd->name, NXP_VERSION, R->cmd->policy, (long long)time(NULL)};
+		/* A reproducible report, as for signing times. */
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		char *end = NULL;
+		long long t = sde && *sde ? strtoll(sde, &end, 10) : -1;
+		if (t >= 0 && end && !*end)
+			m.date = t;
+		nxp_html_begin(stdout, &m);
+	}
 }
 
 /* The rest of the document, now that the summary is known. */
@@ -994,14 +1007,8 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 		}
 		break;
 	case CLI_HTML:
-		if (!skipped) {
-			json_t *o = json_pack("{s:o, s:s, s:O, s:O, s:O, s:O}", "path",
-			                      nxp_json_name(it->path), "cls", cls, "text", jt, "stderr",
-			                      je, "report", report ? report : json_null(), "findings",
-			                      findings ? findings : json_null());
-			aux = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-			json_decref(o);
-		}
+		if (!skipped && (out = nxp_html_row(it->path, cls, text, err, report, findings)))
+			out_len = strlen(out);
 		break;
 	}
 	result *res = new_result(cls, exit, it->size, e, out, out_len, aux);
@@ -1134,12 +1141,9 @@ static void emit(run *R, const result *res)
 			jstream_put(&R->files, stdout, out, res->out_len);
 			jstream_put(&R->notes, R->spool, aux, res->aux_len);
 			break;
-		case CLI_HTML: {
-			json_t *rec = res->aux_len ? json_loads(aux, 0, NULL) : NULL;
-			if (rec)
-				json_array_append_new(R->kept, rec);
+		case CLI_HTML:
+			fwrite(out, 1, res->out_len, stdout);
 			break;
-		}
 		}
 	}
 	merge_status(R, res->exit);
@@ -1343,6 +1347,8 @@ static void take_answers(run *R, wk *w)
 	memmove(w->buf, w->buf + off, w->len);
 }
 
+/* long-function: the worker pool's event loop; the split of batch.c (issue 18 item 2) will take
+ * it apart. */
 static void run_pool(run *R, size_t nw)
 {
 	wk *W = calloc(nw, sizeof(*W));
@@ -1494,7 +1500,7 @@ static json_t *summary_json(run *R, double secs, size_t not_started)
 	                      (json_int_t)R->c.unchanged, "refused", (json_int_t)R->c.refused,
 	                      "failed", (json_int_t)R->c.failed, "skipped",
 	                      (json_int_t)R->c.skipped);
-	if (!strcmp(R->cmd->name, "verify")) {
+	if (R->cmd->labels.compliance) {
 		json_object_set_new(s, "compliant", json_integer((json_int_t)R->c.compliant));
 		json_object_set_new(s, "noncompliant", json_integer((json_int_t)R->c.noncompliant));
 	}
@@ -1513,20 +1519,19 @@ static json_t *summary_json(run *R, double secs, size_t not_started)
 
 static void text_summary(run *R, double secs)
 {
-	const char *n = R->cmd->name;
+	const batch_labels *L = &R->cmd->labels;
 	printf("summary: %zu image%s scanned", R->c.scanned, R->c.scanned == 1 ? "" : "s");
-	if (!strcmp(n, "plan"))
-		printf(", %zu to change, %zu unchanged, %zu refused", R->c.changed, R->c.unchanged,
-		       R->c.refused);
-	else if (!strcmp(n, "apply"))
-		printf(", %zu changed, %zu unchanged, %zu refused", R->c.changed, R->c.unchanged,
-		       R->c.refused);
-	else if (!strcmp(n, "verify"))
+	if (L->changed)
+		printf(", %zu %s, %zu %s, %zu %s", R->c.changed, L->changed, R->c.unchanged,
+		       L->unchanged, R->c.refused, L->refused);
+	if (L->compliance)
 		printf(", %zu compliant, %zu not compliant", R->c.compliant, R->c.noncompliant);
 	printf(", %zu failed, %zu skipped; %llu bytes in %.2f s\n", R->c.failed, R->c.skipped,
 	       (unsigned long long)R->c.bytes, secs);
 }
 
+/* long-function: one run's sequence (inputs, pool, emission, summary); the split of batch.c
+ * (issue 18 item 2) will take it apart. */
 int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 {
 	items l = {0};
@@ -1565,7 +1570,6 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	 * shard 1 counts it, so shard summaries add up to the whole run's. */
 	R.c.skipped = !o->shard_n || o->shard_k == 1 ? l.skipped : 0;
 	R.recs = calloc(l.n ? l.n : 1, sizeof(*R.recs));
-	R.kept = json_array();
 	R.out_tty = isatty(STDOUT_FILENO);
 	/* A document (JSON, SARIF) on the same terminal is written in pieces
 	 * that are not whole lines: no bar then (erasing it would erase them). */
@@ -1637,7 +1641,8 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 			stream_end(&R, summary);
 		break;
 	case CLI_HTML:
-		nxp_html_plan(stdout, cmd->policy, R.kept, summary);
+		if (R.recs)
+			nxp_html_end(stdout, summary);
 		break;
 	}
 	json_decref(summary);
@@ -1650,7 +1655,6 @@ int batch_run(const batch_cmd *cmd, const batch_opts *o, char **paths, int n)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
-	json_decref(R.kept);
 	free(R.recs);
 	free(R.retry);
 	free(R.files.head);

@@ -99,9 +99,18 @@ int batch_open(const batch_item *it, batch_rec *r, nxp_input **in);
 /* The same with nxp_input_open_flags() flags (NXP_INPUT_LOCK in place). */
 int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigned flags);
 
+/* What a command's summary counts: the words of its text summary for the
+ * changed, unchanged and refused counts (NULL: not counted), and whether
+ * it counts compliant images. The batch runner knows no command by name. */
+typedef struct batch_labels {
+	const char *changed, *unchanged, *refused;
+	int compliance;
+} batch_labels;
+
 typedef struct batch_cmd {
 	const char *name;       /* "scan", ... */
 	const char *policy;     /* the policy source for JSON documents, or NULL */
+	batch_labels labels;
 	void (*process)(void *ctx, const batch_item *it, batch_rec *r);
 	void *ctx;
 } batch_cmd;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR | --in-place
- *   [--backup SUFFIX] [--journal FILE]) [--no-cross-check]
+/* nxpatch apply [--policy FILE] PATH... (-o OUT | --out-dir DIR |
+ *   --in-place[=rename] [--backup SUFFIX] [--journal FILE] |
+ *   --in-place=bytes --journal FILE) [--no-cross-check]
  *   [--format text|json|jsonl] [batch options] [signing options]
  * Applies exactly the plan, verifies the output, then replaces the target. */
 #include <errno.h>
@@ -31,9 +32,9 @@ static const cli_opt apply_options[] = {
 	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
 	{'o', 'o', "output", "OUT", "write the one input's patched image to OUT (- : standard output)"},
 	{OPT_OUT_DIR, 0, "out-dir", "DIR", "write each patched image beneath DIR (created if missing)"},
-	{OPT_IN_PLACE, 0, "in-place", NULL, "replace each input, once its patched image is verified"},
+	{OPT_IN_PLACE, 0, "in-place", "[=MODE]", "replace each input once its patched image is verified: rename (default: a new file renamed over it, the safe choice for files running programs map) or bytes (only the planned bytes written into the file itself: same inode, hard links and metadata kept, read-only directories work; needs --journal, refused for length changes and signed images)"},
 	{OPT_BACKUP, 0, "backup", "SUFFIX", "in place: keep the original as PATH+SUFFIX (never replaces a file)"},
-	{OPT_JOURNAL, 0, "journal", "FILE", "in place: record each image for 'nxpatch revert' (implies --backup .nxpatch-orig)"},
+	{OPT_JOURNAL, 0, "journal", "FILE", "in place: record each image for 'nxpatch revert' (rename mode: implies --backup .nxpatch-orig; bytes mode: the undo record of each patch, made durable first)"},
 	{OPT_ALLOW_META_LOSS, 0, "allow-metadata-loss", NULL, "in place: replace even when owner, mode or xattrs cannot be kept"},
 	{OPT_NO_CROSS, 0, "no-cross-check", NULL, "skip re-reading each output with LIEF"},
 	{'f', 'f', "format", "FORMAT", "text (default), json or jsonl"},
@@ -61,6 +62,7 @@ typedef struct apply_args {
 	const char *out;
 	const char *out_dir;
 	int in_place;
+	int in_place_bytes;     /* --in-place=bytes */
 	const char *backup;
 	const char *journal;
 	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
@@ -97,6 +99,8 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
 	                               err);
 }
 
+/* long-function: one image's sequence (open, plan, write, journal, report) with an exit at each
+ * failure. */
 static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 {
 	const apply_args *a = vctx;
@@ -130,6 +134,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.journal = a->journal_h,
 		.allow_metadata_loss = a->allow_metadata_loss,
 		.test_corrupt_output = a->test_corrupt,
+		.in_place_bytes = a->in_place_bytes,
 		.write_unchanged = a->to_stdout,
 	};
 	int rc = NXP_OK, dirfd = -1;
@@ -150,7 +155,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		close(dirfd);
 
 	const char *result, *shown_out = a->to_stdout ? "-" : out;
-	if (plan->status == NXP_PLAN_REFUSED && (!rc || rc == NXP_E_REFUSED)) {
+	if (rc == NXP_E_REFUSED || (plan->status == NXP_PLAN_REFUSED && !rc)) {
 		result = "refused";
 		r->cls = "refused";
 		r->exit = NXP_EXIT_CHECK;
@@ -183,7 +188,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 				json_array_append_new(w, nxp_json_text(res.warnings[i]));
 			json_object_set_new(jr, "warnings", w);
 		}
-		if (rc && rc != NXP_E_REFUSED)
+		if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
 			json_object_set_new(jr, "error", nxp_json_text(err.msg));
 		json_object_set_new(o, "result", jr);
 		r->report = o;
@@ -197,14 +202,14 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 			        nxp_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  not written: nothing to do\n");
-		else if (plan->status == NXP_PLAN_REFUSED)
+		else if (rc == NXP_E_REFUSED || plan->status == NXP_PLAN_REFUSED)
 			fprintf(r->out, "  not written: refused\n");
 		if (a->bo.verbose)
 			cli_text_rules(r->out, plan);
 	}
 	for (size_t i = 0; i < res.nwarnings; i++)
 		batch_error(r, path, "warning: %s", res.warnings[i]);
-	if (rc && rc != NXP_E_REFUSED)
+	if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
 		batch_error(r, path, "%s", err.msg);
 	free(plan);
 	nxp_input_close(in);
@@ -309,7 +314,14 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		case 'p': a->policy_path = p.arg; break;
 		case 'o': a->out = p.arg; break;
 		case OPT_OUT_DIR: a->out_dir = p.arg; break;
-		case OPT_IN_PLACE: a->in_place = 1; break;
+		case OPT_IN_PLACE:
+			a->in_place = 1;
+			if (p.arg && !strcmp(p.arg, "bytes"))
+				a->in_place_bytes = 1;
+			else if (p.arg && strcmp(p.arg, "rename"))
+				return cli_usage("apply", "--in-place takes rename (the default) or bytes, "
+				                          "not '%s'", p.arg);
+			break;
 		case OPT_BACKUP: a->backup = p.arg; break;
 		case OPT_JOURNAL: a->journal = p.arg; break;
 		case OPT_NO_CROSS: a->cross_check = 0; break;
@@ -340,7 +352,16 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 	if (a->journal && !a->in_place)
 		return cli_usage("apply", "--journal goes with --in-place (it records what "
 		                          "'nxpatch revert' restores)");
-	if (a->journal && !a->backup)
+	if (a->in_place_bytes && !a->journal)
+		return cli_usage("apply", "--in-place=bytes needs --journal FILE: the undo record of "
+		                          "every patch is made durable there before the first byte");
+	if (a->in_place_bytes && a->backup)
+		return cli_usage("apply", "--backup goes with --in-place=rename; --in-place=bytes "
+		                          "keeps the old bytes in the journal's undo record");
+	if (a->in_place_bytes && a->allow_metadata_loss)
+		return cli_usage("apply", "--allow-metadata-loss goes with --in-place=rename; "
+		                          "--in-place=bytes keeps the file and all its metadata");
+	if (a->journal && !a->backup && !a->in_place_bytes)
 		a->backup = JOURNAL_BACKUP;
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))
 		return cli_usage("apply", "--backup takes a suffix such as .orig");
@@ -360,12 +381,22 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 	return cli_sign_finish(&a->sign, "apply", 0);
 }
 
+static void on_recover(void *ctx, nxp_revert_event ev, const char *path, const char *msg)
+{
+	(void)ctx;
+	if (ev == NXP_REVERT_RESTORED)
+		fprintf(stderr, "nxpatch: %s: restored from %s (a run was interrupted while it "
+		                "patched it)\n", nxp_shown(path), nxp_shown(msg));
+	else if (ev == NXP_REVERT_REFUSED || ev == NXP_REVERT_FAILED)
+		cli_error(path ? path : "journal", "%s", msg);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	apply_args a = {.cross_check = 1, .out_dirfd = -1};
 	cli_sign_init(&a.sign);
 	batch_opts_init(&a.bo);
-	int first;
+	int first = 0;
 	int status = parse_args(&a, argc, argv, &first);
 	if (status)
 		return status < 0 ? NXP_EXIT_OK : status;
@@ -387,6 +418,24 @@ int cmd_apply(int argc, char **argv)
 		nxp_policy_free(pol);
 		return NXP_EXIT_INPUT;
 	}
+	/* A run killed in the middle of a byte patch left an open undo record:
+	 * put those files back first, so no file stays in between. */
+	if (a.journal_h) {
+		nxp_revert_summary rs;
+		if (nxp_recover(a.journal, a.journal_h, on_recover, NULL, &rs, &err) ||
+		    rs.refused || rs.failed) {
+			if (err.code)
+				cli_error_e(a.journal, &err);
+			else
+				cli_error(a.journal, "an interrupted --in-place=bytes run left a file this "
+				                     "journal cannot restore (above); nothing else done: "
+				                     "look at it, or use another journal");
+			nxp_journal_close(a.journal_h, &err);
+			nxp_signer_free(signer);
+			nxp_policy_free(pol);
+			return NXP_EXIT_INPUT;
+		}
+	}
 	a.pol = pol;
 	a.signer = signer;
 	if (a.to_stdout) {
@@ -397,7 +446,8 @@ int cmd_apply(int argc, char **argv)
 		}
 		a.out = a.stdout_to.path;
 	}
-	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a};
+	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a,
+	                 .labels = {"changed", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
 	if (a.to_stdout)
 		status = cli_stdout_end(&a.stdout_to, status);

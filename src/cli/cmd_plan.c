@@ -115,7 +115,8 @@ int cmd_plan(int argc, char **argv)
 	ctx.pol = pol;
 	ctx.format = bo.format;
 	ctx.verbose = bo.verbose;
-	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx,
+	                 .labels = {"to change", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	nxp_policy_free(pol);
 	return status;

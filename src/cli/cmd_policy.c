@@ -48,12 +48,18 @@ int cmd_policy(int argc, char **argv)
 {
 	if (argc < 2)
 		return policy_usage();
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		cli_parser p;
-		cli_parse_init(&p, "policy", "check FILE... | list | show NAME | show-default",
-		               policy_about, NULL);
-		cli_print_help(&p);
-		return NXP_EXIT_OK;
+	/* -h/--help anywhere before "--" (policy check --help) is the help; any
+	 * other option is a usage error, not a file name */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_parser p;
+			cli_parse_init(&p, "policy", "check FILE... | list | show NAME | show-default",
+			               policy_about, NULL);
+			cli_print_help(&p);
+			return NXP_EXIT_OK;
+		}
+		if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage("policy", "unknown option %s", nxp_shown(argv[i]));
 	}
 	if (!strcmp(argv[1], "list")) {
 		if (argc != 2)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch scan [--format text|json|jsonl|sarif] [--cross-check] [batch options] PATH...
+/* nxpatch scan [--format text|json|jsonl|sarif|html] [--cross-check] [batch options] PATH...
  * Reports each image's DEP/NX posture. */
 #include <string.h>
 
@@ -13,7 +13,7 @@
 #define MAX_MISMATCHES 64
 
 static const cli_opt scan_options[] = {
-	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl or sarif"},
+	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl, sarif or html"},
 	{'c', 0, "cross-check", NULL, "compare every header and section field with LIEF's reading"},
 	CLI_OPT_END,
 };
@@ -128,7 +128,7 @@ int cmd_scan(int argc, char **argv)
 		case 'f':
 			if (!cli_parse_format_in("scan", p.arg, &bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
-			                                 1u << CLI_SARIF))
+			                                 1u << CLI_SARIF | 1u << CLI_HTML))
 				return NXP_EXIT_USAGE;
 			break;
 		case 'c':
@@ -136,7 +136,7 @@ int cmd_scan(int argc, char **argv)
 			break;
 		}
 	}
-	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL;
+	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL || bo.format == CLI_HTML;
 	ctx.verbose = bo.verbose;
 	batch_cmd cmd = {.name = "scan", .process = scan_one, .ctx = &ctx};
 	return batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);

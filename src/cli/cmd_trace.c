@@ -103,6 +103,7 @@ static void summary(FILE *out, const char *prog, const nxp_trace *t)
 		             "plan --evidence refuses nx_compat for this program\n");
 }
 
+/* long-function: the option loop, one case per option, then one run. */
 int cmd_trace(int argc, char **argv)
 {
 	nxp_trace_opts to = {.timeout_s = 60, .program_stdout_fd = -1};

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif]
+/* nxpatch verify [--policy FILE] [--trust CA.pem] [--format text|json|jsonl|sarif|html]
  *   [batch options] PATH...
  * Does each image comply: nothing pending under the policy, a valid or zero
  * checksum, no W+X section the policy does not allow, and (with --trust)
@@ -20,7 +20,7 @@
 static const cli_opt verify_options[] = {
 	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
 	{'t', 't', "trust", "CA.pem", "also check every signature chains to these trust anchors"},
-	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl or sarif"},
+	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl, sarif or html"},
 	CLI_OPT_END,
 };
 
@@ -86,11 +86,12 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 		for (size_t i = 0; i < c.findings.n; i++)
 			if (nxp_finding_info_of(c.findings.items[i].id)->verdict != NXP_VERDICT_POSTURE)
 				json_array_append_new(problems, nxp_json_text(c.findings.items[i].message));
-		r->report = json_pack("{s:o, s:s, s:b, s:o, s:o, s:o}", "path",
+		r->report = json_pack("{s:o, s:s, s:b, s:o, s:o, s:o, s:o}", "path",
 		                      nxp_json_name(it->path), "status",
 		                      ok ? "ok" : "fail", "compliant", ok, "problems", problems,
 		                      "signatures", sigs, "findings",
-		                      nxp_json_findings(&c.findings, &in->img));
+		                      nxp_json_findings(&c.findings, &in->img), "evidence",
+		                      nxp_json_evidence(&in->facts));
 	} else {
 		print_text(r->out, it->path, &c, sigs);
 		if (ctx->verbose)
@@ -127,7 +128,7 @@ int cmd_verify(int argc, char **argv)
 		case 'f':
 			if (!cli_parse_format_in("verify", p.arg, &bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
-			                                 1u << CLI_SARIF))
+			                                 1u << CLI_SARIF | 1u << CLI_HTML))
 				return NXP_EXIT_USAGE;
 			break;
 		}
@@ -150,7 +151,8 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	verify_ctx ctx = {pol, trust, bo.format, bo.verbose};
-	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx};
+	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx,
+	                 .labels = {.compliance = 1}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
 	nxp_trust_free(trust);
 	nxp_policy_free(pol);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nxpatch-lief-worker: LIEF as a separate, limited process. The only
  * translation unit that includes LIEF headers, and the only program that
- * links LIEF. Started by src/verify/lief.c through the limited-worker
+ * links LIEF. Started by src/crosscheck/lief.c through the limited-worker
  * supervisor (src/util/worker.h), which owns the process, its limits and its
  * lifetime; here is only what one request does: parse the path with LIEF's
  * C API and copy header and section-header fields into a plain record.
@@ -17,7 +17,7 @@
 #include <LIEF/logging.h>
 
 #include "util/worker.h"
-#include "verify/lief_wire.h"
+#include "crosscheck/lief_wire.h"
 
 #ifdef bool
 #error "lief_worker.c: <stdbool.h> must not be included here (LIEF/types.h defines bool)"

@@ -9,9 +9,8 @@
  * else the one value in 1..0xffff congruent to the total modulo 0xffff.
  * So any grouping of the adds gives the same bits, as long as no
  * accumulator overflows and each is folded before the partial sums meet.
- * nxpi_pe_sum16 takes the AVX2 loop where the CPU has it (on a 2-core EPYC,
- * bench/csum_bench.c: ~0.9x memchr's read rate, the plain C loop ~0.75x) and
- * the plain C one elsewhere. */
+ * nxpi_pe_sum16 takes the AVX2 loop where the CPU has it and the plain C
+ * one elsewhere (their speeds: docs/benchmarks.md, bench/csum_bench.c). */
 #include <string.h>
 
 #include "nxpatch/pe.h"
@@ -89,8 +88,8 @@ NXP_TARGET_AVX2 uint32_t nxpi_pe_sum16_avx2(const uint8_t *buf, size_t len, uint
 	uint64_t lane[4];
 	_mm256_storeu_si256((__m256i *)(void *)lane, acc64);
 	/* GCC 12 leaves out the vzeroupper before the tail call below; with
-	 * the upper halves dirty, SSE code that runs next (OpenSSL's SHA-256 in
-	 * bench/csum_bench.c) ran ~18% slower. */
+	 * the upper halves dirty, SSE code that runs next (OpenSSL's SHA-256)
+	 * pays the AVX-SSE transition penalty (bench/csum_bench.c shows it). */
 	_mm256_zeroupper();
 	uint64_t t = (uint64_t)fold16(sum) + fold16(lane[0]) + fold16(lane[1]) + fold16(lane[2]) +
 	             fold16(lane[3]);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Library-internal: the PE checksum's pieces (src/pe/checksum.c), for
- * writers that update a checksum incrementally. */
+ * writers that update a checksum incrementally, and the certificate-table
+ * walker (src/pe/certs.c). */
 #ifndef NXPATCH_SRC_PE_INTERNAL_H
 #define NXPATCH_SRC_PE_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "nxpatch/error.h"
+#include "nxpatch/pe.h"
 
 /* Partial one's-complement sum for incremental use: the 16-bit words of
  * buf as if it started at an even file offset, folded to 32 bits. */
@@ -30,5 +34,14 @@ uint32_t nxpi_pe_sum16_portable(const uint8_t *buf, size_t len, uint32_t sum);
 /* AVX2. Call it only when nxp_cpu_avx2() (util/cpu.h) is 1; in builds
  * for other CPUs it is the plain C loop. */
 uint32_t nxpi_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum);
+
+/* Walk the WIN_CERTIFICATE entries of the certificate table at table
+ * (table_size bytes, at file offset table_offset) into out (at most max).
+ * Checks the structure only: each entry's dwLength covers its 8-byte header
+ * and something more and stays inside the table; entries are 8-byte
+ * aligned. A malformed entry, or more than max, is NXP_E_CERT_ENTRY naming
+ * it; *n is the number of good entries before it. */
+int nxpi_cert_walk(const uint8_t *table, uint32_t table_offset, uint32_t table_size,
+                   nxp_cert_entry *out, size_t max, size_t *n, nxp_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Appending a section (the writer's "append a section" capability, planned
- * here, written by src/write/apply.c, checked by src/verify/output.c).
+ * here, written by src/write/apply.c, checked by src/write/outcheck.c).
  *
  * The new header goes into the slack after the section table, which must be
  * zero, inside SizeOfHeaders, before every section's raw data, and named by

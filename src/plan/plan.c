@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: the planner's passes over one state; pool.c and sigplan.c are split out. */
 /* Planning: evaluate the rules in order against one image's facts, resolve
  * every bit (the later rule wins), apply the safety checks, and produce the
  * list of field edits that apply will write. Nothing here touches a file. */
@@ -15,6 +16,10 @@
 #include "analysis/internal.h"
 #include "pe/internal.h"
 #include "policy/internal.h"
+
+/* Every matching rule fits in plan->matched: none is dropped from the JSON
+ * or the journal. */
+_Static_assert(NXP_POLICY_MAX_RULES <= NXP_MAX_MATCHED, "plan->matched holds every rule");
 
 typedef struct bit_decision {
 	int decided;
@@ -112,7 +117,7 @@ static void evaluate_rules(planner *pl)
 		view.code_in_data = unresolved_code_in_data(pl);
 		if (!nxpi_rule_matches(r, &view))
 			continue;
-		if (pl->plan && pl->plan->nmatched < NXP_MAX_PLAN_WARNINGS)
+		if (pl->plan && pl->plan->nmatched < NXP_MAX_MATCHED)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
 		if (r->pool_nx && pl->npool < sizeof(pl->pool_rules) / sizeof(pl->pool_rules[0]))
 			pl->pool_rules[pl->npool++] = r;
@@ -511,6 +516,8 @@ static void check_nx_safety(planner *pl)
 	}
 }
 
+/* long-function: the planner's passes in order over one state (rules, sections, safety checks,
+ * checksum, signature). */
 int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
                    const nxp_plan_options *opt, nxp_error *err)
 {

@@ -103,6 +103,7 @@ static const char *class_end(const char *p)
 	return end;
 }
 
+/* long-function: one matcher loop; the backtracking for * and ** needs its state in one place. */
 int nxpi_glob_match(const char *pattern, const char *text)
 {
 	if (!pattern || !text || nxpi_glob_check(pattern))

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nxpatch/policy.h"
 
@@ -18,6 +19,8 @@
 #define NXP_POLICY_MAX_DIAGS 200         /* diagnostics kept; then one "too many" */
 #define NXP_POLICY_MAX_SCALAR 4096       /* bytes in one string */
 #define NXP_POLICY_MAX_SHOWN_LINE 1024   /* longer source lines are not quoted */
+#define NXP_POLICY_MAX_ID 128            /* bytes in a rule id */
+#define NXP_POLICY_MAX_IMPORT_NAME 256   /* bytes in an imported DLL name */
 
 enum ynode_type { Y_NULL, Y_SCALAR, Y_SEQ, Y_MAP, Y_BAD };
 
@@ -56,6 +59,24 @@ void ytree_free(ynode *n);
 
 /* Sort c->diags by position, keeping the order of equal positions. */
 void pctx_sort_diags(pctx *c);
+
+/* A set of flag bits, each with where it was given: the one bookkeeping
+ * for set/clear pairs (DllCharacteristics conditions and actions, a rule's
+ * merged actions, inline edits given on the command line). */
+typedef struct nxpi_flagset {
+	uint32_t bits;
+	nxp_loc at[32];         /* at[b]: where bit b was given (line 0: unknown) */
+} nxpi_flagset;
+
+/* Add bits, located at `at` (replacing their locations). */
+void nxpi_flagset_add(nxpi_flagset *fs, uint32_t bits, nxp_loc at);
+/* into |= add; a bit already in `into` keeps its first location. */
+void nxpi_flagset_merge(nxpi_flagset *into, const nxpi_flagset *add);
+/* The lowest bit at or above `from` that is in both set and clear, or -1;
+ * *at is the later of its two locations (where the contradiction shows).
+ * Loop: for (b = -1; (b = nxpi_flagset_conflict(s, c, b + 1, &at)) >= 0;). */
+int nxpi_flagset_conflict(const nxpi_flagset *set, const nxpi_flagset *clear, int from,
+                          nxp_loc *at);
 
 /* Library-internal: matching against the facts of one image (match.c),
  * used by the planner. 1 when rule r's match: block holds for f; 1 when

@@ -80,6 +80,8 @@ static int is_null_scalar(const yaml_event_t *e)
 	       !memcmp(v, "Null", 4) || !memcmp(v, "NULL", 4)));
 }
 
+/* long-function: one libyaml event loop, a case per event type, with the limits checked where
+ * they grow. */
 int ytree_parse(pctx *c, ynode **root)
 {
 	yaml_parser_t parser;

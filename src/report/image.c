@@ -71,6 +71,21 @@ static int section_is_wx(const nxp_section *s)
 	return (s->characteristics & NXP_SCN_WX) == NXP_SCN_WX;
 }
 
+json_t *nxp_json_evidence(const nxp_facts *f)
+{
+	const nxp_image *img = f->img;
+	json_t *ev = json_array();
+	for (size_t i = 0; i < f->nevidence; i++) {
+		const nxp_evidence *e = &f->evidence[i];
+		json_array_append_new(ev, json_pack("{s:s, s:I, s:o}", "kind",
+		                                    nxp_evidence_kind_name(e->kind), "rva",
+		                                    (json_int_t)e->rva, "section",
+		                                    nxp_json_text(img->sections[e->section].name)));
+	}
+	return ev;
+}
+
+/* long-function: one JSON object, key by key in the order of docs/json.md. */
 json_t *nxp_json_image(const nxp_facts *f)
 {
 	const nxp_image *img = f->img;
@@ -137,15 +152,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 		                                   img->imports[i].name_len));
 	json_object_set_new(o, "imports", imports);
 
-	json_t *ev = json_array();
-	for (size_t i = 0; i < f->nevidence; i++) {
-		const nxp_evidence *e = &f->evidence[i];
-		json_array_append_new(ev, json_pack("{s:s, s:I, s:o}", "kind",
-		                                    nxp_evidence_kind_name(e->kind), "rva",
-		                                    (json_int_t)e->rva, "section",
-		                                    nxp_json_text(img->sections[e->section].name)));
-	}
-	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "evidence", nxp_json_evidence(f));
 	json_object_set_new(o, "code_in_data", json_boolean(f->code_in_data));
 	if (f->driver)
 		json_object_set_new(o, "driver", nxpi_json_driver(f));

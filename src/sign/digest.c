@@ -10,6 +10,7 @@
 
 #include "sign/internal.h"
 #include "util/bytes.h"
+#include "pe/internal.h"
 
 static const struct {
 	const char *name;
@@ -232,7 +233,7 @@ int nxp_sign_unsigned_image(const uint8_t *data, size_t len, const nxp_image *im
 }
 
 int nxp_cert_table_read(const uint8_t *data, size_t len, const nxp_image *img,
-                        nxp_win_cert *certs, size_t max, size_t *n, nxp_error *err)
+                        nxp_cert_entry *certs, size_t max, size_t *n, nxp_error *err)
 {
 	*n = 0;
 	nxp_sign_layout lay;
@@ -241,45 +242,26 @@ int nxp_cert_table_read(const uint8_t *data, size_t len, const nxp_image *img,
 		return rc;
 	if (!lay.has_table)
 		return NXP_OK;
-	uint64_t pos = lay.table_offset, end = (uint64_t)lay.table_offset + lay.table_size;
-	while (pos < end) {
-		uint64_t left = end - pos;
-		if (left < NXP_WIN_CERT_HEADER)
+	nxp_error werr;
+	nxp_error_clear(&werr);
+	size_t walked = 0;
+	int wrc = nxpi_cert_walk(data + lay.table_offset, lay.table_offset, lay.table_size, certs,
+	                         max, &walked, &werr);
+	/* The first problem in table order: a bad revision or type of an entry
+	 * the walk read comes before the walk's own error. */
+	for (size_t i = 0; i < walked; i++, (*n)++) {
+		if (certs[i].revision != NXP_WIN_CERT_REVISION)
 			return nxp_fail(err, NXP_E_CERT_ENTRY,
-			                "certificate entry %zu at 0x%llx: only %llu bytes left in the "
-			                "table, a WIN_CERTIFICATE header needs 8", *n,
-			                (unsigned long long)pos, (unsigned long long)left);
-		uint32_t dwlen = nxp_le32(data + pos);
-		uint16_t rev = nxp_le16(data + pos + 4), type = nxp_le16(data + pos + 6);
-		if (dwlen < NXP_WIN_CERT_HEADER)
+			                "certificate entry %zu at 0x%x: revision 0x%04x, expected "
+			                "0x0200", i, certs[i].offset, certs[i].revision);
+		if (certs[i].type != NXP_WIN_CERT_TYPE_PKCS)
 			return nxp_fail(err, NXP_E_CERT_ENTRY,
-			                "certificate entry %zu at 0x%llx: dwLength %u is shorter than "
-			                "its 8-byte header", *n, (unsigned long long)pos, dwlen);
-		if (dwlen > left)
-			return nxp_fail(err, NXP_E_CERT_ENTRY,
-			                "certificate entry %zu at 0x%llx: dwLength 0x%x runs past the "
-			                "end of the table (0x%llx bytes left)", *n,
-			                (unsigned long long)pos, dwlen, (unsigned long long)left);
-		if (rev != NXP_WIN_CERT_REVISION)
-			return nxp_fail(err, NXP_E_CERT_ENTRY,
-			                "certificate entry %zu at 0x%llx: revision 0x%04x, expected "
-			                "0x0200", *n, (unsigned long long)pos, rev);
-		if (type != NXP_WIN_CERT_TYPE_PKCS)
-			return nxp_fail(err, NXP_E_CERT_ENTRY,
-			                "certificate entry %zu at 0x%llx: type %u, expected 2 "
-			                "(PKCS_SIGNED_DATA)", *n, (unsigned long long)pos, type);
-		if (*n >= max)
-			return nxp_fail(err, NXP_E_CERT_TABLE,
-			                "certificate table holds more than %zu entries", max);
-		certs[*n].offset = (uint32_t)pos;
-		certs[*n].length = dwlen;
-		certs[*n].revision = rev;
-		certs[*n].type = type;
-		(*n)++;
-		uint64_t step = ((uint64_t)dwlen + 7) & ~(uint64_t)7;
-		pos = step >= left ? end : pos + step;
+			                "certificate entry %zu at 0x%x: type %u, expected 2 "
+			                "(PKCS_SIGNED_DATA)", i, certs[i].offset, certs[i].type);
 	}
-	return NXP_OK;
+	if (wrc && err)
+		*err = werr;
+	return wrc;
 }
 
 int nxp_sign_strip(const uint8_t *data, size_t len, const nxp_image *img,

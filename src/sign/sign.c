@@ -135,6 +135,8 @@ static int add_signed_seq(PKCS7_SIGNER_INFO *si, const char *oid, const uint8_t 
 }
 
 /* The DER PKCS#7 ContentInfo for an image digest. *der is malloc'd. */
+/* long-function: the OpenSSL calls that build a SignedData, in order, each checked, with one
+ * cleanup path. */
 static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signer *signer,
                       const nxp_sign_opts *opts, uint8_t **der, size_t *derlen,
                       nxp_error *err)
@@ -317,6 +319,7 @@ int nxp_sign_image(const uint8_t *data, size_t len, const nxp_image *img,
 
 #define PARTS_CHUNK ((size_t)1 << 20) /* even, so chunks start at even offsets */
 
+/* long-function: layout, digest, PKCS#7, timestamp and tail in order, with one cleanup path. */
 int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
                          const nxp_signer *signer, const nxp_sign_opts *opts,
                          nxp_signed_parts *out, nxp_error *err)

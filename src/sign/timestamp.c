@@ -147,6 +147,8 @@ static int wait_fd(int fd, short ev, int64_t deadline)
 /* POST body to url; *reply is malloc'd (the HTTP body). Credentials in the
  * URL (http://user:password@host/) go out as HTTP Basic authentication and
  * never into a message. */
+/* long-function: a minimal HTTP client (connect, send, read under one deadline, parse) with one
+ * cleanup path. */
 static int http_post(const char *url, const uint8_t *body, size_t blen, int timeout_ms,
                      uint8_t **reply, size_t *rlen, nxp_error *err)
 {
@@ -298,6 +300,7 @@ static int http_post(const char *url, const uint8_t *body, size_t blen, int time
 	return NXP_OK;
 }
 
+/* long-function: request, response and token checks of RFC 3161 in order, with one cleanup path. */
 int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
                       int timeout_ms, nxp_error *err)
 {

@@ -143,6 +143,7 @@ static int parse_module(char **f, int nf, nxp_trace *t, unsigned line, nxp_error
 	return NXP_OK;
 }
 
+/* long-function: one loop over the helper's lines, a case per record type. */
 int nxp_trace_parse(const char *buf, size_t len, nxp_trace *t, nxp_error *err)
 {
 	memset(t, 0, sizeof(*t));

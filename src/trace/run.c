@@ -192,6 +192,7 @@ static int ensure_prefix(const char *wine, const char *prefix, nxp_error *err)
 	return NXP_OK;
 }
 
+/* long-function: pipes, spawn, the wait under a timeout and collection, with one cleanup path. */
 int nxp_trace_run(const nxp_trace_opts *opt, nxp_trace *t, nxp_error *err)
 {
 	memset(t, 0, sizeof(*t));

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: the one supervisor (start, requests, limits, reaping); its child side is
+ * worker_child.c. */
 /* The parent side of a limited worker (see worker.h): finding and starting
  * the executable, sending a request, waiting for the reply under a
  * deadline, naming a failure, recycling, fork safety. */
@@ -180,6 +182,8 @@ static void worker_env(char **envp)
 	envp[n] = NULL;
 }
 
+/* long-function: spawn attributes, descriptors and signal masks set up in order, with one
+ * cleanup path. */
 static int worker_start(nxp_worker *w, nxp_error *err)
 {
 	char prog[PATH_MAX];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: a limited worker process, separate executable, one request at a
- * time. Nothing here knows what the worker does: src/verify/lief.c is the
+ * time. Nothing here knows what the worker does: src/crosscheck/lief.c is the
  * LIEF client of it, src/lief/lief_worker.c the LIEF worker program.
  *
  * Parent side (worker.c): nxp_worker_begin() starts the worker if none runs
@@ -44,7 +44,7 @@
  *   with a message saying so, and the next one starts a fresh worker.
  *
  * Calls on one nxp_worker must come from one thread at a time (the state is
- * not locked); other threads of the process are no longer a hazard. */
+ * not locked); other threads of the process may do anything meanwhile. */
 #ifndef NXP_UTIL_WORKER_H
 #define NXP_UTIL_WORKER_H
 

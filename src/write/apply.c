@@ -20,7 +20,7 @@
 #include "nxpatch/sign.h"
 #include "util/bytes.h"
 #include "util/guard.h"
-#include "verify/output.h"
+#include "write/outcheck.h"
 #include "write/internal.h"
 #include "util/file.h"
 
@@ -258,7 +258,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 	if (!rc && !(img = malloc(sizeof(*img))))
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc)
-		rc = nxpi_verify_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
+		rc = nxpi_check_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
 	if (nxp_guard_faulted(slot))
@@ -376,6 +376,7 @@ static int journal_started(const nxp_input *in, const nxp_plan *plan,
 	return rc;
 }
 
+/* long-function: the one write sequence of write.h in its order, with one cleanup path. */
 static int write_image(const nxp_input *in, const nxp_plan *plan, const char *out,
                        const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err)
 {
@@ -407,6 +408,12 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		                "in-place write of an input opened without NXP_INPUT_LOCK");
 	if (opt->journal && !in_place)
 		return nxp_fail(err, NXP_E_USAGE, "a journal records in-place replacements only");
+	if (opt->in_place_bytes) {
+		if (!in_place)
+			return nxp_fail(err, NXP_E_USAGE, "--in-place=bytes writes into the input "
+			                                  "itself; %s is another file", out);
+		return nxp_write_bytes(in, plan, opt, res, err);
+	}
 	if (plan->signature == NXP_SIGACT_RESIGN && !opt->signer)
 		return nxp_fail(err, NXP_E_KEY,
 		                "the policy says signature: resign, but no signing key was given "
@@ -519,7 +526,7 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 	if (!opt)
 		opt = &defaults;
 	memset(res, 0, sizeof(*res));
-	if (opt->journal &&
+	if (opt->journal && !opt->in_place_bytes &&
 	    nxp_write_sha256_hex(in->file.data, in->file.len, res->sha256_before))
 		return nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the input failed");
 	int rc = NXP_OK;
@@ -536,15 +543,21 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 	} else {
 		rc = write_image(in, plan, out_path, opt, res, err);
 		if (rc)
-			status = "failed";
+			status = rc == NXP_E_REFUSED ? "refused" : "failed";
 	}
 	if (!opt->journal || (rc == NXP_E_JOURNAL && !res->written))
 		return rc;
+	/* A byte patch made its own records (the undo record and its mark);
+	 * every other outcome gets a result line without one. */
+	if (opt->in_place_bytes && res->written)
+		return rc;
 	const char *before = res->sha256_before;
-	json_t *rec = nxp_journal_replace_rec(status, in->path, before,
-	                                      res->written ? res->sha256 : before,
-	                                      res->backup[0] ? res->backup : NULL, plan->matched,
-	                                      plan->nmatched);
+	json_t *rec = opt->in_place_bytes
+	                      ? nxp_journal_patch_mark(NULL, status, in->path)
+	                      : nxp_journal_replace_rec(status, in->path, before,
+	                                                res->written ? res->sha256 : before,
+	                                                res->backup[0] ? res->backup : NULL,
+	                                                plan->matched, plan->nmatched);
 	if (rec && rc && rc != NXP_E_REFUSED)
 		json_object_set_new(rec, "error", nxp_json_text(err->msg));
 	nxp_error jerr = {0};

@@ -38,4 +38,50 @@ json_t *nxp_journal_replace_rec(const char *status, const char *path, const char
                                 const char *after, const char *backup,
                                 const char *const *rules, size_t nrules);
 
+/* ---- --in-place=bytes (inplace.c) and its undo records ------------------ */
+
+/* One changed run of bytes: what the file held and what it gets. */
+#define NXP_PATCH_MAX_EDIT 8
+#define NXP_PATCH_MAX_EDITS (NXP_MAX_CHANGES + 2)
+typedef struct nxp_patch_edit {
+	uint64_t off;
+	uint32_t len;
+	uint8_t old[NXP_PATCH_MAX_EDIT], new_[NXP_PATCH_MAX_EDIT];
+} nxp_patch_edit;
+
+/* A "patch" undo record as read back from a journal. */
+typedef struct nxp_patch_rec {
+	char id[33];
+	char path[4096];
+	uint64_t dev, ino, size;
+	nxp_patch_edit edits[NXP_PATCH_MAX_EDITS];
+	size_t nedits;
+} nxp_patch_rec;
+
+/* Write the planned bytes into the input file itself (the caller checked
+ * that out_path names it and that it is locked): the view verified, the
+ * undo record durable, the bytes, fsync, the completion mark. */
+int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
+                    nxp_apply_result *res, nxp_error *err);
+
+/* The undo record (status "started": path, dev, ino, size, edits), and the
+ * marks that close one (status "written" or "reverted", by id). */
+json_t *nxp_journal_patch_rec(const char *id, const char *path, const nxp_file *f,
+                              const nxp_patch_edit *e, size_t n, const char *const *rules,
+                              size_t nrules);
+json_t *nxp_journal_patch_mark(const char *id, const char *status, const char *path);
+/* A "patch" record with status "started" read strictly (a journal may be
+ * crafted): 0, or -1 with why. */
+int nxp_journal_patch_parse(const json_t *rec, nxp_patch_rec *out, char *why, size_t whylen);
+
+/* Undo one patch record (revert.c): the file must still be the record's
+ * (device, inode, size, a regular file, never through a link) and each
+ * edited byte its old or its new value; the old bytes are written back,
+ * fsynced and read back. Returns an nxp_revert_event: RESTORED,
+ * WOULD_RESTORE (dry run), REFUSED or FAILED with msg, or -1 when the file
+ * holds the old bytes already. overlay (dry run) holds the bytes earlier
+ * records would have written. */
+int nxp_patch_undo(const nxp_patch_rec *p, int dry_run, json_t *overlay, char *msg,
+                   size_t msglen);
+
 #endif

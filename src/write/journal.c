@@ -13,8 +13,10 @@
 #include <jansson.h>
 
 #include "nxpatch/report.h"
+#include "util/bytes.h"
 #include "write/internal.h"
 #include "util/escape.h"
+#include "util/fault.h"
 #include "util/file.h"
 
 struct nxp_journal {
@@ -24,7 +26,7 @@ struct nxp_journal {
 
 /* Record types revert knows. A new kind of undo record adds its op here and
  * its handler in revert.c. */
-static const char *const known_ops[] = {"replace", NULL};
+static const char *const known_ops[] = {"replace", "patch", NULL};
 
 int nxp_journal_open(nxp_journal **out, const char *path, nxp_error *err)
 {
@@ -57,6 +59,7 @@ int nxp_journal_close(nxp_journal *j, nxp_error *err)
 {
 	if (!j)
 		return NXP_OK;
+	nxp_io_forget(j->fd);
 	int rc = close(j->fd) != 0 ? nxp_fail(err, NXP_E_JOURNAL, "cannot close the journal: %s",
 	                                      strerror(errno))
 	                           : NXP_OK;
@@ -77,14 +80,14 @@ int nxp_journal_append(nxp_journal *j, json_t *rec, nxp_error *err)
 	line[len] = '\n';
 	ssize_t w;
 	do
-		w = write(j->fd, line, len + 1);
+		w = nxp_io_write(j->fd, line, len + 1);
 	while (w < 0 && errno == EINTR);
 	int e = errno;
 	free(line);
 	if (w != (ssize_t)len + 1)
 		return nxp_fail(err, NXP_E_JOURNAL, "cannot write the journal %s: %s", j->path,
 		                w < 0 ? strerror(e) : "short write (disk full?)");
-	if (fsync(j->fd) != 0)
+	if (nxp_io_fsync(j->fd) != 0)
 		return nxp_fail(err, NXP_E_JOURNAL, "cannot sync the journal %s: %s", j->path,
 		                strerror(errno));
 	return NXP_OK;
@@ -241,4 +244,134 @@ int nxp_journal_read(const char *path, json_t **entries, nxp_error *err)
 	}
 	*entries = all;
 	return NXP_OK;
+}
+
+/* ---- "patch" records (--in-place=bytes) -------------------------------- */
+
+static json_t *hex_string(const uint8_t *b, size_t n)
+{
+	char h[2 * NXP_PATCH_MAX_EDIT + 1];
+	nxp_write_hex(b, n, h);
+	return json_string(h);
+}
+
+json_t *nxp_journal_patch_rec(const char *id, const char *path, const nxp_file *f,
+                              const nxp_patch_edit *e, size_t n, const char *const *rules,
+                              size_t nrules)
+{
+	json_t *r = json_object(), *ed = json_array(), *ru = json_array();
+	int bad = !r || !ed || !ru;
+	for (size_t i = 0; !bad && i < n; i++) {
+		json_t *o = json_object();
+		bad = !o || json_object_set_new(o, "offset", json_integer((json_int_t)e[i].off)) ||
+		      json_object_set_new(o, "old", hex_string(e[i].old, e[i].len)) ||
+		      json_object_set_new(o, "new", hex_string(e[i].new_, e[i].len)) ||
+		      json_array_append_new(ed, o);
+	}
+	for (size_t i = 0; !bad && i < nrules; i++)
+		bad = json_array_append_new(ru, nxp_json_text(rules[i]));
+	if (!bad)
+		bad = json_object_set_new(r, "op", json_string("patch")) ||
+		      json_object_set_new(r, "id", json_string(id)) ||
+		      nxp_journal_set_path(r, "path", path) ||
+		      json_object_set_new(r, "status", json_string("started")) ||
+		      json_object_set_new(r, "dev", json_integer((json_int_t)f->dev)) ||
+		      json_object_set_new(r, "ino", json_integer((json_int_t)f->ino)) ||
+		      json_object_set_new(r, "size", json_integer((json_int_t)f->len)) ||
+		      json_object_set(r, "edits", ed) || json_object_set(r, "rules", ru);
+	json_decref(ed);
+	json_decref(ru);
+	if (bad) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+json_t *nxp_journal_patch_mark(const char *id, const char *status, const char *path)
+{
+	json_t *r = json_object();
+	if (!r || json_object_set_new(r, "op", json_string("patch")) ||
+	    (id && json_object_set_new(r, "id", json_string(id))) ||
+	    nxp_journal_set_path(r, "path", path) ||
+	    json_object_set_new(r, "status", json_string(status))) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int unhex_bytes(const char *s, uint8_t *out, size_t max, size_t *n)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (!s || len % 2 || !len || len / 2 > max)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*n = len / 2;
+	return 0;
+}
+
+static int get_u64(const json_t *o, const char *key, uint64_t *v)
+{
+	json_t *x = json_object_get(o, key);
+	if (!json_is_integer(x) || json_integer_value(x) < 0)
+		return -1;
+	*v = (uint64_t)json_integer_value(x);
+	return 0;
+}
+
+int nxp_journal_patch_parse(const json_t *rec, nxp_patch_rec *p, char *why, size_t whylen)
+{
+	memset(p, 0, sizeof(*p));
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	const json_t *ed = json_object_get(rec, "edits");
+	if (!id || strlen(id) >= sizeof(p->id) || !*id) {
+		snprintf(why, whylen, "a patch record without a valid id");
+		return -1;
+	}
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	if (nxp_journal_get_path(rec, "path", p->path, sizeof(p->path)) || p->path[0] != '/') {
+		snprintf(why, whylen, "patch record %s: no absolute path", id);
+		return -1;
+	}
+	if (get_u64(rec, "dev", &p->dev) || get_u64(rec, "ino", &p->ino) ||
+	    get_u64(rec, "size", &p->size)) {
+		snprintf(why, whylen, "patch record %s: no device, inode and size", id);
+		return -1;
+	}
+	if (!json_is_array(ed) || !json_array_size(ed) ||
+	    json_array_size(ed) > NXP_PATCH_MAX_EDITS) {
+		snprintf(why, whylen, "patch record %s: edits missing or more than %d", id,
+		         NXP_PATCH_MAX_EDITS);
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(ed); i++) {
+		const json_t *o = json_array_get(ed, i);
+		nxp_patch_edit *e = &p->edits[i];
+		size_t no = 0, nn = 0;
+		if (get_u64(o, "offset", &e->off) ||
+		    unhex_bytes(json_string_value(json_object_get(o, "old")), e->old,
+		                NXP_PATCH_MAX_EDIT, &no) ||
+		    unhex_bytes(json_string_value(json_object_get(o, "new")), e->new_,
+		                NXP_PATCH_MAX_EDIT, &nn) ||
+		    no != nn || !NXP_FITS(e->off, no, p->size)) {
+			snprintf(why, whylen, "patch record %s: edit %zu is malformed or outside the file",
+			         id, i);
+			return -1;
+		}
+		e->len = (uint32_t)no;
+		for (size_t k = 0; k < i; k++)
+			if (e->off < p->edits[k].off + p->edits[k].len &&
+			    p->edits[k].off < e->off + e->len) {
+				snprintf(why, whylen, "patch record %s: edits %zu and %zu overlap", id, k, i);
+				return -1;
+			}
+	}
+	p->nedits = json_array_size(ed);
+	return 0;
 }

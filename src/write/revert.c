@@ -6,6 +6,7 @@
  * like any other and may be crafted. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "util/fault.h"
 #include "write/internal.h"
 #include "util/file.h"
 
@@ -25,6 +27,9 @@ typedef struct rv {
 	void *ctx;
 	nxp_revert_summary *sum;
 	json_t *state;              /* dry run: path -> the SHA-256 it would have now */
+	json_t *overlay;            /* dry run: "path\noffset" -> the byte it would hold */
+	json_t *closed;             /* patch ids a later mark closed ("reverted") */
+	const char *untrusted;      /* why the journal's undo records are not trusted, or NULL */
 } rv;
 
 static void event(rv *r, nxp_revert_event ev, const char *path, const char *fmt, ...)
@@ -85,6 +90,7 @@ static void sha_of(const nxp_file *f, char hex[65])
 		snprintf(hex, 65, "unknown");
 }
 
+/* long-function: the checks of one journal record before its rename, in order. */
 static void revert_replace(rv *r, const json_t *e)
 {
 	char path[PATH_MAX], backup[PATH_MAX];
@@ -185,6 +191,209 @@ done:
 	nxp_file_unload(&cur);
 }
 
+/* ---- "patch" records (--in-place=bytes) -------------------------------- */
+
+static json_t *overlay_slot(json_t *overlay, const char *path, uint64_t off, char *key,
+                            size_t keylen)
+{
+	snprintf(key, keylen, "%s\n%llu", path, (unsigned long long)off);
+	return overlay ? json_object_get(overlay, key) : NULL;
+}
+
+int nxp_patch_undo(const nxp_patch_rec *p, int dry_run, json_t *overlay, char *msg,
+                   size_t msglen)
+{
+	nxp_file cur;
+	nxp_error err = {0};
+	/* Locked (a real run), never through a link, a regular file only. */
+	if (nxp_file_load_flags(&cur, p->path, dry_run ? 0 : NXP_FILE_LOCK, &err)) {
+		snprintf(msg, msglen, "cannot revert: %s", err.msg);
+		return err.code == NXP_E_FILE_TYPE ? NXP_REVERT_REFUSED : NXP_REVERT_FAILED;
+	}
+	int ev = -1;
+	if ((uint64_t)cur.dev != p->dev || (uint64_t)cur.ino != p->ino || cur.len != p->size) {
+		snprintf(msg, msglen, "refused: it is not the file the journal's undo record %s "
+		                      "patched (device, inode or size differ: replaced or changed "
+		                      "since)", p->id);
+		ev = NXP_REVERT_REFUSED;
+		goto done;
+	}
+	int need = 0;
+	char key[4200];
+	for (size_t i = 0; i < p->nedits && ev < 0; i++)
+		for (uint32_t k = 0; k < p->edits[i].len; k++) {
+			uint64_t at = p->edits[i].off + k;
+			json_t *o = overlay_slot(dry_run ? overlay : NULL, p->path, at, key, sizeof(key));
+			uint8_t b = o ? (uint8_t)json_integer_value(o) : cur.data[at];
+			if (b != p->edits[i].old[k] && b != p->edits[i].new_[k]) {
+				snprintf(msg, msglen, "refused: it changed since the undo record %s was "
+				                      "written: the byte at 0x%llx is 0x%02x, neither the old "
+				                      "0x%02x nor the new 0x%02x", p->id,
+				         (unsigned long long)at, b, p->edits[i].old[k], p->edits[i].new_[k]);
+				ev = NXP_REVERT_REFUSED;
+				break;
+			}
+			need |= b != p->edits[i].old[k];
+		}
+	if (ev >= 0 || !need)
+		goto done;
+	if (!nxpi_file_intact(&cur)) {
+		snprintf(msg, msglen, "cannot revert: it changed while it was checked");
+		ev = NXP_REVERT_FAILED;
+		goto done;
+	}
+	snprintf(msg, msglen, "the journal's undo record (%zu run%s of bytes)", p->nedits,
+	         p->nedits == 1 ? "" : "s");
+	if (dry_run) {
+		for (size_t i = 0; i < p->nedits; i++)
+			for (uint32_t k = 0; k < p->edits[i].len; k++) {
+				overlay_slot(NULL, p->path, p->edits[i].off + k, key, sizeof(key));
+				json_object_set_new(overlay, key, json_integer(p->edits[i].old[k]));
+			}
+		ev = NXP_REVERT_WOULD_RESTORE;
+		goto done;
+	}
+	int fd = open(p->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != cur.dev ||
+	    st.st_ino != cur.ino) {
+		snprintf(msg, msglen, "cannot revert: cannot open it for writing: %s",
+		         fd < 0 ? strerror(errno) : "it was replaced meanwhile");
+		if (fd >= 0)
+			close(fd);
+		ev = NXP_REVERT_FAILED;
+		goto done;
+	}
+	int ok = 1;
+	for (size_t i = 0; ok && i < p->nedits; i++)
+		ok = nxp_io_pwrite(fd, p->edits[i].old, p->edits[i].len, (off_t)p->edits[i].off) ==
+		     (ssize_t)p->edits[i].len;
+	ok = ok && nxp_io_fsync(fd) == 0;
+	for (size_t i = 0; ok && i < p->nedits; i++) {
+		uint8_t b[NXP_PATCH_MAX_EDIT];
+		ok = pread(fd, b, p->edits[i].len, (off_t)p->edits[i].off) ==
+		             (ssize_t)p->edits[i].len &&
+		     !memcmp(b, p->edits[i].old, p->edits[i].len);
+	}
+	int e = errno;
+	nxp_io_forget(fd);
+	close(fd);
+	if (!ok) {
+		snprintf(msg, msglen, "cannot restore its bytes: %s (the undo record stays; run "
+		                      "revert again)", strerror(e));
+		ev = NXP_REVERT_FAILED;
+	} else {
+		ev = NXP_REVERT_RESTORED;
+	}
+done:
+	nxp_file_unload(&cur);
+	return ev;
+}
+
+/* Undo records are trusted only from a journal no one else can write. */
+static const char *journal_untrusted(const char *journal, char *buf, size_t len)
+{
+	struct stat st;
+	if (stat(journal, &st) != 0)
+		return NULL; /* nxp_journal_read says why */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(buf, len, "the journal belongs to uid %u: its undo records are not trusted",
+		         (unsigned)st.st_uid);
+		return buf;
+	}
+	if (st.st_mode & 022) {
+		snprintf(buf, len, "the journal is writable by others (mode %04o): its undo records "
+		                   "are not trusted", (unsigned)(st.st_mode & 07777));
+		return buf;
+	}
+	return NULL;
+}
+
+static void revert_patch(rv *r, const json_t *e)
+{
+	const char *st = json_string_value(json_object_get(e, "status"));
+	const char *id = json_string_value(json_object_get(e, "id"));
+	if (st && id && !strcmp(st, "reverted")) {
+		json_object_set_new(r->closed, id, json_true());
+		return;
+	}
+	if (!st || strcmp(st, "started") || (id && json_object_get(r->closed, id)))
+		return;
+	nxp_patch_rec p;
+	char msg[1024];
+	if (nxp_journal_patch_parse(e, &p, msg, sizeof(msg))) {
+		event(r, NXP_REVERT_FAILED, NULL, "%s", msg);
+		return;
+	}
+	if (r->untrusted) {
+		event(r, NXP_REVERT_REFUSED, p.path, "refused: %s", r->untrusted);
+		return;
+	}
+	int ev = nxp_patch_undo(&p, r->dry_run, r->overlay, msg, sizeof(msg));
+	if (ev >= 0)
+		event(r, (nxp_revert_event)ev, p.path, "%s", msg);
+}
+
+int nxp_recover(const char *journal, nxp_journal *j, nxp_revert_cb cb, void *ctx,
+                nxp_revert_summary *sum, nxp_error *err)
+{
+	memset(sum, 0, sizeof(*sum));
+	json_t *entries;
+	int rc = nxp_journal_read(journal, &entries, err);
+	if (rc)
+		return rc;
+	rv r = {.cb = cb, .ctx = ctx, .sum = sum};
+	/* The records no mark closed: a run was killed between them and its mark. */
+	json_t *open_ids = json_object();
+	for (size_t i = 0; i < json_array_size(entries); i++) {
+		const json_t *e = json_array_get(entries, i);
+		const char *op = json_string_value(json_object_get(e, "op"));
+		const char *st = json_string_value(json_object_get(e, "status"));
+		const char *id = json_string_value(json_object_get(e, "id"));
+		if (!op || strcmp(op, "patch") || !st || !id)
+			continue;
+		if (!strcmp(st, "started"))
+			json_object_set_new(open_ids, id, json_integer((json_int_t)i));
+		else
+			json_object_del(open_ids, id);
+	}
+	char ubuf[200];
+	const char *untrusted = json_object_size(open_ids) ? journal_untrusted(journal, ubuf,
+	                                                                        sizeof(ubuf))
+	                                                   : NULL;
+	for (size_t i = json_array_size(entries); !rc && i-- > 0;) {
+		const json_t *e = json_array_get(entries, i);
+		const char *id = json_string_value(json_object_get(e, "id"));
+		json_t *at = id ? json_object_get(open_ids, id) : NULL;
+		if (!at || (size_t)json_integer_value(at) != i)
+			continue;
+		sum->entries++;
+		nxp_patch_rec p;
+		char msg[1024];
+		if (nxp_journal_patch_parse(e, &p, msg, sizeof(msg))) {
+			event(&r, NXP_REVERT_FAILED, NULL, "%s", msg);
+			continue;
+		}
+		if (untrusted) {
+			event(&r, NXP_REVERT_REFUSED, p.path, "refused: %s", untrusted);
+			continue;
+		}
+		int ev = nxp_patch_undo(&p, 0, NULL, msg, sizeof(msg));
+		if (ev >= 0)
+			event(&r, (nxp_revert_event)ev, p.path, "%s", msg);
+		if (ev == NXP_REVERT_RESTORED || ev < 0) {
+			/* Closed, so that no later run undoes a patch made after it. */
+			json_t *mark = nxp_journal_patch_mark(p.id, "reverted", p.path);
+			rc = mark ? nxp_journal_append(j, mark, err)
+			          : nxp_fail(err, NXP_E_JOURNAL, "out of memory");
+			json_decref(mark);
+		}
+	}
+	json_decref(open_ids);
+	json_decref(entries);
+	return rc;
+}
+
 /* What pairs a "started" line with its result line: the image (path bytes),
  * the SHA-256 it had and the backup made for it. Allocated, or NULL. */
 static char *replace_key(const json_t *e)
@@ -215,12 +424,19 @@ int nxp_revert(const char *journal, int dry_run, nxp_revert_cb cb, void *ctx,
 	int rc = nxp_journal_read(journal, &entries, err);
 	if (rc)
 		return rc;
-	rv r = {.dry_run = dry_run, .cb = cb, .ctx = ctx, .sum = sum, .state = json_object()};
+	char ubuf[200];
+	rv r = {.dry_run = dry_run, .cb = cb, .ctx = ctx, .sum = sum, .state = json_object(),
+	        .overlay = json_object(), .closed = json_object(),
+	        .untrusted = journal_untrusted(journal, ubuf, sizeof(ubuf))};
 	json_t *answered = json_object();
 	sum->entries = json_array_size(entries);
 	for (size_t i = json_array_size(entries); i-- > 0;) {
 		const json_t *e = json_array_get(entries, i);
 		const char *op = json_string_value(json_object_get(e, "op"));
+		if (op && !strcmp(op, "patch")) {
+			revert_patch(&r, e);
+			continue;
+		}
 		if (op && strcmp(op, "replace"))
 			continue;
 		/* A write-ahead line ("started") answered by its result line later
@@ -240,6 +456,8 @@ int nxp_revert(const char *journal, int dry_run, nxp_revert_cb cb, void *ctx,
 	}
 	json_decref(answered);
 	json_decref(r.state);
+	json_decref(r.overlay);
+	json_decref(r.closed);
 	json_decref(entries);
 	return NXP_OK;
 }

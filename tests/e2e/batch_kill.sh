@@ -8,7 +8,7 @@
 # group (a terminal's Ctrl-C): the images in flight finish, no new one
 # starts, no temporary file is left, the journal matches the files, exit 3.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/batchtree.sh"
+. "$(dirname "$0")/tree.bash"
 require_cmd setsid util-linux
 
 POL=$T/pol.yaml

@@ -6,7 +6,7 @@
 # and compared, -j 1 and -j 3 byte for byte); an empty run still gives
 # well-formed ones.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/batchtree.sh"
+. "$(dirname "$0")/tree.bash"
 
 POL=$T/pol.yaml
 printf 'nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat, no_bind]\n' > "$POL"

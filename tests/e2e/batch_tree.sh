@@ -8,7 +8,7 @@
 # apply --in-place --journal followed by revert restores every SHA-256 (and
 # refuses a file changed since).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/batchtree.sh"
+. "$(dirname "$0")/tree.bash"
 
 POL=$T/pol.yaml
 # Sections with code in data (thunk_section32, thunk_data64, ...) become

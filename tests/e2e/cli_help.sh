@@ -70,6 +70,7 @@ expect_usage "'frobnicate' is not a command, see 'nxpatch help'" frobnicate
 expect_usage "'pln' is not a command (did you mean 'plan'?)" help pln
 expect_usage "unknown option --verison (did you mean --version?)" --verison
 expect_usage "'chek' is not a policy subcommand (did you mean 'check'?)" policy chek x.yaml
+expect_usage "unknown option --strict" policy check --strict x.yaml
 expect_usage "'merg' is not a report subcommand (did you mean 'merge'?)" report merg a b
 expect_usage "unknown option --polcy (did you mean --policy?)" plan --polcy x.yaml a.exe
 expect_usage "unknown option --inplace (did you mean --in-place?)" apply --inplace a.exe

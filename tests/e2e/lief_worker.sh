@@ -8,7 +8,7 @@
 # does any process left running. The results are those of -j1, and the
 # written images those of -j1 --no-cross-check (LIEF never involved).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/batchtree.sh"
+. "$(dirname "$0")/tree.bash"
 GEN=$NXP_BINARY_DIR/fuzz/nxp_gen_images
 [ -x "$GEN" ] || fail "$GEN not built"
 

@@ -65,6 +65,12 @@ rc=0; out=$(/usr/bin/nxpatch apply --test-corrupt-output --in-place "$T/none.exe
 [ "$rc" -eq 2 ] && [[ $out == *"unknown option --test-corrupt-output"* ]] ||
   fail "the installed nxpatch accepts the test hook --test-corrupt-output (exit $rc: $out)"
 man -w nxpatch >/dev/null && man -w 5 nxpatch-policy >/dev/null || fail "man pages not found by man(1)"
+# The fault injector (CMake NXP_TEST_HOOKS, src/util/fault.h) is in test
+# builds only, never in what ships.
+for f in /usr/bin/nxpatch /usr/lib/*/libnxpatch.so.0; do
+  syms=$(strings "$f")
+  ! grep -q NXP_FAULT_AT <<<"$syms" || fail "$f contains the test-only fault injector"
+done
 
 # the installed binary on the samples: scan, plan, apply, verify
 S=$NXP_SAMPLES_DIR

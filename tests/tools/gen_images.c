@@ -111,6 +111,7 @@ static int gen_cert_seeds(const char *dir, uint8_t *buf)
 }
 
 /* Amplifiers: inputs whose naive handling costs far more than their size. */
+/* long-function: an image built field by field. */
 static int gen_amp(const char *kind, const char *file, uint8_t *buf)
 {
 	nxt_layout l;

@@ -32,6 +32,13 @@ typedef struct nxt_layout {
 /* Build into buf (cap bytes); returns the size, or 0 if cap is too small. */
 size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layout *lay);
 
+/* The second shape (the cross-check tests'): nsec sections named .text,
+ * .rdata, .data, .reloc in turn, raw bytes each at FileAlignment 0x200 and
+ * SectionAlignment 0x1000, NumberOfRvaAndSizes ndirs with the debug (6) and
+ * IAT (12) entries set, CheckSum 0x12345 (stale on purpose), DYNAMIC_BASE and
+ * NX_COMPAT. malloc'd (NULL when out of memory); *len gets the size. */
+uint8_t *nxt_synth_pe(int pe32plus, uint32_t ndirs, unsigned nsec, uint32_t raw, size_t *len);
+
 /* The textbook checksum (fold after every 16-bit add), for comparison. */
 uint32_t nxt_ref_checksum(const uint8_t *buf, size_t len, size_t checksum_offset);
 

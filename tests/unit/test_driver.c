@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/driver_int.h"
+#include "analysis/x86.h"
 #include "nxpatch/driver.h"
 
 #define BASE 0x1000u
@@ -471,4 +472,26 @@ Test(driver, pool_type_names)
 	cr_expect_str_eq(nxp_pool_type_name(0x206, b, sizeof(b)),
 	                 "NonPagedPoolCacheAlignedMustS | POOL_NX_ALLOCATION");
 	cr_expect_str_eq(nxp_pool_type_name(0x1234, b, sizeof(b)), "0x1234");
+}
+
+/* The one register-family map of the driver sweep and the evidence flow
+ * analysis: every width of a register, the high bytes included, is its
+ * family; anything else is -1. */
+Test(driver, register_families)
+{
+	static const struct { x86_reg r; int family; } cases[] = {
+		{X86_REG_RAX, 0}, {X86_REG_EAX, 0}, {X86_REG_AX, 0}, {X86_REG_AL, 0}, {X86_REG_AH, 0},
+		{X86_REG_CH, 1}, {X86_REG_CL, 1}, {X86_REG_ECX, 1},
+		{X86_REG_DH, 2}, {X86_REG_DX, 2}, {X86_REG_RDX, 2},
+		{X86_REG_BH, 3}, {X86_REG_BL, 3}, {X86_REG_RBX, 3},
+		{X86_REG_SPL, 4}, {X86_REG_ESP, 4}, {X86_REG_BPL, 5}, {X86_REG_RBP, 5},
+		{X86_REG_SIL, 6}, {X86_REG_RSI, 6}, {X86_REG_DIL, 7}, {X86_REG_EDI, 7},
+		{X86_REG_R8B, 8}, {X86_REG_R8, 8}, {X86_REG_R12W, 12}, {X86_REG_R15D, 15},
+		{X86_REG_R15B, 15},
+		{X86_REG_RIP, -1}, {X86_REG_EIP, -1}, {X86_REG_CS, -1}, {X86_REG_XMM0, -1},
+		{X86_REG_INVALID, -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(nxpi_x86_gpr(cases[i].r), cases[i].family, "register %d",
+		             (int)cases[i].r);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: one test per evidence rule and shape. */
 /* Evidence collectors on generated images: each way code in a
  * non-executable section is found, each near miss rejected, malformed
  * tables survived, and caps and time bounds held on hostile sizes. */

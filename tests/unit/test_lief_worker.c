@@ -19,7 +19,7 @@
 
 #include "nxpatch/crosscheck.h"
 #include "unit/support.h"
-#include "verify/internal.h"
+#include "crosscheck/internal.h"
 
 static char dir[256];
 static char good[300];

@@ -400,3 +400,24 @@ Test(plan, long_rule_ids_are_named_whole, .fini = teardown)
 	cr_assert_eq(plan.nmatched, 1);
 	cr_assert_str_eq(plan.matched[0], id);
 }
+
+/* Every matching rule is named, however many (the JSON's rules_matched and
+ * the journal come from plan.matched): 40 rules, more than the 32 warnings
+ * a plan keeps. */
+Test(plan, every_matching_rule_is_named, .fini = teardown)
+{
+	static char yaml[8192];
+	size_t w = (size_t)snprintf(yaml, sizeof(yaml), "nxpatch: 1\nrules:\n");
+	for (int i = 0; i < 40; i++)
+		w += (size_t)snprintf(yaml + w, sizeof(yaml) - w,
+		                      "  - id: r%d\n    actions:\n      - set: [nx_compat]\n", i);
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .dll_characteristics = 0x40};
+	setup(&spec, yaml);
+	build(0);
+	cr_assert_eq(plan.nmatched, 40);
+	char id[8];
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		cr_assert_str_eq(plan.matched[i], id);
+	}
+}

@@ -9,6 +9,7 @@
 
 #include "nxpatch/pe.h"
 #include "nxpatch/policy.h"
+#include "policy/internal.h"
 
 static nxp_policy *load_ok(const char *yaml)
 {
@@ -358,4 +359,27 @@ Test(policy_load, default_is_rules_default_yaml)
 	fclose(f);
 	cr_assert_eq(n, nxp_default_policy_yaml_len);
 	cr_assert_eq(memcmp(buf, nxp_default_policy_yaml, n), 0);
+}
+
+/* The one set-and-clear bookkeeping (also used for inline edits): a merge
+ * keeps each bit's first location, a conflict points at the later one. */
+Test(policy_load, flagset_merge_and_conflict)
+{
+	nxpi_flagset set = {0}, clear = {0}, more = {0};
+	nxpi_flagset_add(&set, NXP_DLL_NX_COMPAT, (nxp_loc){3, 5});
+	nxpi_flagset_add(&more, NXP_DLL_NX_COMPAT | NXP_DLL_DYNAMIC_BASE, (nxp_loc){9, 1});
+	nxpi_flagset_merge(&set, &more);
+	cr_assert_eq(set.bits, NXP_DLL_NX_COMPAT | NXP_DLL_DYNAMIC_BASE);
+	cr_assert_eq(set.at[8].line, 3, "the first location of nx_compat is kept");
+	cr_assert_eq(set.at[6].line, 9);
+
+	nxp_loc at = {0, 0};
+	cr_assert_eq(nxpi_flagset_conflict(&set, &clear, 0, &at), -1);
+	nxpi_flagset_add(&clear, NXP_DLL_NX_COMPAT, (nxp_loc){2, 7});
+	nxpi_flagset_add(&clear, NXP_DLL_DYNAMIC_BASE, (nxp_loc){12, 2});
+	cr_assert_eq(nxpi_flagset_conflict(&set, &clear, 0, &at), 6);
+	cr_assert(at.line == 12 && at.col == 2, "the later of the two: %u:%u", at.line, at.col);
+	cr_assert_eq(nxpi_flagset_conflict(&set, &clear, 7, &at), 8);
+	cr_assert(at.line == 3 && at.col == 5, "%u:%u", at.line, at.col);
+	cr_assert_eq(nxpi_flagset_conflict(&set, &clear, 9, &at), -1);
 }

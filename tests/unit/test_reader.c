@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* long-file: one test per header field and malformation the reader names. */
 /* The strict PE reader on generated images: valid ones, every malformed
  * structure with its specific error, truncation at every length, and random
  * mutations (which must never crash, under ASan/UBSan too). */
@@ -302,11 +303,14 @@ Test(reader, certificate_entry_bad_length)
 	size_t n = build(&spec, &l);
 	nxt_put32(buf + l.cert_offset, 0x41);
 	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "certificate entry 0 at 0x");
-	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "has bad length 0x41 (64 bytes left in the table)");
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "dwLength 0x41 runs past the end of the table (0x40 bytes "
+	           "left)");
 	nxt_put32(buf + l.cert_offset, 0);
-	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "bad length 0x0");
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "dwLength 0 is shorter than its 8-byte header");
 	nxt_put32(buf + l.cert_offset, 4);
-	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "bad length 0x4");
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "dwLength 4 is shorter than its 8-byte header");
+	nxt_put32(buf + l.cert_offset, 8);
+	EXPECT_ERR(n, NXP_E_CERT_ENTRY, "dwLength 8 holds no certificate after its header");
 }
 
 Test(reader, certificate_table_overlapping_sections)

@@ -238,7 +238,7 @@ static void expect_entry_error(uint32_t field_off, uint32_t value, int width, co
 		nxt_put32(buf + l.cert_offset + field_off, value);
 	else
 		nxt_put16(buf + l.cert_offset + field_off, (uint16_t)value);
-	nxp_win_cert certs[4];
+	nxp_cert_entry certs[4];
 	size_t nc = 9;
 	nxp_error err = {0};
 	cr_assert_eq(nxp_cert_table_read(buf, n, &img, certs, 4, &nc, &err), NXP_E_CERT_ENTRY,

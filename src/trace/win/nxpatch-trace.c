@@ -314,6 +314,7 @@ static void usage(void)
 	exit(2);
 }
 
+/* long-function: the debugger's event loop, a case per debug event. */
 int wmain(int argc, wchar_t **argv)
 {
 	HMODULE k32 = GetModuleHandleW(L"kernel32.dll");

@@ -8,8 +8,8 @@
 
 #include "nxpatch/crosscheck.h"
 #include "util/worker.h"
-#include "verify/internal.h"
-#include "verify/lief_wire.h"
+#include "crosscheck/internal.h"
+#include "crosscheck/lief_wire.h"
 
 static nxp_worker lief = NXP_WORKER_INIT("lief child", NXP_LIEF_WORKER_PROGRAM,
                                          NXP_LIEF_WORKER_ENV, NXP_LIEF_WORKER_MAX_REQUESTS,

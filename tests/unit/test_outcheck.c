@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The safety net: nxpi_verify_output(), the check that decides whether a
+/* The safety net: nxpi_check_output(), the check that decides whether a
  * written output may replace anything. Each test builds a correct output
  * for a plan, checks that it verifies, then mutates one field of one class
  * (COFF header, optional header, data directory, section header, bytes
  * outside the planned ranges, the length, the checksum, the certificate
  * table) and asserts the specific error. It calls the checker itself
- * (src/verify/output.h), not the writer, so src/write may change freely. */
+ * (src/write/outcheck.h), not the writer, so src/write may change freely. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
-#include "verify/output.h"
+#include "write/outcheck.h"
 #include "support.h"
 
 #define CAP (1 << 20)
@@ -109,7 +109,7 @@ static int verify(size_t n, nxp_error *err)
 {
 	static nxp_image o;
 	memset(err, 0, sizeof(*err));
-	return nxpi_verify_output(&in, &plan, out, n, &o, err);
+	return nxpi_check_output(&in, &plan, out, n, &o, err);
 }
 
 #define EXPECT_OK(n)                                                               \
@@ -142,14 +142,14 @@ static void set32(uint32_t off, uint32_t v, const char *text)
 	EXPECT_FAIL(n, text);
 }
 
-Test(verify_output, correct_output_verifies, .fini = teardown)
+Test(outcheck, correct_output_verifies, .fini = teardown)
 {
 	setup("refuse", 0);
 	EXPECT_OK(fresh());
 	cr_assert_gt(plan.nchanges, 2); /* section, dll characteristics, checksum */
 }
 
-Test(verify_output, coff_header_fields, .fini = teardown)
+Test(outcheck, coff_header_fields, .fini = teardown)
 {
 	setup("refuse", 0);
 	uint32_t c = lay.coff;
@@ -160,7 +160,7 @@ Test(verify_output, coff_header_fields, .fini = teardown)
 	flip(c + 18, "file_characteristics is 0x");
 }
 
-Test(verify_output, optional_header_fields, .fini = teardown)
+Test(outcheck, optional_header_fields, .fini = teardown)
 {
 	setup("refuse", 0);
 	uint32_t o = lay.opt;
@@ -177,7 +177,7 @@ Test(verify_output, optional_header_fields, .fini = teardown)
 	EXPECT_FAIL(n, "dll_characteristics is 0x8160 in the output, expected 0x");
 }
 
-Test(verify_output, data_directory_entries, .fini = teardown)
+Test(outcheck, data_directory_entries, .fini = teardown)
 {
 	setup("refuse", 0);
 	/* The debug directory (6): not read, so the output parses. */
@@ -188,7 +188,7 @@ Test(verify_output, data_directory_entries, .fini = teardown)
 	set32(in.img.cert_dir_offset + 4, 0x40, "data directory 4 is");
 }
 
-Test(verify_output, section_header_fields, .fini = teardown)
+Test(outcheck, section_header_fields, .fini = teardown)
 {
 	setup("refuse", 0);
 	uint32_t s1 = lay.section_table + 40; /* .data */
@@ -205,7 +205,7 @@ Test(verify_output, section_header_fields, .fini = teardown)
 	      "section 0 (.text) characteristics are 0xE0000020 in the output, expected 0x60000020");
 }
 
-Test(verify_output, bytes_outside_the_planned_ranges, .fini = teardown)
+Test(outcheck, bytes_outside_the_planned_ranges, .fini = teardown)
 {
 	setup("refuse", 0);
 	char want[128];
@@ -220,7 +220,7 @@ Test(verify_output, bytes_outside_the_planned_ranges, .fini = teardown)
 	}
 }
 
-Test(verify_output, length, .fini = teardown)
+Test(outcheck, length, .fini = teardown)
 {
 	setup("refuse", 0);
 	size_t n = fresh();
@@ -239,7 +239,7 @@ Test(verify_output, length, .fini = teardown)
 	          "%s", e.msg);
 }
 
-Test(verify_output, planned_fields_hold_their_new_values, .fini = teardown)
+Test(outcheck, planned_fields_hold_their_new_values, .fini = teardown)
 {
 	setup("refuse", 0);
 	/* The checksum field is planned: an old or other value is caught. */
@@ -251,7 +251,7 @@ Test(verify_output, planned_fields_hold_their_new_values, .fini = teardown)
 
 /* The two checksum checks, reached by a plan whose checksum is wrong: the
  * output holds what the plan says, and the plan must not be trusted. */
-Test(verify_output, checksum_must_be_valid_and_planned, .fini = teardown)
+Test(outcheck, checksum_must_be_valid_and_planned, .fini = teardown)
 {
 	setup("refuse", 0);
 	nxp_change *sum = NULL;
@@ -280,7 +280,7 @@ Test(verify_output, checksum_must_be_valid_and_planned, .fini = teardown)
 
 /* Under resign the checksum is recomputed after signing: the output's own
  * checksum must be valid, the new table at the end and alone. */
-Test(verify_output, resigned_output_checksum_and_table, .fini = teardown)
+Test(outcheck, resigned_output_checksum_and_table, .fini = teardown)
 {
 	setup("resign", 1);
 	cr_assert_eq(plan.signature, NXP_SIGACT_RESIGN);
@@ -320,7 +320,7 @@ Test(verify_output, resigned_output_checksum_and_table, .fini = teardown)
 }
 
 /* Under strip the certificate table must be gone. */
-Test(verify_output, stripped_output_has_no_certificate_table, .fini = teardown)
+Test(outcheck, stripped_output_has_no_certificate_table, .fini = teardown)
 {
 	setup("strip", 1);
 	cr_assert_eq(plan.signature, NXP_SIGACT_STRIP);
@@ -333,7 +333,7 @@ Test(verify_output, stripped_output_has_no_certificate_table, .fini = teardown)
 	EXPECT_FAIL(n, "the output still has a certificate table");
 }
 
-Test(verify_output, output_that_does_not_parse, .fini = teardown)
+Test(outcheck, output_that_does_not_parse, .fini = teardown)
 {
 	setup("refuse", 0);
 	size_t n = fresh();
@@ -341,4 +341,67 @@ Test(verify_output, output_that_does_not_parse, .fini = teardown)
 	nxp_error e;
 	cr_assert_eq(verify(n, &e), NXP_E_NOT_PE, "%s", e.msg);
 	cr_assert(strstr(e.msg, "the output does not parse: not a PE image"), "%s", e.msg);
+}
+
+/* --in-place=bytes verifies the image the file will become from a view of
+ * the input with the planned bytes (src/write/outcheck.h), from the headers
+ * and the changed pages only, with the CheckSum computed incrementally. */
+#include "write/outcheck.h"
+
+static int verify_view(nxp_error *err)
+{
+	static nxp_image o;
+	memset(err, 0, sizeof(*err));
+	return nxpi_check_patch_view(&in, &plan, out, goodlen, &o, err);
+}
+
+#define EXPECT_VIEW_FAIL(text)                                                     \
+	do {                                                                       \
+		nxp_error e_;                                                      \
+		int rc_ = verify_view(&e_);                                        \
+		cr_assert_eq(rc_, NXP_E_VERIFY, "expected NXP_E_VERIFY (%s), got %s: %s", (text), \
+		             nxp_code_name(rc_), e_.msg);                          \
+		cr_assert(strstr(e_.msg, (text)), "message '%s' lacks '%s'", e_.msg, (text)); \
+	} while (0)
+
+Test(verify_output, patch_view_checks_headers_pages_and_checksum, .fini = teardown)
+{
+	setup("refuse", 0);
+	nxp_error e;
+	fresh();
+	cr_assert_eq(verify_view(&e), NXP_OK, "a correct view fails: %s", e.msg);
+	/* A header field the plan does not change. */
+	fresh();
+	nxt_put32(out + lay.coff + 4, 0x12345678);
+	EXPECT_VIEW_FAIL("timestamp is 0x12345678 in the output");
+	/* A byte beside the planned fields, on their page. */
+	fresh();
+	uint32_t pad = 2; /* e_cblp: no reader looks at it */
+	out[pad] ^= 0x5a;
+	EXPECT_VIEW_FAIL("differs from the input at 0x");
+	/* A planned field without its new value. */
+	fresh();
+	out[in.img.checksum_offset] ^= 0x5a;
+	EXPECT_VIEW_FAIL("does not hold its new value");
+	/* A plan whose CheckSum is wrong: the incremental sum catches it, and
+	 * a valid CheckSum that is not the planned one. */
+	nxp_change *sum = NULL;
+	for (size_t i = 0; i < plan.nchanges; i++)
+		if (plan.changes[i].field == NXP_FIELD_CHECKSUM)
+			sum = &plan.changes[i];
+	cr_assert(sum);
+	uint32_t right = (uint32_t)sum->new_value;
+	sum->new_value = right ^ 0x100;
+	plan.checksum_new = right ^ 0x100;
+	fresh();
+	nxt_put32(out + in.img.checksum_offset, right ^ 0x100);
+	char want[128];
+	snprintf(want, sizeof(want), "checksum 0x%08x is not valid (computed incrementally: 0x%08x)",
+	         right ^ 0x100, right);
+	EXPECT_VIEW_FAIL(want);
+	sum->new_value = right;
+	fresh();
+	snprintf(want, sizeof(want), "checksum 0x%08x is not the planned 0x%08x", right,
+	         right ^ 0x100);
+	EXPECT_VIEW_FAIL(want);
 }

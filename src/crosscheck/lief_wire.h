@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: what the LIEF worker (src/lief/lief_worker.c) sends back for one
  * request, whose payload is a path. Shared by the worker and its client
- * (src/verify/lief.c). No <stdbool.h> here: the worker includes LIEF. */
+ * (src/crosscheck/lief.c). No <stdbool.h> here: the worker includes LIEF. */
 #ifndef NXP_VERIFY_LIEF_WIRE_H
 #define NXP_VERIFY_LIEF_WIRE_H
 

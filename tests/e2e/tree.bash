@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# Not a test: sourced by the batch tests after lib.sh.
+# Not a test: helpers for the batch tests, sourced after lib.sh.
 # make_tree DIR COPIES: COPIES copies of every built sample and of the small
 # mingw-w64 runtime DLLs (/usr/lib/gcc/*-w64-mingw32, /usr/*-w64-mingw32) in
 # nested directories, plus files that are not PE images, a hard link, symbolic

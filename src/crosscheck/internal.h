@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Library-internal: test and diagnostic hooks of the LIEF worker's client
- * (src/verify/lief.c). Not part of the API: unit tests use them to prove
+ * (src/crosscheck/lief.c). Not part of the API: unit tests use them to prove
  * the worker's lifecycle (timeouts, recycling, reaping). */
-#ifndef NXPATCH_SRC_VERIFY_INTERNAL_H
-#define NXPATCH_SRC_VERIFY_INTERNAL_H
+#ifndef NXPATCH_SRC_CROSSCHECK_INTERNAL_H
+#define NXPATCH_SRC_CROSSCHECK_INTERNAL_H
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Verifying every Authenticode signature of an image. */
+/* Signature verification: every Authenticode signature of an image
+ * (nxp_sig_verify, nxp_sig_verify_own). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,8 +152,9 @@ struct digest_cache {
 	size_t len[NXP_DIGEST_SHA512 + 1];
 };
 
+/* long-function: the checks of one entry in order, each setting the entry's status. */
 static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
-                         const nxp_win_cert *wc, const nxp_trust *trust,
+                         const nxp_cert_entry *wc, const nxp_trust *trust,
                          struct digest_cache *dc, nxp_sig_result *r)
 {
 	char why[160];
@@ -313,7 +315,7 @@ int nxp_sig_verify(const uint8_t *data, size_t len, const nxp_image *img,
 		return rc;
 	if (!lay.has_table)
 		return nxp_fail(err, NXP_E_SIGNATURE, "image is not signed (no certificate table)");
-	nxp_win_cert certs[NXP_MAX_CERT_ENTRIES];
+	nxp_cert_entry certs[NXP_MAX_CERT_ENTRIES];
 	size_t n = 0;
 	nxp_error terr;
 	nxp_error_clear(&terr);

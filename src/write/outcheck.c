@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Verification of a written output against its input and plan, before the
- * output replaces anything: re-parse it strictly, compare every header and
+/* The output check: a written output against its input and plan, run by the
+ * writer before the output replaces anything (the `verify` command is the
+ * compliance judge, src/check/; signatures are src/sign/sigverify.c): re-parse it strictly, compare every header and
  * section field, compare the bytes outside the planned ranges, and check the
  * checksum. Bytes are compared and summed in one pass, chunk by chunk. */
 #include <openssl/evp.h>
@@ -9,7 +10,7 @@
 
 #include "nxpatch/plan.h"
 #include "util/bytes.h"
-#include "verify/output.h"
+#include "write/outcheck.h"
 #include "pe/internal.h"
 
 #define CHUNK (1u << 20) /* even, so every chunk starts at an even offset */
@@ -189,7 +190,7 @@ static void drop_behind(const uint8_t *base, uint64_t pos, uint64_t end)
 	madvise((void *)(base + pos), (size_t)(end - pos), MADV_DONTNEED);
 }
 
-static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+static int check_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                          size_t len, nxp_image *o, int out_mapped, EVP_MD_CTX *md,
                          nxp_error *err)
 {
@@ -280,26 +281,95 @@ static int verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_
 	return NXP_OK;
 }
 
-int nxpi_verify_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+int nxpi_check_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                       size_t len, nxp_image *o, nxp_error *err)
 {
-	return verify_output(in, plan, out, len, o, 0, NULL, err);
+	return check_output(in, plan, out, len, o, 0, NULL, err);
 }
 
-int nxpi_verify_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
+int nxpi_check_output_mapped(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                              size_t len, nxp_image *o, uint8_t *sha256, nxp_error *err)
 {
 	if (!sha256)
-		return verify_output(in, plan, out, len, o, 1, NULL, err);
+		return check_output(in, plan, out, len, o, 1, NULL, err);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(md);
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	}
-	int rc = verify_output(in, plan, out, len, o, 1, md, err);
+	int rc = check_output(in, plan, out, len, o, 1, md, err);
 	unsigned int n = 0;
 	if (!rc && (!EVP_DigestFinal_ex(md, sha256, &n) || n != 32))
 		rc = nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the output failed");
 	EVP_MD_CTX_free(md);
 	return rc;
+}
+
+/* The bounds of the page around [off, off + size), clamped to len. */
+static void page_span(uint64_t off, uint32_t size, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	const uint64_t pg = 4096;
+	*lo = off / pg * pg;
+	*hi = ((uint64_t)off + size + pg - 1) / pg * pg;
+	if (*hi > len)
+		*hi = len;
+}
+
+int nxpi_check_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8_t *view,
+                          size_t len, nxp_image *o, nxp_error *err)
+{
+	if (plan->signature != NXP_SIGACT_NONE || len != in->file.len || plan->out_len != len)
+		return nxp_fail(err, NXP_E_INTERNAL, "a byte patch must keep the file's length");
+	int rc = nxp_pe_parse(o, view, len, err);
+	if (rc)
+		return nxp_error_prefix(err, "the patched image does not parse");
+	if ((rc = compare_headers(&in->img, o, plan, err)))
+		return rc;
+	range r[NXP_MAX_CHANGES + 2];
+	size_t nr = planned_ranges(in, plan, r);
+	/* The planned fields hold their new values, the rest of each page
+	 * they are on is the input's (the other pages are the file's own,
+	 * shared with the input mapping), and the CheckSum follows from the
+	 * input's computed sum and the bytes that changed. */
+	uint32_t s = nxpi_pe_sum_residue((uint32_t)(in->facts.checksum_computed - (uint32_t)len));
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		if (!NXP_FITS(c->offset, c->size, len))
+			return nxp_fail(err, NXP_E_INTERNAL, "planned field at 0x%x outside the file",
+			                c->offset);
+		for (uint32_t k = 0; k < c->size; k++)
+			if (view[c->offset + k] != (uint8_t)(c->new_value >> (8 * k)))
+				return nxp_fail(err, NXP_E_VERIFY,
+				                "planned field at 0x%x does not hold its new value",
+				                c->offset);
+		uint64_t lo, hi, where;
+		page_span(c->offset, c->size, len, &lo, &hi);
+		if (differs_outside(in->file.data, view, lo, hi, r, nr, &where))
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "the patched image differs from the input at 0x%llx, outside "
+			                "the planned fields",
+			                (unsigned long long)where);
+		if (c->field == NXP_FIELD_CHECKSUM)
+			continue;
+		for (uint32_t k = 0; k < c->size; k++) {
+			uint64_t at = (uint64_t)c->offset + k;
+			if (at >= o->checksum_offset && at < (uint64_t)o->checksum_offset + 4)
+				return nxp_fail(err, NXP_E_INTERNAL,
+				                "planned field at 0x%x overlaps the CheckSum", c->offset);
+			s = nxpi_pe_sum_swap_byte(s, at, in->file.data[at], view[at]);
+		}
+	}
+	uint32_t computed = nxpi_pe_sum_finish(s, len);
+	if (o->checksum == 0 && plan->checksum_new == 0)
+		return NXP_OK;
+	if (o->checksum != computed)
+		return nxp_fail(err, NXP_E_VERIFY,
+		                "the patched image's checksum 0x%08x is not valid (computed "
+		                "incrementally: 0x%08x)",
+		                o->checksum, computed);
+	if (o->checksum != plan->checksum_new)
+		return nxp_fail(err, NXP_E_VERIFY,
+		                "the patched image's checksum 0x%08x is not the planned 0x%08x",
+		                o->checksum, plan->checksum_new);
+	return NXP_OK;
 }
