@@ -94,7 +94,7 @@ typedef struct nxp_refusal {
 	nxp_finding_id id;           /* which safety check (include/nxpatch/findings.def) */
 	nxp_where where;             /* the section, evidence RVA or field it is about */
 	const char *rule;            /* NULL when no single rule asked */
-	char reason[320];
+	char reason[640];
 } nxp_refusal;
 
 typedef enum nxp_sig_action {

@@ -64,6 +64,7 @@ static nxp_where at_change(const nxp_change *ch)
 static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
                    const nxp_policy *pol)
 {
+	int cert_dir = 0;
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *ch = &plan->changes[i];
 		char label[128], bits[512], rules[256];
@@ -83,6 +84,7 @@ static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
 			    "pending: signature (%u entr%s) %s", plan->signature_entries,
 			    plan->signature_entries == 1 ? "y" : "ies",
 			    plan->signature == NXP_SIGACT_RESIGN ? "replaced by a new one" : "removed");
+			cert_dir = 1;
 			break;
 		case NXP_FIELD_POOL_TYPE:
 			ADD(NXP_F_POOL_PENDING, at_change(ch), rule,
@@ -120,7 +122,11 @@ static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
 		}
 		}
 	}
-	(void)pol;
+	/* signature: sign on an unsigned image: no field of the input names it. */
+	if (plan->signature == NXP_SIGACT_RESIGN && !cert_dir && plan->status != NXP_PLAN_REFUSED)
+		ADD(NXP_F_SIGNATURE_PENDING, NXP_WHERE_NONE, NULL,
+		    "pending: signature (the image is unsigned, and signature: sign (%s) signs "
+		    "every output)", pol && pol->signature_from ? pol->signature_from : "policy");
 	return NXP_OK;
 }
 

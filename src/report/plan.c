@@ -129,8 +129,12 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 	for (size_t i = 0; i < plan->nmatched; i++)
 		json_array_append_new(rules, json_string(plan->matched[i]));
 	json_object_set_new(o, "rules_matched", rules);
+	/* A new signature on an unsigned input (signature: sign) is "sign". */
 	json_object_set_new(json_object_get(o, "signature"), "action",
-	                    json_string(sig_action_name(plan->signature)));
+	                    json_string(plan->signature == NXP_SIGACT_RESIGN &&
+	                                                !plan->signature_entries
+	                                        ? "sign"
+	                                        : sig_action_name(plan->signature)));
 	json_object_set_new(json_object_get(o, "checksum"), "new",
 	                    plan->signature == NXP_SIGACT_RESIGN
 	                            ? json_null()
@@ -157,7 +161,10 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		fprintf(out, "nothing to do\n");
 		break;
 	case NXP_PLAN_CHANGES:
-		fprintf(out, "%zu change%s\n", plan->nchanges, plan->nchanges == 1 ? "" : "s");
+		if (plan->nchanges)
+			fprintf(out, "%zu change%s\n", plan->nchanges, plan->nchanges == 1 ? "" : "s");
+		else
+			fprintf(out, "a new signature only\n");
 		break;
 	case NXP_PLAN_REFUSED:
 		fprintf(out, "refused (%zu reason%s); nothing will be written\n", plan->nrefusals,
@@ -203,7 +210,10 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		fprintf(out, "  signature: %u entr%s removed (file truncated to 0x%llx bytes)\n",
 		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies",
 		        (unsigned long long)plan->out_len);
-	if (plan->signature == NXP_SIGACT_RESIGN)
+	if (plan->signature == NXP_SIGACT_RESIGN && !plan->signature_entries)
+		fprintf(out, "  signature: the unsigned image gets a new signature; checksum "
+		             "recomputed after signing\n");
+	else if (plan->signature == NXP_SIGACT_RESIGN)
 		fprintf(out, "  signature: %u entr%s replaced by one new signature; checksum "
 		             "recomputed after signing\n",
 		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies");
