@@ -11,6 +11,7 @@
 #include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/sign.h"
+#include "plan/addsec.h"
 #include "plan/pool.h"
 #include "util/bytes.h"
 #include "analysis/internal.h"
@@ -37,6 +38,10 @@ typedef struct planner {
 	bit_decision sec[NXP_MAX_SECTIONS][32];
 	const nxp_rule *pool_rules[32];  /* matching rules with pool: nx */
 	size_t npool;
+	uint8_t wrap_code[NXP_MAX_ADDSEC_DATA]; /* pool: nx's NX wrappers, for the new section */
+	uint32_t wrap_len;
+	unsigned nwraps;
+	const char *wrap_rule;
 } planner;
 
 static void refuse(nxp_plan *p, nxp_finding_id id, nxp_where where, const char *rule,
@@ -232,13 +237,21 @@ static void plan_pool(planner *pl)
 	nxp_plan_pool(&pp, pl->f, pl->pool_rules, pl->npool);
 	for (size_t i = 0; i < pp.nedits; i++) {
 		const nxp_pool_edit *e = &pp.edits[i];
-		add_change(plan, NXP_FIELD_POOL_TYPE, e->section, e->offset, 4, e->old_value,
-		           e->new_value, NULL);
+		add_change(plan, e->field, e->section, e->offset, e->size, e->old_value, e->new_value,
+		           NULL);
 		nxp_change *c = &plan->changes[plan->nchanges - 1];
 		c->bits[0] = (nxp_bit_change){NXP_POOL_NX_ALLOCATION, 1, e->rule};
 		c->nbits = 1;
 		c->site_rva = e->site_rva;
 		c->api = e->api;
+		c->rva = e->rva;
+		c->target_rva = e->target_rva;
+	}
+	if (pp.nwraps) {
+		pl->nwraps = (unsigned)pp.nwraps;
+		pl->wrap_len = (uint32_t)pp.nwraps * NXP_NXWRAP_SIZE;
+		memcpy(pl->wrap_code, pp.code, pl->wrap_len);
+		pl->wrap_rule = pl->pool_rules[pl->npool - 1]->id;
 	}
 	for (size_t i = 0; i < pp.nrefusals; i++) {
 		nxp_where w = NXP_WHERE_NONE;
@@ -274,7 +287,10 @@ static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t
 			sum = nxpi_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
 			                           (uint8_t)(c->new_value >> (8 * k)));
 	}
-	return nxpi_pe_sum_finish(sum, out_len);
+	/* An appended section: its data start at an even (aligned) offset. */
+	if (p->add.present)
+		sum = nxpi_pe_sum_residue((uint64_t)sum + nxpi_pe_sum16(p->add.data, p->add.data_len, 0));
+	return nxpi_pe_sum_finish(sum, nxp_plan_body_end(p));
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -678,6 +694,18 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 	}
 	if (plan->dll_new != img->dll_characteristics)
 		check_dll_safety(pl, img->dll_characteristics, plan->dll_new, will_be_signed);
+	/* The NX wrappers' section, after the signature decided what is kept. */
+	if (pl->nwraps && !plan->nrefusals) {
+		char why[320];
+		if (nxp_addsec_plan(plan, img, NXP_NXWRAP_SECTION, pl->wrap_code, pl->wrap_len,
+		                    NXP_NXWRAP_CHARACTERISTICS, why, sizeof(why)))
+			refuse(plan, NXP_F_REFUSED_ADD_SECTION, NXP_WHERE_NONE, pl->wrap_rule,
+			       "pool: nx needs a section of %u NX wrapper%s for the call sites whose "
+			       "pool type is set too short to hold 0x200; %s",
+			       pl->nwraps, pl->nwraps == 1 ? "" : "s", why);
+		else
+			plan->add.nwrappers = pl->nwraps;
+	}
 	sanction_wx(pl, plan);
 	check_nx_safety(pl);
 	check_traced_faults(pl);
@@ -742,6 +770,41 @@ void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size
 		         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name : "?",
 		         c->site_rva);
 		break;
+	case NXP_FIELD_CALL_SITE:
+		if (c->rva == c->site_rva)
+			snprintf(out, outlen, "%s call at 0x%x -> NX wrapper at 0x%x",
+			         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name
+			                                                       : "?",
+			         c->site_rva, c->target_rva);
+		else
+			snprintf(out, outlen, "load at 0x%x for the %s call at 0x%x -> NX wrapper at 0x%x",
+			         c->rva,
+			         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name
+			                                                       : "?",
+			         c->site_rva, c->target_rva);
+		break;
+	case NXP_FIELD_RELOC_ENTRY:
+		snprintf(out, outlen, "base relocation of 0x%x dropped (call at 0x%x)", c->rva,
+		         c->site_rva);
+		break;
+	case NXP_FIELD_SECTION_COUNT:
+		snprintf(out, outlen, "number of sections");
+		break;
+	case NXP_FIELD_SIZE_OF_CODE:
+		snprintf(out, outlen, "size of code");
+		break;
+	case NXP_FIELD_SIZE_OF_IMAGE:
+		snprintf(out, outlen, "size of image");
+		break;
+	case NXP_FIELD_SECTION_HEADER:
+		snprintf(out, outlen, "new section header, bytes %u-%u",
+		         img->nsections ? (unsigned)(c->offset - img->section_table_offset -
+		                                     40u * img->nsections)
+		                        : 0,
+		         img->nsections ? (unsigned)(c->offset - img->section_table_offset -
+		                                     40u * img->nsections + 7)
+		                        : 7);
+		break;
 	}
 }
 
@@ -755,6 +818,9 @@ void nxp_change_bits(const nxp_change *c, char *out, size_t outlen)
 		snprintf(out, outlen, "+POOL_NX_ALLOCATION");
 		return;
 	}
+	if (c->field != NXP_FIELD_DLL_CHARACTERISTICS &&
+	    c->field != NXP_FIELD_SECTION_CHARACTERISTICS)
+		return;
 	for (unsigned i = 0; i < c->nbits && n < outlen; i++) {
 		const char *name = NULL;
 		for (const nxp_flag_name *e = t; e->name; e++)

@@ -166,6 +166,11 @@ static int append(nxp_journal *j, json_t *rec, nxp_error *err)
 int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
                     nxp_apply_result *res, nxp_error *err)
 {
+	if (plan->add.present)
+		return nxp_fail(err, NXP_E_REFUSED,
+		                "refused: the plan appends a section (%s), which changes the file's "
+		                "length; --in-place=bytes writes only bytes within the file (use "
+		                "--in-place=rename)", plan->add.name);
 	if (plan->signature != NXP_SIGACT_NONE || plan->out_len != in->file.len)
 		return nxp_fail(err, NXP_E_REFUSED,
 		                "refused: the plan changes the file's length (its signature); "
