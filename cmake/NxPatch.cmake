@@ -10,13 +10,15 @@
 #                      [PASS_ENV VAR | PASS_FILE file] [DIGEST sha256]
 #                      [TIMESTAMP_URL http://tsa] [PROGRAM_NAME name] [URL url]])
 #
-# Adds POST_BUILD steps to TARGET:
+# Adds one POST_BUILD step to TARGET:
 #   nxpatch apply --policy POLICY --in-place $<TARGET_FILE:TARGET>
-#   nxpatch sign $<TARGET_FILE:TARGET> -o $<TARGET_FILE:TARGET> ...   (with SIGN)
+#     [--signature sign --cert ... --key ...]                         (with SIGN)
 # apply verifies its output before it replaces the linked file; a refused
 # change (exit 1) or any error fails the build, and the half-done image is
-# never left behind. A freshly linked image is unsigned, so it is signed after
-# patching; SOURCE_DATE_EPOCH in the build environment makes it reproducible.
+# never left behind. With SIGN the output is signed in the same step (a
+# freshly linked image is unsigned: signature: sign signs it whether or not
+# the policy changes anything); SOURCE_DATE_EPOCH in the build environment
+# makes it reproducible.
 # Key passphrases come from PASS_ENV/PASS_FILE, never the command line.
 include_guard(GLOBAL)
 
@@ -63,17 +65,13 @@ function(nxpatch_post_link target)
   if(NXP_NO_CROSS_CHECK)
     list(APPEND apply --no-cross-check)
   endif()
-  add_custom_command(TARGET ${target} POST_BUILD
-    COMMAND ${apply} "$<TARGET_FILE:${target}>"
-    COMMENT "nxpatch: applying ${NXP_POLICY} to ${target}"
-    VERBATIM)
-
+  set(what "applying ${NXP_POLICY} to")
   if(NXP_SIGN)
-    set(sign "${nx}" sign "$<TARGET_FILE:${target}>" -o "$<TARGET_FILE:${target}>")
+    list(APPEND apply --signature sign)
     if(NXP_PKCS12)
-      list(APPEND sign --pkcs12 "${NXP_PKCS12}")
+      list(APPEND apply --pkcs12 "${NXP_PKCS12}")
     elseif(NXP_CERT AND NXP_KEY)
-      list(APPEND sign --cert "${NXP_CERT}" --key "${NXP_KEY}")
+      list(APPEND apply --cert "${NXP_CERT}" --key "${NXP_KEY}")
     else()
       message(FATAL_ERROR "nxpatch_post_link(${target}): SIGN needs CERT and KEY, or PKCS12")
     endif()
@@ -81,12 +79,13 @@ function(nxpatch_post_link target)
       if(NXP_${opt})
         string(TOLOWER "${opt}" o)
         string(REPLACE "_" "-" o "${o}")
-        list(APPEND sign "--${o}" "${NXP_${opt}}")
+        list(APPEND apply "--${o}" "${NXP_${opt}}")
       endif()
     endforeach()
-    add_custom_command(TARGET ${target} POST_BUILD
-      COMMAND ${sign}
-      COMMENT "nxpatch: signing ${target}"
-      VERBATIM)
+    set(what "applying ${NXP_POLICY} to and signing")
   endif()
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND ${apply} "$<TARGET_FILE:${target}>"
+    COMMENT "nxpatch: ${what} ${target}"
+    VERBATIM)
 endfunction()

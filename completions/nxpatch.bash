@@ -33,6 +33,17 @@ _nxpatch() {
       COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --digest)
       COMPREPLY=($(compgen -W "sha256 sha384 sha512 sha1" -- "$cur")); return ;;
+    --signature)
+      COMPREPLY=($(compgen -W "refuse strip resign sign" -- "$cur")); return ;;
+    --checksum)
+      COMPREPLY=($(compgen -W "auto always" -- "$cur")); return ;;
+    --set | --clear) # a comma-separated list: complete the name after the last comma
+      local flags="high_entropy_va dynamic_base force_integrity nx_compat no_isolation no_seh no_bind appcontainer wdm_driver guard_cf terminal_server_aware"
+      COMPREPLY=($(compgen -P "${cur%"${cur##*,}"}" -W "$flags" -- "${cur##*,}"))
+      compopt -o nospace 2>/dev/null
+      return ;;
+    --section)
+      COMPREPLY=($(compgen -W "@code-in-data: .thunk: .data:" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
     --out-dir)
       COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -o | --output | --cert | --key | --pkcs12 | --pass-file | --journal | --from | --trust | --evidence)

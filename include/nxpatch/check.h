@@ -62,7 +62,7 @@ const nxp_finding_info *nxp_finding_info_by_name(const char *s);
 const char *nxp_level_name(nxp_level l);     /* "note", "warning", "error" */
 const char *nxp_verdict_name(nxp_verdict v); /* "posture", "pending", "refused", "signature" */
 
-#define NXP_FINDING_MSG_MAX 400
+#define NXP_FINDING_MSG_MAX 800
 #define NXP_MAX_FINDINGS 256         /* per image; more are counted in dropped */
 
 /* Where a finding points. Unknown parts are -1 / 0 with has_* clear. */

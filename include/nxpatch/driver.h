@@ -65,7 +65,8 @@ typedef enum nxp_call_shape {
 	NXP_CALL_IAT_ABS = 1,       /* FF 15 abs32: call [iat] (x86, base-relocated) */
 	NXP_CALL_REG = 2,           /* call reg, reg loaded from the IAT in the block */
 	NXP_CALL_JMP_IAT = 3,       /* FF 25: jmp [iat], a tail call */
-	NXP_CALL_THUNK = 4          /* E8 rel32 to an import thunk (a block that is jmp [iat]) */
+	NXP_CALL_THUNK = 4,         /* E8 rel32 to an import thunk (a block that is jmp [iat]) */
+	NXP_CALL_WRAPPER = 5        /* E8/E9 rel32 to nxpatch's NX wrapper for the import */
 } nxp_call_shape;
 
 /* How the argument was resolved. */
@@ -87,7 +88,9 @@ typedef enum nxp_site_verdict {
 	NXP_SITE_EXEC = 1,          /* resolved and executable: a finding */
 	NXP_SITE_UNKNOWN = 2,       /* not resolved */
 	NXP_SITE_OPTIN = 3,         /* read from a global the driver sets to NX (POOL_NX_OPTIN) */
-	NXP_SITE_NOT_FIXABLE = 4    /* an API that cannot be made NX by patching */
+	NXP_SITE_NOT_FIXABLE = 4,   /* an API that cannot be made NX by patching */
+	NXP_SITE_WRAPPED = 5        /* reaches the import through nxpatch's NX wrapper, which
+	                             * asks for the NX form of every non-paged type */
 } nxp_site_verdict;
 
 typedef struct nxp_drv_site {
@@ -95,7 +98,8 @@ typedef struct nxp_drv_site {
 	uint8_t call_len;
 	nxp_call_shape call;
 	uint32_t iat_rva;           /* the IAT slot */
-	uint32_t load_rva;          /* NXP_CALL_REG: the mov reg, [iat]; NXP_CALL_THUNK: the thunk */
+	uint32_t load_rva;          /* NXP_CALL_REG: the mov reg, [iat] (or the lea of the
+	                             * wrapper); NXP_CALL_THUNK: the thunk */
 	uint8_t load_len;
 	uint16_t api;               /* index into nxp_drv_apis */
 	nxp_arg_how how;
@@ -138,7 +142,26 @@ typedef struct nxp_driver_facts {
 	uint32_t optin_global;      /* POOL_NX_OPTIN global (0: none seen) */
 	uint32_t optin_store_rva;
 	int disasm_failed;          /* Capstone could not be opened: sites unknown */
+	int wrap_section;           /* the section of NX wrappers nxpatch appended, -1 none */
+	unsigned nwraps;            /* wrappers recognised in it */
 } nxp_driver_facts;
+
+/* The NX wrapper (pool: nx, docs/drivers.md "The wrapper route"): for an API
+ * whose deciding argument is a POOL_TYPE, `if (!(type & 1)) type |= 0x200`
+ * (non-paged types only: paged types are already NX), for
+ * ExInitializeNPagedLookasideList's Flags `flags |= 0x200`, then a jump to
+ * the import through its IAT slot. x64: `test r8, 1; jnz; or r32, 0x200;
+ * jmp [rip+iat]`. x86 (stdcall, arguments on the stack): `test byte
+ * [esp+n], 1; jnz; or dword [esp+n], 0x200; call $+5; pop eax; jmp
+ * [eax+iat-here]`, position-independent, so the wrapper needs no base
+ * relocation (eax is not an argument of a stdcall API). Each wrapper takes
+ * NXP_NXWRAP_SIZE bytes (int3 padding) in a section named
+ * NXP_NXWRAP_SECTION (src/analysis/driver_wrap.c writes and recognises
+ * them). */
+#define NXP_NXWRAP_SIZE 32u
+#define NXP_NXWRAP_SECTION ".nxwrap"
+#define NXP_NXWRAP_CHARACTERISTICS 0x68000020u /* code, not paged, execute, read */
+
 
 /* "NonPagedPool", "NonPagedPoolNxCacheAligned", "PagedPool | POOL_COLD_ALLOCATION",
  * or "0x..." into buf. */

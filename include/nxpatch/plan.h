@@ -21,8 +21,10 @@
 extern "C" {
 #endif
 
-#define NXP_MAX_POOL_EDITS 256  /* pool-type immediates rewritten per driver */
-#define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4 + NXP_MAX_POOL_EDITS)
+#define NXP_MAX_POOL_EDITS 256  /* pool-type immediates, call sites and relocations per driver */
+#define NXP_MAX_ADDSEC_CHANGES 8 /* an appended section: its header (5 x 8 bytes) and 3 fields */
+#define NXP_MAX_CHANGES (NXP_MAX_SECTIONS + 4 + NXP_MAX_ADDSEC_CHANGES + NXP_MAX_POOL_EDITS)
+#define NXP_MAX_ADDSEC_DATA 2048 /* bytes of code an appended section holds */
 #define NXP_MAX_REFUSALS 64
 #define NXP_MAX_PLAN_WARNINGS 32
 #define NXP_MAX_MATCHED 10000    /* matching rules named: as many as a policy may hold */
@@ -32,7 +34,16 @@ typedef enum nxp_field {
 	NXP_FIELD_SECTION_CHARACTERISTICS = 1,
 	NXP_FIELD_CHECKSUM = 2,
 	NXP_FIELD_CERT_DIR = 3,      /* the certificate-table directory entry */
-	NXP_FIELD_POOL_TYPE = 4      /* a call site's pool-type immediate in code (pool: nx) */
+	NXP_FIELD_POOL_TYPE = 4,     /* a call site's pool-type immediate in code (pool: nx) */
+	NXP_FIELD_CALL_SITE = 5,     /* a call (or the load of its target) now reaching the NX
+	                              * wrapper in the appended section (pool: nx) */
+	NXP_FIELD_RELOC_ENTRY = 6,   /* a base relocation entry dropped (type 0) for a rewritten
+	                              * x86 call site */
+	NXP_FIELD_SECTION_COUNT = 7, /* NumberOfSections: one more (appended section) */
+	NXP_FIELD_SIZE_OF_CODE = 8,  /* SizeOfCode: grows by the appended code section */
+	NXP_FIELD_SIZE_OF_IMAGE = 9, /* SizeOfImage: grows by the appended section */
+	NXP_FIELD_SECTION_HEADER = 10 /* 8 bytes of the appended section's header, written into
+	                              * the zero slack after the section table */
 } nxp_field;
 
 /* One bit decision: which rule set or cleared which bit. */
@@ -53,15 +64,37 @@ typedef struct nxp_change {
 	uint64_t new_value;
 	nxp_bit_change bits[32];     /* flag fields: the decisions behind it */
 	unsigned nbits;
-	uint32_t site_rva;           /* NXP_FIELD_POOL_TYPE: the call instruction */
-	int api;                     /* NXP_FIELD_POOL_TYPE: index into nxp_drv_apis */
+	uint32_t site_rva;           /* POOL_TYPE, CALL_SITE, RELOC_ENTRY: the call instruction */
+	int api;                     /* POOL_TYPE, CALL_SITE, RELOC_ENTRY: index into nxp_drv_apis */
+	uint32_t rva;                /* CALL_SITE: the rewritten instruction; RELOC_ENTRY: the
+	                              * address the dropped entry relocated */
+	uint32_t target_rva;         /* CALL_SITE: the wrapper it now reaches */
 } nxp_change;
+
+/* A section appended to the image (pool: nx's NX wrappers): read-execute
+ * code, not paged, not discardable, never writable. Its header goes into
+ * the zero slack after the section table; its raw data follows the kept
+ * bytes of the input (out_len), aligned to FileAlignment; NumberOfSections,
+ * SizeOfCode and SizeOfImage grow (planned changes); the CheckSum covers it.
+ * A new signature, if any, follows it. */
+typedef struct nxp_added_section {
+	int present;
+	char name[9];
+	uint32_t header_offset;      /* file offset of its 40-byte header */
+	uint32_t rva, virtual_size;
+	uint32_t raw_offset, raw_size;
+	uint32_t characteristics;
+	uint32_t size_of_code, size_of_image; /* the headers' new values */
+	uint8_t data[NXP_MAX_ADDSEC_DATA];    /* the first data_len raw bytes; the rest zero */
+	uint32_t data_len;
+	unsigned nwrappers;          /* NX wrappers in data (pool: nx) */
+} nxp_added_section;
 
 typedef struct nxp_refusal {
 	nxp_finding_id id;           /* which safety check (include/nxpatch/findings.def) */
 	nxp_where where;             /* the section, evidence RVA or field it is about */
 	const char *rule;            /* NULL when no single rule asked */
-	char reason[320];
+	char reason[640];
 } nxp_refusal;
 
 typedef enum nxp_sig_action {
@@ -90,7 +123,9 @@ typedef struct nxp_plan {
 	uint32_t signature_entries;  /* entries dropped by strip/resign */
 	uint32_t checksum_old;
 	uint32_t checksum_new;       /* for resign: recomputed after signing */
-	uint64_t out_len;            /* output length before any new signature */
+	uint64_t out_len;            /* bytes kept from the input (the output's length before an
+	                              * appended section and any new signature) */
+	nxp_added_section add;       /* a section appended after out_len, when add.present */
 	uint16_t dll_new;            /* DllCharacteristics after the plan */
 	uint32_t section_new[NXP_MAX_SECTIONS]; /* section characteristics after */
 	/* For each section writable and executable after the plan: the rule
@@ -119,6 +154,13 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
  * the table is not at the end of the file. */
 int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action action,
                        nxp_error *err);
+
+/* The output's length before any new signature: out_len, or the end of the
+ * appended section. */
+uint64_t nxp_plan_body_end(const nxp_plan *plan);
+/* The raw bytes of the appended section at file offset off (0 when off is
+ * not inside its data). */
+uint8_t nxp_plan_added_byte(const nxp_plan *plan, uint64_t off);
 
 /* "section .thunk characteristics" / "dll_characteristics" / "checksum". */
 void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size_t outlen);

@@ -17,7 +17,8 @@ struct nxp_facts;
 typedef enum nxp_sig_mode {
 	NXP_SIGMODE_REFUSE = 0,  /* never change a signed image (default) */
 	NXP_SIGMODE_STRIP = 1,   /* drop the signature of a patched image */
-	NXP_SIGMODE_RESIGN = 2   /* re-sign with the key given on the command line */
+	NXP_SIGMODE_RESIGN = 2,  /* re-sign with the key given on the command line */
+	NXP_SIGMODE_SIGN = 3     /* sign every output, whether or not the input was signed */
 } nxp_sig_mode;
 
 typedef enum nxp_checksum_mode {
@@ -84,6 +85,10 @@ typedef struct nxp_rule {
 	nxp_loc pool_loc;
 	uint32_t *keep_exec;
 	size_t nkeep_exec;
+	/* An inline edit (nxp_policy_add_edits): the command-line option this
+	 * rule was compiled from, as messages name it ("--set nx_compat"); NULL
+	 * for a rule read from a file (its place is loc in the policy's source). */
+	char *option;
 } nxp_rule;
 
 typedef struct nxp_policy {
@@ -93,6 +98,10 @@ typedef struct nxp_policy {
 	nxp_checksum_mode checksum;
 	nxp_rule *rules;
 	size_t nrules;
+	/* Where signature and checksum were decided, for messages: the option
+	 * ("--signature strip") or "file:line:col"; NULL while they are defaults. */
+	char *signature_from;
+	char *checksum_from;
 } nxp_policy;
 
 /* One diagnostic from loading a policy. */
@@ -117,6 +126,41 @@ int nxp_policy_load_buffer(nxp_policy **out, const char *name, const char *buf, 
 int nxp_policy_load_default(nxp_policy **out, nxp_diags *diags, nxp_error *err);
 void nxp_policy_free(nxp_policy *p);
 void nxp_diags_free(nxp_diags *d);
+
+/* Inline edits: EDITBIN-style options of plan, apply and verify, compiled
+ * into the same structure a policy file gives (docs/policy.md "Inline
+ * edits"). Each --set, --clear and --section becomes one rule without
+ * conditions, appended in command-line order after the rules already in the
+ * policy (a later rule wins); --signature and --checksum replace the
+ * settings; --allow-wx lets every --section edit make a section writable and
+ * executable. */
+typedef enum nxp_edit_kind {
+	NXP_EDIT_SET = 0,        /* "nx_compat,dynamic_base": DllCharacteristics flags to set */
+	NXP_EDIT_CLEAR = 1,      /* "force_integrity": flags to clear */
+	NXP_EDIT_SECTION = 2,    /* "SELECTOR:+attr,-attr": a name, glob or @code-in-data */
+	NXP_EDIT_SIGNATURE = 3,  /* "refuse", "strip", "resign" or "sign" */
+	NXP_EDIT_CHECKSUM = 4,   /* "auto" or "always" */
+	NXP_EDIT_ALLOW_WX = 5    /* no value */
+} nxp_edit_kind;
+
+typedef struct nxp_edit {
+	nxp_edit_kind kind;
+	const char *value;       /* NULL for NXP_EDIT_ALLOW_WX */
+} nxp_edit;
+
+/* "--set", "--clear", "--section", "--signature", "--checksum", "--allow-wx". */
+const char *nxp_edit_option(nxp_edit_kind kind);
+
+/* Compile edits[0..n) into *p. When *p is NULL an empty policy named
+ * "<command line>" is created. On a bad edit returns NXP_E_USAGE with a
+ * message that starts with the option ("--set nx_compt: unknown dll
+ * characteristics flag 'nx_compt' (did you mean 'nx_compat'?)") and leaves
+ * *p as it was. */
+int nxp_policy_add_edits(nxp_policy **p, const nxp_edit *edits, size_t n, nxp_error *err);
+
+/* Where rule r was written, for messages: its option ("--set nx_compat"),
+ * or "source:line:col" for a rule from a file. */
+void nxp_rule_origin(const nxp_policy *p, const nxp_rule *r, char *out, size_t outlen);
 
 /* "file:line:col: message\n<source line>\n<spaces>^\n", malloc'd. */
 char *nxp_diag_render(const nxp_diag *d);

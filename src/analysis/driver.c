@@ -110,18 +110,29 @@ const char *nxp_arg_how_name(nxp_arg_how h)
 
 const char *nxp_site_verdict_name(nxp_site_verdict v)
 {
-	static const char *const n[] = {"ok", "executable", "unknown", "opted_in", "not_fixable"};
+	static const char *const n[] = {"ok",          "executable", "unknown", "opted_in",
+	                                "not_fixable", "nx_wrapper"};
 	return (unsigned)v < sizeof(n) / sizeof(n[0]) ? n[v] : "?";
 }
 
 const char *nxp_call_shape_name(nxp_call_shape s)
 {
 	static const char *const n[] = {"call [rip+iat]", "call [iat]", "call reg", "jmp [iat]",
-	                                "call thunk"};
+	                                "call thunk",     "call nx wrapper"};
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
 
+static void site_value(const nxp_drv_site *s, char *buf, size_t len);
+
 void nxp_drv_site_value(const nxp_drv_site *s, char *buf, size_t len)
+{
+	site_value(s, buf, len);
+	size_t n = strlen(buf);
+	if (s->verdict == NXP_SITE_WRAPPED && n < len)
+		snprintf(buf + n, len - n, ", made NX at run time by nxpatch's wrapper");
+}
+
+static void site_value(const nxp_drv_site *s, char *buf, size_t len)
 {
 	const nxp_drv_api *a = &nxp_drv_apis[s->api];
 	char name[96];
@@ -250,6 +261,45 @@ static int has_dvrt(const nxp_image *img)
 	return 0;
 }
 
+/* The NX wrappers of a section nxpatch appended: a section named
+ * NXP_NXWRAP_SECTION, read-execute and not writable, whose data are
+ * wrappers (each exactly what nxpi_nxwrap_encode writes for an API of the
+ * slot it jumps through) and then zeros. Anything else is not recognised
+ * and is swept like any code. Returns the count, 0 when not recognised. */
+static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slots,
+                         size_t nslots, int *sec, nxp_drv_wrap *out)
+{
+	for (unsigned i = 0; i < img->nsections; i++) {
+		const nxp_section *s = &img->sections[i];
+		if (strcmp(s->name, NXP_NXWRAP_SECTION) ||
+		    (s->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_WRITE)) !=
+		            NXP_SCN_MEM_EXECUTE)
+			continue;
+		uint32_t off, len;
+		nxp_ev_section_bytes(img, (int)i, &off, &len);
+		const uint8_t *p = img->data + off;
+		size_t n = 0, pos = 0;
+		for (; pos + NXP_NXWRAP_SIZE <= len && n < NXP_DRV_MAX_WRAPS; pos += NXP_NXWRAP_SIZE) {
+			uint32_t rva = s->virtual_address + (uint32_t)pos, iat = 0;
+			int api = -1;
+			for (size_t k = 0; k < nslots && api < 0; k++)
+				if (nxpi_nxwrap_match(is64, slots[k].api, p + pos, rva, &iat) &&
+				    iat == slots[k].rva)
+					api = slots[k].api;
+			if (api < 0)
+				break;
+			out[n++] = (nxp_drv_wrap){rva, iat, (uint16_t)api};
+		}
+		for (size_t k = pos; k < len; k++)
+			if (p[k])
+				return 0; /* not only wrappers and zeros */
+		if (n)
+			*sec = (int)i;
+		return n;
+	}
+	return 0;
+}
+
 int nxp_drv_analyze(nxp_facts *f)
 {
 	const nxp_image *img = f->img;
@@ -258,6 +308,7 @@ int nxp_drv_analyze(nxp_facts *f)
 		return NXP_E_NOMEM;
 	f->driver = d;
 	d->iat_section = -1;
+	d->wrap_section = -1;
 	for (unsigned i = 0; i < img->nsections; i++)
 		if ((img->sections[i].characteristics & NXP_SCN_WX) == NXP_SCN_WX) {
 			if (d->nwx < sizeof(d->wx_sections) / sizeof(d->wx_sections[0]))
@@ -281,11 +332,16 @@ int nxp_drv_analyze(nxp_facts *f)
 
 	int rc = NXP_OK;
 	if (nslots && (img->machine == NXP_MACHINE_AMD64 || img->machine == NXP_MACHINE_I386)) {
-		nxp_drv_code code = {img->machine == NXP_MACHINE_AMD64, img->image_base, slots, nslots};
+		nxp_drv_wrap wraps[NXP_DRV_MAX_WRAPS];
+		int is64 = img->machine == NXP_MACHINE_AMD64;
+		size_t nwraps = find_wraps(img, is64, slots, nslots, &d->wrap_section, wraps);
+		d->nwraps = (unsigned)nwraps;
+		nxp_drv_code code = {is64, img->image_base, slots, nslots, wraps, nwraps};
 		nxp_drv_scan scan = {.d = d, .code = &code};
 		for (unsigned i = 0; !rc && i < img->nsections; i++) {
-			if (!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE))
-				continue;
+			if (!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE) ||
+			    (int)i == d->wrap_section)
+				continue; /* the wrappers' own jumps to the IAT are not call sites */
 			uint32_t off, len;
 			nxp_ev_section_bytes(img, (int)i, &off, &len);
 			if (len)

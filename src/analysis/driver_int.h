@@ -10,6 +10,7 @@
 
 #include "nxpatch/driver.h"
 #include "nxpatch/pe.h"
+#include "nxpatch/plan.h"
 
 #define NXP_DRV_MAX_SLOTS 4096u       /* interesting IAT slots kept */
 #define NXP_DRV_MAX_THUNKS 65536u     /* thunks read per import descriptor */
@@ -24,11 +25,21 @@ typedef struct nxp_drv_slot {
 	uint16_t api;
 } nxp_drv_slot;
 
+/* An NX wrapper nxpatch appended (include/nxpatch/driver.h). */
+typedef struct nxp_drv_wrap {
+	uint32_t rva, iat_rva;
+	uint16_t api;
+} nxp_drv_wrap;
+
+#define NXP_DRV_MAX_WRAPS (NXP_MAX_ADDSEC_DATA / NXP_NXWRAP_SIZE)
+
 typedef struct nxp_drv_code {
 	int is64;
 	uint64_t image_base;
 	const nxp_drv_slot *slots;    /* sorted by rva */
 	size_t nslots;
+	const nxp_drv_wrap *wraps;    /* recognised wrappers, by rva */
+	size_t nwraps;
 } nxp_drv_code;
 
 /* State carried across the sections of one image. */
@@ -56,5 +67,18 @@ struct nxp_facts;
 /* Fill f->driver (kind driver only; called by nxp_analyze) / free it. */
 int nxp_drv_analyze(struct nxp_facts *f);
 void nxp_drv_free(struct nxp_facts *f);
+
+/* The NX wrapper's bytes (include/nxpatch/driver.h), driver_wrap.c. */
+/* Encode the wrapper for nxp_drv_apis[api] at rva, reaching slot iat_rva,
+ * into out. Returns 0, or -1 when the API has no wrapper form (its
+ * argument is not a pool type or lookaside flags, or is passed where no
+ * wrapper reaches it). */
+int nxpi_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
+                       uint8_t out[NXP_NXWRAP_SIZE]);
+/* Whether p (NXP_NXWRAP_SIZE bytes at rva) is exactly the wrapper
+ * nxpi_nxwrap_encode writes for api and some IAT slot: 1 with *iat_rva set,
+ * else 0. */
+int nxpi_nxwrap_match(int is64, unsigned api, const uint8_t *p, uint32_t rva,
+                      uint32_t *iat_rva);
 
 #endif

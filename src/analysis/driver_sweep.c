@@ -63,6 +63,7 @@ typedef struct sweep {
 		uint32_t rva, iat_rva;
 		uint16_t api;
 		int used;
+		int wrapped;        /* lea/mov of an NX wrapper's address, not an IAT load */
 	} loads[NXP_DRV_MAX_LOADS];
 	size_t nloads;
 } sweep;
@@ -96,6 +97,15 @@ static uint64_t mem_global(const sweep *w, const dins *in, const x86_op_mem *m)
 		return va >= c->image_base ? va - c->image_base : 0;
 	}
 	return 0;
+}
+
+/* The NX wrapper at rva, or NULL. */
+static const nxp_drv_wrap *find_wrap(const nxp_drv_code *c, uint64_t rva)
+{
+	for (size_t i = 0; i < c->nwraps; i++)
+		if (c->wraps[i].rva == rva)
+			return &c->wraps[i];
+	return NULL;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -380,7 +390,7 @@ static int add_site(sweep *w, const nxp_drv_site *site)
 /* The call just decoded (newest in the window) reaches API `api` through
  * slot `iat`: resolve its argument and record the site. */
 static int record_call(sweep *w, int api, uint32_t iat, nxp_call_shape shape, const struct load *ld,
-                       uint32_t thunk)
+                       uint32_t thunk, int wrapped)
 {
 	const dins *call = back(w, 0);
 	const nxp_drv_api *a = &nxp_drv_apis[api];
@@ -417,6 +427,8 @@ static int record_call(sweep *w, int api, uint32_t iat, nxp_call_shape shape, co
 		resolve_push(w, a->arg, &site);
 	}
 	site.verdict = site.known ? nxp_drv_judge(a->kind, site.value) : NXP_SITE_UNKNOWN;
+	if (wrapped && site.verdict != NXP_SITE_OK)
+		site.verdict = NXP_SITE_WRAPPED; /* the wrapper asks for NX whatever the type */
 	return add_site(w, &site);
 }
 
@@ -500,17 +512,21 @@ static int classify(sweep *w)
 				                   in->id == X86_INS_JMP ? NXP_CALL_JMP_IAT
 				                   : c->is64             ? NXP_CALL_IAT_RIP
 				                                         : NXP_CALL_IAT_ABS,
-				                   NULL, 0);
+				                   NULL, 0, 0);
 		} else if (o0->type == X86_OP_REG && in->id == X86_INS_CALL && nxpi_x86_gpr(o0->reg) >= 0) {
 			struct load *ld = reg_load(w, nxpi_x86_gpr(o0->reg));
 			if (ld) {
 				ld->used = 1;
-				return record_call(w, ld->api, ld->iat_rva, NXP_CALL_REG, ld, 0);
+				return record_call(w, ld->api, ld->iat_rva, NXP_CALL_REG, ld, 0,
+				                   ld->wrapped);
 			}
-		} else if (o0->type == X86_OP_IMM && in->id == X86_INS_CALL) {
+		} else if (o0->type == X86_OP_IMM) {
+			const nxp_drv_wrap *wr = find_wrap(c, (uint64_t)o0->imm);
 			const struct thunk *t = find_thunk(w, (uint64_t)o0->imm);
-			if (t)
-				return record_call(w, t->api, t->iat_rva, NXP_CALL_THUNK, NULL, t->rva);
+			if (wr)
+				return record_call(w, wr->api, wr->iat_rva, NXP_CALL_WRAPPER, NULL, 0, 1);
+			if (t && in->id == X86_INS_CALL)
+				return record_call(w, t->api, t->iat_rva, NXP_CALL_THUNK, NULL, t->rva, 0);
 		}
 		return NXP_OK;
 	}
@@ -526,6 +542,22 @@ static int classify(sweep *w)
 		}
 		return NXP_OK;
 	}
+	/* The address of an NX wrapper into a register (a migrated `mov reg, [iat]`):
+	 * x64 `lea reg, [rip+wrapper]`, x86 `mov reg, imm32`. */
+	if (c->nwraps && in->nops == 2 && o0->type == X86_OP_REG && o0->size == (c->is64 ? 8 : 4) &&
+	    w->nloads < NXP_DRV_MAX_LOADS) {
+		uint64_t t = 0;
+		if (c->is64 && in->id == X86_INS_LEA && o1->type == X86_OP_MEM)
+			t = mem_global(w, in, &o1->mem);
+		else if (!c->is64 && in->id == X86_INS_MOV && o1->type == X86_OP_IMM &&
+		         (uint32_t)o1->imm >= c->image_base)
+			t = (uint32_t)o1->imm - c->image_base;
+		const nxp_drv_wrap *wr = t ? find_wrap(c, t) : NULL;
+		if (wr) {
+			w->loads[w->nloads++] = (struct load){in->rva, wr->iat_rva, wr->api, 0, 1};
+			return NXP_OK;
+		}
+	}
 	/* Any other operand naming an interesting slot. */
 	for (unsigned i = 0; i < in->nops; i++) {
 		if (in->op[i].type != X86_OP_MEM)
@@ -537,7 +569,7 @@ static int classify(sweep *w)
 		int load = mov_like(in->id) && i == 1 && o0->type == X86_OP_REG &&
 		           o0->size == (c->is64 ? 8 : 4);
 		if (load && w->nloads < NXP_DRV_MAX_LOADS) {
-			w->loads[w->nloads++] = (struct load){in->rva, (uint32_t)g, (uint16_t)api, 0};
+			w->loads[w->nloads++] = (struct load){in->rva, (uint32_t)g, (uint16_t)api, 0, 0};
 			return NXP_OK;
 		}
 		return add_ref(s->d, in->rva, (uint32_t)g, api,
@@ -587,7 +619,7 @@ int nxp_drv_scan_code(nxp_drv_scan *s, const uint8_t *code, size_t len, uint32_t
 			w->nwin = 0;
 	}
 	for (size_t k = 0; !rc && k < w->nloads; k++)
-		if (!w->loads[k].used)
+		if (!w->loads[k].used && !w->loads[k].wrapped)
 			rc = add_ref(s->d, w->loads[k].rva, w->loads[k].iat_rva, w->loads[k].api,
 			             "loaded into a register; the calls through it are not in the block");
 out:

@@ -41,10 +41,17 @@ static nxp_where at_change(const nxp_change *ch)
 		[NXP_FIELD_CHECKSUM] = "checksum",
 		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
 		[NXP_FIELD_POOL_TYPE] = "pool_type",
+		[NXP_FIELD_CALL_SITE] = "call_site",
+		[NXP_FIELD_RELOC_ENTRY] = "base_relocation_entry",
+		[NXP_FIELD_SECTION_COUNT] = "number_of_sections",
+		[NXP_FIELD_SIZE_OF_CODE] = "size_of_code",
+		[NXP_FIELD_SIZE_OF_IMAGE] = "size_of_image",
+		[NXP_FIELD_SECTION_HEADER] = "section_header",
 	};
 	nxp_where w = NXP_WHERE_NONE;
 	w.section = ch->section;
-	if (ch->field == NXP_FIELD_POOL_TYPE) {
+	if (ch->field == NXP_FIELD_POOL_TYPE || ch->field == NXP_FIELD_CALL_SITE ||
+	    ch->field == NXP_FIELD_RELOC_ENTRY) {
 		w.has_rva = 1;
 		w.rva = ch->site_rva;
 	}
@@ -57,6 +64,7 @@ static nxp_where at_change(const nxp_change *ch)
 static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
                    const nxp_policy *pol)
 {
+	int cert_dir = 0;
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *ch = &plan->changes[i];
 		char label[128], bits[512], rules[256];
@@ -76,12 +84,27 @@ static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
 			    "pending: signature (%u entr%s) %s", plan->signature_entries,
 			    plan->signature_entries == 1 ? "y" : "ies",
 			    plan->signature == NXP_SIGACT_RESIGN ? "replaced by a new one" : "removed");
+			cert_dir = 1;
 			break;
 		case NXP_FIELD_POOL_TYPE:
 			ADD(NXP_F_POOL_PENDING, at_change(ch), rule,
 			    "pending: %s 0x%llX -> 0x%llX (%s) [rule %s]", label,
 			    (unsigned long long)ch->old_value, (unsigned long long)ch->new_value, bits,
 			    rules);
+			break;
+		case NXP_FIELD_CALL_SITE:
+		case NXP_FIELD_RELOC_ENTRY:
+			ADD(NXP_F_POOL_PENDING, at_change(ch), rule, "pending: %s [rule %s]", label,
+			    rules);
+			break;
+		case NXP_FIELD_SECTION_COUNT:
+		case NXP_FIELD_SIZE_OF_CODE:
+		case NXP_FIELD_SIZE_OF_IMAGE:
+		case NXP_FIELD_SECTION_HEADER:
+			ADD(NXP_F_CHANGE_PENDING, at_change(ch), NULL,
+			    "pending: %s 0x%llX -> 0x%llX (section %s appended)", label,
+			    (unsigned long long)ch->old_value, (unsigned long long)ch->new_value,
+			    plan->add.name);
 			break;
 		case NXP_FIELD_DLL_CHARACTERISTICS:
 		case NXP_FIELD_SECTION_CHARACTERISTICS: {
@@ -99,7 +122,11 @@ static int pending(nxp_check *c, const nxp_plan *plan, const nxp_image *img,
 		}
 		}
 	}
-	(void)pol;
+	/* signature: sign on an unsigned image: no field of the input names it. */
+	if (plan->signature == NXP_SIGACT_RESIGN && !cert_dir && plan->status != NXP_PLAN_REFUSED)
+		ADD(NXP_F_SIGNATURE_PENDING, NXP_WHERE_NONE, NULL,
+		    "pending: signature (the image is unsigned, and signature: sign (%s) signs "
+		    "every output)", pol && pol->signature_from ? pol->signature_from : "policy");
 	return NXP_OK;
 }
 
@@ -166,6 +193,7 @@ static int driver_posture(nxp_check *c, const nxp_facts *f)
 		w.rva = s->rva;
 		switch (s->verdict) {
 		case NXP_SITE_OK:
+		case NXP_SITE_WRAPPED: /* NX at run time through nxpatch's wrapper */
 			break;
 		case NXP_SITE_EXEC:
 			ADD(s->code == NXP_CI_EXEC_PROTECT ? NXP_F_DRV_EXEC_PROTECT

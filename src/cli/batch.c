@@ -705,7 +705,8 @@ typedef struct run {
 
 static void merge_status(run *R, int s)
 {
-	if (s == NXP_EXIT_INPUT || (s == NXP_EXIT_CHECK && R->status == NXP_EXIT_OK))
+	/* The worst wins: input (3) over usage (2) over check (1). */
+	if (s > R->status)
 		R->status = s;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/edits.h"
 #include "cli/dash.h"
 #include "cli/rules.h"
 #include "cli/signargs.h"
@@ -46,6 +47,7 @@ static const cli_opt apply_options[] = {
 
 static const cli_optgroup groups[] = {
 	{"options", apply_options},
+	{"inline edits (EDITBIN-style; after the --policy file's rules)", cli_edit_options},
 	{"batch options", batch_options},
 	{"signing options", cli_sign_options},
 	CLI_GROUPS_END,
@@ -74,6 +76,7 @@ typedef struct apply_args {
 	int allow_metadata_loss;
 	nxp_journal *journal_h;
 	cli_sign_args sign;
+	cli_edits edits;
 	batch_opts bo;
 	/* for the workers */
 	const nxp_policy *pol;
@@ -123,6 +126,27 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_error err = {0};
 	nxp_plan_options popt = {.will_sign = a->signer != NULL};
 	nxp_plan_build(plan, a->pol, &in->facts, &popt, &err);
+	/* Key material that would not sign this output is an error, never an
+	 * unsigned file written in silence (signature: resign re-signs only
+	 * images that were signed). */
+	if (a->signer && plan->status == NXP_PLAN_CHANGES && plan->signature != NXP_SIGACT_RESIGN) {
+		batch_error(r, path, "not written: key material was given (--%s), but the image is "
+		            "unsigned and signature: resign (%s) re-signs only signed images; "
+		            "--signature sign signs every output", cli_sign_given(&a->sign),
+		            a->pol->signature_from ? a->pol->signature_from : "policy");
+		if (a->bo.format != CLI_TEXT) {
+			r->report = nxp_json_plan(&in->facts, plan);
+			json_object_set_new(r->report, "result",
+			                    json_pack("{s:s, s:b, s:s}", "status", "failed", "written", 0,
+			                              "error", "key material given for an unsigned "
+			                              "image under signature: resign"));
+		}
+		r->cls = "failed";
+		r->exit = NXP_EXIT_USAGE;
+		free(plan);
+		nxp_input_close(in);
+		return;
+	}
 
 	char out[PATH_MAX];
 	nxp_apply_result res = {0};
@@ -308,10 +332,10 @@ static int check_bytes_mode(const apply_args *a)
 		                          "--in-place=bytes keeps the file and all its metadata");
 	return 0;
 }
+static int check_args(apply_args *a, int argc, char **argv, int optind);
 
 static int parse_args(apply_args *a, int argc, char **argv, int *first)
 {
-	int status;
 	cli_parser p;
 	cli_parse_init(&p, "apply", "[options] PATH... (-o OUT | --out-dir DIR | --in-place)", about,
 	               groups);
@@ -320,6 +344,7 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		if (c == CLI_STOP)
 			return p.status ? p.status : -1;
 		int s = cli_sign_opt(&a->sign, c, p.arg, "apply");
+		s = s ? s : cli_edit_opt(&a->edits, c, p.arg, "apply");
 		if (!s)
 			s = batch_opt(&a->bo, c, p.arg, "apply");
 		if (s < 0)
@@ -351,14 +376,20 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		}
 	}
 	*first = p.optind;
-	if (p.optind >= argc && !a->bo.from)
+	return check_args(a, argc, argv, p.optind);
+}
+
+/* The options that only make sense together, checked once all are read. */
+static int check_args(apply_args *a, int argc, char **argv, int optind)
+{
+	if (optind >= argc && !a->bo.from)
 		return cli_usage("apply", "no input files");
 	if (!!a->out + !!a->out_dir + a->in_place != 1)
 		return cli_usage("apply", "say where the output goes: -o OUT, --out-dir DIR or "
 		                          "--in-place");
-	if (a->out && (p.optind + 1 < argc || a->bo.from || a->bo.recurse))
+	if (a->out && (optind + 1 < argc || a->bo.from || a->bo.recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
-	for (int i = p.optind; i < argc; i++)
+	for (int i = optind; i < argc; i++)
 		if (!strcmp(argv[i], "-") && !a->out)
 			return cli_usage("apply", "standard input (-) has no file to replace or name to "
 			                          "keep: give -o OUT (or -o - for standard output)");
@@ -368,8 +399,9 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 	if (a->journal && !a->in_place)
 		return cli_usage("apply", "--journal goes with --in-place (it records what "
 		                          "'nxpatch revert' restores)");
-	if (a->in_place_bytes && (status = check_bytes_mode(a)))
-		return status;
+	int bad = a->in_place_bytes ? check_bytes_mode(a) : 0;
+	if (bad)
+		return bad;
 	if (a->journal && !a->backup && !a->in_place_bytes)
 		a->backup = JOURNAL_BACKUP;
 	if (a->backup && (!*a->backup || strchr(a->backup, '/')))
@@ -388,6 +420,28 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 	a->bo.skip_suffix = a->backup;
 	a->bo.backup_suffix = a->in_place ? a->backup : NULL;
 	return cli_sign_finish(&a->sign, "apply", 0);
+}
+
+/* Signing options against the policy's signature mode, before any image is
+ * read: material that no output could use, and sign without a key, are
+ * usage errors. */
+static int check_signing(const apply_args *a, const nxp_policy *pol)
+{
+	const char *given = cli_sign_given(&a->sign);
+	const char *from = pol->signature_from ? pol->signature_from : "the default";
+	int key = cli_sign_has_key(&a->sign);
+	if (given && (pol->signature == NXP_SIGMODE_REFUSE || pol->signature == NXP_SIGMODE_STRIP))
+		return cli_usage("apply", "--%s: signing options were given, but signature: %s (%s) "
+		                 "never signs an output; --signature sign signs every output "
+		                 "(resign re-signs signed ones), or drop the signing options", given,
+		                 pol->signature == NXP_SIGMODE_REFUSE ? "refuse" : "strip", from);
+	if (pol->signature == NXP_SIGMODE_SIGN && !key)
+		return cli_usage("apply", "signature: sign (%s) signs every output and needs key "
+		                 "material: --cert and --key, or --pkcs12", from);
+	if (a->sign.first_other && !key)
+		return cli_usage("apply", "--%s: signing options without key material (--cert and "
+		                 "--key, or --pkcs12) sign nothing", a->sign.first_other);
+	return NXP_EXIT_OK;
 }
 
 static void on_recover(void *ctx, nxp_revert_event ev, const char *path, const char *msg)
@@ -412,11 +466,18 @@ int cmd_apply(int argc, char **argv)
 	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
 	signal(SIGXFSZ, SIG_IGN);
 	nxp_policy *pol;
+	char *pol_name;
 	if ((status = batch_claim_stdin("apply", &a.bo, argv + first, argc - first)) ||
-	    (status = cli_load_policy_arg("apply", a.policy_path, &pol)))
+	    (status = cli_policy_with_edits("apply", a.policy_path, &a.edits, &pol, &pol_name)))
 		return status;
+	if ((status = check_signing(&a, pol))) {
+		free(pol_name);
+		nxp_policy_free(pol);
+		return status;
+	}
 	nxp_signer *signer = NULL;
 	if (cli_sign_has_key(&a.sign) && (status = cli_sign_load(&a.sign, &signer))) {
+		free(pol_name);
 		nxp_policy_free(pol);
 		return status;
 	}
@@ -424,6 +485,7 @@ int cmd_apply(int argc, char **argv)
 	if (a.journal && nxp_journal_open(&a.journal_h, a.journal, &err)) {
 		cli_error_e(a.journal, &err);
 		nxp_signer_free(signer);
+		free(pol_name);
 		nxp_policy_free(pol);
 		return NXP_EXIT_INPUT;
 	}
@@ -450,12 +512,13 @@ int cmd_apply(int argc, char **argv)
 	if (a.to_stdout) {
 		if ((status = cli_stdout_begin("apply", &a.stdout_to))) {
 			nxp_signer_free(signer);
+			free(pol_name);
 			nxp_policy_free(pol);
 			return status;
 		}
 		a.out = a.stdout_to.path;
 	}
-	batch_cmd cmd = {.name = "apply", .policy = pol->source, .process = apply_one, .ctx = &a,
+	batch_cmd cmd = {.name = "apply", .policy = pol_name, .process = apply_one, .ctx = &a,
 	                 .labels = {"changed", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
 	if (a.to_stdout)
@@ -467,6 +530,7 @@ int cmd_apply(int argc, char **argv)
 	if (a.out_dirfd >= 0)
 		close(a.out_dirfd);
 	nxp_signer_free(signer);
+	free(pol_name);
 	nxp_policy_free(pol);
 	return status;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/edits.h"
 #include "cli/rules.h"
 #include "nxpatch/check.h"
 #include "nxpatch/input.h"
@@ -22,6 +23,7 @@ static const cli_opt plan_options[] = {
 
 static const cli_optgroup groups[] = {
 	{"options", plan_options},
+	{"inline edits (EDITBIN-style; after the --policy file's rules)", cli_edit_options},
 	{"batch options", batch_options},
 	CLI_GROUPS_END,
 };
@@ -74,6 +76,7 @@ int cmd_plan(int argc, char **argv)
 {
 	const char *policy_path = NULL;
 	plan_ctx ctx = {0};
+	cli_edits edits = {.n = 0};
 	batch_opts bo;
 	batch_opts_init(&bo);
 	cli_parser p;
@@ -84,7 +87,9 @@ int cmd_plan(int argc, char **argv)
 	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
 		if (c == CLI_STOP)
 			return p.status;
-		int s = batch_opt(&bo, c, p.arg, "plan");
+		int s = cli_edit_opt(&edits, c, p.arg, "plan");
+		if (!s)
+			s = batch_opt(&bo, c, p.arg, "plan");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
@@ -107,17 +112,19 @@ int cmd_plan(int argc, char **argv)
 	if (p.optind >= argc && !bo.from)
 		return cli_usage("plan", "no input files");
 	nxp_policy *pol;
+	char *pol_name;
 	int status = batch_claim_stdin("plan", &bo, argv + p.optind, argc - p.optind);
 	if (!status)
-		status = cli_load_policy_arg("plan", policy_path, &pol);
+		status = cli_policy_with_edits("plan", policy_path, &edits, &pol, &pol_name);
 	if (status)
 		return status;
 	ctx.pol = pol;
 	ctx.format = bo.format;
 	ctx.verbose = bo.verbose;
-	batch_cmd cmd = {.name = "plan", .policy = pol->source, .process = plan_one, .ctx = &ctx,
+	batch_cmd cmd = {.name = "plan", .policy = pol_name, .process = plan_one, .ctx = &ctx,
 	                 .labels = {"to change", "unchanged", "refused", 0}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
+	free(pol_name);
 	nxp_policy_free(pol);
 	return status;
 }

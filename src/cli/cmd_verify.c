@@ -9,6 +9,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/edits.h"
 #include "cli/rules.h"
 #include "nxpatch/check.h"
 #include "nxpatch/input.h"
@@ -26,6 +27,7 @@ static const cli_opt verify_options[] = {
 
 static const cli_optgroup groups[] = {
 	{"options", verify_options},
+	{"inline edits (EDITBIN-style; after the --policy file's rules)", cli_edit_options},
 	{"batch options", batch_options},
 	CLI_GROUPS_END,
 };
@@ -105,6 +107,7 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 int cmd_verify(int argc, char **argv)
 {
 	const char *policy_path = NULL, *trust_path = NULL;
+	cli_edits edits = {.n = 0};
 	batch_opts bo;
 	batch_opts_init(&bo);
 	cli_parser p;
@@ -117,7 +120,9 @@ int cmd_verify(int argc, char **argv)
 	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
 		if (c == CLI_STOP)
 			return p.status;
-		int s = batch_opt(&bo, c, p.arg, "verify");
+		int s = cli_edit_opt(&edits, c, p.arg, "verify");
+		if (!s)
+			s = batch_opt(&bo, c, p.arg, "verify");
 		if (s < 0)
 			return NXP_EXIT_USAGE;
 		if (s > 0)
@@ -136,9 +141,10 @@ int cmd_verify(int argc, char **argv)
 	if (p.optind >= argc && !bo.from)
 		return cli_usage("verify", "no input files");
 	nxp_policy *pol;
+	char *pol_name;
 	int status = batch_claim_stdin("verify", &bo, argv + p.optind, argc - p.optind);
 	if (!status)
-		status = cli_load_policy_arg("verify", policy_path, &pol);
+		status = cli_policy_with_edits("verify", policy_path, &edits, &pol, &pol_name);
 	if (status)
 		return status;
 	nxp_trust *trust = NULL;
@@ -146,14 +152,16 @@ int cmd_verify(int argc, char **argv)
 		nxp_error err = {0};
 		if (nxp_trust_load(&trust, trust_path, &err)) {
 			cli_error(trust_path, "%s", err.msg);
+			free(pol_name);
 			nxp_policy_free(pol);
 			return NXP_EXIT_USAGE;
 		}
 	}
 	verify_ctx ctx = {pol, trust, bo.format, bo.verbose};
-	batch_cmd cmd = {.name = "verify", .policy = pol->source, .process = verify_one, .ctx = &ctx,
+	batch_cmd cmd = {.name = "verify", .policy = pol_name, .process = verify_one, .ctx = &ctx,
 	                 .labels = {.compliance = 1}};
 	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
+	free(pol_name);
 	nxp_trust_free(trust);
 	nxp_policy_free(pol);
 	return status;

@@ -76,8 +76,27 @@ void cli_sign_init(cli_sign_args *a)
 	a->so.digest = NXP_DIGEST_SHA256;
 }
 
+static const char *sign_opt_name(int c)
+{
+	for (const cli_opt *o = cli_sign_options; o->long_name; o++)
+		if (o->id == c)
+			return o->long_name;
+	return NULL;
+}
+
+const char *cli_sign_given(const cli_sign_args *a)
+{
+	return a->first;
+}
+
 int cli_sign_opt(cli_sign_args *a, int c, const char *arg, const char *cmd)
 {
+	const char *name = sign_opt_name(c);
+	if (name && !a->first)
+		a->first = name;
+	if (name && !a->first_other && c != CLI_OPT_CERT && c != CLI_OPT_KEY &&
+	    c != CLI_OPT_PKCS12 && c != CLI_OPT_PASS_ENV && c != CLI_OPT_PASS_FILE)
+		a->first_other = name;
 	switch (c) {
 	case CLI_OPT_CERT: a->ks.cert_path = arg; return 1;
 	case CLI_OPT_KEY: a->ks.key_path = arg; return 1;

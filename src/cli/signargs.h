@@ -30,12 +30,17 @@ typedef struct cli_sign_args {
 	nxp_key_source ks;
 	nxp_sign_opts so;
 	const char *time_arg;
+	const char *first;       /* the first signing option given ("cert"), or NULL */
+	const char *first_other; /* the first one that is not key material, or NULL */
 } cli_sign_args;
 
 void cli_sign_init(cli_sign_args *a);
 /* Take option c (from cli_sign_options). Returns 1 when taken, 0 when c
  * is not a signing option, -1 after printing a usage error. */
 int cli_sign_opt(cli_sign_args *a, int c, const char *arg, const char *cmd);
+/* The first signing option given ("key", "digest"), or NULL: what a
+ * command that would not sign names in its error. */
+const char *cli_sign_given(const cli_sign_args *a);
 /* 1 when any key material was given. */
 int cli_sign_has_key(const cli_sign_args *a);
 /* Check the combination; returns 0 or an exit status after printing. */

@@ -10,6 +10,8 @@
 
 #include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
+#include "nxpatch/sign.h"
+#include "plan/addsec.h"
 #include "plan/pool.h"
 #include "util/bytes.h"
 #include "analysis/internal.h"
@@ -25,6 +27,7 @@ typedef struct bit_decision {
 	int value;
 	int rule;          /* index into the policy's rules */
 	int allow_wx;      /* the deciding section action allows W+X */
+	const nxp_section_action *act; /* the deciding section action, or NULL */
 } bit_decision;
 
 typedef struct planner {
@@ -35,6 +38,10 @@ typedef struct planner {
 	bit_decision sec[NXP_MAX_SECTIONS][32];
 	const nxp_rule *pool_rules[32];  /* matching rules with pool: nx */
 	size_t npool;
+	uint8_t wrap_code[NXP_MAX_ADDSEC_DATA]; /* pool: nx's NX wrappers, for the new section */
+	uint32_t wrap_len;
+	unsigned nwraps;
+	const char *wrap_rule;
 } planner;
 
 static void refuse(nxp_plan *p, nxp_finding_id id, nxp_where where, const char *rule,
@@ -76,11 +83,11 @@ static void warn(nxp_plan *p, const char *fmt, ...)
 }
 
 static void decide(bit_decision *d, unsigned nbits, uint32_t mask, int value, int rule,
-                   int allow_wx)
+                   const nxp_section_action *act)
 {
 	for (unsigned b = 0; b < nbits; b++)
 		if (mask & (1u << b))
-			d[b] = (bit_decision){1, value, rule, allow_wx};
+			d[b] = (bit_decision){1, value, rule, act ? act->allow_wx : 0, act};
 }
 
 /* Evidence still unresolved after the decisions so far: a section with
@@ -116,15 +123,15 @@ static void evaluate_rules(planner *pl)
 			pl->plan->matched[pl->plan->nmatched++] = r->id;
 		if (r->pool_nx && pl->npool < sizeof(pl->pool_rules) / sizeof(pl->pool_rules[0]))
 			pl->pool_rules[pl->npool++] = r;
-		decide(pl->dll, 16, r->set, 1, (int)ri, 0);
-		decide(pl->dll, 16, r->clear, 0, (int)ri, 0);
+		decide(pl->dll, 16, r->set, 1, (int)ri, NULL);
+		decide(pl->dll, 16, r->clear, 0, (int)ri, NULL);
 		for (size_t ai = 0; ai < r->nsections; ai++) {
 			const nxp_section_action *a = &r->sections[ai];
 			for (unsigned si = 0; si < img->nsections; si++) {
 				if (!nxpi_section_selected(a, &view, si))
 					continue;
-				decide(pl->sec[si], 32, a->add, 1, (int)ri, a->allow_wx);
-				decide(pl->sec[si], 32, a->remove, 0, (int)ri, a->allow_wx);
+				decide(pl->sec[si], 32, a->add, 1, (int)ri, a);
+				decide(pl->sec[si], 32, a->remove, 0, (int)ri, a);
 			}
 		}
 	}
@@ -157,6 +164,20 @@ static const char *rule_id(const planner *pl, const bit_decision *d)
 	return d->decided ? pl->pol->rules[d->rule].id : NULL;
 }
 
+/* What would allow decision d to make a section W+X: --allow-wx for an
+ * inline edit, allow_wx: true in the file's action (named by position). */
+static void allow_wx_hint(const planner *pl, const bit_decision *d, char *out, size_t size)
+{
+	const nxp_rule *r = &pl->pol->rules[d->rule];
+	if (r->option)
+		snprintf(out, size, "--allow-wx allows it");
+	else if (d->act)
+		snprintf(out, size, "allow_wx: true in the action at %s:%u:%u allows it",
+		         pl->pol->source, d->act->loc.line, d->act->loc.col);
+	else
+		snprintf(out, size, "the rule must say allow_wx: true");
+}
+
 static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_be_signed)
 {
 	const nxp_image *img = pl->f->img;
@@ -186,7 +207,8 @@ static void check_dll_safety(planner *pl, uint16_t old, uint16_t val, int will_b
 		refuse(pl->plan, NXP_F_REFUSED_FORCE_INTEGRITY, dllw,
 		       rule_id(pl, &d[BITNO(NXP_DLL_FORCE_INTEGRITY)]),
 		       "force_integrity makes Windows refuse an unsigned image, and the output "
-		       "would not be signed");
+		       "would not be signed; --signature sign (signature: sign in the policy's "
+		       "settings) with --cert and --key signs every output");
 #undef BITNO
 }
 
@@ -215,13 +237,21 @@ static void plan_pool(planner *pl)
 	nxp_plan_pool(&pp, pl->f, pl->pool_rules, pl->npool);
 	for (size_t i = 0; i < pp.nedits; i++) {
 		const nxp_pool_edit *e = &pp.edits[i];
-		add_change(plan, NXP_FIELD_POOL_TYPE, e->section, e->offset, 4, e->old_value,
-		           e->new_value, NULL);
+		add_change(plan, e->field, e->section, e->offset, e->size, e->old_value, e->new_value,
+		           NULL);
 		nxp_change *c = &plan->changes[plan->nchanges - 1];
 		c->bits[0] = (nxp_bit_change){NXP_POOL_NX_ALLOCATION, 1, e->rule};
 		c->nbits = 1;
 		c->site_rva = e->site_rva;
 		c->api = e->api;
+		c->rva = e->rva;
+		c->target_rva = e->target_rva;
+	}
+	if (pp.nwraps) {
+		pl->nwraps = (unsigned)pp.nwraps;
+		pl->wrap_len = (uint32_t)pp.nwraps * NXP_NXWRAP_SIZE;
+		memcpy(pl->wrap_code, pp.code, pl->wrap_len);
+		pl->wrap_rule = pl->pool_rules[pl->npool - 1]->id;
 	}
 	for (size_t i = 0; i < pp.nrefusals; i++) {
 		nxp_where w = NXP_WHERE_NONE;
@@ -257,7 +287,10 @@ static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t
 			sum = nxpi_pe_sum_swap_byte(sum, c->offset + k, img->data[c->offset + k],
 			                           (uint8_t)(c->new_value >> (8 * k)));
 	}
-	return nxpi_pe_sum_finish(sum, out_len);
+	/* An appended section: its data start at an even (aligned) offset. */
+	if (p->add.present)
+		sum = nxpi_pe_sum_residue((uint64_t)sum + nxpi_pe_sum16(p->add.data, p->add.data_len, 0));
+	return nxpi_pe_sum_finish(sum, nxp_plan_body_end(p));
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -436,8 +469,9 @@ static void check_traced_faults(planner *pl)
 		w.rva = first;
 		refuse(plan, NXP_F_REFUSED_TRACED_FAULT, w, NULL,
 		       "a trace saw code run in section %s (rva 0x%x%s), and the plan leaves it "
-		       "non-executable: the program faults there under DEP (a rule with section: "
-		       "\"@code-in-data\", add: [execute] fixes it)",
+		       "non-executable: the program faults there under DEP (--section "
+		       "'@code-in-data:+execute', or a rule with section: \"@code-in-data\", add: "
+		       "[execute], fixes it)",
 		       img->sections[i].name, first, n > 1 ? " and more" : "");
 	}
 }
@@ -484,7 +518,9 @@ static void check_nx_safety(planner *pl)
 	if (total)
 		refuse(plan, NXP_F_REFUSED_CODE_OUTSIDE_EXEC, first, by,
 		       "nx_compat would make code outside executable sections fault: %s%s "
-		       "(%zu evidence record%s in sections the plan leaves non-executable)",
+		       "(%zu evidence record%s in sections the plan leaves non-executable); "
+		       "--section '@code-in-data:+execute' (or a rule with section: "
+		       "'@code-in-data', add: [execute]) makes them executable",
 		       list, total > shown ? ", ..." : "", total, total == 1 ? "" : "s");
 	for (unsigned i = 0; i < img->nsections; i++) {
 		const nxp_section *s = &img->sections[i];
@@ -495,8 +531,53 @@ static void check_nx_safety(planner *pl)
 		refuse(plan, NXP_F_REFUSED_WX_REMAINS,
 		       where_field("section_characteristics", s->characteristics_offset, (int)i), by,
 		       "nx_compat would be set while section %s stays writable and executable "
-		       "(0x%08X), and no rule allows it (allow_wx: true)",
-		       s->name, plan->section_new[i]);
+		       "(0x%08X), and no rule allows it (allow_wx: true); --section '%s:+execute' "
+		       "--allow-wx (or allow_wx: true in a section action for it) allows it, "
+		       "--section '%s:-write' removes write",
+		       s->name, plan->section_new[i], s->name, s->name);
+	}
+}
+
+/* signature: sign on an unsigned image: the output gets a signature whether
+ * or not anything else changes (a garbage certificate-table entry the
+ * reader ignored is replaced). */
+static void sign_unsigned(nxp_plan *plan, const nxp_image *img, const nxp_plan_options *opt)
+{
+	nxp_sign_layout lay;
+	nxp_error e = {0};
+	if (nxp_sign_layout_of(img->data, img->len, img, &lay, &e)) {
+		refuse(plan, NXP_F_REFUSED_CERT_LAYOUT,
+		       where_field("certificate_table_entry", img->cert_dir_offset, -1), NULL,
+		       "signature: sign cannot sign this image: %s", e.msg);
+		return;
+	}
+	plan->signature = NXP_SIGACT_RESIGN;
+	plan->signature_entries = 0;
+	plan->out_len = lay.content_len;
+	if (lay.has_table)
+		add_change(plan, NXP_FIELD_CERT_DIR, -1, lay.cert_dir_offset, 8,
+		           (uint64_t)img->cert_size << 32 | img->cert_offset, 0, NULL);
+	if (!opt->will_sign)
+		warn(plan, "signing needs key material at apply time (--cert and --key, or "
+		           "--pkcs12)");
+}
+
+/* A refusal decided by a rule from a file names where that rule is (an
+ * inline edit's rule id is already its option). */
+static void name_rule_places(nxp_plan *plan, const nxp_policy *pol)
+{
+	for (size_t i = 0; i < plan->nrefusals; i++) {
+		nxp_refusal *r = &plan->refusals[i];
+		for (size_t k = 0; r->rule && k < pol->nrules; k++) {
+			const nxp_rule *rule = &pol->rules[k];
+			if (rule->id != r->rule || rule->option)
+				continue;
+			char where[300];
+			nxp_rule_origin(pol, rule, where, sizeof(where));
+			size_t n = strlen(r->reason);
+			snprintf(r->reason + n, sizeof(r->reason) - n, " (rule %s at %s)", rule->id, where);
+			break;
+		}
 	}
 }
 
@@ -547,14 +628,17 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 			/* The bit that made it W+X must come from an action allowing it. */
 			for (unsigned b = 29; b <= 31; b += 2) {
 				const bit_decision *d = &pl->sec[i][b];
-				if (!(s->characteristics & (1u << b)) && d->decided && !d->allow_wx)
+				if (!(s->characteristics & (1u << b)) && d->decided && !d->allow_wx) {
+					char how[300];
+					allow_wx_hint(pl, d, how, sizeof(how));
 					refuse(plan, NXP_F_REFUSED_WX,
 					       where_field("section_characteristics",
 					                   s->characteristics_offset, (int)i),
 					       rule_id(pl, d),
 					       "section %s would become writable and executable (0x%08X -> "
-					       "0x%08X); the rule must say allow_wx: true",
-					       s->name, s->characteristics, val);
+					       "0x%08X); %s",
+					       s->name, s->characteristics, val, how);
+				}
 			}
 		}
 	}
@@ -571,12 +655,15 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 		switch (pol->signature) {
 		case NXP_SIGMODE_REFUSE:
 			refuse(plan, NXP_F_REFUSED_SIGNED, NXP_WHERE_NONE, by,
-			       "image is signed (%u entr%s) and the policy says signature: refuse; "
-			       "patching would invalidate the signature",
-			       img->ncerts, img->ncerts == 1 ? "y" : "ies");
+			       "image is signed (%u entr%s) and the policy says signature: refuse (%s); "
+			       "patching would invalidate the signature; --signature strip, resign or "
+			       "sign (or signature: in the policy's settings) allows it",
+			       img->ncerts, img->ncerts == 1 ? "y" : "ies",
+			       pol->signature_from ? pol->signature_from : "the default");
 			break;
 		case NXP_SIGMODE_STRIP:
 		case NXP_SIGMODE_RESIGN:
+		case NXP_SIGMODE_SIGN:
 			if (!NXP_FITS(img->cert_offset, img->cert_size, img->len) ||
 			    img->cert_offset + img->cert_size != img->len) {
 				refuse(plan, NXP_F_REFUSED_CERT_LAYOUT,
@@ -599,11 +686,26 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 			}
 			break;
 		}
+	} else if (pol->signature == NXP_SIGMODE_SIGN && !f->is_signed) {
+		sign_unsigned(plan, img, opt);
+		will_be_signed = plan->signature == NXP_SIGACT_RESIGN;
 	} else if (f->is_signed && (img->dll_characteristics & NXP_DLL_FORCE_INTEGRITY)) {
 		will_be_signed = 1;
 	}
 	if (plan->dll_new != img->dll_characteristics)
 		check_dll_safety(pl, img->dll_characteristics, plan->dll_new, will_be_signed);
+	/* The NX wrappers' section, after the signature decided what is kept. */
+	if (pl->nwraps && !plan->nrefusals) {
+		char why[320];
+		if (nxp_addsec_plan(plan, img, NXP_NXWRAP_SECTION, pl->wrap_code, pl->wrap_len,
+		                    NXP_NXWRAP_CHARACTERISTICS, why, sizeof(why)))
+			refuse(plan, NXP_F_REFUSED_ADD_SECTION, NXP_WHERE_NONE, pl->wrap_rule,
+			       "pool: nx needs a section of %u NX wrapper%s for the call sites whose "
+			       "pool type is set too short to hold 0x200; %s",
+			       pl->nwraps, pl->nwraps == 1 ? "" : "s", why);
+		else
+			plan->add.nwrappers = pl->nwraps;
+	}
 	sanction_wx(pl, plan);
 	check_nx_safety(pl);
 	check_traced_faults(pl);
@@ -636,6 +738,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 
 	if (plan->nchanges && !plan->nrefusals)
 		check_parsed_structures(plan, img);
+	name_rule_places(plan, pol);
 
 	if (plan->nrefusals)
 		plan->status = NXP_PLAN_REFUSED;
@@ -667,6 +770,41 @@ void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size
 		         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name : "?",
 		         c->site_rva);
 		break;
+	case NXP_FIELD_CALL_SITE:
+		if (c->rva == c->site_rva)
+			snprintf(out, outlen, "%s call at 0x%x -> NX wrapper at 0x%x",
+			         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name
+			                                                       : "?",
+			         c->site_rva, c->target_rva);
+		else
+			snprintf(out, outlen, "load at 0x%x for the %s call at 0x%x -> NX wrapper at 0x%x",
+			         c->rva,
+			         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name
+			                                                       : "?",
+			         c->site_rva, c->target_rva);
+		break;
+	case NXP_FIELD_RELOC_ENTRY:
+		snprintf(out, outlen, "base relocation of 0x%x dropped (call at 0x%x)", c->rva,
+		         c->site_rva);
+		break;
+	case NXP_FIELD_SECTION_COUNT:
+		snprintf(out, outlen, "number of sections");
+		break;
+	case NXP_FIELD_SIZE_OF_CODE:
+		snprintf(out, outlen, "size of code");
+		break;
+	case NXP_FIELD_SIZE_OF_IMAGE:
+		snprintf(out, outlen, "size of image");
+		break;
+	case NXP_FIELD_SECTION_HEADER:
+		snprintf(out, outlen, "new section header, bytes %u-%u",
+		         img->nsections ? (unsigned)(c->offset - img->section_table_offset -
+		                                     40u * img->nsections)
+		                        : 0,
+		         img->nsections ? (unsigned)(c->offset - img->section_table_offset -
+		                                     40u * img->nsections + 7)
+		                        : 7);
+		break;
 	}
 }
 
@@ -680,6 +818,9 @@ void nxp_change_bits(const nxp_change *c, char *out, size_t outlen)
 		snprintf(out, outlen, "+POOL_NX_ALLOCATION");
 		return;
 	}
+	if (c->field != NXP_FIELD_DLL_CHARACTERISTICS &&
+	    c->field != NXP_FIELD_SECTION_CHARACTERISTICS)
+		return;
 	for (unsigned i = 0; i < c->nbits && n < outlen; i++) {
 		const char *name = NULL;
 		for (const nxp_flag_name *e = t; e->name; e++)

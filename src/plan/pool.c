@@ -3,14 +3,24 @@
  * is non-paged and executable asks for the NX form instead (the type OR
  * POOL_NX_ALLOCATION, 0x200), by rewriting the immediate that sets it where
  * the encoding is wide enough (`mov r32, imm32`, `mov [rsp+n], imm32`,
- * `push imm32`). Everything else that could hand out executable pool, and
+ * `push imm32`), and otherwise by routing the call through an NX wrapper
+ * (include/nxpatch/driver.h) in a section appended to the image: x64
+ * `call [rip+iat]` becomes `call rel32; nop`, `mov reg, [rip+iat]` (whose
+ * register the call uses) `lea reg, [rip+wrapper]`, a call to an import
+ * thunk a call to the wrapper; x86 `call [abs32]` becomes `call rel32; nop`
+ * with its base relocation entry dropped, `mov reg, [abs32]` `nop; mov reg,
+ * imm32` (the immediate where the address was, so its relocation still
+ * applies). Everything else that could hand out executable pool, and
  * everything not understood, refuses the whole image with the reason:
  * never a partial migration. Pure: the caller turns the result into plan
- * changes and refusals. */
+ * changes, the appended section and refusals. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "analysis/driver_int.h"
 #include "nxpatch/driver.h"
+#include "plan/addsec.h"
 #include "plan/pool.h"
 #include "util/bytes.h"
 
@@ -50,21 +60,35 @@ static int kept(const nxp_rule *const *rules, size_t n, uint32_t rva)
 	return 0;
 }
 
-/* Plan one executable site whose type the migration can change. */
-static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
-                      const char *rule)
+/* Record an edit; one edit feeding two calls is kept once, and edits that
+ * overlap otherwise refuse the image. */
+static void add_edit(nxp_pool_plan *pp, const nxp_pool_edit *e)
+{
+	for (size_t i = 0; i < pp->nedits; i++) {
+		const nxp_pool_edit *o = &pp->edits[i];
+		if (o->offset == e->offset && o->size == e->size && o->new_value == e->new_value)
+			return;
+		if (o->offset < e->offset + e->size && e->offset < o->offset + o->size) {
+			refuse(pp, e->rule, e->site_rva,
+			       "%s call at 0x%x: its rewrite at file offset 0x%x overlaps another at 0x%x",
+			       nxp_drv_apis[e->api].name, e->site_rva, e->offset, o->offset);
+			return;
+		}
+	}
+	if (pp->nedits >= NXP_MAX_POOL_EDITS) {
+		refuse(pp, e->rule, 0, "more than %d pool-site edits", NXP_MAX_POOL_EDITS);
+		return;
+	}
+	pp->edits[pp->nedits++] = *e;
+}
+
+/* Plan one executable site whose type the migration can change by its
+ * immediate. */
+static void plan_imm(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+                     const char *rule)
 {
 	const char *api = nxp_drv_apis[s->api].name;
 	uint32_t off;
-	int wide = (s->how == NXP_HOW_IMM32 || s->how == NXP_HOW_PUSH_IMM32) && s->imm_size == 4;
-	if (!wide) {
-		refuse(pp, rule, s->rva,
-		       "%s call at 0x%x: the pool type is set by %s at 0x%x, too short to hold "
-		       "0x200; such a site needs the call routed through an NX wrapper in an "
-		       "appended section, which this version does not write",
-		       api, s->rva, nxp_arg_how_name(s->how), s->setter_rva);
-		return;
-	}
 	/* The immediate lies inside its setter, in an executable section, and
 	 * holds what the resolver read: anything else is a resolver bug, and
 	 * the edit would land on the wrong bytes. */
@@ -78,16 +102,227 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 		       s->rva, s->imm_rva);
 		return;
 	}
-	for (size_t i = 0; i < pp->nedits; i++)
-		if (pp->edits[i].offset == off)
-			return; /* one immediate feeding two calls */
-	if (pp->nedits >= NXP_MAX_POOL_EDITS) {
-		refuse(pp, rule, 0, "more than %d pool-type immediates to rewrite", NXP_MAX_POOL_EDITS);
+	uint32_t old = nxp_le32(img->data + off);
+	add_edit(pp, &(nxp_pool_edit){NXP_FIELD_POOL_TYPE, off, 4, s->rva, s->imm_rva, 0, s->api, sec,
+	                              old, old | NXP_POOL_NX_ALLOCATION, rule});
+}
+
+/* A base relocation entry whose bytes overlap a rewritten instruction. */
+typedef struct reloc_hit {
+	uint32_t entry_off;         /* file offset of the 2-byte entry */
+	uint32_t rva;               /* the address it relocates */
+	unsigned type;
+} reloc_hit;
+
+/* The base relocation entries (of any width) that touch [lo, hi); at most
+ * max kept, the count returned. */
+static size_t relocs_over(const nxp_image *img, uint32_t lo, uint32_t hi, reloc_hit *out,
+                          size_t max)
+{
+	const nxp_located *d = &img->reloc;
+	size_t n = 0;
+	if (!d->present || img->relocs_stripped || !NXP_FITS(d->offset, d->size, img->len))
+		return 0;
+	const uint8_t *p = img->data + d->offset;
+	uint32_t pos = 0;
+	while (d->size - pos >= 8) {
+		uint32_t page = nxp_le32(p + pos), bsize = nxp_le32(p + pos + 4);
+		if (bsize < 8 || bsize > d->size - pos)
+			break;
+		for (uint32_t k = 8; k + 2 <= bsize; k += 2) {
+			unsigned v = nxp_le16(p + pos + k), type = v >> 12;
+			unsigned width = type == 0 ? 0 : type == 10 ? 8 : (type == 1 || type == 2 || type == 4) ? 2 : 4;
+			uint64_t at = (uint64_t)page + (v & 0xfff);
+			if (width && at < hi && lo < at + width) {
+				if (n < max)
+					out[n] = (reloc_hit){d->offset + pos + k, (uint32_t)at, type};
+				n++;
+			}
+			if (type == 4)
+				k += 2; /* HIGHADJ: the next entry is its parameter */
+		}
+		pos += bsize;
+	}
+	return n;
+}
+
+/* The wrapper for s's API and slot, allocated on first use. */
+static int wrapper_for(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+                       uint32_t *rva)
+{
+	for (size_t i = 0; i < pp->nwraps; i++)
+		if (pp->wraps[i].api == s->api && pp->wraps[i].iat_rva == s->iat_rva) {
+			*rva = pp->wraps[i].rva;
+			return 0;
+		}
+	uint32_t base = nxp_addsec_rva(img);
+	if (!base || pp->nwraps >= NXP_POOL_MAX_WRAPS)
+		return -1;
+	uint32_t at = base + (uint32_t)pp->nwraps * NXP_NXWRAP_SIZE;
+	if (nxpi_nxwrap_encode(img->machine == NXP_MACHINE_AMD64, s->api, at, s->iat_rva,
+	                      pp->code + pp->nwraps * NXP_NXWRAP_SIZE))
+		return -1;
+	pp->wraps[pp->nwraps++] = (nxp_pool_wrap){s->api, s->iat_rva, at};
+	*rva = at;
+	return 0;
+}
+
+static uint64_t le_bytes(const uint8_t *b, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned k = 0; k < n; k++)
+		v |= (uint64_t)b[k] << (8 * k);
+	return v;
+}
+
+/* Route s through the NX wrapper: rewrite the call, or the load of its
+ * target, to reach the wrapper (docs/drivers.md "The wrapper route"). */
+static void plan_wrapped(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+                         const char *rule)
+{
+	const char *api = nxp_drv_apis[s->api].name;
+	int is64 = img->machine == NXP_MACHINE_AMD64;
+	uint32_t wr;
+	if (wrapper_for(pp, img, s, &wr)) {
+		refuse(pp, rule, s->rva,
+		       "%s call at 0x%x: the pool type is set by %s at 0x%x, too short to hold 0x200, "
+		       "and no NX wrapper can take its place (%s)",
+		       api, s->rva, nxp_arg_how_name(s->how), s->setter_rva,
+		       pp->nwraps >= NXP_POOL_MAX_WRAPS ? "too many wrappers"
+		                                        : "its argument is not where a wrapper reaches it");
 		return;
 	}
-	uint32_t old = nxp_le32(img->data + off);
-	pp->edits[pp->nedits++] = (nxp_pool_edit){off, s->rva, (uint16_t)s->api, sec, old,
-	                                          old | NXP_POOL_NX_ALLOCATION, rule};
+	uint32_t at = s->call == NXP_CALL_REG ? s->load_rva : s->rva;
+	unsigned len = s->call == NXP_CALL_REG ? s->load_len : s->call_len;
+	uint32_t off;
+	int sec = nxp_pe_section_of_rva(img, at);
+	if (len < 5 || len > 8 || sec < 0 || !nxp_pe_rva_to_offset(img, at, len, &off) ||
+	    !(img->sections[sec].characteristics & NXP_SCN_MEM_EXECUTE)) {
+		refuse(pp, rule, s->rva, "%s call at 0x%x: the instruction at 0x%x (%u bytes) cannot "
+		                         "be rewritten", api, s->rva, at, len);
+		return;
+	}
+	const uint8_t *b = img->data + off;
+	uint8_t nb[8];
+	memset(nb, 0x90, sizeof(nb));
+	reloc_hit hits[4];
+	size_t nhits = relocs_over(img, at, at + len, hits, 4);
+	int keep_reloc = 0, drop_reloc = 0; /* the one entry at at+len-4 */
+	const char *shape = NULL;
+	int64_t rel;
+	switch (s->call) {
+	case NXP_CALL_IAT_RIP:
+	case NXP_CALL_IAT_ABS:
+	case NXP_CALL_JMP_IAT: {
+		/* [REX.W] FF 15/25 disp32 -> E8/E9 rel32, nop padding. */
+		unsigned p = len == 7 && b[0] == 0x48 ? 1 : 0;
+		if (len != 6 + p || b[p] != 0xff || (b[p + 1] != 0x15 && b[p + 1] != 0x25)) {
+			shape = "an indirect call or jump through the IAT";
+			break;
+		}
+		rel = (int64_t)wr - (int64_t)(at + 5);
+		nb[0] = b[p + 1] == 0x15 ? 0xe8 : 0xe9;
+		nxp_put_le32(nb + 1, (uint32_t)rel);
+		drop_reloc = !is64;
+		break;
+	}
+	case NXP_CALL_THUNK:
+		if (len != 5 || b[0] != 0xe8) {
+			shape = "a call to an import thunk";
+			break;
+		}
+		rel = (int64_t)wr - (int64_t)(at + 5);
+		nb[0] = 0xe8;
+		nxp_put_le32(nb + 1, (uint32_t)rel);
+		break;
+	case NXP_CALL_REG:
+		if (is64 && len == 7 && (b[0] & 0xfb) == 0x48 && b[1] == 0x8b && (b[2] & 0xc7) == 0x05) {
+			/* mov r64, [rip+iat] -> lea r64, [rip+wrapper] */
+			rel = (int64_t)wr - (int64_t)(at + 7);
+			nb[0] = b[0];
+			nb[1] = 0x8d;
+			nb[2] = b[2];
+			nxp_put_le32(nb + 3, (uint32_t)rel);
+		} else if (!is64 && len == 6 && b[0] == 0x8b && (b[1] & 0xc7) == 0x05 &&
+		           img->image_base + wr <= UINT32_MAX) {
+			/* mov r32, [iat] -> nop; mov r32, imm32: the immediate sits where
+			 * the address did, so its base relocation still applies. */
+			nb[0] = 0x90;
+			nb[1] = (uint8_t)(0xb8 + ((b[1] >> 3) & 7));
+			nxp_put_le32(nb + 2, (uint32_t)(img->image_base + wr));
+			keep_reloc = 1;
+		} else if (!is64 && len == 5 && b[0] == 0xa1 && img->image_base + wr <= UINT32_MAX) {
+			nb[0] = 0xb8; /* mov eax, [iat] -> mov eax, imm32 */
+			nxp_put_le32(nb + 1, (uint32_t)(img->image_base + wr));
+			keep_reloc = 1;
+		} else {
+			shape = "a load of the import's address into a register";
+		}
+		rel = 0;
+		break;
+	default:
+		shape = nxp_call_shape_name(s->call);
+		rel = 0;
+		break;
+	}
+	if (shape) {
+		refuse(pp, rule, s->rva,
+		       "%s call at 0x%x: the instruction at 0x%x is not %s in a form the wrapper route "
+		       "rewrites", api, s->rva, at, shape);
+		return;
+	}
+	if (rel < INT32_MIN || rel > INT32_MAX) {
+		refuse(pp, rule, s->rva, "%s call at 0x%x: the wrapper is out of a rel32's reach", api,
+		       s->rva);
+		return;
+	}
+	/* Base relocations on the rewritten bytes: x86 keeps (a load) or drops
+	 * (a call) the one on the address operand; any other is not understood. */
+	int want = keep_reloc || drop_reloc;
+	int ok = nhits == (size_t)(want && img->has_relocs && !img->relocs_stripped);
+	if (ok && nhits)
+		ok = hits[0].rva == at + len - 4 && hits[0].type == 3;
+	if (!ok) {
+		refuse(pp, rule, s->rva,
+		       "%s call at 0x%x: %zu base relocation%s touch the instruction at 0x%x, "
+		       "expected %s",
+		       api, s->rva, nhits, nhits == 1 ? "" : "s", at,
+		       want && img->has_relocs ? "one HIGHLOW on its address operand" : "none");
+		return;
+	}
+	add_edit(pp, &(nxp_pool_edit){NXP_FIELD_CALL_SITE, off, len, s->rva, at, wr, s->api, sec,
+	                              le_bytes(b, len), le_bytes(nb, len), rule});
+	if (drop_reloc && nhits) {
+		uint32_t eoff = hits[0].entry_off;
+		add_edit(pp, &(nxp_pool_edit){NXP_FIELD_RELOC_ENTRY, eoff, 2, s->rva, hits[0].rva, 0,
+		                              s->api, nxp_pe_section_of_rva(img, img->reloc.rva),
+		                              nxp_le16(img->data + eoff), 0, rule});
+	}
+}
+
+/* Plan one executable site: its immediate when wide enough, else the
+ * wrapper route. */
+static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_driver_facts *d,
+                      const nxp_rule *const *rules, size_t nrules, const nxp_drv_site *s,
+                      const char *rule)
+{
+	if ((s->how == NXP_HOW_IMM32 || s->how == NXP_HOW_PUSH_IMM32) && s->imm_size == 4) {
+		plan_imm(pp, img, s, rule);
+		return;
+	}
+	if (s->call == NXP_CALL_REG)
+		for (size_t i = 0; i < d->nsites; i++) {
+			const nxp_drv_site *o = &d->sites[i];
+			if (o != s && o->call == NXP_CALL_REG && o->load_rva == s->load_rva &&
+			    kept(rules, nrules, o->rva)) {
+				refuse(pp, rule, s->rva,
+				       "%s call at 0x%x: the register load at 0x%x that it calls through "
+				       "also serves the call at 0x%x, which keep_executable keeps",
+				       nxp_drv_apis[s->api].name, s->rva, s->load_rva, o->rva);
+				return;
+			}
+		}
+	plan_wrapped(pp, img, s, rule);
 }
 
 void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const *rules,
@@ -133,7 +368,8 @@ void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const 
 		if (a->kind != NXP_ARG_POOL_TYPE && a->kind != NXP_ARG_LOOKASIDE_FLAGS)
 			continue; /* protections, MDL priorities and POOL_FLAGS: reported, not changed */
 		if (kept(rules, nrules, s->rva)) {
-			if (s->verdict != NXP_SITE_OK && s->verdict != NXP_SITE_OPTIN)
+			if (s->verdict != NXP_SITE_OK && s->verdict != NXP_SITE_OPTIN &&
+			    s->verdict != NXP_SITE_WRAPPED)
 				note(pp, "%s call at 0x%x keeps its pool type (keep_executable)", a->name,
 				     s->rva);
 			continue;
@@ -151,8 +387,10 @@ void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const 
 			       "to leave it as it is",
 			       a->name, s->rva, value);
 			break;
+		case NXP_SITE_WRAPPED:
+			break;
 		case NXP_SITE_EXEC:
-			plan_site(pp, img, s, rule);
+			plan_site(pp, img, d, rules, nrules, s, rule);
 			break;
 		}
 	}

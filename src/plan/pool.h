@@ -8,19 +8,34 @@
 #include <stdint.h>
 
 #include "nxpatch/analysis.h"
+#include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/policy.h"
 
 #define NXP_POOL_MAX_NOTES 16
 
 typedef struct nxp_pool_edit {
-	uint32_t offset;            /* file offset of the imm32 */
+	nxp_field field;            /* POOL_TYPE, CALL_SITE or RELOC_ENTRY */
+	uint32_t offset;            /* file offset of the bytes */
+	uint32_t size;              /* 2..8 */
 	uint32_t site_rva;          /* the call */
+	uint32_t rva;               /* CALL_SITE: the rewritten instruction; RELOC_ENTRY: the
+	                             * address the entry relocated */
+	uint32_t target_rva;        /* CALL_SITE: the wrapper */
 	uint16_t api;
 	int section;
-	uint32_t old_value, new_value;
+	uint64_t old_value, new_value; /* little-endian bytes */
 	const char *rule;
 } nxp_pool_edit;
+
+/* One NX wrapper for the appended section. */
+typedef struct nxp_pool_wrap {
+	uint16_t api;
+	uint32_t iat_rva;
+	uint32_t rva;
+} nxp_pool_wrap;
+
+#define NXP_POOL_MAX_WRAPS (NXP_MAX_ADDSEC_DATA / NXP_NXWRAP_SIZE)
 
 typedef struct nxp_pool_plan {
 	nxp_pool_edit edits[NXP_MAX_POOL_EDITS];
@@ -32,6 +47,11 @@ typedef struct nxp_pool_plan {
 	size_t refusals_dropped;
 	char warnings[NXP_POOL_MAX_NOTES][320];
 	size_t nwarnings;
+	/* The wrapper route: wrappers at nxp_addsec_rva(img) + k * NXP_NXWRAP_SIZE,
+	 * their bytes in code[0 .. nwraps * NXP_NXWRAP_SIZE). */
+	nxp_pool_wrap wraps[NXP_POOL_MAX_WRAPS];
+	size_t nwraps;
+	uint8_t code[NXP_MAX_ADDSEC_DATA];
 } nxp_pool_plan;
 
 /* rules: the matching rules with pool: nx, in policy order. */

@@ -37,8 +37,11 @@ void nxp_policy_free(nxp_policy *p)
 			free(r->sections[j].selector);
 		free(r->sections);
 		free(r->keep_exec);
+		free(r->option);
 	}
 	free(p->rules);
+	free(p->signature_from);
+	free(p->checksum_from);
 	free(p->source);
 	free(p);
 }

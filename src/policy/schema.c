@@ -44,7 +44,7 @@ static const nxp_flag_name kind_names[] = {
 };
 static const nxp_flag_name signature_names[] = {
 	{"refuse", NXP_SIGMODE_REFUSE}, {"strip", NXP_SIGMODE_STRIP}, {"resign", NXP_SIGMODE_RESIGN},
-	{NULL, 0},
+	{"sign", NXP_SIGMODE_SIGN}, {NULL, 0},
 };
 static const nxp_flag_name checksum_names[] = {
 	{"auto", NXP_CHECKSUM_AUTO}, {"always", NXP_CHECKSUM_ALWAYS}, {NULL, 0},
@@ -54,17 +54,17 @@ static const nxp_flag_name checksum_names[] = {
 
 static void f_signature(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
-	(void)key;
-	uint32_t v;
-	if (nxpi_lookup(L->c, signature_names, val, "signature mode", &v))
+	uint32_t v = ((void)key, 0);
+	if (nxpi_lookup_at(L->c, signature_names, val, "signature mode", &v,
+	                   &((nxp_policy *)obj)->signature_from))
 		((nxp_policy *)obj)->signature = (nxp_sig_mode)v;
 }
 
 static void f_checksum(lctx *L, const ynode *key, const ynode *val, void *obj)
 {
-	(void)key;
-	uint32_t v;
-	if (nxpi_lookup(L->c, checksum_names, val, "checksum mode", &v))
+	uint32_t v = ((void)key, 0);
+	if (nxpi_lookup_at(L->c, checksum_names, val, "checksum mode", &v,
+	                   &((nxp_policy *)obj)->checksum_from))
 		((nxp_policy *)obj)->checksum = (nxp_checksum_mode)v;
 }
 

@@ -78,23 +78,30 @@ const char *nxpi_describe(const ynode *n, char *buf, size_t size)
 /* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */
 void nxpi_hint(char *out, size_t size, const char *got, const char *const *names, size_t n)
 {
-	const char *close = nxp_closest(got, names, n);
-	if (close) {
-		snprintf(out, size, " (did you mean '%s'?)", close);
-		return;
-	}
-	size_t w = (size_t)snprintf(out, size, ", expected one of: ");
-	for (size_t i = 0; i < n && w < size; i++)
-		w += (size_t)snprintf(out + w, size - w, "%s%s", i ? ", " : "", names[i]);
+	nxp_suggest_hint(out, size, got, names, n);
 }
 
-static void flag_hint(char *out, size_t size, const char *got, const nxp_flag_name *table)
+int nxpi_lookup_at(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
+                   uint32_t *bit, char **origin)
 {
-	const char *names[64];
-	size_t n = 0;
-	for (; table->name && n < 64; table++)
-		names[n++] = table->name;
-	nxpi_hint(out, size, got, names, n);
+	if (!nxpi_lookup(c, table, item, what, bit))
+		return 0;
+	nxpi_set_origin(c, origin, item->loc);
+	return 1;
+}
+
+void nxpi_set_origin(pctx *c, char **slot, nxp_loc loc)
+{
+	char *s = NULL;
+	int rc = strcmp(c->name, "<default>")
+	                 ? asprintf(&s, "%s:%u:%u", c->name, loc.line, loc.col)
+	                 : asprintf(&s, "the built-in default policy, line %u", loc.line);
+	if (rc < 0) {
+		c->nomem = 1;
+		s = NULL;
+	}
+	free(*slot);
+	*slot = s;
 }
 
 int nxpi_lookup(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
@@ -107,7 +114,7 @@ int nxpi_lookup(pctx *c, const nxp_flag_name *table, const ynode *item, const ch
 		return 0;
 	}
 	char h[512], q[80];
-	flag_hint(h, sizeof(h), item->str, table);
+	nxp_suggest_flag_hint(h, sizeof(h), item->str, table);
 	pctx_error(c, item->loc, "unknown %s '%s'%s", what, nxpi_shown(item->str, q, sizeof(q)), h);
 	return 0;
 }

@@ -62,6 +62,12 @@ char *nxpi_dup_str(pctx *c, const char *s);
 
 /* Look item's name up in table; report it as an unknown `what` (with a
  * hint) when missing. Returns 1 and sets *bit when found. */
+/* *slot (freed first) = where loc is, "file:line:col", for messages naming a
+ * setting ("the built-in default policy, line N" for the default). */
+void nxpi_set_origin(pctx *c, char **slot, nxp_loc loc);
+/* nxpi_lookup, and on success *origin = where item is (nxpi_set_origin). */
+int nxpi_lookup_at(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
+                   uint32_t *bit, char **origin);
 int nxpi_lookup(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
                 uint32_t *bit);
 /* The items of a string-or-list value, checked to be non-empty strings.

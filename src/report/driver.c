@@ -40,8 +40,10 @@ static void how_text(const nxp_drv_site *s, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (s->call == NXP_CALL_REG)
-		snprintf(buf + n, len - (size_t)n, "call reg at 0x%x (loaded from the IAT at 0x%x)",
-		         s->rva, s->load_rva);
+		snprintf(buf + n, len - (size_t)n, "call reg at 0x%x (loaded %s at 0x%x)", s->rva,
+		         s->verdict == NXP_SITE_WRAPPED ? "with the NX wrapper's address"
+		                                        : "from the IAT",
+		         s->load_rva);
 	else if (s->call == NXP_CALL_THUNK)
 		snprintf(buf + n, len - (size_t)n, "call at 0x%x to the import thunk at 0x%x", s->rva,
 		         s->load_rva);
@@ -106,6 +108,12 @@ json_t *nxpi_json_driver(const nxp_facts *f)
 	                                        : json_null());
 	json_object_set_new(o, "iat_executable", json_boolean(d->iat_exec));
 	json_object_set_new(o, "dynamic_value_relocations", json_boolean(d->has_dvrt));
+	json_object_set_new(o, "nx_wrappers",
+	                    d->wrap_section >= 0
+	                            ? json_pack("{s:o, s:I}", "section",
+	                                        nxp_json_text(img->sections[d->wrap_section].name),
+	                                        "count", (json_int_t)d->nwraps)
+	                            : json_null());
 	json_object_set_new(o, "pool_nx_optin",
 	                    d->optin_global ? json_pack("{s:I, s:I}", "global_rva",
 	                                                (json_int_t)d->optin_global, "store_rva",

@@ -29,6 +29,12 @@ static const char *field_name(nxp_field f)
 		[NXP_FIELD_CHECKSUM] = "checksum",
 		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
 		[NXP_FIELD_POOL_TYPE] = "pool_type",
+		[NXP_FIELD_CALL_SITE] = "call_site",
+		[NXP_FIELD_RELOC_ENTRY] = "base_relocation_entry",
+		[NXP_FIELD_SECTION_COUNT] = "number_of_sections",
+		[NXP_FIELD_SIZE_OF_CODE] = "size_of_code",
+		[NXP_FIELD_SIZE_OF_IMAGE] = "size_of_image",
+		[NXP_FIELD_SECTION_HEADER] = "section_header",
 	};
 	return names[f];
 }
@@ -60,10 +66,19 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 		if (c->section >= 0)
 			json_object_set_new(co, "section", json_string(img->sections[c->section].name));
 		json_object_set_new(co, "rule", rules[0] ? json_string(rules) : json_null());
-		if (c->field == NXP_FIELD_POOL_TYPE) {
+		if (c->field == NXP_FIELD_POOL_TYPE || c->field == NXP_FIELD_CALL_SITE ||
+		    c->field == NXP_FIELD_RELOC_ENTRY) {
 			json_object_set_new(co, "site_rva", json_integer(c->site_rva));
 			json_object_set_new(co, "api", json_string(nxp_drv_apis[c->api].name));
-			json_object_set_new(co, "added", json_pack("[s]", "POOL_NX_ALLOCATION"));
+			if (c->field == NXP_FIELD_POOL_TYPE)
+				json_object_set_new(co, "added", json_pack("[s]", "POOL_NX_ALLOCATION"));
+			else
+				json_object_set_new(co, "rva", json_integer(c->rva));
+			if (c->field == NXP_FIELD_CALL_SITE)
+				json_object_set_new(co, "wrapper_rva", json_integer(c->target_rva));
+		} else if (c->field != NXP_FIELD_DLL_CHARACTERISTICS &&
+		           c->field != NXP_FIELD_SECTION_CHARACTERISTICS) {
+			/* header fields of an appended section: no bits */
 		} else if (c->nbits) {
 			const nxp_flag_name *t = c->field == NXP_FIELD_DLL_CHARACTERISTICS
 			                                 ? nxp_dll_flag_names
@@ -85,6 +100,18 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 		json_array_append_new(changes, co);
 	}
 	json_object_set_new(o, "changes", changes);
+	const nxp_added_section *a = &plan->add;
+	json_object_set_new(
+	        o, "added_section",
+	        a->present ? json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+	                               nxp_json_text(a->name), "rva", (json_int_t)a->rva,
+	                               "virtual_size", (json_int_t)a->virtual_size, "raw_offset",
+	                               (json_int_t)a->raw_offset, "raw_size", (json_int_t)a->raw_size,
+	                               "characteristics", (json_int_t)a->characteristics,
+	                               "header_offset", (json_int_t)a->header_offset, "wrappers",
+	                               (json_int_t)a->nwrappers, "output_size",
+	                               (json_int_t)nxp_plan_body_end(plan))
+	                   : json_null());
 	json_t *refused = json_array();
 	for (size_t i = 0; i < plan->nrefusals; i++)
 		json_array_append_new(refused,
@@ -102,13 +129,27 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 	for (size_t i = 0; i < plan->nmatched; i++)
 		json_array_append_new(rules, json_string(plan->matched[i]));
 	json_object_set_new(o, "rules_matched", rules);
+	/* A new signature on an unsigned input (signature: sign) is "sign". */
 	json_object_set_new(json_object_get(o, "signature"), "action",
-	                    json_string(sig_action_name(plan->signature)));
+	                    json_string(plan->signature == NXP_SIGACT_RESIGN &&
+	                                                !plan->signature_entries
+	                                        ? "sign"
+	                                        : sig_action_name(plan->signature)));
 	json_object_set_new(json_object_get(o, "checksum"), "new",
 	                    plan->signature == NXP_SIGACT_RESIGN
 	                            ? json_null()
 	                            : json_integer((json_int_t)plan->checksum_new));
 	return o;
+}
+
+/* "ff 15 e2 1f 00 00": the little-endian bytes of an edit. */
+static const char *hex_bytes(uint64_t v, uint32_t size, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (uint32_t k = 0; k < size && k < 8 && n + 4 <= len; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%02x", k ? " " : "", (unsigned)(v >> (8 * k)) & 0xffu);
+	return buf;
 }
 
 void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
@@ -120,7 +161,10 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		fprintf(out, "nothing to do\n");
 		break;
 	case NXP_PLAN_CHANGES:
-		fprintf(out, "%zu change%s\n", plan->nchanges, plan->nchanges == 1 ? "" : "s");
+		if (plan->nchanges)
+			fprintf(out, "%zu change%s\n", plan->nchanges, plan->nchanges == 1 ? "" : "s");
+		else
+			fprintf(out, "a new signature only\n");
 		break;
 	case NXP_PLAN_REFUSED:
 		fprintf(out, "refused (%zu reason%s); nothing will be written\n", plan->nrefusals,
@@ -129,14 +173,18 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 	}
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
-		char label[128], bits[512], rules[256];
+		char label[128], bits[512], rules[256], ob[32], nb[32];
 		nxp_change_label(c, img, label, sizeof(label));
 		nxp_change_bits(c, bits, sizeof(bits));
 		nxp_change_rules(c, rules, sizeof(rules));
 		fprintf(out, "  @0x%08x  %s ", c->offset, nxp_shown(label));
-		if (c->field == NXP_FIELD_DLL_CHARACTERISTICS)
+		if (c->field == NXP_FIELD_DLL_CHARACTERISTICS || c->field == NXP_FIELD_SECTION_COUNT ||
+		    c->field == NXP_FIELD_RELOC_ENTRY)
 			fprintf(out, "0x%04llX -> 0x%04llX", (unsigned long long)c->old_value,
 			        (unsigned long long)c->new_value);
+		else if (c->field == NXP_FIELD_CALL_SITE || c->field == NXP_FIELD_SECTION_HEADER)
+			fprintf(out, "%s -> %s", hex_bytes(c->old_value, c->size, ob, sizeof(ob)),
+			        hex_bytes(c->new_value, c->size, nb, sizeof(nb)));
 		else if (c->field == NXP_FIELD_CERT_DIR)
 			fprintf(out, "(0x%llx, 0x%llx) -> (0, 0)",
 			        (unsigned long long)(c->old_value & 0xffffffffu),
@@ -150,11 +198,22 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 			fprintf(out, " [rule %s]", nxp_shown(rules));
 		fputc('\n', out);
 	}
+	if (plan->add.present)
+		fprintf(out, "  section %s appended: rva 0x%x, 0x%x bytes at file offset 0x%x "
+		             "(raw 0x%x), characteristics 0x%08X, %u NX wrapper%s; output 0x%llx "
+		             "bytes\n",
+		        nxp_shown(plan->add.name), plan->add.rva, plan->add.virtual_size,
+		        plan->add.raw_offset, plan->add.raw_size, plan->add.characteristics,
+		        plan->add.nwrappers, plan->add.nwrappers == 1 ? "" : "s",
+		        (unsigned long long)nxp_plan_body_end(plan));
 	if (plan->signature == NXP_SIGACT_STRIP)
 		fprintf(out, "  signature: %u entr%s removed (file truncated to 0x%llx bytes)\n",
 		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies",
 		        (unsigned long long)plan->out_len);
-	if (plan->signature == NXP_SIGACT_RESIGN)
+	if (plan->signature == NXP_SIGACT_RESIGN && !plan->signature_entries)
+		fprintf(out, "  signature: the unsigned image gets a new signature; checksum "
+		             "recomputed after signing\n");
+	else if (plan->signature == NXP_SIGACT_RESIGN)
 		fprintf(out, "  signature: %u entr%s replaced by one new signature; checksum "
 		             "recomputed after signing\n",
 		        plan->signature_entries, plan->signature_entries == 1 ? "y" : "ies");

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include "nxpatch/pe.h"
 
 #include "util/suggest.h"
 
@@ -44,4 +48,34 @@ const char *nxp_closest(const char *got, const char *const *names, size_t n)
 	if (n && best <= (len <= 3 ? 1u : 2u) && best < strlen(names[besti]))
 		return names[besti];
 	return NULL;
+}
+
+void nxp_suggest_hint(char *out, size_t size, const char *got, const char *const *names,
+                      size_t n)
+{
+	const char *close = nxp_closest(got, names, n);
+	/* an abbreviation of exactly one name ("exec" for "execute") */
+	size_t gl = strlen(got), prefixed = 0;
+	for (size_t i = 0; !close && gl >= 2 && i < n; i++)
+		if (!strncasecmp(names[i], got, gl) && !prefixed++)
+			close = names[i];
+	if (prefixed > 1)
+		close = NULL;
+	if (close) {
+		snprintf(out, size, " (did you mean '%s'?)", close);
+		return;
+	}
+	size_t w = (size_t)snprintf(out, size, ", expected one of: ");
+	for (size_t i = 0; i < n && w < size; i++)
+		w += (size_t)snprintf(out + w, size - w, "%s%s", i ? ", " : "", names[i]);
+}
+
+void nxp_suggest_flag_hint(char *out, size_t size, const char *got,
+                           const struct nxp_flag_name *table)
+{
+	const char *names[64];
+	size_t n = 0;
+	for (; table->name && n < 64; table++)
+		names[n++] = table->name;
+	nxp_suggest_hint(out, size, got, names, n);
 }

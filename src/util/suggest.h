@@ -12,5 +12,12 @@ size_t nxp_edit_distance(const char *a, const char *b);
  * most 1 for names of up to 3 characters, else 2, and less than the name's
  * length), else NULL. */
 const char *nxp_closest(const char *got, const char *const *names, size_t n);
+/* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */
+void nxp_suggest_hint(char *out, size_t size, const char *got, const char *const *names,
+                      size_t n);
+/* The same over the names of a flag table (nxpatch/pe.h), at most 64. */
+struct nxp_flag_name;
+void nxp_suggest_flag_hint(char *out, size_t size, const char *got,
+                           const struct nxp_flag_name *table);
 
 #endif

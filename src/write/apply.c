@@ -30,7 +30,36 @@ static void put_value(uint8_t *p, uint32_t size, uint64_t v)
 		p[k] = (uint8_t)(v >> (8 * k));
 }
 
-/* in->data[0 .. plan->out_len) with the planned edits to t. The input's
+/* The appended section's bytes after the kept input (plan->out_len): zero
+ * padding to its raw offset, its data, zeros to its raw size; malloc'd,
+ * *n bytes (NULL with *n 0 when the plan appends nothing). */
+static uint8_t *added_bytes(const nxp_plan *plan, size_t *n)
+{
+	*n = 0;
+	if (!plan->add.present)
+		return NULL;
+	size_t len = (size_t)(nxp_plan_body_end(plan) - plan->out_len);
+	uint8_t *buf = calloc(len ? len : 1, 1);
+	if (buf) {
+		memcpy(buf + (plan->add.raw_offset - plan->out_len), plan->add.data, plan->add.data_len);
+		*n = len;
+	}
+	return buf;
+}
+
+static int write_added(nxp_tmpfile *t, const nxp_plan *plan, nxp_error *err)
+{
+	size_t n;
+	uint8_t *buf = added_bytes(plan, &n);
+	if (plan->add.present && !buf)
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	int rc = n ? nxpi_tmpfile_write(t, buf, n, err) : NXP_OK;
+	free(buf);
+	return rc;
+}
+
+/* in->data[0 .. plan->out_len) with the planned edits to t, then the
+ * appended section, if any. The input's
  * bytes go through copy_file_range() where it works (nxpi_tmpfile_copy), so
  * they are copied in the kernel and never faulted into this process. */
 static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
@@ -50,6 +79,8 @@ static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *pl
 	}
 	if (!rc)
 		rc = nxpi_tmpfile_copy(t, &src_fd, in->file.data, pos, plan->out_len - pos, err);
+	if (!rc)
+		rc = write_added(t, plan, err);
 	if (src_fd >= 0)
 		close(src_fd);
 	return rc;
@@ -65,16 +96,28 @@ static int has_edits(const nxp_plan *plan)
 	return 0;
 }
 
-/* The patched image in memory, full length, for signing: nxp_sign_image
- * drops the old certificate table itself. */
-static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
+/* The patched image in memory, for signing: full length (nxp_sign_image
+ * drops the old certificate table itself), or, with an appended section,
+ * the kept bytes, the section, and no certificate table (*len). */
+static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan, size_t *len)
 {
-	uint8_t *buf = malloc(in->file.len ? in->file.len : 1);
-	if (!buf)
+	size_t n = 0;
+	uint8_t *add = added_bytes(plan, &n);
+	if (plan->add.present && !add)
 		return NULL;
-	memcpy(buf, in->file.data, in->file.len);
+	size_t keep = plan->add.present ? (size_t)plan->out_len : in->file.len;
+	*len = keep + n;
+	uint8_t *buf = malloc(*len ? *len : 1);
+	if (!buf) {
+		free(add);
+		return NULL;
+	}
+	memcpy(buf, in->file.data, keep);
+	if (n)
+		memcpy(buf + keep, add, n);
+	free(add);
 	for (size_t i = 0; i < plan->nchanges; i++)
-		if (plan->changes[i].field != NXP_FIELD_CERT_DIR)
+		if (plan->changes[i].field != NXP_FIELD_CERT_DIR || plan->add.present)
 			put_value(buf + plan->changes[i].offset, plan->changes[i].size,
 			          plan->changes[i].new_value);
 	return buf;
@@ -86,12 +129,24 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan)
 static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                                const nxp_apply_options *opt, nxp_error *err)
 {
-	uint8_t *buf = patched_copy(in, plan);
+	size_t len;
+	uint8_t *buf = patched_copy(in, plan, &len);
 	nxp_signed_parts sp = {0};
+	nxp_image *img = NULL;
 	if (!buf)
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
-	int rc = nxp_sign_image_parts(buf, in->file.len, &in->img, opt->signer, opt->sign_opts,
-	                              &sp, err);
+	/* An appended section changes the layout the signer hashes: it reads
+	 * the patched image, not the input. */
+	int rc = NXP_OK;
+	if (plan->add.present) {
+		if (!(img = malloc(sizeof(*img))))
+			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
+		else if ((rc = nxp_pe_parse(img, buf, len, err)))
+			nxp_error_prefix(err, "the patched image does not parse");
+	}
+	if (!rc)
+		rc = nxp_sign_image_parts(buf, len, img ? img : &in->img, opt->signer,
+		                          opt->sign_opts, &sp, err);
 	if (!rc) {
 		nxp_put_le32(buf + in->img.checksum_offset, sp.checksum);
 		nxp_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
@@ -101,6 +156,7 @@ static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_pl
 	if (!rc)
 		rc = nxpi_tmpfile_write(t, sp.tail, sp.tail_len, err);
 	free(sp.tail);
+	free(img);
 	free(buf);
 	return rc;
 }
@@ -294,8 +350,12 @@ static int planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65
 	}
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
+	size_t n = 0;
+	uint8_t *add = added_bytes(plan, &n);
+	ok = ok && (!plan->add.present || add);
 	ok = ok && EVP_DigestUpdate(md, in->file.data + pos, plan->out_len - pos) &&
-	     EVP_DigestFinal_ex(md, d, &len) && len == 32;
+	     (!n || EVP_DigestUpdate(md, add, n)) && EVP_DigestFinal_ex(md, d, &len) && len == 32;
+	free(add);
 	EVP_MD_CTX_free(md);
 	if (ok)
 		nxp_write_hex(d, 32, hex);

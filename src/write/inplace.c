@@ -183,9 +183,16 @@ static int plan_edits(const nxp_input *in, const nxp_plan *plan, nxp_patch_edit 
 	return NXP_OK;
 }
 
-int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
-                    nxp_apply_result *res, nxp_error *err)
+/* What the byte mode refuses: anything that changes the length, a signed
+ * image, no journal for the undo record. */
+static int refused(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
+                   nxp_error *err)
 {
+	if (plan->add.present)
+		return nxp_fail(err, NXP_E_REFUSED,
+		                "refused: the plan appends a section (%s), which changes the file's "
+		                "length; --in-place=bytes writes only bytes within the file (use "
+		                "--in-place=rename)", plan->add.name);
 	if (plan->signature != NXP_SIGACT_NONE || plan->out_len != in->file.len)
 		return nxp_fail(err, NXP_E_REFUSED,
 		                "refused: the plan changes the file's length (its signature); "
@@ -198,6 +205,14 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 	if (!opt->journal)
 		return nxp_fail(err, NXP_E_USAGE,
 		                "--in-place=bytes needs a journal: the undo record goes there first");
+	return NXP_OK;
+}
+
+int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
+                    nxp_apply_result *res, nxp_error *err)
+{
+	if (refused(in, plan, opt, err))
+		return err->code;
 	nxp_patch_edit e[NXP_PATCH_MAX_EDITS];
 	size_t n = 0;
 	int rc = plan_edits(in, plan, e, &n, err);

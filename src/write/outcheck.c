@@ -32,9 +32,16 @@ static int compare_headers(const nxp_image *a, const nxp_image *b, const nxp_pla
 		if ((rc = field_eq(err, #field, (uint64_t)a->field, (uint64_t)b->field))) \
 			return rc;                                                 \
 	} while (0)
+	const nxp_added_section *add = &plan->add;
+	if ((rc = field_eq(err, "nsections", a->nsections + (add->present ? 1u : 0u), b->nsections)))
+		return rc;
+	if ((rc = field_eq(err, "size_of_code", add->present ? add->size_of_code : a->size_of_code,
+	                   b->size_of_code)) ||
+	    (rc = field_eq(err, "size_of_image",
+	                   add->present ? add->size_of_image : a->size_of_image, b->size_of_image)))
+		return rc;
 	EQ(pe_offset);
 	EQ(machine);
-	EQ(nsections);
 	EQ(timestamp);
 	EQ(symtab_offset);
 	EQ(nsymbols);
@@ -43,7 +50,6 @@ static int compare_headers(const nxp_image *a, const nxp_image *b, const nxp_pla
 	EQ(magic);
 	EQ(linker_major);
 	EQ(linker_minor);
-	EQ(size_of_code);
 	EQ(entry_rva);
 	EQ(image_base);
 	EQ(section_alignment);
@@ -52,7 +58,6 @@ static int compare_headers(const nxp_image *a, const nxp_image *b, const nxp_pla
 	EQ(os_minor);
 	EQ(subsystem_major);
 	EQ(subsystem_minor);
-	EQ(size_of_image);
 	EQ(size_of_headers);
 	EQ(subsystem);
 	EQ(stack_reserve);
@@ -86,6 +91,22 @@ static int compare_headers(const nxp_image *a, const nxp_image *b, const nxp_pla
 			                "section %u (%s) characteristics are 0x%08X in the output, "
 			                "expected 0x%08X",
 			                i, x->name, y->characteristics, plan->section_new[i]);
+	}
+	if (add->present) {
+		/* The appended section, exactly as planned. */
+		const nxp_section *y = &b->sections[a->nsections];
+		char name[9] = {0};
+		memcpy(name, y->name, 8);
+		if (strncmp(name, add->name, 8) || y->virtual_size != add->virtual_size ||
+		    y->virtual_address != add->rva || y->raw_size != add->raw_size ||
+		    y->raw_offset != add->raw_offset || y->characteristics != add->characteristics)
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "the appended section %u (%s) is not the planned %s (rva 0x%x, "
+			                "raw 0x%x + 0x%x, 0x%08X)",
+			                a->nsections, y->name, add->name, add->rva, add->raw_offset,
+			                add->raw_size, add->characteristics);
+		if ((y->characteristics & NXP_SCN_WX) == NXP_SCN_WX)
+			return nxp_fail(err, NXP_E_VERIFY, "the appended section is writable and executable");
 	}
 	if (plan->signature == NXP_SIGACT_STRIP && (b->ncerts || b->dirs[NXP_DIR_SECURITY].size))
 		return nxp_fail(err, NXP_E_VERIFY, "the output still has a certificate table");
@@ -180,21 +201,28 @@ static int check_output(const nxp_input *in, const nxp_plan *plan, const uint8_t
 		return rc;
 
 	uint64_t body = plan->out_len; /* bytes that come from the input */
+	uint64_t body_end = nxp_plan_body_end(plan); /* ... and the appended section */
 	if (plan->signature == NXP_SIGACT_RESIGN) {
-		if (o->cert_offset < body || o->cert_offset + (uint64_t)o->cert_size != len)
+		if (o->cert_offset < body_end || o->cert_offset + (uint64_t)o->cert_size != len)
 			return nxp_fail(err, NXP_E_VERIFY,
 			                "the new certificate table (0x%x + 0x%x) is not at the end of "
 			                "the patched image",
 			                o->cert_offset, o->cert_size);
-		for (uint64_t i = body; i < o->cert_offset; i++)
+		for (uint64_t i = body_end; i < o->cert_offset; i++)
 			if (out[i])
 				return nxp_fail(err, NXP_E_VERIFY,
 				                "padding before the certificate table is not zero at 0x%llx",
 				                (unsigned long long)i);
-	} else if (len != body) {
+	} else if (len != body_end) {
 		return nxp_fail(err, NXP_E_VERIFY, "the output is 0x%zx bytes, expected 0x%llx", len,
-		                (unsigned long long)body);
+		                (unsigned long long)body_end);
 	}
+	/* The appended section's bytes: its data, zeros around them. */
+	for (uint64_t i = body; i < body_end; i++)
+		if (out[i] != nxp_plan_added_byte(plan, i))
+			return nxp_fail(err, NXP_E_VERIFY,
+			                "the appended section differs from the plan at 0x%llx",
+			                (unsigned long long)i);
 
 	/* The planned fields hold their new values. */
 	for (size_t i = 0; i < plan->nchanges; i++) {

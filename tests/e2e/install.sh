@@ -103,6 +103,12 @@ zcat -f "$man1" >"$T/man1.roff"
 while read -r c; do
   grep -q "^\.SS $c\$" "$T/man1.roff" || fail "nxpatch(1) does not describe '$c'"
 done <"$T/cmds"
+# ... and every option of plan, apply and verify (their --help lists them)
+for c in plan apply verify; do
+  for o in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$("$NX" "$c" --help)" | sort -u); do
+    grep -qF -- "${o//-/\\-}" "$T/man1.roff" || fail "nxpatch(1) does not describe $c $o"
+  done
+done
 
 # --- the bash completion completes commands, options and rule-set names
 if [ -x /bin/bash ]; then
@@ -113,6 +119,10 @@ if [ -x /bin/bash ]; then
   grep -qx plan <<<"$(comp nxpatch pl)" || fail "bash completion: commands"
   grep -qx -- --in-place <<<"$(comp nxpatch apply --in)" || fail "bash completion: apply options"
   grep -qx uefi <<<"$(comp nxpatch plan --policy ue)" || fail "bash completion: --policy names"
+  grep -qx -- --allow-wx <<<"$(comp nxpatch apply --allow)" || fail "bash completion: inline edits"
+  grep -qx nx_compat,dynamic_base <<<"$(comp nxpatch plan --set nx_compat,dyn)" ||
+    fail "bash completion: --set flag lists"
+  grep -qx sign <<<"$(comp nxpatch apply --signature si)" || fail "bash completion: --signature"
 fi
 
 cflags=()

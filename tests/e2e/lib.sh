@@ -162,3 +162,19 @@ pe = struct.unpack_from("<I", d, 0x3c)[0]
 print("0x%04x" % struct.unpack_from("<H", d, pe + 24 + 70)[0])
 PY
 }
+
+# sec_chars FILE NAME: the Characteristics of section NAME as 0xNNNNNNNN
+# (python, independent of nxpatch); nothing when there is no such section.
+sec_chars() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+pe = struct.unpack_from("<I", d, 0x3c)[0]
+n = struct.unpack_from("<H", d, pe + 6)[0]
+opt = struct.unpack_from("<H", d, pe + 20)[0]
+for i in range(n):
+    o = pe + 24 + opt + 40 * i
+    if d[o:o + 8].rstrip(b"\0").decode("latin-1") == sys.argv[2]:
+        print("0x%08x" % struct.unpack_from("<I", d, o + 36)[0])
+PY
+}

@@ -68,7 +68,7 @@ static nxp_driver_facts *scan(const code *c, int is64)
 	slots[2] = (nxp_drv_slot){SLOT_LA,
 	                          (uint16_t)nxp_drv_api_index("ExInitializeNPagedLookasideList", 31)};
 	static nxp_drv_code cc;
-	cc = (nxp_drv_code){is64, is64 ? IB64 : IB32, slots, 3};
+	cc = (nxp_drv_code){is64, is64 ? IB64 : IB32, slots, 3, NULL, 0};
 	nxp_driver_facts *d = calloc(1, sizeof(*d));
 	cr_assert(d);
 	nxp_drv_scan s = {.d = d, .code = &cc};

@@ -175,12 +175,12 @@ Test(policy_load, all_errors_collected_in_order)
 		cr_assert_not_null(d.items[i].source_line);
 	}
 	cr_assert_str_eq(d.items[0].message,
-	                 "unknown signature mode 'nope', expected one of: refuse, strip, resign");
+	                 "unknown signature mode 'nope', expected one of: refuse, strip, resign, sign");
 	cr_assert_str_eq(d.items[2].source_line, "    when: {kind: sys}");
 	/* err holds the first, with its position */
 	cr_assert_eq(err.code, NXP_E_POLICY);
 	cr_assert_str_eq(err.msg, "t.yaml:2:23: unknown signature mode 'nope', expected one of: "
-	                          "refuse, strip, resign");
+	                          "refuse, strip, resign, sign");
 	nxp_diags_free(&d);
 	cr_assert_eq(d.n, 0);
 }
