@@ -493,7 +493,8 @@ static int no_fallthrough(unsigned id)
 }
 
 /* One instruction, newest in the window: a call site, a register load from
- * the IAT, a store of NonPagedPoolNx to a global, or another reference. */
+ * the IAT, a store of NonPagedPoolNx to a global, or another reference.
+ * long-function: one case per instruction shape, in the order they are tried. */
 static int classify(sweep *w)
 {
 	nxp_drv_scan *s = w->s;

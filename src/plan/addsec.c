@@ -65,6 +65,8 @@ static int power_of_two(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
+/* long-function: the refusals (header room, overlay, alignment, count), then the header
+ * and size fields planned in the order they are written; each step needs the last. */
 int nxp_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
                     uint32_t len, uint32_t characteristics, char *why, size_t whylen)
 {

@@ -176,7 +176,9 @@ static uint64_t le_bytes(const uint8_t *b, unsigned n)
 }
 
 /* Route s through the NX wrapper: rewrite the call, or the load of its
- * target, to reach the wrapper (docs/drivers.md "The wrapper route"). */
+ * target, to reach the wrapper (docs/drivers.md "The wrapper route").
+ * long-function: each refusal names the exact reason for its site shape (x64 and x86,
+ * call and register load); splitting them apart is owed (issue 18). */
 static void plan_wrapped(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
                          const char *rule)
 {

@@ -49,6 +49,7 @@ static const char *sig_action_name(nxp_sig_action a)
 	return names[a];
 }
 
+/* long-function: the plan document, one key after another in the order docs/json.md lists. */
 json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 {
 	const nxp_image *img = f->img;

@@ -23,6 +23,7 @@ static int field_eq(nxp_error *err, const char *name, uint64_t want, uint64_t go
 	                (unsigned long long)got, (unsigned long long)want);
 }
 
+/* long-function: one comparison per header field, in the order of the PE layout. */
 static int compare_headers(const nxp_image *a, const nxp_image *b, const nxp_plan *plan,
                            nxp_error *err)
 {
@@ -190,6 +191,8 @@ static void drop_behind(const uint8_t *base, uint64_t pos, uint64_t end)
 	madvise((void *)(base + pos), (size_t)(end - pos), MADV_DONTNEED);
 }
 
+/* long-function: parse, headers, length and appended section, then every byte outside the
+ * planned ranges, in one pass that also hashes the output; one error path. */
 static int check_output(const nxp_input *in, const nxp_plan *plan, const uint8_t *out,
                          size_t len, nxp_image *o, int out_mapped, EVP_MD_CTX *md,
                          nxp_error *err)
