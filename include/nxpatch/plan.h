@@ -155,6 +155,10 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action action,
                        nxp_error *err);
 
+/* The name of a changed field as reports carry it ("dll_characteristics",
+ * "checksum", ...: docs/json.md); "unknown" for a value outside nxp_field. */
+const char *nxp_field_name(nxp_field f);
+
 /* The output's length before any new signature: out_len, or the end of the
  * appended section. */
 uint64_t nxp_plan_body_end(const nxp_plan *plan);

@@ -35,19 +35,6 @@ static nxp_where at_section(int idx)
 
 static nxp_where at_change(const nxp_change *ch)
 {
-	static const char *const fields[] = {
-		[NXP_FIELD_DLL_CHARACTERISTICS] = "dll_characteristics",
-		[NXP_FIELD_SECTION_CHARACTERISTICS] = "section_characteristics",
-		[NXP_FIELD_CHECKSUM] = "checksum",
-		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
-		[NXP_FIELD_POOL_TYPE] = "pool_type",
-		[NXP_FIELD_CALL_SITE] = "call_site",
-		[NXP_FIELD_RELOC_ENTRY] = "base_relocation_entry",
-		[NXP_FIELD_SECTION_COUNT] = "number_of_sections",
-		[NXP_FIELD_SIZE_OF_CODE] = "size_of_code",
-		[NXP_FIELD_SIZE_OF_IMAGE] = "size_of_image",
-		[NXP_FIELD_SECTION_HEADER] = "section_header",
-	};
 	nxp_where w = NXP_WHERE_NONE;
 	w.section = ch->section;
 	if (ch->field == NXP_FIELD_POOL_TYPE || ch->field == NXP_FIELD_CALL_SITE ||
@@ -55,7 +42,7 @@ static nxp_where at_change(const nxp_change *ch)
 		w.has_rva = 1;
 		w.rva = ch->site_rva;
 	}
-	w.field = fields[ch->field];
+	w.field = nxp_field_name(ch->field);
 	w.has_offset = 1;
 	w.offset = ch->offset;
 	return w;

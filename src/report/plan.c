@@ -21,23 +21,6 @@ static const char *plan_status_name(int status)
 	return names[status];
 }
 
-static const char *field_name(nxp_field f)
-{
-	static const char *const names[] = {
-		[NXP_FIELD_DLL_CHARACTERISTICS] = "dll_characteristics",
-		[NXP_FIELD_SECTION_CHARACTERISTICS] = "section_characteristics",
-		[NXP_FIELD_CHECKSUM] = "checksum",
-		[NXP_FIELD_CERT_DIR] = "certificate_table_entry",
-		[NXP_FIELD_POOL_TYPE] = "pool_type",
-		[NXP_FIELD_CALL_SITE] = "call_site",
-		[NXP_FIELD_RELOC_ENTRY] = "base_relocation_entry",
-		[NXP_FIELD_SECTION_COUNT] = "number_of_sections",
-		[NXP_FIELD_SIZE_OF_CODE] = "size_of_code",
-		[NXP_FIELD_SIZE_OF_IMAGE] = "size_of_image",
-		[NXP_FIELD_SECTION_HEADER] = "section_header",
-	};
-	return names[f];
-}
 
 static const char *sig_action_name(nxp_sig_action a)
 {
@@ -60,7 +43,7 @@ json_t *nxp_json_plan(const nxp_facts *f, const nxp_plan *plan)
 		const nxp_change *c = &plan->changes[i];
 		char rules[256];
 		nxp_change_rules(c, rules, sizeof(rules));
-		json_t *co = json_pack("{s:s, s:I, s:I, s:I, s:I}", "field", field_name(c->field),
+		json_t *co = json_pack("{s:s, s:I, s:I, s:I, s:I}", "field", nxp_field_name(c->field),
 		                       "offset", (json_int_t)c->offset, "size", (json_int_t)c->size,
 		                       "old", (json_int_t)c->old_value, "new",
 		                       (json_int_t)c->new_value);

@@ -421,3 +421,19 @@ Test(plan, every_matching_rule_is_named, .fini = teardown)
 		cr_assert_str_eq(plan.matched[i], id);
 	}
 }
+
+/* Every field has one name, the names are distinct, and a value outside the
+ * enum is "unknown" (reports and findings both take these names). */
+Test(plan, every_field_has_a_distinct_name)
+{
+	const char *seen[NXP_FIELD_SECTION_HEADER + 1] = {0};
+	for (int f = 0; f <= NXP_FIELD_SECTION_HEADER; f++) {
+		const char *n = nxp_field_name((nxp_field)f);
+		cr_assert(n && *n && strcmp(n, "unknown"), "field %d has no name", f);
+		for (int g = 0; g < f; g++)
+			cr_assert(strcmp(n, seen[g]), "fields %d and %d are both %s", g, f, n);
+		seen[f] = n;
+	}
+	cr_assert_str_eq(nxp_field_name((nxp_field)(NXP_FIELD_SECTION_HEADER + 1)), "unknown");
+	cr_assert_str_eq(nxp_field_name(NXP_FIELD_CHECKSUM), "checksum");
+}
