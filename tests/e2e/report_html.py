@@ -284,7 +284,7 @@ def main():
     with cdp.Browser() as b:
         if mode == "check":
             T, version_line, hostile = sys.argv[2], sys.argv[3], sys.argv[4]
-            version = version_line.split()[-1]
+            version = version_line.split()[1]  # "nxpatch 0.1.0" or "nxpatch 0.1.0 (test hooks)"
             for cmd in ("scan", "plan", "verify"):
                 check_report(b, T, cmd, version, hostile)
         elif mode == "big":
