@@ -503,6 +503,7 @@ int cmd_apply(int argc, char **argv)
 				                     "look at it, or use another journal");
 			nxp_journal_close(a.journal_h, &err);
 			nxp_signer_free(signer);
+			free(pol_name);
 			nxp_policy_free(pol);
 			return NXP_EXIT_INPUT;
 		}
