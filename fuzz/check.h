@@ -47,7 +47,7 @@ static inline void fuzz_check_image(const nxp_image *img, size_t len)
 		const nxp_section *s = &img->sections[i];
 		FUZZ_CHECK(s->characteristics_offset + 4 <= len, "section %u header", i);
 		if (s->raw_size)
-			FUZZ_CHECK((uint64_t)s->raw_offset + s->raw_size <= len, "section %u data", i);
+			FUZZ_CHECK((uint64_t)s->raw_start + s->raw_size <= len, "section %u data", i);
 	}
 	FUZZ_CHECK(img->sections_end <= len, "sections_end 0x%x > 0x%zx", img->sections_end, len);
 	FUZZ_CHECK((uint64_t)img->overlay_offset + img->overlay_size <= len, "overlay");

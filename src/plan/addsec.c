@@ -92,8 +92,8 @@ int nxp_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, cons
 	uint64_t hdr = (uint64_t)img->section_table_offset + 40ull * img->nsections;
 	uint64_t room = img->size_of_headers;
 	for (unsigned i = 0; i < img->nsections; i++)
-		if (img->sections[i].raw_size && img->sections[i].raw_offset < room)
-			room = img->sections[i].raw_offset;
+		if (img->sections[i].raw_size && img->sections[i].raw_start < room)
+			room = img->sections[i].raw_start; /* where the loader reads it from */
 	if (hdr + 40 > room || hdr + 40 > img->len)
 		return no(why, whylen,
 		          "%s: no room for one more section header (the section table ends at 0x%llx, "
