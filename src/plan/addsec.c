@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "plan/addsec.h"
+#include "plan/internal.h"
 #include "util/bytes.h"
 
 static uint64_t align_up(uint64_t v, uint32_t a)
@@ -47,18 +48,6 @@ static int no(char *why, size_t whylen, const char *fmt, ...)
 	return -1;
 }
 
-static void add(nxp_plan *plan, nxp_field field, uint32_t offset, uint32_t size, uint64_t old,
-                uint64_t val)
-{
-	nxp_change *c = &plan->changes[plan->nchanges++];
-	memset(c, 0, sizeof(*c));
-	c->field = field;
-	c->section = -1;
-	c->offset = offset;
-	c->size = size;
-	c->old_value = old;
-	c->new_value = val;
-}
 
 static int power_of_two(uint32_t v)
 {
@@ -165,14 +154,16 @@ int nxp_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, cons
 	nxp_put_le32(h + 20, a->raw_offset);
 	nxp_put_le32(h + 36, a->characteristics);
 	for (unsigned k = 0; k < 5; k++)
-		add(plan, NXP_FIELD_SECTION_HEADER, (uint32_t)hdr + 8 * k, 8, 0,
-		    nxp_le64(h + 8 * k));
+		nxpi_plan_add(plan, NXP_FIELD_SECTION_HEADER, (uint32_t)hdr + 8 * k, 8, 0,
+		              nxp_le64(h + 8 * k));
 	uint32_t opt = img->pe_offset + 24;
-	add(plan, NXP_FIELD_SECTION_COUNT, img->pe_offset + 6, 2, img->nsections,
-	    img->nsections + 1u);
+	nxpi_plan_add(plan, NXP_FIELD_SECTION_COUNT, img->pe_offset + 6, 2, img->nsections,
+	              img->nsections + 1u);
 	if (a->size_of_code != img->size_of_code)
-		add(plan, NXP_FIELD_SIZE_OF_CODE, opt + 4, 4, img->size_of_code, a->size_of_code);
-	add(plan, NXP_FIELD_SIZE_OF_IMAGE, opt + 56, 4, img->size_of_image, a->size_of_image);
+		nxpi_plan_add(plan, NXP_FIELD_SIZE_OF_CODE, opt + 4, 4, img->size_of_code,
+		              a->size_of_code);
+	nxpi_plan_add(plan, NXP_FIELD_SIZE_OF_IMAGE, opt + 56, 4, img->size_of_image,
+	              a->size_of_image);
 	return 0;
 }
 

@@ -4,21 +4,10 @@
 #include <string.h>
 
 #include "nxpatch/plan.h"
+#include "plan/internal.h"
 #include "nxpatch/sign.h"
 #include "pe/internal.h"
 
-static void add(nxp_plan *p, nxp_field field, uint32_t off, uint32_t size, uint64_t old,
-                uint64_t val)
-{
-	nxp_change *c = &p->changes[p->nchanges++];
-	memset(c, 0, sizeof(*c));
-	c->field = field;
-	c->section = -1;
-	c->offset = off;
-	c->size = size;
-	c->old_value = old;
-	c->new_value = val;
-}
 
 int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action action,
                        nxp_error *err)
@@ -43,7 +32,7 @@ int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action acti
 	plan->out_len = lay.content_len;
 	uint64_t dir_old = (uint64_t)img->cert_size << 32 | img->cert_offset;
 	if (lay.has_table)
-		add(plan, NXP_FIELD_CERT_DIR, lay.cert_dir_offset, 8, dir_old, 0);
+		nxpi_plan_add(plan, NXP_FIELD_CERT_DIR, lay.cert_dir_offset, 8, dir_old, 0);
 	if (action == NXP_SIGACT_STRIP) {
 		/* The CheckSum of the image cut at the table, with directory
 		 * entry 4 zeroed: always recomputed, as a signed image's was. */
@@ -55,7 +44,7 @@ int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action acti
 			                         img->data[lay.cert_dir_offset + k], 0);
 		uint32_t sum = nxpi_pe_sum_finish(s, n);
 		if (sum != img->checksum)
-			add(plan, NXP_FIELD_CHECKSUM, lay.checksum_offset, 4, img->checksum, sum);
+			nxpi_plan_add(plan, NXP_FIELD_CHECKSUM, lay.checksum_offset, 4, img->checksum, sum);
 		plan->checksum_new = sum;
 		/* sorted by offset: CheckSum comes before directory entry 4 */
 		if (plan->nchanges == 2) {
