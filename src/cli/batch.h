@@ -19,6 +19,7 @@
 
 #include "nxpatch/input.h"
 
+#include "cli/cli.h"
 #include "cli/opt.h"
 
 enum {
@@ -114,14 +115,6 @@ void batch_findings(batch_rec *r, const struct nxp_findings *fs, const nxp_image
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in);
 /* The same with nxp_input_open_flags() flags (NXP_INPUT_LOCK in place). */
 int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigned flags);
-
-/* What a command's summary counts: the words of its text summary for the
- * changed, unchanged and refused counts (NULL: not counted), and whether
- * it counts compliant images. The batch runner knows no command by name. */
-typedef struct batch_labels {
-	const char *changed, *unchanged, *refused;
-	int compliance;
-} batch_labels;
 
 typedef struct batch_cmd {
 	const char *name;       /* "scan", ... */

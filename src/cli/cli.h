@@ -17,11 +17,30 @@ enum {
 	NXP_EXIT_INPUT = 3     /* at least one input could not be processed */
 };
 
+/* What a batch command's summary counts: the words of its text summary for
+ * the changed, unchanged and refused counts (NULL: not counted), and
+ * whether it counts compliant images. The batch runner knows no command by
+ * name. */
+typedef struct batch_labels {
+	const char *changed, *unchanged, *refused;
+	int compliance;
+} batch_labels;
+
+/* A row of the command table (main.c). A batch command has no fn: the
+ * shared runner (cli/runner.h) runs it from the rest of its row. */
+struct cli_batch_spec;
 struct nxp_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
+	unsigned formats;       /* batch: the --format values taken, 1 << CLI_* */
+	int needs_policy;       /* batch: --policy and the inline edits, loaded before the run */
+	batch_labels labels;    /* batch: the summary's words */
+	const struct cli_batch_spec *batch; /* batch: the command's own part */
 };
+
+/* Run command c with its arguments (argv[0] is its name). */
+int cli_run_command(const struct nxp_cmd *c, int argc, char **argv);
 
 /* "nxpatch: <path>: <message>" on stderr. path may be NULL. */
 void cli_error(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -43,6 +62,8 @@ int cli_load_policy_buffer(const char *name, const char *buf, size_t len, struct
  * *format when NAME is allowed; otherwise prints a usage error naming the
  * allowed ones and returns 0. */
 enum { CLI_TEXT = 0, CLI_JSON = 1, CLI_JSONL = 2, CLI_SARIF = 3, CLI_HTML = 4 };
+#define CLI_FORMATS_ALL (1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL | 1u << CLI_SARIF | \
+                         1u << CLI_HTML)
 int cli_parse_format_in(const char *cmd, const char *arg, int *format, unsigned allowed);
 /* --color[=WHEN]: auto (default: colour when the output is a terminal and
  * NO_COLOR is unset or empty), always (also --color alone), never. */

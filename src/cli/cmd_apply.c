@@ -15,9 +15,8 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
-#include "cli/edits.h"
 #include "cli/dash.h"
-#include "cli/rules.h"
+#include "cli/runner.h"
 #include "cli/signargs.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
@@ -45,10 +44,8 @@ static const cli_opt apply_options[] = {
 	CLI_OPT_END,
 };
 
-static const cli_optgroup groups[] = {
-	{"options", apply_options},
-	{"inline edits (EDITBIN-style; after the --policy file's rules)", cli_edit_options},
-	{"batch options", batch_options},
+/* After the inline edits and batch options (cli/runner.c adds those). */
+static const cli_optgroup more_groups[] = {
 	{"signing options", cli_sign_options},
 	CLI_GROUPS_END,
 };
@@ -60,7 +57,6 @@ static const char about[] =
 #define JOURNAL_BACKUP ".nxpatch-orig"
 
 typedef struct apply_args {
-	const char *policy_path;
 	const char *out;
 	const char *out_dir;
 	int in_place;
@@ -76,11 +72,10 @@ typedef struct apply_args {
 	int allow_metadata_loss;
 	nxp_journal *journal_h;
 	cli_sign_args sign;
-	cli_edits edits;
-	batch_opts bo;
+	const batch_opts *bo;
 	/* for the workers */
 	const nxp_policy *pol;
-	const nxp_signer *signer;
+	nxp_signer *signer;
 } apply_args;
 
 static int output_path(const apply_args *a, const batch_item *it, char *buf, size_t len)
@@ -134,7 +129,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		            "unsigned and signature: resign (%s) re-signs only signed images; "
 		            "--signature sign signs every output", cli_sign_given(&a->sign),
 		            a->pol->signature_from ? a->pol->signature_from : "policy");
-		if (a->bo.format != CLI_TEXT) {
+		if (a->bo->format != CLI_TEXT) {
 			r->report = nxp_json_plan(&in->facts, plan);
 			json_object_set_new(r->report, "result",
 			                    json_pack("{s:s, s:b, s:s}", "status", "failed", "written", 0,
@@ -199,7 +194,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		result = "nothing_to_do";
 		r->cls = BATCH_UNCHANGED;
 	}
-	if (a->bo.format != CLI_TEXT) {
+	if (a->bo->format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
 		/* Names as every JSON path field shows them (util/escape.h). */
 		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(shown_out),
@@ -228,7 +223,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 			fprintf(r->out, "  not written: nothing to do\n");
 		else if (rc == NXP_E_REFUSED || plan->status == NXP_PLAN_REFUSED)
 			fprintf(r->out, "  not written: refused\n");
-		if (a->bo.verbose)
+		if (a->bo->verbose)
 			cli_text_rules(r->out, plan);
 	}
 	for (size_t i = 0; i < res.nwarnings; i++)
@@ -332,65 +327,45 @@ static int check_bytes_mode(const apply_args *a)
 		                          "--in-place=bytes keeps the file and all its metadata");
 	return 0;
 }
-static int check_args(apply_args *a, int argc, char **argv, int optind);
-
-static int parse_args(apply_args *a, int argc, char **argv, int *first)
+static int apply_opt(void *vctx, int c, const char *arg)
 {
-	cli_parser p;
-	cli_parse_init(&p, "apply", "[options] PATH... (-o OUT | --out-dir DIR | --in-place)", about,
-	               groups);
-	int c;
-	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
-		if (c == CLI_STOP)
-			return p.status ? p.status : -1;
-		int s = cli_sign_opt(&a->sign, c, p.arg, "apply");
-		s = s ? s : cli_edit_opt(&a->edits, c, p.arg, "apply");
-		if (!s)
-			s = batch_opt(&a->bo, c, p.arg, "apply");
-		if (s < 0)
-			return NXP_EXIT_USAGE;
-		if (s > 0)
-			continue;
-		switch (c) {
-		case 'p': a->policy_path = p.arg; break;
-		case 'o': a->out = p.arg; break;
-		case OPT_OUT_DIR: a->out_dir = p.arg; break;
-		case OPT_IN_PLACE:
-			a->in_place = 1;
-			if (p.arg && !strcmp(p.arg, "bytes"))
-				a->in_place_bytes = 1;
-			else if (p.arg && strcmp(p.arg, "rename"))
-				return cli_usage("apply", "--in-place takes rename (the default) or bytes, "
-				                          "not '%s'", p.arg);
-			break;
-		case OPT_BACKUP: a->backup = p.arg; break;
-		case OPT_JOURNAL: a->journal = p.arg; break;
-		case OPT_NO_CROSS: a->cross_check = 0; break;
-		case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
-		case OPT_ALLOW_META_LOSS: a->allow_metadata_loss = 1; break;
-		case 'f':
-			if (!cli_parse_format_in("apply", p.arg, &a->bo.format,
-			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL))
-				return NXP_EXIT_USAGE;
-			break;
+	apply_args *a = vctx;
+	int s = cli_sign_opt(&a->sign, c, arg, "apply");
+	if (s)
+		return s;
+	switch (c) {
+	case 'o': a->out = arg; break;
+	case OPT_OUT_DIR: a->out_dir = arg; break;
+	case OPT_IN_PLACE:
+		a->in_place = 1;
+		if (arg && !strcmp(arg, "bytes"))
+			a->in_place_bytes = 1;
+		else if (arg && strcmp(arg, "rename")) {
+			cli_usage("apply", "--in-place takes rename (the default) or bytes, not '%s'", arg);
+			return -1;
 		}
+		break;
+	case OPT_BACKUP: a->backup = arg; break;
+	case OPT_JOURNAL: a->journal = arg; break;
+	case OPT_NO_CROSS: a->cross_check = 0; break;
+	case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
+	case OPT_ALLOW_META_LOSS: a->allow_metadata_loss = 1; break;
 	}
-	*first = p.optind;
-	return check_args(a, argc, argv, p.optind);
+	return 1;
 }
 
 /* The options that only make sense together, checked once all are read. */
-static int check_args(apply_args *a, int argc, char **argv, int optind)
+static int apply_check(void *vctx, batch_opts *bo, char **paths, int n)
 {
-	if (optind >= argc && !a->bo.from)
-		return cli_usage("apply", "no input files");
+	apply_args *a = vctx;
+	a->bo = bo;
 	if (!!a->out + !!a->out_dir + a->in_place != 1)
 		return cli_usage("apply", "say where the output goes: -o OUT, --out-dir DIR or "
 		                          "--in-place");
-	if (a->out && (optind + 1 < argc || a->bo.from || a->bo.recurse))
+	if (a->out && (n > 1 || bo->from || bo->recurse))
 		return cli_usage("apply", "-o takes one input; use --out-dir or --in-place for more");
-	for (int i = optind; i < argc; i++)
-		if (!strcmp(argv[i], "-") && !a->out)
+	for (int i = 0; i < n; i++)
+		if (!strcmp(paths[i], "-") && !a->out)
 			return cli_usage("apply", "standard input (-) has no file to replace or name to "
 			                          "keep: give -o OUT (or -o - for standard output)");
 	a->to_stdout = a->out && !strcmp(a->out, "-");
@@ -415,11 +390,15 @@ static int check_args(apply_args *a, int argc, char **argv, int optind)
 	if (a->out_dir) {
 		if ((a->out_dirfd = open_out_dir(a->out_dir)) < 0)
 			return a->out_dirfd == -2 ? NXP_EXIT_USAGE : NXP_EXIT_INPUT;
-		a->bo.out_names = 1;
+		bo->out_names = 1;
 	}
-	a->bo.skip_suffix = a->backup;
-	a->bo.backup_suffix = a->in_place ? a->backup : NULL;
-	return cli_sign_finish(&a->sign, "apply", 0);
+	bo->skip_suffix = a->backup;
+	bo->backup_suffix = a->in_place ? a->backup : NULL;
+	int status = cli_sign_finish(&a->sign, "apply", 0);
+	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
+	if (!status)
+		signal(SIGXFSZ, SIG_IGN);
+	return status;
 }
 
 /* Signing options against the policy's signature mode, before any image is
@@ -454,84 +433,87 @@ static void on_recover(void *ctx, nxp_revert_event ev, const char *path, const c
 		cli_error(path ? path : "journal", "%s", msg);
 }
 
-int cmd_apply(int argc, char **argv)
+static void apply_init(void *vctx)
 {
-	apply_args a = {.cross_check = 1, .out_dirfd = -1};
-	cli_sign_init(&a.sign);
-	batch_opts_init(&a.bo);
-	int first = 0;
-	int status = parse_args(&a, argc, argv, &first);
-	if (status)
-		return status < 0 ? NXP_EXIT_OK : status;
-	/* A file-size limit (ulimit -f) must fail a write with EFBIG, not kill us. */
-	signal(SIGXFSZ, SIG_IGN);
-	nxp_policy *pol;
-	char *pol_name;
-	if ((status = batch_claim_stdin("apply", &a.bo, argv + first, argc - first)) ||
-	    (status = cli_policy_with_edits("apply", a.policy_path, &a.edits, &pol, &pol_name)))
-		return status;
-	if ((status = check_signing(&a, pol))) {
-		free(pol_name);
-		nxp_policy_free(pol);
-		return status;
-	}
-	nxp_signer *signer = NULL;
-	if (cli_sign_has_key(&a.sign) && (status = cli_sign_load(&a.sign, &signer))) {
-		free(pol_name);
-		nxp_policy_free(pol);
-		return status;
-	}
+	apply_args *a = vctx;
+	a->cross_check = 1;
+	a->out_dirfd = -1;
+	cli_sign_init(&a->sign);
+}
+
+/* A run killed in the middle of a byte patch left an open undo record:
+ * put those files back first, so no file stays in between. */
+static int recover(apply_args *a)
+{
 	nxp_error err = {0};
-	if (a.journal && nxp_journal_open(&a.journal_h, a.journal, &err)) {
-		cli_error_e(a.journal, &err);
-		nxp_signer_free(signer);
-		free(pol_name);
-		nxp_policy_free(pol);
-		return NXP_EXIT_INPUT;
-	}
-	/* A run killed in the middle of a byte patch left an open undo record:
-	 * put those files back first, so no file stays in between. */
-	if (a.journal_h) {
-		nxp_revert_summary rs;
-		if (nxp_recover(a.journal, a.journal_h, on_recover, NULL, &rs, &err) ||
-		    rs.refused || rs.failed) {
-			if (err.code)
-				cli_error_e(a.journal, &err);
-			else
-				cli_error(a.journal, "an interrupted --in-place=bytes run left a file this "
-				                     "journal cannot restore (above); nothing else done: "
-				                     "look at it, or use another journal");
-			nxp_journal_close(a.journal_h, &err);
-			nxp_signer_free(signer);
-			free(pol_name);
-			nxp_policy_free(pol);
-			return NXP_EXIT_INPUT;
-		}
-	}
-	a.pol = pol;
-	a.signer = signer;
-	if (a.to_stdout) {
-		if ((status = cli_stdout_begin("apply", &a.stdout_to))) {
-			nxp_signer_free(signer);
-			free(pol_name);
-			nxp_policy_free(pol);
-			return status;
-		}
-		a.out = a.stdout_to.path;
-	}
-	batch_cmd cmd = {.name = "apply", .policy = pol_name, .process = apply_one, .ctx = &a,
-	                 .labels = {"changed", "unchanged", "refused", 0}};
-	status = batch_run(&cmd, &a.bo, argv + first, argc - first);
-	if (a.to_stdout)
-		status = cli_stdout_end(&a.stdout_to, status);
-	if (nxp_journal_close(a.journal_h, &err)) {
-		cli_error_e(a.journal, &err);
+	nxp_revert_summary rs;
+	if (!nxp_recover(a->journal, a->journal_h, on_recover, NULL, &rs, &err) && !rs.refused &&
+	    !rs.failed)
+		return 0;
+	if (err.code)
+		cli_error_e(a->journal, &err);
+	else
+		cli_error(a->journal, "an interrupted --in-place=bytes run left a file this "
+		                      "journal cannot restore (above); nothing else done: "
+		                      "look at it, or use another journal");
+	nxp_journal_close(a->journal_h, &err);
+	return NXP_EXIT_INPUT;
+}
+
+/* The signer, the journal (and what it must recover first), standard
+ * output: 0, or an exit status with all of it freed. */
+static int apply_setup(void *vctx, const nxp_policy *pol, const batch_opts *bo)
+{
+	apply_args *a = vctx;
+	(void)bo;
+	int status = check_signing(a, pol);
+	if (status)
+		return status;
+	if (cli_sign_has_key(&a->sign) && (status = cli_sign_load(&a->sign, &a->signer)))
+		return status;
+	nxp_error err = {0};
+	if (a->journal && nxp_journal_open(&a->journal_h, a->journal, &err)) {
+		cli_error_e(a->journal, &err);
 		status = NXP_EXIT_INPUT;
 	}
-	if (a.out_dirfd >= 0)
-		close(a.out_dirfd);
-	nxp_signer_free(signer);
-	free(pol_name);
-	nxp_policy_free(pol);
+	if (!status && a->journal_h)
+		status = recover(a);
+	a->pol = pol;
+	if (!status && a->to_stdout && !(status = cli_stdout_begin("apply", &a->stdout_to)))
+		a->out = a->stdout_to.path;
+	if (status) {
+		nxp_signer_free(a->signer);
+		a->signer = NULL;
+	}
 	return status;
 }
+
+static int apply_finish(void *vctx, int status)
+{
+	apply_args *a = vctx;
+	nxp_error err = {0};
+	if (a->to_stdout)
+		status = cli_stdout_end(&a->stdout_to, status);
+	if (nxp_journal_close(a->journal_h, &err)) {
+		cli_error_e(a->journal, &err);
+		status = NXP_EXIT_INPUT;
+	}
+	if (a->out_dirfd >= 0)
+		close(a->out_dirfd);
+	nxp_signer_free(a->signer);
+	return status;
+}
+
+const cli_batch_spec cli_apply_spec = {
+	.synopsis = "[options] PATH... (-o OUT | --out-dir DIR | --in-place)",
+	.about = about,
+	.options = apply_options,
+	.more = more_groups,
+	.ctx_size = sizeof(apply_args),
+	.init = apply_init,
+	.opt = apply_opt,
+	.check = apply_check,
+	.setup = apply_setup,
+	.process = apply_one,
+	.finish = apply_finish,
+};

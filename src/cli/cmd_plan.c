@@ -2,13 +2,10 @@
 /* nxpatch plan [--policy FILE] [--format text|json|jsonl|sarif|html] [--check]
  *   [batch options] PATH...
  * The dry run: what apply would change in each image. Writes nothing. */
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli/batch.h"
 #include "cli/cli.h"
-#include "cli/edits.h"
-#include "cli/rules.h"
+#include "cli/runner.h"
 #include "nxpatch/check.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
@@ -19,13 +16,6 @@ static const cli_opt plan_options[] = {
 	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl, sarif or html"},
 	{'c', 0, "check", NULL, "exit 1 when any image has changes pending or is refused"},
 	CLI_OPT_END,
-};
-
-static const cli_optgroup groups[] = {
-	{"options", plan_options},
-	{"inline edits (EDITBIN-style; after the --policy file's rules)", cli_edit_options},
-	{"batch options", batch_options},
-	CLI_GROUPS_END,
 };
 
 typedef struct plan_ctx {
@@ -72,59 +62,30 @@ static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_input_close(in);
 }
 
-int cmd_plan(int argc, char **argv)
+static int plan_opt(void *vctx, int c, const char *arg)
 {
-	const char *policy_path = NULL;
-	plan_ctx ctx = {0};
-	cli_edits edits = {.n = 0};
-	batch_opts bo;
-	batch_opts_init(&bo);
-	cli_parser p;
-	cli_parse_init(&p, "plan", "[options] PATH...",
-	               "Shows what apply would change in each image (the dry run); writes nothing.\n",
-	               groups);
-	int c;
-	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
-		if (c == CLI_STOP)
-			return p.status;
-		int s = cli_edit_opt(&edits, c, p.arg, "plan");
-		if (!s)
-			s = batch_opt(&bo, c, p.arg, "plan");
-		if (s < 0)
-			return NXP_EXIT_USAGE;
-		if (s > 0)
-			continue;
-		switch (c) {
-		case 'p':
-			policy_path = p.arg;
-			break;
-		case 'f':
-			if (!cli_parse_format_in("plan", p.arg, &bo.format,
-			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
-			                                 1u << CLI_SARIF | 1u << CLI_HTML))
-				return NXP_EXIT_USAGE;
-			break;
-		case 'c':
-			ctx.check = 1;
-			break;
-		}
-	}
-	if (p.optind >= argc && !bo.from)
-		return cli_usage("plan", "no input files");
-	nxp_policy *pol;
-	char *pol_name;
-	int status = batch_claim_stdin("plan", &bo, argv + p.optind, argc - p.optind);
-	if (!status)
-		status = cli_policy_with_edits("plan", policy_path, &edits, &pol, &pol_name);
-	if (status)
-		return status;
-	ctx.pol = pol;
-	ctx.format = bo.format;
-	ctx.verbose = bo.verbose;
-	batch_cmd cmd = {.name = "plan", .policy = pol_name, .process = plan_one, .ctx = &ctx,
-	                 .labels = {"to change", "unchanged", "refused", 0}};
-	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
-	free(pol_name);
-	nxp_policy_free(pol);
-	return status;
+	plan_ctx *ctx = vctx;
+	(void)arg;
+	if (c == 'c')
+		ctx->check = 1;
+	return 1;
 }
+
+static int plan_setup(void *vctx, const nxp_policy *pol, const batch_opts *bo)
+{
+	plan_ctx *ctx = vctx;
+	ctx->pol = pol;
+	ctx->format = bo->format;
+	ctx->verbose = bo->verbose;
+	return 0;
+}
+
+const cli_batch_spec cli_plan_spec = {
+	.synopsis = "[options] PATH...",
+	.about = "Shows what apply would change in each image (the dry run); writes nothing.\n",
+	.options = plan_options,
+	.ctx_size = sizeof(plan_ctx),
+	.opt = plan_opt,
+	.setup = plan_setup,
+	.process = plan_one,
+};

@@ -5,6 +5,7 @@
 
 #include "cli/batch.h"
 #include "cli/cli.h"
+#include "cli/runner.h"
 #include "nxpatch/check.h"
 #include "nxpatch/crosscheck.h"
 #include "nxpatch/input.h"
@@ -16,12 +17,6 @@ static const cli_opt scan_options[] = {
 	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl, sarif or html"},
 	{'c', 0, "cross-check", NULL, "compare every header and section field with LIEF's reading"},
 	CLI_OPT_END,
-};
-
-static const cli_optgroup groups[] = {
-	{"options", scan_options},
-	{"batch options", batch_options},
-	CLI_GROUPS_END,
 };
 
 typedef struct scan_ctx {
@@ -107,37 +102,30 @@ static void scan_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_input_close(in);
 }
 
-int cmd_scan(int argc, char **argv)
+static int scan_opt(void *vctx, int c, const char *arg)
 {
-	scan_ctx ctx = {0};
-	batch_opts bo;
-	batch_opts_init(&bo);
-	cli_parser p;
-	cli_parse_init(&p, "scan", "[options] PATH...",
-	               "Reports each image's DEP/NX posture; changes nothing.\n", groups);
-	int c;
-	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
-		if (c == CLI_STOP)
-			return p.status;
-		int s = batch_opt(&bo, c, p.arg, "scan");
-		if (s < 0)
-			return NXP_EXIT_USAGE;
-		if (s > 0)
-			continue;
-		switch (c) {
-		case 'f':
-			if (!cli_parse_format_in("scan", p.arg, &bo.format,
-			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
-			                                 1u << CLI_SARIF | 1u << CLI_HTML))
-				return NXP_EXIT_USAGE;
-			break;
-		case 'c':
-			ctx.cross = 1;
-			break;
-		}
-	}
-	ctx.json = bo.format == CLI_JSON || bo.format == CLI_JSONL || bo.format == CLI_HTML;
-	ctx.verbose = bo.verbose;
-	batch_cmd cmd = {.name = "scan", .process = scan_one, .ctx = &ctx};
-	return batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
+	scan_ctx *ctx = vctx;
+	(void)arg;
+	if (c == 'c')
+		ctx->cross = 1;
+	return 1;
 }
+
+static int scan_setup(void *vctx, const nxp_policy *pol, const batch_opts *bo)
+{
+	scan_ctx *ctx = vctx;
+	(void)pol;
+	ctx->json = bo->format == CLI_JSON || bo->format == CLI_JSONL || bo->format == CLI_HTML;
+	ctx->verbose = bo->verbose;
+	return 0;
+}
+
+const cli_batch_spec cli_scan_spec = {
+	.synopsis = "[options] PATH...",
+	.about = "Reports each image's DEP/NX posture; changes nothing.\n",
+	.options = scan_options,
+	.ctx_size = sizeof(scan_ctx),
+	.opt = scan_opt,
+	.setup = scan_setup,
+	.process = scan_one,
+};

@@ -4,13 +4,10 @@
  * Does each image comply: nothing pending under the policy, a valid or zero
  * checksum, no W+X section the policy does not allow, and (with --trust)
  * every signature entry valid and chaining to a trust anchor. */
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli/batch.h"
 #include "cli/cli.h"
-#include "cli/edits.h"
-#include "cli/rules.h"
+#include "cli/runner.h"
 #include "nxpatch/check.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
@@ -23,13 +20,6 @@ static const cli_opt verify_options[] = {
 	{'t', 't', "trust", "CA.pem", "also check every signature chains to these trust anchors"},
 	{'f', 'f', "format", "FORMAT", "text (default), json, jsonl, sarif or html"},
 	CLI_OPT_END,
-};
-
-static const cli_optgroup groups[] = {
-	{"options", verify_options},
-	{"inline edits (EDITBIN-style; after the --policy file's rules)", cli_edit_options},
-	{"batch options", batch_options},
-	CLI_GROUPS_END,
 };
 
 static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
@@ -55,8 +45,9 @@ static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *
 }
 
 typedef struct verify_ctx {
+	const char *trust_path;
 	const nxp_policy *pol;
-	const nxp_trust *trust;
+	nxp_trust *trust;
 	int format;
 	int verbose;
 } verify_ctx;
@@ -104,65 +95,46 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_input_close(in);
 }
 
-int cmd_verify(int argc, char **argv)
+static int verify_opt(void *vctx, int c, const char *arg)
 {
-	const char *policy_path = NULL, *trust_path = NULL;
-	cli_edits edits = {.n = 0};
-	batch_opts bo;
-	batch_opts_init(&bo);
-	cli_parser p;
-	cli_parse_init(&p, "verify", "[options] PATH...",
-	               "Checks each image complies with the policy: nothing pending, a valid or zero\n"
-	               "checksum, no W+X section the policy does not allow, and with --trust every\n"
-	               "signature valid and chaining to a trust anchor.\n",
-	               groups);
-	int c;
-	while ((c = cli_next(&p, argc, argv)) != CLI_END) {
-		if (c == CLI_STOP)
-			return p.status;
-		int s = cli_edit_opt(&edits, c, p.arg, "verify");
-		if (!s)
-			s = batch_opt(&bo, c, p.arg, "verify");
-		if (s < 0)
-			return NXP_EXIT_USAGE;
-		if (s > 0)
-			continue;
-		switch (c) {
-		case 'p': policy_path = p.arg; break;
-		case 't': trust_path = p.arg; break;
-		case 'f':
-			if (!cli_parse_format_in("verify", p.arg, &bo.format,
-			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL |
-			                                 1u << CLI_SARIF | 1u << CLI_HTML))
-				return NXP_EXIT_USAGE;
-			break;
-		}
-	}
-	if (p.optind >= argc && !bo.from)
-		return cli_usage("verify", "no input files");
-	nxp_policy *pol;
-	char *pol_name;
-	int status = batch_claim_stdin("verify", &bo, argv + p.optind, argc - p.optind);
-	if (!status)
-		status = cli_policy_with_edits("verify", policy_path, &edits, &pol, &pol_name);
-	if (status)
-		return status;
-	nxp_trust *trust = NULL;
-	if (trust_path) {
+	verify_ctx *ctx = vctx;
+	if (c == 't')
+		ctx->trust_path = arg;
+	return 1;
+}
+
+static int verify_setup(void *vctx, const nxp_policy *pol, const batch_opts *bo)
+{
+	verify_ctx *ctx = vctx;
+	ctx->pol = pol;
+	ctx->format = bo->format;
+	ctx->verbose = bo->verbose;
+	if (ctx->trust_path) {
 		nxp_error err = {0};
-		if (nxp_trust_load(&trust, trust_path, &err)) {
-			cli_error(trust_path, "%s", err.msg);
-			free(pol_name);
-			nxp_policy_free(pol);
+		if (nxp_trust_load(&ctx->trust, ctx->trust_path, &err)) {
+			cli_error(ctx->trust_path, "%s", err.msg);
 			return NXP_EXIT_USAGE;
 		}
 	}
-	verify_ctx ctx = {pol, trust, bo.format, bo.verbose};
-	batch_cmd cmd = {.name = "verify", .policy = pol_name, .process = verify_one, .ctx = &ctx,
-	                 .labels = {.compliance = 1}};
-	status = batch_run(&cmd, &bo, argv + p.optind, argc - p.optind);
-	free(pol_name);
-	nxp_trust_free(trust);
-	nxp_policy_free(pol);
+	return 0;
+}
+
+static int verify_finish(void *vctx, int status)
+{
+	verify_ctx *ctx = vctx;
+	nxp_trust_free(ctx->trust);
 	return status;
 }
+
+const cli_batch_spec cli_verify_spec = {
+	.synopsis = "[options] PATH...",
+	.about = "Checks each image complies with the policy: nothing pending, a valid or zero\n"
+	         "checksum, no W+X section the policy does not allow, and with --trust every\n"
+	         "signature valid and chaining to a trust anchor.\n",
+	.options = verify_options,
+	.ctx_size = sizeof(verify_ctx),
+	.opt = verify_opt,
+	.setup = verify_setup,
+	.process = verify_one,
+	.finish = verify_finish,
+};

@@ -5,38 +5,49 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/runner.h"
 #include "nxpatch/crosscheck.h"
 #include "util/escape.h"
 #include "util/suggest.h"
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
-int cmd_scan(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_unsign(int argc, char **argv);
 int cmd_sigcheck(int argc, char **argv);
-int cmd_plan(int argc, char **argv);
-int cmd_apply(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
+/* A command of its own: fn parses and runs. */
+#define CMD(n, f, s) {.name = n, .fn = f, .summary = s}
+/* A batch command: the shared runner (cli/runner.h) runs it from its row:
+ * the --format values it takes, whether it loads a policy, its summary's
+ * words, and its own part (cmd_NAME.c). */
+#define BATCH(n, s, formats_, policy_, labels_, spec_)                                          \
+	{.name = n, .summary = s, .formats = formats_, .needs_policy = policy_, .labels = labels_,   \
+	 .batch = &spec_}
+#define APPLY_FORMATS (1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL)
+
 static const struct nxp_cmd commands[] = {
-	{"help", cmd_help, "show the commands"},
-	{"version", cmd_version, "print the version"},
-	{"scan", cmd_scan, "report each image's DEP/NX posture"},
-	{"policy", cmd_policy, "check a policy file, show the default"},
-	{"sign", cmd_sign, "sign an image with Authenticode (replaces signatures)"},
-	{"unsign", cmd_unsign, "remove an image's certificate table"},
-	{"sigcheck", cmd_sigcheck, "verify every Authenticode signature of images"},
-	{"plan", cmd_plan, "show what apply would change (dry run)"},
-	{"apply", cmd_apply, "patch images as the policy says, verify, replace"},
-	{"verify", cmd_verify, "check images comply with a policy (and their signatures)"},
-	{"revert", cmd_revert, "restore the originals of an apply --journal run"},
-	{"report", cmd_report, "merge the reports of --shard runs into one"},
-	{"trace", cmd_trace, "run a Windows program under DEP and record its execute faults"},
+	CMD("help", cmd_help, "show the commands"),
+	CMD("version", cmd_version, "print the version"),
+	BATCH("scan", "report each image's DEP/NX posture", CLI_FORMATS_ALL, 0,
+	      ((batch_labels){0}), cli_scan_spec),
+	CMD("policy", cmd_policy, "check a policy file, show the default"),
+	CMD("sign", cmd_sign, "sign an image with Authenticode (replaces signatures)"),
+	CMD("unsign", cmd_unsign, "remove an image's certificate table"),
+	CMD("sigcheck", cmd_sigcheck, "verify every Authenticode signature of images"),
+	BATCH("plan", "show what apply would change (dry run)", CLI_FORMATS_ALL, 1,
+	      ((batch_labels){"to change", "unchanged", "refused", 0}), cli_plan_spec),
+	BATCH("apply", "patch images as the policy says, verify, replace", APPLY_FORMATS, 1,
+	      ((batch_labels){"changed", "unchanged", "refused", 0}), cli_apply_spec),
+	BATCH("verify", "check images comply with a policy (and their signatures)",
+	      CLI_FORMATS_ALL, 1, ((batch_labels){.compliance = 1}), cli_verify_spec),
+	CMD("revert", cmd_revert, "restore the originals of an apply --journal run"),
+	CMD("report", cmd_report, "merge the reports of --shard runs into one"),
+	CMD("trace", cmd_trace, "run a Windows program under DEP and record its execute faults"),
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -80,13 +91,18 @@ int cmd_help(int argc, char **argv)
 			return NXP_EXIT_OK;
 		}
 		char *args[] = {(char *)c->name, "--help", NULL};
-		return c->fn(2, args);
+		return cli_run_command(c, 2, args);
 	}
 	printf("usage: nxpatch <command> [options] [PATH...]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
 	printf("\n'nxpatch help COMMAND' or 'nxpatch COMMAND --help' lists a command's options.\n");
 	return NXP_EXIT_OK;
+}
+
+int cli_run_command(const struct nxp_cmd *c, int argc, char **argv)
+{
+	return c->batch ? cli_run_batch(c, argc, argv) : c->fn(argc, argv);
 }
 
 int cmd_version(int argc, char **argv)
@@ -121,7 +137,7 @@ int main(int argc, char **argv)
 		return finish(cmd_version(argc - 1, argv + 1));
 	const struct nxp_cmd *c = find_command(argv[1]);
 	if (c) {
-		int status = c->fn(argc - 1, argv + 1);
+		int status = cli_run_command(c, argc - 1, argv + 1);
 		nxp_lief_shutdown(); /* reap the LIEF worker, if one was started */
 		return finish(status);
 	}
