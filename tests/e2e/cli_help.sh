@@ -143,4 +143,15 @@ for w in $used; do
   grep -qx -- "$w" <<<"$cmds" || fail "the docs or rules tell people to run 'nxpatch $w', which is not a command"
 done
 
+# Each batch command's summary says what its row in the command table says.
+summary_is() { # want, command...
+  local want=$1 out; shift
+  out=$("$NX" "$@" -q "$T/a.exe" 2>&1 | tail -1) || true
+  grep -q -- "$want" <<<"$out" || fail "nxpatch $1: summary '$out', want '$want'"
+}
+summary_is "1 image scanned, 0 failed, 0 skipped;" scan
+summary_is "1 image scanned, 0 to change, 1 unchanged, 0 refused, 0 failed" plan
+summary_is "1 image scanned, 1 compliant, 0 not compliant, 0 failed" verify
+summary_is "1 image scanned, 0 changed, 1 unchanged, 0 refused, 0 failed" apply -o "$T/s.exe"
+
 echo "ok: help, did-you-mean, usage errors, man page and completion for: $(tr '\n' ' ' <<<"$cmds")"
