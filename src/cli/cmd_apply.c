@@ -327,6 +327,8 @@ static int check_bytes_mode(const apply_args *a)
 		                          "--in-place=bytes keeps the file and all its metadata");
 	return 0;
 }
+
+/* One of apply's own options (the signing options among them). */
 static int apply_opt(void *vctx, int c, const char *arg)
 {
 	apply_args *a = vctx;
