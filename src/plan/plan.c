@@ -97,11 +97,9 @@ static int unresolved_code_in_data(const planner *pl)
 	const nxp_image *img = pl->f->img;
 	const unsigned x = __builtin_ctz(NXP_SCN_MEM_EXECUTE);
 	for (unsigned i = 0; i < img->nsections; i++) {
-		if (!pl->f->section_evidence[i])
-			continue;
 		const bit_decision *d = &pl->sec[i][x];
 		int exec = d->decided ? d->value : !!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE);
-		if (!exec)
+		if (!exec && nxpi_section_evidence(pl->f, i))
 			return 1;
 	}
 	return 0;
@@ -116,7 +114,8 @@ static void evaluate_rules(planner *pl)
 	nxp_facts view = *pl->f;
 	for (size_t ri = 0; ri < pl->pol->nrules; ri++) {
 		const nxp_rule *r = &pl->pol->rules[ri];
-		view.code_in_data = unresolved_code_in_data(pl);
+		/* Judged only for a rule that asks (it reads the sections' evidence). */
+		view.code_in_data = r->code_in_data_cond >= 0 && unresolved_code_in_data(pl);
 		if (!nxpi_rule_matches(r, &view))
 			continue;
 		if (pl->plan && pl->plan->nmatched < NXP_MAX_MATCHED)
@@ -269,13 +268,35 @@ static void plan_pool(planner *pl)
 		warn(plan, "%s", pp.warnings[i]);
 }
 
-static uint32_t planned_checksum(const nxp_plan *p, const nxp_facts *f, uint64_t out_len)
+/* The input's checksum the plan's starts from: computed, or (opt's
+ * checksum_from_stored, facts derived on demand) the stored nonzero value,
+ * taken as correct and recorded so in the plan. 0 when it must be derived
+ * first (marked in the demand). */
+static int checksum_base(nxp_plan *p, const nxp_facts *f, const nxp_plan_options *opt,
+                         uint32_t *base)
+{
+	if (f->checksum_unread && opt->checksum_from_stored && f->img->checksum) {
+		p->checksum_from_stored = 1;
+		*base = f->img->checksum;
+		return 1;
+	}
+	if (!nxpi_checksum_read(f))
+		return 0;
+	*base = f->checksum_computed;
+	return 1;
+}
+
+static uint32_t planned_checksum(nxp_plan *p, const nxp_facts *f, uint64_t out_len,
+                                 const nxp_plan_options *opt)
 {
 	const nxp_image *img = f->img;
-	uint32_t sum;
-	if (out_len == img->len)
-		sum = f->checksum_computed - (uint32_t)img->len;
-	else
+	uint32_t sum, base = 0;
+	if (out_len == img->len) {
+		if (!checksum_base(p, f, opt, &base))
+			return 0;
+		p->checksum_base = base;
+		sum = base - (uint32_t)img->len;
+	} else
 		sum = nxp_pe_checksum(img->data, (size_t)out_len, img->checksum_offset) -
 		      (uint32_t)out_len;
 	sum = nxpi_pe_sum_residue(sum);
@@ -383,6 +404,8 @@ static void counterfactual_sanctions(const planner *pl, nxp_plan *plan)
 	for (unsigned i = 0; i < img->nsections; i++)
 		if ((img->sections[i].characteristics & NXP_SCN_WX) == NXP_SCN_WX)
 			pre->sections[i].characteristics &= ~NXP_SCN_MEM_EXECUTE;
+	/* Fully derived facts of pre, whatever pl->f leaves to be derived on
+	 * demand: this sub-judgement reads them directly. */
 	if (nxp_analyze(&pf, pre, pl->f->path, NULL)) {
 		nxp_facts_free(&pf);
 		goto out;
@@ -492,6 +515,13 @@ static void check_nx_safety(planner *pl)
 	size_t n = 0, shown = 0, total = 0;
 	nxp_where first = NXP_WHERE_NONE;
 	list[0] = '\0';
+	/* The records below must be complete for every section left
+	 * non-executable. */
+	for (unsigned i = 0; i < img->nsections; i++) {
+		const bit_decision *d = &pl->sec[i][x];
+		if (!(d->decided ? d->value : !!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE)))
+			nxpi_section_searched(pl->f, i);
+	}
 	for (size_t k = 0; k < pl->f->nevidence; k++) {
 		const nxp_evidence *e = &pl->f->evidence[k];
 		if (e->section < 0 || e->section >= (int)img->nsections)
@@ -715,7 +745,7 @@ int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
 	 * recomputes it after the signature is appended. */
 	int want_sum = pol->checksum == NXP_CHECKSUM_ALWAYS || (changed && img->checksum != 0);
 	if (plan->signature != NXP_SIGACT_RESIGN && want_sum) {
-		uint32_t sum = planned_checksum(plan, f, plan->out_len);
+		uint32_t sum = planned_checksum(plan, f, plan->out_len, opt);
 		if (sum != img->checksum)
 			add_change(plan, NXP_FIELD_CHECKSUM, -1, img->checksum_offset, 4, img->checksum,
 			           sum, NULL);
