@@ -24,7 +24,7 @@ static uint64_t align_up(uint64_t v, uint32_t a)
 	return a ? (v + a - 1) / a * a : v;
 }
 
-uint32_t nxp_addsec_rva(const nxp_image *img)
+uint32_t nxpi_addsec_rva(const nxp_image *img)
 {
 	uint64_t end = img->size_of_image;
 	for (unsigned i = 0; i < img->nsections; i++) {
@@ -56,7 +56,7 @@ static int power_of_two(uint32_t v)
 
 /* long-function: the refusals (header room, overlay, alignment, count), then the header
  * and size fields planned in the order they are written; each step needs the last. */
-int nxp_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
+int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
                     uint32_t len, uint32_t characteristics, char *why, size_t whylen)
 {
 	const char *what = "appending a section";
@@ -124,7 +124,7 @@ int nxp_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, cons
 
 	uint64_t raw_off = align_up(body, img->file_alignment);
 	uint64_t raw_size = align_up(len, img->file_alignment);
-	uint32_t rva = nxp_addsec_rva(img);
+	uint32_t rva = nxpi_addsec_rva(img);
 	uint64_t image_size = (uint64_t)rva + align_up(len, img->section_alignment);
 	if (!rva || raw_off + raw_size > UINT32_MAX || image_size > UINT32_MAX)
 		return no(why, whylen, "%s: the image would exceed 4 GiB", what);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: planning an appended section (addsec.c), used by nxp_plan_build
  * for pool: nx's NX wrappers. */
-#ifndef NXP_PLAN_ADDSEC_H
-#define NXP_PLAN_ADDSEC_H
+#ifndef NXPI_PLAN_ADDSEC_H
+#define NXPI_PLAN_ADDSEC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +12,7 @@
 
 /* The RVA a section appended to img gets: SizeOfImage (or the end of the
  * last section, if later) rounded up to SectionAlignment. */
-uint32_t nxp_addsec_rva(const nxp_image *img);
+uint32_t nxpi_addsec_rva(const nxp_image *img);
 
 /* Plan appending a section named name holding data[0..len) with the given
  * characteristics after plan->out_len (decided before: a stripped
@@ -23,7 +23,7 @@ uint32_t nxp_addsec_rva(const nxp_image *img);
  * data after its last section would be displaced (an overlay, a COFF symbol
  * table, debug data), its sections are not page aligned, or the section
  * would be writable and executable. */
-int nxp_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
+int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
                     uint32_t len, uint32_t characteristics, char *why, size_t whylen);
 
 #endif

@@ -12,8 +12,9 @@
  * imm32` (the immediate where the address was, so its relocation still
  * applies). Everything else that could hand out executable pool, and
  * everything not understood, refuses the whole image with the reason:
- * never a partial migration. Pure: the caller turns the result into plan
- * changes, the appended section and refusals. */
+ * never a partial migration. nxpi_plan_pool is pure; nxpi_plan_pool_changes
+ * and nxpi_plan_pool_section turn its result into plan changes, refusals
+ * and the appended section. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,14 +22,15 @@
 #include "analysis/driver_int.h"
 #include "nxpatch/driver.h"
 #include "plan/addsec.h"
+#include "plan/internal.h"
 #include "plan/pool.h"
 #include "util/bytes.h"
 
-static void refuse(nxp_pool_plan *pp, const char *rule, uint32_t rva, const char *fmt, ...)
+static void refuse(nxpi_pool_plan *pp, const char *rule, uint32_t rva, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void refuse(nxp_pool_plan *pp, const char *rule, uint32_t rva, const char *fmt, ...)
+static void refuse(nxpi_pool_plan *pp, const char *rule, uint32_t rva, const char *fmt, ...)
 {
-	if (pp->nrefusals >= NXP_POOL_MAX_NOTES) {
+	if (pp->nrefusals >= NXPI_POOL_MAX_NOTES) {
 		pp->refusals_dropped++;
 		return;
 	}
@@ -40,10 +42,10 @@ static void refuse(nxp_pool_plan *pp, const char *rule, uint32_t rva, const char
 	pp->refusal_rule[pp->nrefusals++] = rule;
 }
 
-static void note(nxp_pool_plan *pp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(nxp_pool_plan *pp, const char *fmt, ...)
+static void note(nxpi_pool_plan *pp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(nxpi_pool_plan *pp, const char *fmt, ...)
 {
-	if (pp->nwarnings >= NXP_POOL_MAX_NOTES)
+	if (pp->nwarnings >= NXPI_POOL_MAX_NOTES)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
@@ -62,10 +64,10 @@ static int kept(const nxp_rule *const *rules, size_t n, uint32_t rva)
 
 /* Record an edit; one edit feeding two calls is kept once, and edits that
  * overlap otherwise refuse the image. */
-static void add_edit(nxp_pool_plan *pp, const nxp_pool_edit *e)
+static void add_edit(nxpi_pool_plan *pp, const nxpi_pool_edit *e)
 {
 	for (size_t i = 0; i < pp->nedits; i++) {
-		const nxp_pool_edit *o = &pp->edits[i];
+		const nxpi_pool_edit *o = &pp->edits[i];
 		if (o->offset == e->offset && o->size == e->size && o->new_value == e->new_value)
 			return;
 		if (o->offset < e->offset + e->size && e->offset < o->offset + o->size) {
@@ -84,7 +86,7 @@ static void add_edit(nxp_pool_plan *pp, const nxp_pool_edit *e)
 
 /* Plan one executable site whose type the migration can change by its
  * immediate. */
-static void plan_imm(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+static void plan_imm(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
                      const char *rule)
 {
 	const char *api = nxp_drv_apis[s->api].name;
@@ -103,7 +105,7 @@ static void plan_imm(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site
 		return;
 	}
 	uint32_t old = nxp_le32(img->data + off);
-	add_edit(pp, &(nxp_pool_edit){NXP_FIELD_POOL_TYPE, off, 4, s->rva, s->imm_rva, 0, s->api, sec,
+	add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_POOL_TYPE, off, 4, s->rva, s->imm_rva, 0, s->api, sec,
 	                              old, old | NXP_POOL_NX_ALLOCATION, rule});
 }
 
@@ -147,7 +149,7 @@ static size_t relocs_over(const nxp_image *img, uint32_t lo, uint32_t hi, reloc_
 }
 
 /* The wrapper for s's API and slot, allocated on first use. */
-static int wrapper_for(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+static int wrapper_for(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
                        uint32_t *rva)
 {
 	for (size_t i = 0; i < pp->nwraps; i++)
@@ -155,14 +157,14 @@ static int wrapper_for(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_si
 			*rva = pp->wraps[i].rva;
 			return 0;
 		}
-	uint32_t base = nxp_addsec_rva(img);
-	if (!base || pp->nwraps >= NXP_POOL_MAX_WRAPS)
+	uint32_t base = nxpi_addsec_rva(img);
+	if (!base || pp->nwraps >= NXPI_POOL_MAX_WRAPS)
 		return -1;
 	uint32_t at = base + (uint32_t)pp->nwraps * NXP_NXWRAP_SIZE;
 	if (nxpi_nxwrap_encode(img->machine == NXP_MACHINE_AMD64, s->api, at, s->iat_rva,
 	                      pp->code + pp->nwraps * NXP_NXWRAP_SIZE))
 		return -1;
-	pp->wraps[pp->nwraps++] = (nxp_pool_wrap){s->api, s->iat_rva, at};
+	pp->wraps[pp->nwraps++] = (nxpi_pool_wrap){s->api, s->iat_rva, at};
 	*rva = at;
 	return 0;
 }
@@ -179,7 +181,7 @@ static uint64_t le_bytes(const uint8_t *b, unsigned n)
  * target, to reach the wrapper (docs/drivers.md "The wrapper route").
  * long-function: each refusal names the exact reason for its site shape (x64 and x86,
  * call and register load); splitting them apart is owed (issue 18). */
-static void plan_wrapped(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+static void plan_wrapped(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
                          const char *rule)
 {
 	const char *api = nxp_drv_apis[s->api].name;
@@ -190,7 +192,7 @@ static void plan_wrapped(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_
 		       "%s call at 0x%x: the pool type is set by %s at 0x%x, too short to hold 0x200, "
 		       "and no NX wrapper can take its place (%s)",
 		       api, s->rva, nxp_arg_how_name(s->how), s->setter_rva,
-		       pp->nwraps >= NXP_POOL_MAX_WRAPS ? "too many wrappers"
+		       pp->nwraps >= NXPI_POOL_MAX_WRAPS ? "too many wrappers"
 		                                        : "its argument is not where a wrapper reaches it");
 		return;
 	}
@@ -292,11 +294,11 @@ static void plan_wrapped(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_
 		       want && img->has_relocs ? "one HIGHLOW on its address operand" : "none");
 		return;
 	}
-	add_edit(pp, &(nxp_pool_edit){NXP_FIELD_CALL_SITE, off, len, s->rva, at, wr, s->api, sec,
+	add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_CALL_SITE, off, len, s->rva, at, wr, s->api, sec,
 	                              le_bytes(b, len), le_bytes(nb, len), rule});
 	if (drop_reloc && nhits) {
 		uint32_t eoff = hits[0].entry_off;
-		add_edit(pp, &(nxp_pool_edit){NXP_FIELD_RELOC_ENTRY, eoff, 2, s->rva, hits[0].rva, 0,
+		add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_RELOC_ENTRY, eoff, 2, s->rva, hits[0].rva, 0,
 		                              s->api, nxp_pe_section_of_rva(img, img->reloc.rva),
 		                              nxp_le16(img->data + eoff), 0, rule});
 	}
@@ -304,7 +306,7 @@ static void plan_wrapped(nxp_pool_plan *pp, const nxp_image *img, const nxp_drv_
 
 /* Plan one executable site: its immediate when wide enough, else the
  * wrapper route. */
-static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_driver_facts *d,
+static void plan_site(nxpi_pool_plan *pp, const nxp_image *img, const nxp_driver_facts *d,
                       const nxp_rule *const *rules, size_t nrules, const nxp_drv_site *s,
                       const char *rule)
 {
@@ -327,7 +329,7 @@ static void plan_site(nxp_pool_plan *pp, const nxp_image *img, const nxp_driver_
 	plan_wrapped(pp, img, s, rule);
 }
 
-void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const *rules,
+void nxpi_plan_pool(nxpi_pool_plan *pp, const nxp_facts *f, const nxp_rule *const *rules,
                    size_t nrules)
 {
 	memset(pp, 0, sizeof(*pp));
@@ -410,4 +412,59 @@ void nxp_plan_pool(nxp_pool_plan *pp, const nxp_facts *f, const nxp_rule *const 
 		       "the driver has a Dynamic Value Relocation Table (import call optimisation or "
 		       "retpoline): the kernel loader rewrites its import call sites, and patched "
 		       "sites would not match what it expects");
+}
+
+void nxpi_plan_pool_changes(nxpi_planner *pl)
+{
+	nxp_plan *plan = pl->plan;
+	nxpi_pool_plan pp;
+	nxpi_plan_pool(&pp, pl->f, pl->pool_rules, pl->npool);
+	for (size_t i = 0; i < pp.nedits; i++) {
+		const nxpi_pool_edit *e = &pp.edits[i];
+		nxpi_plan_change(plan, e->field, e->section, e->offset, e->size, e->old_value,
+		                 e->new_value, NULL);
+		nxp_change *c = &plan->changes[plan->nchanges - 1];
+		c->bits[0] = (nxp_bit_change){NXP_POOL_NX_ALLOCATION, 1, e->rule};
+		c->nbits = 1;
+		c->site_rva = e->site_rva;
+		c->api = e->api;
+		c->rva = e->rva;
+		c->target_rva = e->target_rva;
+	}
+	if (pp.nwraps) {
+		pl->nwraps = (unsigned)pp.nwraps;
+		pl->wrap_len = (uint32_t)pp.nwraps * NXP_NXWRAP_SIZE;
+		memcpy(pl->wrap_code, pp.code, pl->wrap_len);
+		pl->wrap_rule = pl->pool_rules[pl->npool - 1]->id;
+	}
+	for (size_t i = 0; i < pp.nrefusals; i++) {
+		nxp_where w = NXP_WHERE_NONE;
+		if (pp.refusal_rva[i]) {
+			w.has_rva = 1;
+			w.rva = pp.refusal_rva[i];
+			w.section = nxp_pe_section_of_rva(pl->f->img, w.rva);
+		}
+		nxpi_plan_refuse(plan, NXP_F_REFUSED_POOL, w, pp.refusal_rule[i], "%s", pp.refusals[i]);
+	}
+	if (pp.refusals_dropped)
+		nxpi_plan_refuse(plan, NXP_F_REFUSED_POOL, NXP_WHERE_NONE, NULL,
+		                 "and %zu more pool call sites refused", pp.refusals_dropped);
+	for (size_t i = 0; i < pp.nwarnings; i++)
+		nxpi_plan_warn(plan, "%s", pp.warnings[i]);
+}
+
+void nxpi_plan_pool_section(nxpi_planner *pl)
+{
+	nxp_plan *plan = pl->plan;
+	if (!pl->nwraps || plan->nrefusals)
+		return;
+	char why[320];
+	if (nxpi_addsec_plan(plan, pl->f->img, NXP_NXWRAP_SECTION, pl->wrap_code, pl->wrap_len,
+	                     NXP_NXWRAP_CHARACTERISTICS, why, sizeof(why)))
+		nxpi_plan_refuse(plan, NXP_F_REFUSED_ADD_SECTION, NXP_WHERE_NONE, pl->wrap_rule,
+		                 "pool: nx needs a section of %u NX wrapper%s for the call sites whose "
+		                 "pool type is set too short to hold 0x200; %s",
+		                 pl->nwraps, pl->nwraps == 1 ? "" : "s", why);
+	else
+		plan->add.nwrappers = pl->nwraps;
 }
