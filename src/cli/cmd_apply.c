@@ -134,7 +134,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	/* Facts derived on demand: only what the plan's decisions read. */
 	if (nxp_input_plan(plan, a->pol, in, &popt, &err)) {
 		batch_error(r, path, "%s", err.msg);
-		r->cls = "failed";
+		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
 		free(plan);
 		nxp_input_close(in);
