@@ -521,6 +521,13 @@ def main():
                                   f"{corpus_bytes / 1e6:.0f} MB)",
                                   [nx, sub, "-r", "-q", "-j", j, "--format", "json"] + pp
                                   + [a.corpus], corpus_bytes, corpus_n, ok=(0, 1, 3)))
+        # Peak RSS in every other format (streamed: it must not grow with
+        # the number of images).
+        for fmt in ("text", "jsonl", "sarif", "html"):
+            cases.append(Case(f"corpus.plan-fmt-{fmt}", C,
+                              f"nxpatch plan -j 2 --format {fmt} ({corpus_n} files)",
+                              [nx, "plan", "-r", "-q", "-j", "2", "--format", fmt, "--policy", pol,
+                               a.corpus], corpus_bytes, corpus_n, ok=(0, 1, 3)))
     else:
         log("bench: no corpus (--corpus DIR or NXP_BENCH_CORPUS): the corpus cases are skipped")
 
@@ -608,14 +615,22 @@ def main():
                 mib = max(by[nm].rss_kb) / 1024
                 target(f"corpus: {sub} -j {j} --format json peak RSS <= 64 MiB",
                        f"{mib:.0f} MiB", mib <= 64)
+    for fmt in ("text", "jsonl", "sarif", "html"):
+        nm = f"corpus.plan-fmt-{fmt}"
+        if nm in by:
+            mib = max(by[nm].rss_kb) / 1024
+            target(f"corpus: plan -j 2 --format {fmt} peak RSS <= 64 MiB", f"{mib:.0f} MiB",
+                   mib <= 64)
+    def ms(nm):
+        v = med(nm)
+        return f"{v * 1000:.1f} ms" if v else "not run"
     if med("inplace.trust-210mb"):
         m = med("inplace.trust-210mb")
         target("apply --in-place=bytes --trust-checksum, 210 MB image, valid checksum <= 10 ms",
                f"{m * 1000:.1f} ms (without --trust-checksum, one read pass: "
-               f"{med('inplace.bytes-210mb') * 1000:.1f} ms; scan of it {med('inplace.scan-210mb') * 1000:.1f} ms; "
-               f"rename mode {med('inplace.rename-210mb') * 1000:.0f} ms; cp + sync "
-               f"{med('big.cp_sync') * 1000:.0f} ms)", m <= 0.010,
-               "process start, the journal's and the file's fsync")
+               f"{ms('inplace.bytes-210mb')}; scan of it {ms('inplace.scan-210mb')}; "
+               f"rename mode {ms('inplace.rename-210mb')}; cp + sync {ms('big.cp_sync')})",
+               m <= 0.010, "process start, the journal's and the file's fsync")
     if med("inplace.bytes-210mb-badsum"):
         target("apply --in-place=bytes, 210 MB image, checksum not valid: one read pass (report)",
                f"{med('inplace.bytes-210mb-badsum') * 1000:.1f} ms", None)
