@@ -249,6 +249,15 @@ static void resolve_reg(const sweep *w, size_t from, int reg, nxp_drv_site *site
 	}
 }
 
+/* The stack moved at instruction in in a way not followed: the argument is
+ * unknown (NXP_HOW_STACK), in named as its setter. */
+static void stack_moved(nxp_drv_site *site, const dins *in)
+{
+	site->how = NXP_HOW_STACK;
+	site->setter_rva = in->rva;
+	site->setter_len = in->size;
+}
+
 /* A stack argument at [rsp+disp] (x64) / [esp+disp] (x86, gcc's `mov
  * [esp+n], ...` before a call instead of pushes) as of before instruction
  * `from` back. */
@@ -266,9 +275,7 @@ static void resolve_stack(const sweep *w, size_t from, int64_t disp, nxp_drv_sit
 			return;
 		}
 		if (in->wmask & RSP_BIT) {
-			site->how = NXP_HOW_STACK;
-			site->setter_rva = in->rva;
-			site->setter_len = in->size;
+			stack_moved(site, in);
 			return;
 		}
 		const cs_x86_op *d = &in->op[0], *s = &in->op[1];
@@ -330,9 +337,7 @@ static void resolve_push(const sweep *w, int n, nxp_drv_site *site)
 				return;
 			}
 			if (in->wmask & RSP_BIT) {
-				site->how = NXP_HOW_STACK;
-				site->setter_rva = in->rva;
-				site->setter_len = in->size;
+				stack_moved(site, in);
 				return;
 			}
 			continue;

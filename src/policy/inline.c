@@ -312,17 +312,15 @@ static int compile_edit(compiled *c, const nxp_edit *e, const char *text, nxp_er
 	int bad = 0;
 	switch (e->kind) {
 	case NXP_EDIT_SIGNATURE:
-		if (mode_of(signature_modes, "signature mode", e->value, &v, why, sizeof(why)))
+	case NXP_EDIT_CHECKSUM: {
+		int is_sig = e->kind == NXP_EDIT_SIGNATURE;
+		if (mode_of(is_sig ? signature_modes : checksum_modes,
+		            is_sig ? "signature mode" : "checksum mode", e->value, &v, why, sizeof(why)))
 			break;
-		c->sig = (int)v;
-		c->sig_text = e->value;
+		*(is_sig ? &c->sig : &c->sum) = (int)v;
+		*(is_sig ? &c->sig_text : &c->sum_text) = e->value;
 		return NXP_OK;
-	case NXP_EDIT_CHECKSUM:
-		if (mode_of(checksum_modes, "checksum mode", e->value, &v, why, sizeof(why)))
-			break;
-		c->sum = (int)v;
-		c->sum_text = e->value;
-		return NXP_OK;
+	}
 	case NXP_EDIT_ALLOW_WX:
 		return NXP_OK;
 	case NXP_EDIT_SET:
