@@ -46,7 +46,7 @@ typedef struct dins {
 #define RSP_BIT (1u << 4)
 
 typedef struct sweep {
-	nxp_drv_scan *s;
+	nxpi_drv_scan *s;
 	csh cs;
 	cs_insn *insn;
 	uint32_t *targets;          /* sorted */
@@ -68,7 +68,7 @@ typedef struct sweep {
 	size_t nloads;
 } sweep;
 
-static int slot_api(const nxp_drv_code *c, uint64_t rva)
+static int slot_api(const nxpi_drv_code *c, uint64_t rva)
 {
 	size_t lo = 0, hi = c->nslots;
 	while (lo < hi) {
@@ -87,7 +87,7 @@ static int slot_api(const nxp_drv_code *c, uint64_t rva)
  * [disp32] (x86, without base or index); 0 otherwise. */
 static uint64_t mem_global(const sweep *w, const dins *in, const x86_op_mem *m)
 {
-	const nxp_drv_code *c = w->s->code;
+	const nxpi_drv_code *c = w->s->code;
 	if (m->index != X86_REG_INVALID)
 		return 0;
 	if (c->is64 && m->base == X86_REG_RIP)
@@ -100,7 +100,7 @@ static uint64_t mem_global(const sweep *w, const dins *in, const x86_op_mem *m)
 }
 
 /* The NX wrapper at rva, or NULL. */
-static const nxp_drv_wrap *find_wrap(const nxp_drv_code *c, uint64_t rva)
+static const nxpi_drv_wrap *find_wrap(const nxpi_drv_code *c, uint64_t rva)
 {
 	for (size_t i = 0; i < c->nwraps; i++)
 		if (c->wraps[i].rva == rva)
@@ -431,7 +431,7 @@ static int record_call(sweep *w, int api, uint32_t iat, nxp_call_shape shape, co
 	} else {
 		resolve_push(w, a->arg, &site);
 	}
-	site.verdict = site.known ? nxp_drv_judge(a->kind, site.value) : NXP_SITE_UNKNOWN;
+	site.verdict = site.known ? nxpi_drv_judge(a->kind, site.value) : NXP_SITE_UNKNOWN;
 	if (wrapped && site.verdict != NXP_SITE_OK)
 		site.verdict = NXP_SITE_WRAPPED; /* the wrapper asks for NX whatever the type */
 	return add_site(w, &site);
@@ -501,7 +501,7 @@ static int no_fallthrough(unsigned id)
  * a register loaded from one, to an NX wrapper or to an import thunk. */
 static int classify_call(sweep *w, const dins *in)
 {
-	const nxp_drv_code *c = w->s->code;
+	const nxpi_drv_code *c = w->s->code;
 	const cs_x86_op *o0 = &in->op[0];
 	if (in->id == X86_INS_JMP && w->nwin == 1 && find_thunk(w, in->rva))
 		return NXP_OK; /* an import thunk: its callers are the sites */
@@ -521,7 +521,7 @@ static int classify_call(sweep *w, const dins *in)
 			return record_call(w, ld->api, ld->iat_rva, NXP_CALL_REG, ld, 0, ld->wrapped);
 		}
 	} else if (o0->type == X86_OP_IMM) {
-		const nxp_drv_wrap *wr = find_wrap(c, (uint64_t)o0->imm);
+		const nxpi_drv_wrap *wr = find_wrap(c, (uint64_t)o0->imm);
 		const struct thunk *t = find_thunk(w, (uint64_t)o0->imm);
 		if (wr)
 			return record_call(w, wr->api, wr->iat_rva, NXP_CALL_WRAPPER, NULL, 0, 1);
@@ -535,7 +535,7 @@ static int classify_call(sweep *w, const dins *in)
  * store, recorded. Returns whether in is one. */
 static int optin_store(sweep *w, const dins *in)
 {
-	nxp_drv_scan *s = w->s;
+	nxpi_drv_scan *s = w->s;
 	const cs_x86_op *o0 = &in->op[0], *o1 = &in->op[1];
 	if (!mov_like(in->id) || in->nops != 2 || o0->type != X86_OP_MEM || o0->size != 4 ||
 	    o1->type != X86_OP_IMM || !((uint32_t)o1->imm & NXP_POOL_NX_ALLOCATION) ||
@@ -555,7 +555,7 @@ static int optin_store(sweep *w, const dins *in)
  * Returns whether in is one. */
 static int wrapper_load(sweep *w, const dins *in)
 {
-	const nxp_drv_code *c = w->s->code;
+	const nxpi_drv_code *c = w->s->code;
 	const cs_x86_op *o0 = &in->op[0], *o1 = &in->op[1];
 	if (!c->nwraps || in->nops != 2 || o0->type != X86_OP_REG || o0->size != (c->is64 ? 8 : 4) ||
 	    w->nloads >= NXP_DRV_MAX_LOADS)
@@ -566,7 +566,7 @@ static int wrapper_load(sweep *w, const dins *in)
 	else if (!c->is64 && in->id == X86_INS_MOV && o1->type == X86_OP_IMM &&
 	         (uint32_t)o1->imm >= c->image_base)
 		t = (uint32_t)o1->imm - c->image_base;
-	const nxp_drv_wrap *wr = t ? find_wrap(c, t) : NULL;
+	const nxpi_drv_wrap *wr = t ? find_wrap(c, t) : NULL;
 	if (!wr)
 		return 0;
 	w->loads[w->nloads++] = (struct load){in->rva, wr->iat_rva, wr->api, 0, 1};
@@ -577,8 +577,8 @@ static int wrapper_load(sweep *w, const dins *in)
  * or a reference that is not a call. */
 static int slot_ref(sweep *w, const dins *in)
 {
-	nxp_drv_scan *s = w->s;
-	const nxp_drv_code *c = s->code;
+	nxpi_drv_scan *s = w->s;
+	const nxpi_drv_code *c = s->code;
 	const cs_x86_op *o0 = &in->op[0];
 	for (unsigned i = 0; i < in->nops; i++) {
 		if (in->op[i].type != X86_OP_MEM)
@@ -613,7 +613,7 @@ static int classify(sweep *w)
 	return slot_ref(w, in);
 }
 
-int nxp_drv_scan_code(nxp_drv_scan *s, const uint8_t *code, size_t len, uint32_t rva)
+int nxpi_drv_scan_code(nxpi_drv_scan *s, const uint8_t *code, size_t len, uint32_t rva)
 {
 	sweep *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -665,7 +665,7 @@ out:
 	return rc;
 }
 
-void nxp_drv_scan_finish(nxp_drv_scan *s)
+void nxpi_drv_scan_finish(nxpi_drv_scan *s)
 {
 	nxp_driver_facts *d = s->d;
 	for (size_t i = 0; i < d->nsites; i++) {

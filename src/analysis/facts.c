@@ -68,7 +68,7 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 	if (!rc)
 		rc = nxpi_collect_evidence(f, err);
 	if (!rc && f->kind == NXP_KIND_DRIVER)
-		rc = nxp_drv_analyze(f);
+		rc = nxpi_drv_analyze(f);
 	if (rc && err && !err->code)
 		nxp_fail(err, rc, "out of memory during analysis");
 	return rc;
@@ -77,7 +77,7 @@ int nxp_analyze(nxp_facts *f, const nxp_image *img, const char *path, nxp_error 
 void nxp_facts_free(nxp_facts *f)
 {
 	free(f->evidence);
-	nxp_drv_free(f);
+	nxpi_drv_free(f);
 	for (size_t i = 0; i < f->nwarnings; i++)
 		free(f->warnings[i]);
 	free(f->warnings);

@@ -110,8 +110,8 @@ void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 	va_end(ap);
 	fputs("nxpatch: ", r->err);
 	if (path)
-		fprintf(r->err, "%s: ", nxp_shown(path));
-	fprintf(r->err, "%s\n", nxp_shown(msg)); /* one line, whatever a name holds */
+		fprintf(r->err, "%s: ", nxpi_shown(path));
+	fprintf(r->err, "%s\n", nxpi_shown(msg)); /* one line, whatever a name holds */
 }
 
 void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
@@ -991,7 +991,7 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 		break;
 	case CLI_SARIF:
 		if (!skipped) {
-			json_t *jp = nxp_json_name(it->path);
+			json_t *jp = nxpi_json_name(it->path);
 			const char *path = json_string_value(jp);
 			json_t *rs = nxp_sarif_results(path, findings);
 			json_t *ns = nxp_sarif_notes(path, cls, report);
@@ -1023,7 +1023,7 @@ static result *render(const run *R, const batch_item *it, const char *cls, int e
 static result *failure_result(const run *R, const batch_item *it, const char *msg)
 {
 	char e[PATH_MAX + 256];
-	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxp_shown(it->path), nxp_shown(msg));
+	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxpi_shown(it->path), nxpi_shown(msg));
 	nxp_error err = {NXP_E_INTERNAL, ""};
 	snprintf(err.msg, sizeof(err.msg), "%s", msg);
 	json_t *rep = nxp_json_failure(it->path, &err), *f = json_array();
@@ -1054,7 +1054,7 @@ static result *process_one(const run *R, const batch_item *it)
 		fclose(r.err);
 	if (R->color && obuf && olen) {
 		size_t clen;
-		char *c = cli_colorize(obuf, olen, nxp_shown(it->path), r.cls, &clen);
+		char *c = cli_colorize(obuf, olen, nxpi_shown(it->path), r.cls, &clen);
 		if (c) {
 			free(obuf);
 			obuf = c;

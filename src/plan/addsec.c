@@ -145,14 +145,14 @@ static void plan_header(nxp_plan *plan, const nxp_image *img, const nxp_added_se
 {
 	uint8_t h[40] = {0};
 	memcpy(h, a->name, strlen(a->name) > 8 ? 8 : strlen(a->name));
-	nxp_put_le32(h + 8, a->virtual_size);
-	nxp_put_le32(h + 12, a->rva);
-	nxp_put_le32(h + 16, a->raw_size);
-	nxp_put_le32(h + 20, a->raw_offset);
-	nxp_put_le32(h + 36, a->characteristics);
+	nxpi_put_le32(h + 8, a->virtual_size);
+	nxpi_put_le32(h + 12, a->rva);
+	nxpi_put_le32(h + 16, a->raw_size);
+	nxpi_put_le32(h + 20, a->raw_offset);
+	nxpi_put_le32(h + 36, a->characteristics);
 	for (unsigned k = 0; k < 5; k++)
 		nxpi_plan_add(plan, NXP_FIELD_SECTION_HEADER, a->header_offset + 8 * k, 8, 0,
-		              nxp_le64(h + 8 * k));
+		              nxpi_le64(h + 8 * k));
 	uint32_t opt = img->pe_offset + 24;
 	nxpi_plan_add(plan, NXP_FIELD_SECTION_COUNT, img->pe_offset + 6, 2, img->nsections,
 	              img->nsections + 1u);

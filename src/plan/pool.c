@@ -98,13 +98,13 @@ static void plan_imm(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 	if (!nxp_pe_rva_to_offset(img, s->imm_rva, 4, &off) || sec < 0 ||
 	    !(img->sections[sec].characteristics & NXP_SCN_MEM_EXECUTE) ||
 	    s->imm_rva <= s->setter_rva || s->imm_rva + 4 > s->setter_rva + s->setter_len ||
-	    ((nxp_le32(img->data + off) | s->or_bits) & 0xffffffffu) != (s->value & 0xffffffffu)) {
+	    ((nxpi_le32(img->data + off) | s->or_bits) & 0xffffffffu) != (s->value & 0xffffffffu)) {
 		refuse(pp, rule, s->rva,
 		       "%s call at 0x%x: the immediate at 0x%x does not hold the resolved type", api,
 		       s->rva, s->imm_rva);
 		return;
 	}
-	uint32_t old = nxp_le32(img->data + off);
+	uint32_t old = nxpi_le32(img->data + off);
 	add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_POOL_TYPE, off, 4, s->rva, s->imm_rva, 0, s->api, sec,
 	                              old, old | NXP_POOL_NX_ALLOCATION, rule});
 }
@@ -128,11 +128,11 @@ static size_t relocs_over(const nxp_image *img, uint32_t lo, uint32_t hi, reloc_
 	const uint8_t *p = img->data + d->offset;
 	uint32_t pos = 0;
 	while (d->size - pos >= 8) {
-		uint32_t page = nxp_le32(p + pos), bsize = nxp_le32(p + pos + 4);
+		uint32_t page = nxpi_le32(p + pos), bsize = nxpi_le32(p + pos + 4);
 		if (bsize < 8 || bsize > d->size - pos)
 			break;
 		for (uint32_t k = 8; k + 2 <= bsize; k += 2) {
-			unsigned v = nxp_le16(p + pos + k), type = v >> 12;
+			unsigned v = nxpi_le16(p + pos + k), type = v >> 12;
 			unsigned width = type == 0 ? 0 : type == 10 ? 8 : (type == 1 || type == 2 || type == 4) ? 2 : 4;
 			uint64_t at = (uint64_t)page + (v & 0xfff);
 			if (width && at < hi && lo < at + width) {
@@ -199,7 +199,7 @@ static const char *rewrite_call(const nxp_drv_site *s, const uint8_t *b, unsigne
 			return "an indirect call or jump through the IAT";
 		nb[0] = b[p + 1] == 0x15 ? 0xe8 : 0xe9;
 	}
-	nxp_put_le32(nb + 1, (uint32_t)*rel);
+	nxpi_put_le32(nb + 1, (uint32_t)*rel);
 	return NULL;
 }
 
@@ -218,7 +218,7 @@ static const char *rewrite_load(const nxp_image *img, const uint8_t *b, unsigned
 		nb[0] = b[0];
 		nb[1] = 0x8d;
 		nb[2] = b[2];
-		nxp_put_le32(nb + 3, (uint32_t)*rel);
+		nxpi_put_le32(nb + 3, (uint32_t)*rel);
 		return NULL;
 	}
 	if (is64 || img->image_base + wr > UINT32_MAX)
@@ -226,10 +226,10 @@ static const char *rewrite_load(const nxp_image *img, const uint8_t *b, unsigned
 	if (len == 6 && b[0] == 0x8b && (b[1] & 0xc7) == 0x05) {
 		nb[0] = 0x90;
 		nb[1] = (uint8_t)(0xb8 + ((b[1] >> 3) & 7));
-		nxp_put_le32(nb + 2, (uint32_t)(img->image_base + wr));
+		nxpi_put_le32(nb + 2, (uint32_t)(img->image_base + wr));
 	} else if (len == 5 && b[0] == 0xa1) {
 		nb[0] = 0xb8;
-		nxp_put_le32(nb + 1, (uint32_t)(img->image_base + wr));
+		nxpi_put_le32(nb + 1, (uint32_t)(img->image_base + wr));
 	} else {
 		return "a load of the import's address into a register";
 	}
@@ -342,7 +342,7 @@ static void plan_wrapped(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv
 	if (reloc == RELOC_DROP && nhits)
 		add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_RELOC_ENTRY, hit.entry_off, 2, s->rva, hit.rva, 0,
 		                               s->api, nxp_pe_section_of_rva(img, img->reloc.rva),
-		                               nxp_le16(img->data + hit.entry_off), 0, rule});
+		                               nxpi_le16(img->data + hit.entry_off), 0, rule});
 }
 
 /* Plan one executable site: its immediate when wide enough, else the

@@ -102,7 +102,7 @@ static int flags_of(const char *value, uint16_t *bits, char *why, size_t whylen)
 		uint32_t bit;
 		if (!nxp_flag_lookup(nxp_dll_flag_names, items[i], &bit)) {
 			char h[512];
-			nxp_suggest_flag_hint(h, sizeof(h), items[i], nxp_dll_flag_names);
+			nxpi_suggest_flag_hint(h, sizeof(h), items[i], nxp_dll_flag_names);
 			say(why, whylen, "unknown dll characteristics flag '%s'%s", items[i], h);
 			return -1;
 		}
@@ -137,7 +137,7 @@ static int section_of(const char *value, int allow_wx, nxp_section_action *a, ch
 		if (strcmp(sel, NXP_SELECTOR_CODE_IN_DATA)) {
 			const char *names[] = {NXP_SELECTOR_CODE_IN_DATA};
 			char h[128];
-			nxp_suggest_hint(h, sizeof(h), sel, names, 1);
+			nxpi_suggest_hint(h, sizeof(h), sel, names, 1);
 			say(why, whylen, "unknown selector '%s'%s", sel, h);
 			return -1;
 		}
@@ -165,7 +165,7 @@ static int section_of(const char *value, int allow_wx, nxp_section_action *a, ch
 		uint32_t bit;
 		if (!nxp_flag_lookup(nxp_section_attr_names, name, &bit)) {
 			char h[512];
-			nxp_suggest_flag_hint(h, sizeof(h), name, nxp_section_attr_names);
+			nxpi_suggest_flag_hint(h, sizeof(h), name, nxp_section_attr_names);
 			say(why, whylen, "unknown section attribute '%s'%s", name, h);
 			return -1;
 		}
@@ -197,7 +197,7 @@ static int mode_of(const nxp_flag_name *table, const char *what, const char *val
 	if (nxp_flag_lookup(table, value, v))
 		return 0;
 	char h[256];
-	nxp_suggest_flag_hint(h, sizeof(h), value, table);
+	nxpi_suggest_flag_hint(h, sizeof(h), value, table);
 	say(why, whylen, "unknown %s '%s'%s", what, value, h);
 	return -1;
 }

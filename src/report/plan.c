@@ -148,7 +148,7 @@ static const char *hex_bytes(uint64_t v, uint32_t size, char *buf, size_t len)
 void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 {
 	const nxp_image *img = f->img;
-	fprintf(out, "%s: ", nxp_shown(f->path));
+	fprintf(out, "%s: ", nxpi_shown(f->path));
 	switch (plan->status) {
 	case NXP_PLAN_NOTHING:
 		fprintf(out, "nothing to do\n");
@@ -170,7 +170,7 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		nxp_change_label(c, img, label, sizeof(label));
 		nxp_change_bits(c, bits, sizeof(bits));
 		nxp_change_rules(c, rules, sizeof(rules));
-		fprintf(out, "  @0x%08x  %s ", c->offset, nxp_shown(label));
+		fprintf(out, "  @0x%08x  %s ", c->offset, nxpi_shown(label));
 		if (c->field == NXP_FIELD_DLL_CHARACTERISTICS || c->field == NXP_FIELD_SECTION_COUNT ||
 		    c->field == NXP_FIELD_RELOC_ENTRY)
 			fprintf(out, "0x%04llX -> 0x%04llX", (unsigned long long)c->old_value,
@@ -188,14 +188,14 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		if (bits[0])
 			fprintf(out, " (%s)", bits);
 		if (rules[0])
-			fprintf(out, " [rule %s]", nxp_shown(rules));
+			fprintf(out, " [rule %s]", nxpi_shown(rules));
 		fputc('\n', out);
 	}
 	if (plan->add.present)
 		fprintf(out, "  section %s appended: rva 0x%x, 0x%x bytes at file offset 0x%x "
 		             "(raw 0x%x), characteristics 0x%08X, %u NX wrapper%s; output 0x%llx "
 		             "bytes\n",
-		        nxp_shown(plan->add.name), plan->add.rva, plan->add.virtual_size,
+		        nxpi_shown(plan->add.name), plan->add.rva, plan->add.virtual_size,
 		        plan->add.raw_offset, plan->add.raw_size, plan->add.characteristics,
 		        plan->add.nwrappers, plan->add.nwrappers == 1 ? "" : "s",
 		        (unsigned long long)nxp_plan_body_end(plan));
@@ -215,11 +215,11 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 		fprintf(out, "  checksum: stays 0 (not set in the input)\n");
 	for (size_t i = 0; i < plan->nrefusals; i++) {
 		if (plan->refusals[i].rule)
-			fprintf(out, "  refused [rule %s]: %s\n", nxp_shown(plan->refusals[i].rule),
-			        nxp_shown(plan->refusals[i].reason));
+			fprintf(out, "  refused [rule %s]: %s\n", nxpi_shown(plan->refusals[i].rule),
+			        nxpi_shown(plan->refusals[i].reason));
 		else
-			fprintf(out, "  refused: %s\n", nxp_shown(plan->refusals[i].reason));
+			fprintf(out, "  refused: %s\n", nxpi_shown(plan->refusals[i].reason));
 	}
 	for (size_t i = 0; i < plan->nwarnings; i++)
-		fprintf(out, "  warning: %s\n", nxp_shown(plan->warnings[i]));
+		fprintf(out, "  warning: %s\n", nxpi_shown(plan->warnings[i]));
 }

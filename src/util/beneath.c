@@ -13,7 +13,7 @@ static int bad_component(const char *c, size_t len)
 	return len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.');
 }
 
-int nxp_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
+int nxpi_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
                             const char **leaf, nxp_error *err)
 {
 	if (rel[0] == '/') {

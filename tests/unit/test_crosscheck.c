@@ -338,7 +338,7 @@ Test(crosscheck, mutants_never_hurt_the_parent, .timeout = 300)
 		}
 		case 2: { /* a targeted field gets a random dword */
 			uint32_t at = targets[RND() % NXP_ARRAY_LEN(targets)];
-			nxp_put_le32(m + at, RND() * 2654435761u);
+			nxpi_put_le32(m + at, RND() * 2654435761u);
 			break;
 		}
 		case 3: /* truncate */

@@ -478,23 +478,23 @@ Test(evidence, random_data_no_crash)
 
 /* The shapes' patterns (evidence_shapes.c), and one with the farthest
  * probe. */
-static const nxp_ev_pattern X86_PATS[] = {
+static const nxpi_ev_pattern X86_PATS[] = {
 	{{0xc7, 0x44, 0x24, 0x04}, 4, 1, 0x44, 13},
 	{{0x68}, 1, 5, 0xc3, 6},
 	{{0xff, 0x25}, 2, 1, 0x25, 6},
 };
-static const nxp_ev_pattern X64_PATS[] = {
+static const nxpi_ev_pattern X64_PATS[] = {
 	{{0x48, 0xb9}, 2, 1, 0xb9, 22},
 	{{0x48, 0xb8}, 2, 1, 0xb8, 12},
 	{{0x68}, 1, 5, 0xc3, 6},
 	{{0xff, 0x25}, 2, 1, 0x25, 6},
 };
-static const nxp_ev_pattern FAR_PATS[] = {
+static const nxpi_ev_pattern FAR_PATS[] = {
 	{{0xe8}, 1, NXP_EV_PROBE_MAX, 0xc3, NXP_EV_PROBE_MAX + 1},
 	{{0x48, 0xb8}, 2, 1, 0xb8, 2},
 };
 
-static int ref_cand(const uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_t i)
+static int ref_cand(const uint8_t *b, uint32_t len, const nxpi_ev_pattern *p, uint32_t i)
 {
 	if (len - i < p->room)
 		return 0;
@@ -512,7 +512,7 @@ static uint32_t rnd32(void)
 }
 
 /* Write pattern p's bytes and probe at i, as far as the section goes. */
-static void plant_pat(uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_t i)
+static void plant_pat(uint8_t *b, uint32_t len, const nxpi_ev_pattern *p, uint32_t i)
 {
 	for (unsigned j = 0; j < p->nbytes && i + j < len; j++)
 		b[i + j] = p->bytes[j];
@@ -523,7 +523,7 @@ static void plant_pat(uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_
 /* Random bytes, then every pattern at the start, at the last offsets with
  * and without room, back to back, overlapping (one byte on) and at random
  * offsets; dense sections draw only from the patterns' own bytes. */
-static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, unsigned npat,
+static void fill_section(uint8_t *b, uint32_t len, const nxpi_ev_pattern *pat, unsigned npat,
                          int dense)
 {
 	static const uint8_t alphabet[] = {0x48, 0xb8, 0xb9, 0x68, 0xc3, 0xff, 0x25,
@@ -533,7 +533,7 @@ static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, un
 	if (dense || !len)
 		return;
 	for (unsigned k = 0; k < npat; k++) {
-		const nxp_ev_pattern *p = &pat[k];
+		const nxpi_ev_pattern *p = &pat[k];
 		uint32_t at[] = {0, 1, len - 1, len - p->room, len - p->room + 1, len - p->room - 1,
 		                 len / 2, len / 2 + p->room, len / 2 + 1, rnd32() % len};
 		for (unsigned j = 0; j < NXP_ARRAY_LEN(at); j++)
@@ -543,7 +543,7 @@ static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, un
 	for (unsigned n = len / 64; n > 0; n--) {
 		uint32_t i = rnd32() % len;
 		for (unsigned r = rnd32() % 4; r < 4 && i < len; r++) {
-			const nxp_ev_pattern *p = &pat[rnd32() % npat];
+			const nxpi_ev_pattern *p = &pat[rnd32() % npat];
 			plant_pat(b, len, p, i);
 			i += rnd32() % 2 ? p->room : 1 + rnd32() % 3;
 		}
@@ -553,22 +553,22 @@ static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, un
 /* Hand out every candidate as the shape scan does (from = after the last,
  * or past its room every third time), pattern after pattern or round robin,
  * and compare each with the reference loop's next candidate. */
-static void check_stream(int scan, const nxp_ev_pattern *pat, unsigned npat, const uint8_t *b,
+static void check_stream(int scan, const nxpi_ev_pattern *pat, unsigned npat, const uint8_t *b,
                          uint32_t len, int round_robin)
 {
-	nxp_ev_cands c;
-	cr_assert_eq(nxp_ev_cands_init(&c, pat, npat, scan), NXP_OK);
-	nxp_ev_cands_section(&c, b, len);
+	nxpi_ev_cands c;
+	cr_assert_eq(nxpi_ev_cands_init(&c, pat, npat, scan), NXP_OK);
+	nxpi_ev_cands_section(&c, b, len);
 	uint32_t pos[NXP_EV_MAX_PATTERNS] = {0}, ref[NXP_EV_MAX_PATTERNS] = {0};
 	unsigned done = 0, hits = 0;
 	for (unsigned k = 0; done != (1u << npat) - 1; k = round_robin ? (k + 1) % npat : k) {
 		if (done >> k & 1)
 			continue;
-		const nxp_ev_pattern *p = &pat[k];
+		const nxpi_ev_pattern *p = &pat[k];
 		uint32_t want = ref[k];
 		while (want < len && !ref_cand(b, len, p, want))
 			want++;
-		uint32_t got = nxp_ev_cand_next(&c, k, pos[k]);
+		uint32_t got = nxpi_ev_cand_next(&c, k, pos[k]);
 		if (want >= len) {
 			cr_assert_eq(got, NXP_EV_CAND_NONE, "scan %d len %u pattern %u: extra candidate %u",
 			             scan, len, k, got);
@@ -580,16 +580,16 @@ static void check_stream(int scan, const nxp_ev_pattern *pat, unsigned npat, con
 		             k, pos[k], got, want);
 		pos[k] = ref[k] = got + (++hits % 3 ? 1 : p->room);
 	}
-	nxp_ev_cands_free(&c);
+	nxpi_ev_cands_free(&c);
 }
 
-static void check_all_scans(const nxp_ev_pattern *pat, unsigned npat, uint32_t len, int dense)
+static void check_all_scans(const nxpi_ev_pattern *pat, unsigned npat, uint32_t len, int dense)
 {
 	uint8_t *b = malloc(len ? len : 1);
 	cr_assert(b);
 	fill_section(b, len, pat, npat, dense);
 	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
-		if (nxp_ev_cands_usable(scan))
+		if (nxpi_ev_cands_usable(scan))
 			for (int rr = 0; rr < 2; rr++)
 				check_stream(scan, pat, npat, b, len, rr);
 	free(b);
@@ -598,7 +598,7 @@ static void check_all_scans(const nxp_ev_pattern *pat, unsigned npat, uint32_t l
 Test(evidence, candidates_match_per_position_loop)
 {
 	xs32 = 2463534242u;
-	const struct { const nxp_ev_pattern *p; unsigned n; } sets[] = {
+	const struct { const nxpi_ev_pattern *p; unsigned n; } sets[] = {
 		{X86_PATS, NXP_ARRAY_LEN(X86_PATS)},
 		{X64_PATS, NXP_ARRAY_LEN(X64_PATS)},
 		{FAR_PATS, NXP_ARRAY_LEN(FAR_PATS)},
@@ -631,7 +631,7 @@ Test(evidence, candidates_past_a_full_batch)
 		b[i] = 0xc3;
 	b[0] = 0;
 	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
-		if (nxp_ev_cands_usable(scan)) {
+		if (nxpi_ev_cands_usable(scan)) {
 			check_stream(scan, X64_PATS, NXP_ARRAY_LEN(X64_PATS), b, len, 0);
 			check_stream(scan, X64_PATS + 2, 1, b, len, 0);
 		}

@@ -355,15 +355,15 @@ Test(plan, code_in_data_resolved_by_earlier_rule_in_one_pass, .fini = teardown)
 	cr_assert_eq(plan.status, NXP_PLAN_NOTHING, "second pass: %zu changes", plan.nchanges);
 }
 
-extern const char nxp_default_policy_yaml[];
-extern const size_t nxp_default_policy_yaml_len;
+extern const char nxpi_default_policy_yaml[];
+extern const size_t nxpi_default_policy_yaml_len;
 
 /* The built-in policy opts a plain unsigned image in to DEP, but not one that
  * imports ATL 7.1 (run-time heap thunks), and says why. */
 Test(plan, default_policy_keeps_old_atl_images_out_of_dep, .fini = teardown)
 {
 	nxt_pe_spec plain = {.pe32plus = 0, .nsections = 2, .dll_characteristics = 0x40};
-	setup(&plain, nxp_default_policy_yaml);
+	setup(&plain, nxpi_default_policy_yaml);
 	build(0);
 	const nxp_change *d = find(NXP_FIELD_DLL_CHARACTERISTICS, -1);
 	cr_assert(d && d->new_value == 0x140, "plain image: nx_compat expected");
@@ -371,7 +371,7 @@ Test(plan, default_policy_keeps_old_atl_images_out_of_dep, .fini = teardown)
 
 	nxt_pe_spec atl = {.pe32plus = 0, .nsections = 2, .dll_characteristics = 0x40,
 	                   .with_imports = 1};
-	setup(&atl, nxp_default_policy_yaml);
+	setup(&atl, nxpi_default_policy_yaml);
 	build(0);
 	cr_assert_null(find(NXP_FIELD_DLL_CHARACTERISTICS, -1), "ATL 7.1 image must stay out of DEP");
 	cr_assert_eq(plan.status, NXP_PLAN_NOTHING);
