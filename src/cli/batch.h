@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The batch driver shared by scan, plan, apply and verify: collecting inputs
  * (files, directories with -r, --from lists), sharding, de-duplicating hard
- * links, running the per-image work in -j worker PROCESSES (each starts
- * its own LIEF worker for the cross-check on first use), writing
+ * links (inputs.c), running the per-image work in -j worker PROCESSES (pool.c;
+ * each starts its own LIEF worker for the cross-check on first use), writing
  * the reports in input order whatever the scheduling, a progress bar, a
- * summary, and stopping cleanly on SIGINT/SIGTERM.
+ * summary (emit.c), and stopping cleanly on SIGINT/SIGTERM (batch.c).
  *
  * A command supplies one function that handles one image and fills a
  * batch_rec; the record is what travels back from a worker over a pipe (one
@@ -74,6 +74,23 @@ typedef struct batch_item {
 	size_t seq;             /* position in the whole run's order, before sharding */
 } batch_item;
 
+/* What became of one image: counted in the summary, named in SARIF
+ * notifications, HTML rows and colours by batch_class_name(). */
+typedef enum batch_class {
+	BATCH_SCANNED,          /* scan: read and reported */
+	BATCH_CHANGED,
+	BATCH_UNCHANGED,
+	BATCH_REFUSED,
+	BATCH_FAILED,
+	BATCH_SKIPPED,          /* found by -r/--from and not a PE image: not reported */
+	BATCH_COMPLIANT,
+	BATCH_NONCOMPLIANT,
+	BATCH_NCLASSES
+} batch_class;
+
+/* "scanned", "changed", ... (the summary's JSON keys). */
+const char *batch_class_name(batch_class c);
+
 /* What one image produced. The command's function fills it; out/err are
  * memory streams that become "text" and "stderr". */
 typedef struct batch_rec {
@@ -81,8 +98,7 @@ typedef struct batch_rec {
 	FILE *err;              /* messages for stderr ("nxpatch: path: ...") */
 	json_t *report;         /* the per-image JSON object (owned), or NULL */
 	json_t *findings;       /* the findings (nxp_json_finding objects), for SARIF */
-	const char *cls;        /* summary class: "scanned", "changed", "unchanged", "refused",
-	                           "failed", "skipped", "compliant", "noncompliant" */
+	batch_class cls;        /* BATCH_SCANNED unless the command says otherwise */
 	int exit;               /* 0, NXP_EXIT_CHECK or NXP_EXIT_INPUT */
 } batch_rec;
 

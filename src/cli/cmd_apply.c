@@ -118,7 +118,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_plan *plan = malloc(sizeof(*plan));
 	if (!plan) {
 		batch_error(r, path, "out of memory");
-		r->cls = "failed";
+		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
 		nxp_input_close(in);
 		return;
@@ -141,7 +141,7 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 			                              "error", "key material given for an unsigned "
 			                              "image under signature: resign"));
 		}
-		r->cls = "failed";
+		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_USAGE;
 		free(plan);
 		nxp_input_close(in);
@@ -181,23 +181,23 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	const char *result, *shown_out = a->to_stdout ? "-" : out;
 	if (rc == NXP_E_REFUSED || (plan->status == NXP_PLAN_REFUSED && !rc)) {
 		result = "refused";
-		r->cls = "refused";
+		r->cls = BATCH_REFUSED;
 		r->exit = NXP_EXIT_CHECK;
 	} else if (rc && !res.written) {
 		result = "failed";
-		r->cls = "failed";
+		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
 	} else if (res.written && plan->status == NXP_PLAN_NOTHING) {
 		result = "nothing_to_do"; /* -o -: the verified copy is the output */
-		r->cls = "unchanged";
+		r->cls = BATCH_UNCHANGED;
 	} else if (res.written) {
 		result = "written";
-		r->cls = "changed";
+		r->cls = BATCH_CHANGED;
 		if (rc) /* written, but its journal result line is missing */
 			r->exit = NXP_EXIT_INPUT;
 	} else {
 		result = "nothing_to_do";
-		r->cls = "unchanged";
+		r->cls = BATCH_UNCHANGED;
 	}
 	if (a->bo.format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);

@@ -45,16 +45,16 @@ static void plan_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_error err = {0};
 	if (nxp_check_image(&c, ctx->pol, &in->facts, NULL, &err)) {
 		batch_error(r, it->path, "%s", err.msg);
-		r->cls = "failed";
+		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
 		nxp_check_free(&c);
 		nxp_input_close(in);
 		return;
 	}
 	const nxp_plan *plan = c.plan;
-	r->cls = plan->status == NXP_PLAN_NOTHING  ? "unchanged"
-	         : plan->status == NXP_PLAN_CHANGES ? "changed"
-	                                            : "refused";
+	r->cls = plan->status == NXP_PLAN_NOTHING  ? BATCH_UNCHANGED
+	         : plan->status == NXP_PLAN_CHANGES ? BATCH_CHANGED
+	                                            : BATCH_REFUSED;
 	if (ctx->check && plan->status != NXP_PLAN_NOTHING)
 		r->exit = NXP_EXIT_CHECK;
 	if (ctx->format != CLI_TEXT) {

@@ -72,7 +72,7 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 	nxp_check_options co = {.trust = ctx->trust};
 	if (nxp_check_image(&c, ctx->pol, &in->facts, &co, &err)) {
 		batch_error(r, it->path, "%s", err.msg);
-		r->cls = "failed";
+		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
 		nxp_check_free(&c);
 		nxp_input_close(in);
@@ -80,7 +80,7 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 	}
 	json_t *sigs = nxp_json_signatures(c.sigs, c.nsigs);
 	int ok = c.compliant;
-	r->cls = ok ? "compliant" : "noncompliant";
+	r->cls = ok ? BATCH_COMPLIANT : BATCH_NONCOMPLIANT;
 	r->exit = ok ? NXP_EXIT_OK : NXP_EXIT_CHECK;
 	batch_findings(r, &c.findings, &in->img);
 	if (ctx->format != CLI_TEXT) {

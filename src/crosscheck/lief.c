@@ -11,7 +11,7 @@
 #include "crosscheck/internal.h"
 #include "crosscheck/lief_wire.h"
 
-static nxp_worker lief = NXP_WORKER_INIT("lief child", NXP_LIEF_WORKER_PROGRAM,
+static nxpi_worker lief = NXPI_WORKER_INIT("lief child", NXP_LIEF_WORKER_PROGRAM,
                                          NXP_LIEF_WORKER_ENV, NXP_LIEF_WORKER_MAX_REQUESTS,
                                          NXP_LIEF_WORKER_MAX_GROWTH);
 
@@ -39,7 +39,7 @@ int nxp_lief_begin(const char *path, const nxp_lief_limits *lim, nxp_error *err)
 {
 	if (!path || !*path)
 		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_begin: missing path");
-	if (nxp_worker_pid(&lief) && lief.busy)
+	if (nxpi_worker_pid(&lief) && lief.busy)
 		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_begin: a request is already in flight");
 	size_t len = strlen(path);
 	if (len >= PATH_MAX)
@@ -49,7 +49,7 @@ int nxp_lief_begin(const char *path, const nxp_lief_limits *lim, nxp_error *err)
 	uint64_t memory = lim && lim->memory ? lim->memory : default_memory(path);
 	uint32_t delay = test_delay_ms;
 	test_delay_ms = 0;
-	int rc = nxp_worker_begin(&lief, timeout, delay, memory, path, len, err);
+	int rc = nxpi_worker_begin(&lief, timeout, delay, memory, path, len, err);
 	if (rc == NXP_OK)
 		memcpy(rq_path, path, len + 1);
 	return rc;
@@ -59,15 +59,15 @@ int nxp_lief_end(nxp_lief_view *out, nxp_error *err)
 {
 	if (out)
 		memset(out, 0, sizeof(*out));
-	if (!nxp_worker_pid(&lief) || !lief.busy)
+	if (!nxpi_worker_pid(&lief) || !lief.busy)
 		return nxp_fail(err, NXP_E_USAGE, "nxp_lief_end: no request in flight");
 	static nxp_lief_reply r;
-	int rc = nxp_worker_end(&lief, &r, sizeof(r), err);
+	int rc = nxpi_worker_end(&lief, &r, sizeof(r), err);
 	if (rc)
 		return rc;
 	int bad = r.view.nsections_copied > NXP_MAX_SECTIONS || r.view.ndirs_seen > 1000000;
 	if (bad)
-		nxp_worker_stop(&lief);
+		nxpi_worker_stop(&lief);
 	if (r.open_errno)
 		return nxp_fail(err, NXP_E_LIEF, "lief child cannot open %s: %s", rq_path,
 		                strerror(r.open_errno));
@@ -90,13 +90,13 @@ int nxp_lief_read(const char *path, nxp_lief_view *out, const nxp_lief_limits *l
 
 void nxp_lief_shutdown(void)
 {
-	nxp_worker_stop(&lief);
+	nxpi_worker_stop(&lief);
 	lief.busy = 0;
 }
 
 pid_t nxpi_lief_worker_pid(void)
 {
-	return nxp_worker_pid(&lief);
+	return nxpi_worker_pid(&lief);
 }
 
 void nxpi_lief_test_set_max_requests(unsigned n)

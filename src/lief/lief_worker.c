@@ -101,7 +101,7 @@ static size_t serve(const char *path, size_t len, void *rep, size_t cap)
 			static const char msg[] = "nxpatch: pe_parse returned NULL\n";
 			ssize_t w = write(2, msg, sizeof(msg) - 1);
 			(void)w;
-			_exit(NXP_WORKER_EXIT_SETUP);
+			_exit(NXPI_WORKER_EXIT_SETUP);
 		}
 		copy_view(b, &r.view);
 		pe_binary_destroy(b);
@@ -117,5 +117,5 @@ static void init(void)
 
 int main(int argc, char **argv)
 {
-	nxp_worker_child_main(argc, argv, init, serve, sizeof(nxp_lief_reply));
+	nxpi_worker_child_main(argc, argv, init, serve, sizeof(nxp_lief_reply));
 }

@@ -62,7 +62,7 @@ char *nxp_trace_find_helper(nxp_error *err)
 {
 	/* The same lookup as the LIEF worker's (src/util/worker.c). */
 	char path[PATH_MAX];
-	if (nxp_worker_find(HELPER_NAME, "NXPATCH_TRACE_HELPER", path, sizeof(path), err) == NXP_OK)
+	if (nxpi_worker_find(HELPER_NAME, "NXPATCH_TRACE_HELPER", path, sizeof(path), err) == NXP_OK)
 		return strdup(path);
 	if (err)
 		nxp_error_prefix(err, "the trace helper is missing (it is built when "

@@ -56,7 +56,7 @@ static int executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-int nxp_worker_find(const char *program, const char *env_override, char *out, size_t outlen,
+int nxpi_worker_find(const char *program, const char *env_override, char *out, size_t outlen,
                     nxp_error *err)
 {
 	const char *env = env_override ? getenv(env_override) : NULL;
@@ -106,7 +106,7 @@ typedef struct ending {
  * else reaped it; the pidfd cannot). Returns 1 when it ended (and fills
  * *e), 0 when it still runs (WNOHANG), -1 with errno (ECHILD: someone
  * else reaped it). */
-static int wait_child(nxp_worker *w, ending *e, int flags)
+static int wait_child(nxpi_worker *w, ending *e, int flags)
 {
 	siginfo_t si;
 	int r;
@@ -127,7 +127,7 @@ static int wait_child(nxp_worker *w, ending *e, int flags)
 }
 
 /* Forget the worker (closing our descriptors) and any request to it. */
-static void worker_forget(nxp_worker *w)
+static void worker_forget(nxpi_worker *w)
 {
 	close_fd(&w->pidfd);
 	close_fd(&w->sock);
@@ -139,13 +139,13 @@ static void worker_forget(nxp_worker *w)
 
 /* A process forked since the worker started holds its parent's descriptors:
  * the worker is not ours to signal or wait for. */
-static void worker_disown(nxp_worker *w)
+static void worker_disown(nxpi_worker *w)
 {
 	if (w->pid && w->owner != getpid())
 		worker_forget(w);
 }
 
-void nxp_worker_stop(nxp_worker *w)
+void nxpi_worker_stop(nxpi_worker *w)
 {
 	worker_disown(w);
 	if (!w->pid)
@@ -157,7 +157,7 @@ void nxp_worker_stop(nxp_worker *w)
 	worker_forget(w);
 }
 
-pid_t nxp_worker_pid(nxp_worker *w)
+pid_t nxpi_worker_pid(nxpi_worker *w)
 {
 	worker_disown(w);
 	return w->pid;
@@ -184,10 +184,10 @@ static void worker_env(char **envp)
 
 /* long-function: spawn attributes, descriptors and signal masks set up in order, with one
  * cleanup path. */
-static int worker_start(nxp_worker *w, nxp_error *err)
+static int worker_start(nxpi_worker *w, nxp_error *err)
 {
 	char prog[PATH_MAX];
-	int rc = nxp_worker_find(w->program, w->env_override, prog, sizeof(prog), err);
+	int rc = nxpi_worker_find(w->program, w->env_override, prog, sizeof(prog), err);
 	if (rc)
 		return rc;
 
@@ -237,8 +237,8 @@ static int worker_start(nxp_worker *w, nxp_error *err)
 	if ((se = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
 	    (se = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)) == 0 &&
 	    (se = posix_spawn_file_actions_adddup2(&fa, ep[1], 2)) == 0 &&
-	    (se = posix_spawn_file_actions_adddup2(&fa, sv[1], NXP_WORKER_FD)) == 0 &&
-	    (se = posix_spawn_file_actions_addclosefrom_np(&fa, NXP_WORKER_FD + 1)) == 0 &&
+	    (se = posix_spawn_file_actions_adddup2(&fa, sv[1], NXPI_WORKER_FD)) == 0 &&
+	    (se = posix_spawn_file_actions_addclosefrom_np(&fa, NXPI_WORKER_FD + 1)) == 0 &&
 	    (se = posix_spawnattr_setsigdefault(&at, &def)) == 0 &&
 	    (se = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
 	    /* Its own process group: a terminal's ^C or a signal to the
@@ -286,16 +286,16 @@ static int worker_gone(int e)
 	return e == EPIPE || e == ECONNRESET || e == ECONNREFUSED || e == ENOTCONN;
 }
 
-int nxp_worker_begin(nxp_worker *w, uint32_t timeout_ms, uint32_t delay_ms, uint64_t memory,
+int nxpi_worker_begin(nxpi_worker *w, uint32_t timeout_ms, uint32_t delay_ms, uint64_t memory,
                      const void *payload, size_t len, nxp_error *err)
 {
 	worker_disown(w);
 	if (w->busy)
 		return nxp_fail(err, NXP_E_USAGE, "%s: a request is already in flight", w->name);
-	if (len > NXP_WORKER_MAX_PAYLOAD)
+	if (len > NXPI_WORKER_MAX_PAYLOAD)
 		return nxp_fail(err, NXP_E_USAGE, "%s: request too long", w->name);
-	static char buf[sizeof(nxp_worker_req) + NXP_WORKER_MAX_PAYLOAD];
-	nxp_worker_req h = { NXP_WORKER_REQ_MAGIC, timeout_ms, delay_ms, (uint32_t)len, memory };
+	static char buf[sizeof(nxpi_worker_req) + NXPI_WORKER_MAX_PAYLOAD];
+	nxpi_worker_req h = { NXPI_WORKER_REQ_MAGIC, timeout_ms, delay_ms, (uint32_t)len, memory };
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), payload, len);
 	size_t total = sizeof(h) + len;
@@ -315,7 +315,7 @@ int nxp_worker_begin(nxp_worker *w, uint32_t timeout_ms, uint32_t delay_ms, uint
 		if (n == (ssize_t)total)
 			break;
 		int e = n < 0 ? errno : EIO;
-		nxp_worker_stop(w);
+		nxpi_worker_stop(w);
 		if (attempt == 0 && worker_gone(e))
 			continue;
 		return nxp_fail(err, NXP_E_IO, "%s: send: %s", w->name, strerror(e));
@@ -419,7 +419,7 @@ static int child_oom(const errbuf *e)
 
 /* What came of a request. */
 typedef struct outcome {
-	char rec[sizeof(nxp_worker_rep) + 65536];
+	char rec[sizeof(nxpi_worker_rep) + 65536];
 	ssize_t rec_len;            /* the reply message's length, -1: none */
 	int timed_out, oom_seen;
 	errbuf eb;
@@ -427,7 +427,7 @@ typedef struct outcome {
 
 /* Read what the worker wrote to stderr. Returns 0 at end of file or on an
  * error, 1 otherwise (including "nothing there now"). */
-static int read_stderr(nxp_worker *w, outcome *o)
+static int read_stderr(nxpi_worker *w, outcome *o)
 {
 	char tmp[1024];
 	ssize_t r = read(w->err, tmp, sizeof(tmp));
@@ -449,7 +449,7 @@ static int read_stderr(nxp_worker *w, outcome *o)
 
 /* Drop what the worker wrote to stderr during a request that succeeded:
  * it is all in the pipe, since the worker writes only before its reply. */
-static void drop_stderr(nxp_worker *w)
+static void drop_stderr(nxpi_worker *w)
 {
 	char tmp[4096];
 	ssize_t r;
@@ -458,7 +458,7 @@ static void drop_stderr(nxp_worker *w)
 }
 
 /* Read the reply message. Returns 0 at end of file, 1 otherwise. */
-static int read_reply(nxp_worker *w, outcome *o)
+static int read_reply(nxpi_worker *w, outcome *o)
 {
 	ssize_t n = recv(w->sock, o->rec, sizeof(o->rec), MSG_TRUNC | MSG_DONTWAIT);
 	if (n < 0)
@@ -472,7 +472,7 @@ static int read_reply(nxp_worker *w, outcome *o)
  * arrives, the worker is gone (both channels at end of file), or the
  * deadline passes. A reply already there is taken even past the deadline
  * (the caller may have been busy between begin and end). */
-static void collect(nxp_worker *w, outcome *o)
+static void collect(nxpi_worker *w, outcome *o)
 {
 	int sock_open = 1, err_open = 1;
 	while (o->rec_len < 0 && (sock_open || err_open)) {
@@ -522,7 +522,7 @@ static void lim_text(char *buf, size_t len, uint64_t memory)
 
 /* The worker is gone or past its deadline: reap it (killing it at the
  * deadline) and say what happened. */
-static int worker_failed(nxp_worker *w, outcome *o, nxp_error *err)
+static int worker_failed(nxpi_worker *w, outcome *o, nxp_error *err)
 {
 	ending st = { 0, 0, 0 };
 	int wr = 0, wait_errno = 0;
@@ -582,7 +582,7 @@ static int worker_failed(nxp_worker *w, outcome *o, nxp_error *err)
 	return nxp_fail(err, NXP_E_LIEF, "%s sent a short reply (0 bytes)", nm);
 }
 
-int nxp_worker_end(nxp_worker *w, void *rep, size_t rep_len, nxp_error *err)
+int nxpi_worker_end(nxpi_worker *w, void *rep, size_t rep_len, nxp_error *err)
 {
 	worker_disown(w);
 	if (!w->busy)
@@ -597,17 +597,17 @@ int nxp_worker_end(nxp_worker *w, void *rep, size_t rep_len, nxp_error *err)
 	if (o.rec_len <= 0)
 		return worker_failed(w, &o, err);
 
-	nxp_worker_rep h = { 0, 0, 0 };
+	nxpi_worker_rep h = { 0, 0, 0 };
 	memcpy(&h, o.rec, sizeof(h) <= (size_t)o.rec_len ? sizeof(h) : (size_t)o.rec_len);
-	if ((size_t)o.rec_len != sizeof(h) + rep_len || h.magic != NXP_WORKER_REP_MAGIC ||
+	if ((size_t)o.rec_len != sizeof(h) + rep_len || h.magic != NXPI_WORKER_REP_MAGIC ||
 	    h.len != rep_len) {
-		nxp_worker_stop(w);
+		nxpi_worker_stop(w);
 		return nxp_fail(err, NXP_E_LIEF, "%s sent a short reply (%zu of %zu bytes)", w->name,
 		                (size_t)o.rec_len, sizeof(h) + rep_len);
 	}
 	drop_stderr(w);
 	memcpy(rep, o.rec + sizeof(h), rep_len);
 	if (++w->served >= w->max_requests || h.growth > w->max_growth)
-		nxp_worker_stop(w);
+		nxpi_worker_stop(w);
 	return NXP_OK;
 }

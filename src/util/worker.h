@@ -3,10 +3,10 @@
  * time. Nothing here knows what the worker does: src/crosscheck/lief.c is the
  * LIEF client of it, src/lief/lief_worker.c the LIEF worker program.
  *
- * Parent side (worker.c): nxp_worker_begin() starts the worker if none runs
+ * Parent side (worker.c): nxpi_worker_begin() starts the worker if none runs
  * (posix_spawn of its executable: a fresh address space that holds nothing
  * of the caller's, safe in a multithreaded caller), sends one request and
- * returns; nxp_worker_end() waits for the reply under the request's
+ * returns; nxpi_worker_end() waits for the reply under the request's
  * deadline. Any failure of the worker (abort, signal, timeout, exhausted
  * memory, short or garbled reply) is NXP_E_LIEF for that request with a
  * message naming it, the worker is reaped, and the next request starts a
@@ -43,7 +43,7 @@
  *   perhaps reused, is never signalled; the request in flight then fails
  *   with a message saying so, and the next one starts a fresh worker.
  *
- * Calls on one nxp_worker must come from one thread at a time (the state is
+ * Calls on one nxpi_worker must come from one thread at a time (the state is
  * not locked); other threads of the process may do anything meanwhile. */
 #ifndef NXP_UTIL_WORKER_H
 #define NXP_UTIL_WORKER_H
@@ -57,28 +57,28 @@
 
 /* ------------------------------------------------------------ the wire -- */
 
-#define NXP_WORKER_REQ_MAGIC 0x4e585052u   /* "NXPR" */
-#define NXP_WORKER_REP_MAGIC 0x4e58504cu   /* "NXPL" */
-#define NXP_WORKER_FD 3                    /* the socket, in the worker */
-#define NXP_WORKER_EXIT_SETUP 121          /* the worker could not set itself up */
-#define NXP_WORKER_MAX_PAYLOAD (PATH_MAX + 64) /* request payload bound */
+#define NXPI_WORKER_REQ_MAGIC 0x4e585052u   /* "NXPR" */
+#define NXPI_WORKER_REP_MAGIC 0x4e58504cu   /* "NXPL" */
+#define NXPI_WORKER_FD 3                    /* the socket, in the worker */
+#define NXPI_WORKER_EXIT_SETUP 121          /* the worker could not set itself up */
+#define NXPI_WORKER_MAX_PAYLOAD (PATH_MAX + 64) /* request payload bound */
 
 /* A request: this header, then `len` payload bytes. */
-typedef struct nxp_worker_req {
+typedef struct nxpi_worker_req {
 	uint32_t magic;
 	uint32_t timeout_ms;
 	uint32_t delay_ms;          /* TEST ONLY: the worker sleeps first */
 	uint32_t len;
 	uint64_t memory;            /* address space the request may add */
-} nxp_worker_req;
+} nxpi_worker_req;
 
 /* A reply: this header, then the payload (its length is the client's
  * business: the parent checks it is exactly what the client expects). */
-typedef struct nxp_worker_rep {
+typedef struct nxpi_worker_rep {
 	uint32_t magic;
 	uint32_t len;
 	uint64_t growth;            /* the worker's growth since it started */
-} nxp_worker_rep;
+} nxpi_worker_rep;
 
 /* ----------------------------------------------------- worker program -- */
 
@@ -86,18 +86,18 @@ typedef struct nxp_worker_rep {
  * them); write the reply payload into `rep` (at most `cap` bytes) and
  * return its length. May write to stderr; may die (that is the request's
  * failure). */
-typedef size_t (*nxp_worker_serve_fn)(const char *req, size_t len, void *rep, size_t cap);
+typedef size_t (*nxpi_worker_serve_fn)(const char *req, size_t len, void *rep, size_t cap);
 
 /* The worker's main loop: set up (descriptors, death with the owner named
  * by argv[1], signals, no core dumps), then serve requests until end of
  * file on the socket. Never returns. `init` runs once after setup. */
-void nxp_worker_child_main(int argc, char **argv, void (*init)(void),
-                           nxp_worker_serve_fn serve, size_t rep_cap)
+void nxpi_worker_child_main(int argc, char **argv, void (*init)(void),
+                           nxpi_worker_serve_fn serve, size_t rep_cap)
 	__attribute__((noreturn));
 
 /* -------------------------------------------------------- parent side -- */
 
-typedef struct nxp_worker {
+typedef struct nxpi_worker {
 	/* configuration, set once */
 	const char *name;           /* message prefix: "lief child" */
 	const char *program;        /* executable file name: "nxpatch-lief-worker" */
@@ -115,35 +115,35 @@ typedef struct nxp_worker {
 	uint32_t timeout_ms;
 	uint64_t memory;
 	int64_t deadline;
-} nxp_worker;
+} nxpi_worker;
 
-#define NXP_WORKER_INIT(name_, program_, env_, max_req_, max_growth_) \
+#define NXPI_WORKER_INIT(name_, program_, env_, max_req_, max_growth_) \
 	{ (name_), (program_), (env_), (max_req_), (max_growth_), 0, 0, -1, -1, -1, 0, 0, 0, 0, 0 }
 
 /* Send a request (starting the worker if needed). On NXP_OK it is in
- * flight and nxp_worker_end() must collect it. Errors: NXP_E_USAGE (one
+ * flight and nxpi_worker_end() must collect it. Errors: NXP_E_USAGE (one
  * already in flight, payload too long), NXP_E_LIEF (the worker program
  * cannot be found or started), NXP_E_IO (socket, pipe, send). */
-int nxp_worker_begin(nxp_worker *w, uint32_t timeout_ms, uint32_t delay_ms, uint64_t memory,
+int nxpi_worker_begin(nxpi_worker *w, uint32_t timeout_ms, uint32_t delay_ms, uint64_t memory,
                      const void *payload, size_t len, nxp_error *err);
 
 /* Wait for the reply and copy its payload to `rep`, which must be exactly
  * `rep_len` bytes long. NXP_OK, or NXP_E_LIEF naming what happened to the
  * worker, or NXP_E_USAGE when nothing is in flight. */
-int nxp_worker_end(nxp_worker *w, void *rep, size_t rep_len, nxp_error *err);
+int nxpi_worker_end(nxpi_worker *w, void *rep, size_t rep_len, nxp_error *err);
 
 /* End the worker (if this process started it) and reap it; inherited
  * descriptors are only closed. */
-void nxp_worker_stop(nxp_worker *w);
+void nxpi_worker_stop(nxpi_worker *w);
 
 /* This process's worker's pid, 0 when none runs. */
-pid_t nxp_worker_pid(nxp_worker *w);
+pid_t nxpi_worker_pid(nxpi_worker *w);
 
 /* Where the executable `program` is: $env_override when set (it must be
  * executable: no fallback), else next to /proc/self/exe (the build tree),
  * else NXP_LIBEXECDIR (the install). Fills out (PATH_MAX bytes). NXP_OK or
  * NXP_E_LIEF saying what was tried. */
-int nxp_worker_find(const char *program, const char *env_override, char *out, size_t outlen,
+int nxpi_worker_find(const char *program, const char *env_override, char *out, size_t outlen,
                     nxp_error *err);
 
 #endif

@@ -25,7 +25,7 @@ static void child_say(const char *s)
 static void __attribute__((noreturn)) child_fail(const char *s)
 {
 	child_say(s);
-	_exit(NXP_WORKER_EXIT_SETUP);
+	_exit(NXPI_WORKER_EXIT_SETUP);
 }
 
 typedef struct vm_usage {
@@ -110,7 +110,7 @@ static uint64_t child_cpu_used(void)
  * plus one), memory of the budget on top of what the worker has now (its
  * VmSize, and for RLIMIT_DATA its writable private memory; measured from
  * /proc/self/statm, so it also holds under ASan). */
-static void child_set_limits(const nxp_worker_req *req)
+static void child_set_limits(const nxpi_worker_req *req)
 {
 	uint32_t secs = req->timeout_ms / 1000 + (req->timeout_ms % 1000 ? 1 : 0);
 	if (child_limit(RLIMIT_CPU, child_cpu_used(), (uint64_t)secs + 1) != 0)
@@ -134,15 +134,15 @@ static void child_setup(int argc, char **argv)
 	int type = 0;
 	socklen_t tl = sizeof(type);
 	if (owner <= 0 || !end || *end ||
-	    getsockopt(NXP_WORKER_FD, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	    getsockopt(NXPI_WORKER_FD, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
 	    type != SOCK_SEQPACKET)
 		child_fail("this program is started by nxpatch for its cross-check; it is not "
 		           "meant to be run by hand\n");
 	/* Die with the owner; if it is already gone, getppid() says so. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != (pid_t)owner)
-		_exit(NXP_WORKER_EXIT_SETUP);
-	if (close_range(NXP_WORKER_FD + 1, ~0u, 0) != 0) {
-		for (int fd = NXP_WORKER_FD + 1; fd < 1024; fd++)
+		_exit(NXPI_WORKER_EXIT_SETUP);
+	if (close_range(NXPI_WORKER_FD + 1, ~0u, 0) != 0) {
+		for (int fd = NXPI_WORKER_FD + 1; fd < 1024; fd++)
 			close(fd);
 	}
 	static const int sigs[] = { SIGABRT, SIGALRM, SIGXCPU, SIGSEGV, SIGBUS, SIGPIPE };
@@ -171,22 +171,22 @@ static void child_setup(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
-static int child_req_ok(const nxp_worker_req *h, ssize_t n)
+static int child_req_ok(const nxpi_worker_req *h, ssize_t n)
 {
-	return n >= (ssize_t)sizeof(*h) && h->magic == NXP_WORKER_REQ_MAGIC &&
-	       h->len <= NXP_WORKER_MAX_PAYLOAD && (size_t)n == sizeof(*h) + h->len;
+	return n >= (ssize_t)sizeof(*h) && h->magic == NXPI_WORKER_REQ_MAGIC &&
+	       h->len <= NXPI_WORKER_MAX_PAYLOAD && (size_t)n == sizeof(*h) + h->len;
 }
 
-void nxp_worker_child_main(int argc, char **argv, void (*init)(void),
-                           nxp_worker_serve_fn serve, size_t rep_cap)
+void nxpi_worker_child_main(int argc, char **argv, void (*init)(void),
+                           nxpi_worker_serve_fn serve, size_t rep_cap)
 {
 	child_setup(argc, argv);
 	if (init)
 		init();
 	/* One buffer for the request and one for the reply, allocated before
 	 * the base size is taken. */
-	static char in[sizeof(nxp_worker_req) + NXP_WORKER_MAX_PAYLOAD + 1];
-	char *out = malloc(sizeof(nxp_worker_rep) + rep_cap);
+	static char in[sizeof(nxpi_worker_req) + NXPI_WORKER_MAX_PAYLOAD + 1];
+	char *out = malloc(sizeof(nxpi_worker_rep) + rep_cap);
 	if (!out)
 		child_fail("nxpatch worker: out of memory\n");
 	vm_usage base;
@@ -195,13 +195,13 @@ void nxp_worker_child_main(int argc, char **argv, void (*init)(void),
 	for (;;) {
 		ssize_t n;
 		do
-			n = recv(NXP_WORKER_FD, in, sizeof(in) - 1, MSG_TRUNC);
+			n = recv(NXPI_WORKER_FD, in, sizeof(in) - 1, MSG_TRUNC);
 		while (n < 0 && errno == EINTR);
 		if (n == 0)
 			_exit(0); /* the owner closed its end */
 		if (n < 0)
-			_exit(NXP_WORKER_EXIT_SETUP);
-		nxp_worker_req h;
+			_exit(NXPI_WORKER_EXIT_SETUP);
+		nxpi_worker_req h;
 		if ((size_t)n >= sizeof(h))
 			memcpy(&h, in, sizeof(h));
 		if ((size_t)n < sizeof(h) || (size_t)n >= sizeof(in) || !child_req_ok(&h, n))
@@ -214,14 +214,14 @@ void nxp_worker_child_main(int argc, char **argv, void (*init)(void),
 			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 				;
 		}
-		size_t len = serve(in + sizeof(h), h.len, out + sizeof(nxp_worker_rep), rep_cap);
+		size_t len = serve(in + sizeof(h), h.len, out + sizeof(nxpi_worker_rep), rep_cap);
 		alarm(0);
 		if (len > rep_cap)
 			child_fail("nxpatch worker: reply too long\n");
-		nxp_worker_rep rep = { NXP_WORKER_REP_MAGIC, (uint32_t)len, child_growth(&base) };
+		nxpi_worker_rep rep = { NXPI_WORKER_REP_MAGIC, (uint32_t)len, child_growth(&base) };
 		memcpy(out, &rep, sizeof(rep));
 		size_t total = sizeof(rep) + len;
-		if (send(NXP_WORKER_FD, out, total, MSG_NOSIGNAL) != (ssize_t)total)
-			_exit(NXP_WORKER_EXIT_SETUP);
+		if (send(NXPI_WORKER_FD, out, total, MSG_NOSIGNAL) != (ssize_t)total)
+			_exit(NXPI_WORKER_EXIT_SETUP);
 	}
 }

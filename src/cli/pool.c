@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The process pool (pool.h). A worker reads item indexes from a pipe, one a
+ * line, and answers each with "INDEX LEN\n" and LEN bytes, or "INDEX -\n"
+ * for an index declined because the run is stopping. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/pool.h"
+
+/* Items a worker holds at once: the one it works on and the next. */
+#define WORKER_DEPTH 2
+
+/* Set by the parent when the run stops (a shared page): a worker starts no
+ * item after it and declines the ones queued to it. */
+static volatile sig_atomic_t *shared_stop;
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A worker. Signals that stop the run are the parent's business: the
+ * worker finishes the item it holds and leaves when the parent closes its
+ * pipe. */
+static void worker(const cli_pool *P, int cmd_fd, int res_fd)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	FILE *in = fdopen(cmd_fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	while (in && getline(&line, &cap, in) > 0) {
+		size_t i = strtoul(line, NULL, 10);
+		if (i >= P->n)
+			break;
+		char head[64];
+		if (shared_stop && *shared_stop) {
+			int n = snprintf(head, sizeof(head), "%zu -\n", i);
+			if (write_all(res_fd, head, (size_t)n))
+				break;
+			continue;
+		}
+		size_t len = 0;
+		char *ans = P->work(P->ctx, i, &len);
+		int bad = !ans;
+		if (ans) {
+			int n = snprintf(head, sizeof(head), "%zu %zu\n", i, len);
+			bad = write_all(res_fd, head, (size_t)n) || write_all(res_fd, ans, len);
+		}
+		free(ans);
+		if (bad)
+			break;
+	}
+	if (P->worker_exit)
+		P->worker_exit(P->ctx);
+	_exit(0);
+}
+
+typedef struct wk {
+	pid_t pid;
+	int cmd, res;
+	size_t q[WORKER_DEPTH]; /* indexes sent, oldest first (the one in progress) */
+	size_t nq;
+	char *buf;
+	size_t len, cap;
+} wk;
+
+typedef struct pool {
+	const cli_pool *p;
+	wk *W;
+	size_t started;
+	size_t dispatched;
+	size_t *retry;          /* handed to a worker that died before starting them */
+	size_t nretry;
+} pool;
+
+static int next_index(pool *P, size_t *i)
+{
+	if (*P->p->stop)
+		return 0;
+	if (P->nretry) {
+		*i = P->retry[--P->nretry];
+		return 1;
+	}
+	if (P->dispatched < P->p->n) {
+		*i = P->dispatched++;
+		return 1;
+	}
+	return 0;
+}
+
+static void close_cmd(wk *w)
+{
+	if (w->cmd >= 0)
+		close(w->cmd);
+	w->cmd = -1;
+}
+
+/* Keep the worker's queue full. When there is nothing left to send, its
+ * command pipe is closed once its queue is empty: it leaves. */
+static void fill(pool *P, wk *w)
+{
+	size_t i;
+	while (w->cmd >= 0 && w->nq < WORKER_DEPTH && next_index(P, &i)) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "%zu\n", i);
+		if (write_all(w->cmd, line, (size_t)n)) {
+			/* The worker is gone: this index goes to another. */
+			P->retry[P->nretry++] = i;
+			close_cmd(w);
+			return;
+		}
+		w->q[w->nq++] = i;
+	}
+	if (w->nq == 0)
+		close_cmd(w);
+}
+
+static size_t pop(wk *w)
+{
+	size_t i = w->q[0];
+	memmove(w->q, w->q + 1, (w->nq - 1) * sizeof(w->q[0]));
+	w->nq--;
+	return i;
+}
+
+/* The ones queued behind a failed item were never started. */
+static void requeue(pool *P, wk *w)
+{
+	while (w->nq)
+		P->retry[P->nretry++] = pop(w);
+}
+
+static void deliver(pool *P, size_t i, const char *p, size_t len)
+{
+	char *b = malloc(len + 1);
+	if (b) {
+		memcpy(b, p, len);
+		b[len] = '\0';
+	}
+	P->p->done(P->p->ctx, i, b, b ? len : 0, NULL);
+}
+
+/* Parse the complete answers in w's buffer. */
+static void take_answers(pool *P, wk *w)
+{
+	size_t off = 0;
+	for (;;) {
+		char *start = w->buf + off, *nl = memchr(start, '\n', w->len - off);
+		if (!nl)
+			break;
+		size_t i = 0, len = 0;
+		int used = 0;
+		*nl = '\0';
+		int declined = sscanf(start, "%zu -%n", &i, &used) == 1 && used == nl - start;
+		int ok = declined || sscanf(start, "%zu %zu", &i, &len) == 2;
+		*nl = '\n';
+		size_t need = (size_t)(nl + 1 - start) + (declined ? 0 : len);
+		if (ok && !declined && w->len - off < need)
+			break; /* the payload is still coming */
+		if (!w->nq)
+			break; /* nothing asked: ignore what a broken worker says */
+		size_t want = pop(w);
+		if (!ok || i != want) {
+			/* Nothing more from it can be trusted. */
+			P->p->done(P->p->ctx, want, NULL, 0, "worker sent a malformed report");
+			off = w->len;
+			close_cmd(w);
+			requeue(P, w);
+			break;
+		}
+		off += need;
+		if (!declined)
+			deliver(P, i, nl + 1, len);
+		fill(P, w);
+	}
+	w->len -= off;
+	memmove(w->buf, w->buf + off, w->len);
+}
+
+/* End of file from a worker: it left, or died holding an item. */
+static void reap(pool *P, wk *w)
+{
+	close(w->res);
+	w->res = -1;
+	close_cmd(w);
+	int st = 0;
+	waitpid(w->pid, &st, 0);
+	w->pid = -1;
+	if (w->nq) {
+		char msg[128];
+		if (WIFSIGNALED(st))
+			snprintf(msg, sizeof(msg), "the worker process died (signal %d)", WTERMSIG(st));
+		else
+			snprintf(msg, sizeof(msg), "the worker process died (exit %d)",
+			         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		size_t i = pop(w);
+		P->p->done(P->p->ctx, i, NULL, 0, msg);
+		requeue(P, w);
+	}
+	/* Hand what it left to the workers still running. */
+	for (size_t k = 0; k < P->started; k++)
+		if (P->W[k].res >= 0)
+			fill(P, &P->W[k]);
+}
+
+/* Read what is there from w: 0, or -1 at its end of file. */
+static int read_worker(pool *P, wk *w)
+{
+	if (w->cap - w->len < 65536) {
+		size_t cap = w->cap ? w->cap * 2 : 131072;
+		char *nb = realloc(w->buf, cap);
+		if (!nb)
+			return 0;
+		w->buf = nb;
+		w->cap = cap;
+	}
+	ssize_t r = read(w->res, w->buf + w->len, w->cap - w->len - 1);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r > 0) {
+		w->len += (size_t)r;
+		take_answers(P, w);
+		return 0;
+	}
+	return -1;
+}
+
+static void start_workers(pool *P)
+{
+	const cli_pool *p = P->p;
+	fflush(NULL);
+	for (size_t k = 0; k < p->workers; k++) {
+		int cp[2], rp[2];
+		if (pipe2(cp, O_CLOEXEC) != 0)
+			break;
+		if (pipe2(rp, O_CLOEXEC) != 0) {
+			close(cp[0]);
+			close(cp[1]);
+			break;
+		}
+		pid_t pid = fork();
+		if (pid < 0) {
+			close(cp[0]); close(cp[1]); close(rp[0]); close(rp[1]);
+			break;
+		}
+		if (pid == 0) {
+			for (size_t j = 0; j < k; j++) {
+				if (P->W[j].cmd >= 0)
+					close(P->W[j].cmd);
+				close(P->W[j].res);
+			}
+			close(cp[1]);
+			close(rp[0]);
+			worker(p, cp[0], rp[1]);
+		}
+		close(cp[0]);
+		close(rp[1]);
+		P->W[k] = (wk){.pid = pid, .cmd = cp[1], .res = rp[0]};
+		P->started++;
+	}
+}
+
+static void event_loop(pool *P, struct pollfd *pf, size_t *map)
+{
+	for (;;) {
+		if (*P->p->stop)
+			*shared_stop = 1;
+		size_t np = 0;
+		for (size_t k = 0; k < P->started; k++) {
+			if (P->W[k].res < 0)
+				continue;
+			/* Stopping: idle workers get their end of file now. */
+			if (*P->p->stop && P->W[k].nq == 0)
+				close_cmd(&P->W[k]);
+			pf[np] = (struct pollfd){.fd = P->W[k].res, .events = POLLIN};
+			map[np++] = k;
+		}
+		if (!np)
+			break;
+		int pr = poll(pf, np, P->p->tick_ms);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (P->p->tick)
+			P->p->tick(P->p->ctx);
+		for (size_t q = 0; pr > 0 && q < np; q++)
+			if ((pf[q].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    read_worker(P, &P->W[map[q]]))
+				reap(P, &P->W[map[q]]);
+	}
+}
+
+int cli_pool_run(const cli_pool *p)
+{
+	pool P = {.p = p};
+	int rc = 0;
+	P.W = calloc(p->workers, sizeof(*P.W));
+	P.retry = calloc(p->workers * WORKER_DEPTH + 1, sizeof(*P.retry));
+	struct pollfd *pf = calloc(p->workers, sizeof(*pf));
+	size_t *map = calloc(p->workers, sizeof(*map));
+	void *page = mmap(NULL, sizeof(*shared_stop), PROT_READ | PROT_WRITE,
+	                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!P.W || !P.retry || !pf || !map || page == MAP_FAILED) {
+		rc = -1;
+		goto done;
+	}
+	shared_stop = page;
+	*shared_stop = 0;
+	start_workers(&P);
+	if (!P.started) {
+		rc = -2;
+		goto done;
+	}
+	for (size_t k = 0; k < P.started; k++)
+		fill(&P, &P.W[k]);
+	event_loop(&P, pf, map);
+	for (size_t k = 0; k < P.started; k++) {
+		if (P.W[k].pid > 0)
+			waitpid(P.W[k].pid, NULL, 0);
+		free(P.W[k].buf);
+	}
+done:;
+	int e = errno;
+	if (page != MAP_FAILED)
+		munmap(page, sizeof(*shared_stop));
+	shared_stop = NULL;
+	free(pf);
+	free(map);
+	free(P.W);
+	free(P.retry);
+	errno = e;
+	return rc;
+}
