@@ -38,6 +38,15 @@ typedef struct nxp_evidence {
 	int section;                /* index into img->sections */
 } nxp_evidence;
 
+/* What judging facts derived on demand needed that they do not hold yet:
+ * sections to search for code, and the checksum (see nxp_facts.unsearched).
+ * The judge marks it; nxp_input_plan() derives it and judges again. */
+typedef struct nxp_demand {
+	uint8_t section[NXP_MAX_SECTIONS];
+	int checksum;
+	int any;
+} nxp_demand;
+
 typedef struct nxp_facts {
 	const nxp_image *img;
 	const char *path;           /* as given on the command line */
@@ -60,6 +69,16 @@ typedef struct nxp_facts {
 	 * merged from an --evidence file: no section flag can fix them. */
 	uint32_t heap_faults;
 	char heap_fault[256];       /* the first, described */
+
+	/* Facts derived on demand (nxp_input_open_flags with NXP_INPUT_LAZY).
+	 * A section marked in unsearched was not searched for code by byte
+	 * pattern: its count above is a lower bound. checksum_unread: the
+	 * checksum_computed above was not computed. The judge never decides on
+	 * either: it marks what it needs in *demand, and nxp_input_plan()
+	 * derives it and judges again. All zero after nxp_analyze(). */
+	uint8_t unsearched[NXP_MAX_SECTIONS];
+	int checksum_unread;
+	nxp_demand *demand;
 
 	/* Warnings (static strings or malloc'd in warnings_owned). */
 	char **warnings;

@@ -28,6 +28,8 @@ int nxp_input_open(nxp_input **out, const char *path, nxp_error *err);
                                    nxp_file_load_flags(NXP_FILE_LOCK) */
 #define NXP_INPUT_NO_FACTS 2u   /* bytes and image only (sign, unsign): in->facts is
                                    left zeroed */
+#define NXP_INPUT_LAZY 4u       /* facts derived on demand (nxp_facts.unsearched):
+                                   plan with nxp_input_plan() */
 int nxp_input_open_flags(nxp_input **out, const char *path, unsigned flags, nxp_error *err);
 void nxp_input_close(nxp_input *in);
 

@@ -123,6 +123,9 @@ typedef struct nxp_plan {
 	uint32_t signature_entries;  /* entries dropped by strip/resign */
 	uint32_t checksum_old;
 	uint32_t checksum_new;       /* for resign: recomputed after signing */
+	uint32_t checksum_base;      /* the input's checksum checksum_new follows from */
+	int checksum_from_stored;    /* checksum_base is the stored CheckSum, taken as
+	                              * correct, not computed (nxp_plan_options) */
 	uint64_t out_len;            /* bytes kept from the input (the output's length before an
 	                              * appended section and any new signature) */
 	nxp_added_section add;       /* a section appended after out_len, when add.present */
@@ -140,11 +143,26 @@ typedef struct nxp_plan {
 
 typedef struct nxp_plan_options {
 	int will_sign;               /* a signer is available (resign) */
+	/* Facts derived on demand without the checksum (nxp_input_plan): take
+	 * a nonzero stored CheckSum as the input's correct checksum and update
+	 * it by the bytes that change, instead of reading the whole file
+	 * (apply --trust-checksum). The plan says so (checksum_from_stored). */
+	int checksum_from_stored;
 } nxp_plan_options;
 
 /* Build the plan of f under pol. Always fills plan; returns NXP_OK (a
  * refusal is a plan status, not an error). */
 int nxp_plan_build(nxp_plan *plan, const nxp_policy *pol, const nxp_facts *f,
+                   const nxp_plan_options *opt, nxp_error *err);
+
+struct nxp_input;
+/* nxp_plan_build() of an input opened with NXP_INPUT_LAZY: facts the
+ * judgement needs and the input does not hold yet (sections to search for
+ * code, the checksum) are derived, and the plan is built again, until it
+ * needs nothing more. The plan is the one nxp_plan_build() gives on fully
+ * derived facts (checksum_from_stored aside). Returns NXP_OK or an error
+ * deriving facts. */
+int nxp_input_plan(nxp_plan *plan, const nxp_policy *pol, struct nxp_input *in,
                    const nxp_plan_options *opt, nxp_error *err);
 
 /* A plan that only strips (`unsign`) or replaces (`sign`) the signature of

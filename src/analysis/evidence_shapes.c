@@ -411,6 +411,8 @@ int nxpi_ev_shapes(nxpi_ev_ctx *c)
 		/* Discardable data is debug information or relocations. */
 		if (sec->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_DISCARDABLE))
 			continue;
+		if (c->f->unsearched[k]) /* derived on demand (analysis/internal.h) */
+			continue;
 		uint32_t off;
 		nxpi_ev_section_bytes(img, (int)k, &off, &s.len);
 		s.base = img->data + off;

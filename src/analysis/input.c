@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "nxpatch/input.h"
+#include "analysis/internal.h"
 #include "util/file.h"
 
 enum { STAGE_NONE, STAGE_FILE, STAGE_FACTS };
@@ -26,7 +27,8 @@ int nxp_input_open_flags(nxp_input **out, const char *path, unsigned flags, nxp_
 	if ((rc = nxp_pe_parse(&in->img, in->file.data, in->file.len, err)))
 		goto fail;
 	if (!(flags & NXP_INPUT_NO_FACTS)) {
-		rc = nxp_analyze(&in->facts, &in->img, path, err);
+		rc = flags & NXP_INPUT_LAZY ? nxpi_analyze_lazy(&in->facts, &in->img, path, err)
+		                            : nxp_analyze(&in->facts, &in->img, path, err);
 		in->stage = STAGE_FACTS;
 		if (rc)
 			goto fail;

@@ -18,6 +18,7 @@
 #include "nxpatch/driver.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/sign.h"
+#include "analysis/internal.h"
 #include "check/internal.h"
 
 #define ADD(...)                                                  \
@@ -309,6 +310,10 @@ static int posture(nxp_check *c, const nxp_facts *f, const nxp_plan *plan,
 static int judge(nxp_check *c, const nxp_policy *pol, const nxp_facts *f,
                  const nxp_check_options *opt, nxp_error *err)
 {
+	/* Findings report every fact; facts derived on demand go to
+	 * nxp_input_plan() instead. */
+	if (!nxpi_facts_complete(f))
+		return nxp_fail(err, NXP_E_INTERNAL, "findings need fully derived facts");
 	if (pol) {
 		c->plan = malloc(sizeof(*c->plan));
 		if (!c->plan)

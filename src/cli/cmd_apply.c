@@ -27,7 +27,7 @@
 #include "util/escape.h"
 
 enum { OPT_OUT_DIR = 0x200, OPT_IN_PLACE, OPT_BACKUP, OPT_NO_CROSS, OPT_TEST_CORRUPT,
-       OPT_JOURNAL, OPT_ALLOW_META_LOSS };
+       OPT_JOURNAL, OPT_ALLOW_META_LOSS, OPT_TRUST_CHECKSUM };
 
 static const cli_opt apply_options[] = {
 	{'p', 'p', "policy", "FILE", "the policy: a file, a shipped rule set's name, or - (stdin)"},
@@ -37,6 +37,7 @@ static const cli_opt apply_options[] = {
 	{OPT_BACKUP, 0, "backup", "SUFFIX", "in place: keep the original as PATH+SUFFIX (never replaces a file)"},
 	{OPT_JOURNAL, 0, "journal", "FILE", "in place: record each image for 'nxpatch revert' (rename mode: implies --backup .nxpatch-orig; bytes mode: the undo record of each patch, made durable first)"},
 	{OPT_ALLOW_META_LOSS, 0, "allow-metadata-loss", NULL, "in place: replace even when owner, mode or xattrs cannot be kept"},
+	{OPT_TRUST_CHECKSUM, 0, "trust-checksum", NULL, "in place, bytes mode: take a nonzero stored CheckSum as correct and update it by the changed bytes instead of reading the whole file (the report says so; 'nxpatch verify' reads every byte)"},
 	{OPT_NO_CROSS, 0, "no-cross-check", NULL, "skip re-reading each output with LIEF"},
 	{'f', 'f', "format", "FORMAT", "text (default), json or jsonl"},
 #ifdef NXP_TEST_HOOKS
@@ -65,6 +66,7 @@ typedef struct apply_args {
 	const char *out_dir;
 	int in_place;
 	int in_place_bytes;     /* --in-place=bytes */
+	int trust_checksum;     /* --trust-checksum (bytes mode) */
 	const char *backup;
 	const char *journal;
 	int out_dirfd;          /* --out-dir, opened once: outputs are created beneath it */
@@ -113,7 +115,10 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	struct stat si, so;
 	int same = a->out && stat(it->path, &si) == 0 && stat(a->out, &so) == 0 &&
 	           si.st_dev == so.st_dev && si.st_ino == so.st_ino;
-	if (batch_open_flags(it, r, &in, a->in_place || same ? NXP_INPUT_LOCK : 0))
+	/* The text report shows the plan alone, so its facts are derived on
+	 * demand; the other formats report every fact of the image. */
+	unsigned lazy = a->bo.format == CLI_TEXT ? NXP_INPUT_LAZY : 0;
+	if (batch_open_flags(it, r, &in, lazy | (a->in_place || same ? NXP_INPUT_LOCK : 0)))
 		return;
 	nxp_plan *plan = malloc(sizeof(*plan));
 	if (!plan) {
@@ -124,8 +129,17 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		return;
 	}
 	nxp_error err = {0};
-	nxp_plan_options popt = {.will_sign = a->signer != NULL};
-	nxp_plan_build(plan, a->pol, &in->facts, &popt, &err);
+	nxp_plan_options popt = {.will_sign = a->signer != NULL,
+	                         .checksum_from_stored = a->trust_checksum};
+	/* Facts derived on demand: only what the plan's decisions read. */
+	if (nxp_input_plan(plan, a->pol, in, &popt, &err)) {
+		batch_error(r, path, "%s", err.msg);
+		r->cls = BATCH_FAILED;
+		r->exit = NXP_EXIT_INPUT;
+		free(plan);
+		nxp_input_close(in);
+		return;
+	}
 	/* Key material that would not sign this output is an error, never an
 	 * unsigned file written in silence (signature: resign re-signs only
 	 * images that were signed). */
@@ -368,6 +382,7 @@ static int parse_args(apply_args *a, int argc, char **argv, int *first)
 		case OPT_NO_CROSS: a->cross_check = 0; break;
 		case OPT_TEST_CORRUPT: a->test_corrupt = 1; break;
 		case OPT_ALLOW_META_LOSS: a->allow_metadata_loss = 1; break;
+		case OPT_TRUST_CHECKSUM: a->trust_checksum = 1; break;
 		case 'f':
 			if (!cli_parse_format_in("apply", p.arg, &a->bo.format,
 			                         1u << CLI_TEXT | 1u << CLI_JSON | 1u << CLI_JSONL))
@@ -399,6 +414,9 @@ static int check_args(apply_args *a, int argc, char **argv, int optind)
 	if (a->journal && !a->in_place)
 		return cli_usage("apply", "--journal goes with --in-place (it records what "
 		                          "'nxpatch revert' restores)");
+	if (a->trust_checksum && !a->in_place_bytes)
+		return cli_usage("apply", "--trust-checksum goes with --in-place=bytes (the other "
+		                          "modes read every byte of the output anyway)");
 	int bad = a->in_place_bytes ? check_bytes_mode(a) : 0;
 	if (bad)
 		return bad;

@@ -98,10 +98,12 @@ void nxpi_plan_sanction_wx(const nxpi_planner *pl);
 /* The CheckSum (checksum.c). nxpi_plan_checksum: the CheckSum of the output
  * plan describes (bytes [0, out_len) with the changes other than CheckSum,
  * then the appended section); f, when given, supplies the input's computed
- * CheckSum. nxpi_plan_set_checksum: recompute it when anything changes
+ * CheckSum (or, under opt's checksum_from_stored, its stored one).
+ * nxpi_plan_set_checksum: recompute it when anything changes
  * (changed) or the policy says always; a stored zero stays zero otherwise;
  * a re-signed output gets it after signing. */
-uint32_t nxpi_plan_checksum(const nxp_plan *p, const nxp_image *img, const nxp_facts *f);
+uint32_t nxpi_plan_checksum(nxp_plan *p, const nxp_image *img, const nxp_facts *f,
+                            const nxp_plan_options *opt);
 void nxpi_plan_set_checksum(nxpi_planner *pl, int changed);
 
 #endif

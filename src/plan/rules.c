@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analysis/internal.h"
 #include "plan/internal.h"
 #include "policy/internal.h"
 
@@ -27,11 +28,9 @@ static int unresolved_code_in_data(const nxpi_planner *pl)
 	const nxp_image *img = pl->f->img;
 	const unsigned x = __builtin_ctz(NXP_SCN_MEM_EXECUTE);
 	for (unsigned i = 0; i < img->nsections; i++) {
-		if (!pl->f->section_evidence[i])
-			continue;
 		const nxpi_decision *d = &pl->sec[i][x];
 		int exec = d->decided ? d->value : !!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE);
-		if (!exec)
+		if (!exec && nxpi_section_evidence(pl->f, i))
 			return 1;
 	}
 	return 0;
@@ -46,7 +45,8 @@ void nxpi_plan_rules(nxpi_planner *pl)
 	nxp_facts view = *pl->f;
 	for (size_t ri = 0; ri < pl->pol->nrules; ri++) {
 		const nxp_rule *r = &pl->pol->rules[ri];
-		view.code_in_data = unresolved_code_in_data(pl);
+		/* Judged only for a rule that asks (it reads the sections' evidence). */
+		view.code_in_data = r->code_in_data_cond >= 0 && unresolved_code_in_data(pl);
 		if (!nxpi_rule_matches(r, &view))
 			continue;
 		if (pl->plan && pl->plan->nmatched < NXP_MAX_MATCHED)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "analysis/internal.h"
 #include "plan/internal.h"
 
 void nxpi_plan_check_dll(nxpi_planner *pl, int will_be_signed)
@@ -97,6 +98,13 @@ static size_t code_left_outside(const nxpi_planner *pl, char *list, size_t size,
 	size_t n = 0, total = 0;
 	list[0] = '\0';
 	*shown = 0;
+	/* The records below must be complete for every section left
+	 * non-executable (facts derived on demand: analysis/internal.h). */
+	for (unsigned i = 0; i < img->nsections; i++) {
+		const nxpi_decision *d = &pl->sec[i][x];
+		if (!(d->decided ? d->value : !!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE)))
+			nxpi_section_searched(pl->f, i);
+	}
 	for (size_t k = 0; k < pl->f->nevidence; k++) {
 		const nxp_evidence *e = &pl->f->evidence[k];
 		if (e->section < 0 || e->section >= (int)img->nsections)

@@ -80,6 +80,8 @@ static void counterfactual_sanctions(const nxpi_planner *pl, nxp_plan *plan)
 	for (unsigned i = 0; i < img->nsections; i++)
 		if ((img->sections[i].characteristics & NXP_SCN_WX) == NXP_SCN_WX)
 			pre->sections[i].characteristics &= ~NXP_SCN_MEM_EXECUTE;
+	/* Fully derived facts of pre, whatever pl->f leaves to be derived on
+	 * demand: this sub-judgement reads them directly. */
 	if (nxp_analyze(&pf, pre, pl->f->path, NULL)) {
 		nxp_facts_free(&pf);
 		goto out;

@@ -107,7 +107,7 @@ int nxp_plan_signature(nxp_plan *plan, const nxp_image *img, nxp_sig_action acti
 	if (action == NXP_SIGACT_STRIP) {
 		/* The CheckSum of the image cut at the table, with directory
 		 * entry 4 zeroed: always recomputed, as a signed image's was. */
-		uint32_t sum = nxpi_plan_checksum(plan, img, NULL);
+		uint32_t sum = nxpi_plan_checksum(plan, img, NULL, NULL);
 		if (sum != img->checksum)
 			nxpi_plan_add(plan, NXP_FIELD_CHECKSUM, lay.checksum_offset, 4, img->checksum, sum);
 		plan->checksum_new = sum;

@@ -6,6 +6,7 @@
 #include "nxpatch/analysis.h"
 #include "nxpatch/policy.h"
 #include "util/bytes.h"
+#include "analysis/internal.h"
 #include "policy/internal.h"
 
 static int u16_in(const nxp_u16list *l, uint16_t v)
@@ -93,6 +94,6 @@ int nxpi_section_selected(const nxp_section_action *a, const nxp_facts *f, unsig
 	if (!a->selector || !f->img || idx >= f->img->nsections || idx >= NXP_MAX_SECTIONS)
 		return 0;
 	if (strcmp(a->selector, NXP_SELECTOR_CODE_IN_DATA) == 0)
-		return f->section_evidence[idx] > 0;
+		return nxpi_section_evidence(f, idx) > 0;
 	return nxpi_glob_match(a->selector, f->img->sections[idx].name);
 }

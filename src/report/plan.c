@@ -213,6 +213,10 @@ void nxp_text_plan(FILE *out, const nxp_facts *f, const nxp_plan *plan)
 	if (plan->status == NXP_PLAN_CHANGES && plan->signature != NXP_SIGACT_RESIGN &&
 	    plan->checksum_new == plan->checksum_old && plan->checksum_old == 0)
 		fprintf(out, "  checksum: stays 0 (not set in the input)\n");
+	if (plan->checksum_from_stored)
+		fprintf(out, "  checksum: updated from the stored 0x%08x, taken as correct and not "
+		             "re-read (--trust-checksum; 'nxpatch verify' reads every byte)\n",
+		        plan->checksum_base);
 	for (size_t i = 0; i < plan->nrefusals; i++) {
 		if (plan->refusals[i].rule)
 			fprintf(out, "  refused [rule %s]: %s\n", nxpi_shown(plan->refusals[i].rule),

@@ -13,6 +13,10 @@ static int bad_component(const char *c, size_t len)
 	return len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.');
 }
 
+#ifdef NXP_TEST_HOOKS
+void (*nxpi_beneath_test_after_mkdir)(int dirfd, const char *name);
+#endif
+
 int nxpi_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
                             const char **leaf, nxp_error *err)
 {
@@ -52,6 +56,10 @@ int nxpi_open_parent_beneath(int root, const char *root_display, const char *rel
 				close(cur);
 				return -1;
 			}
+#ifdef NXP_TEST_HOOKS
+			if (nxpi_beneath_test_after_mkdir)
+				nxpi_beneath_test_after_mkdir(cur, comp);
+#endif
 			fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0) {

@@ -22,4 +22,10 @@
 int nxpi_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
                             const char **leaf, nxp_error *err);
 
+#ifdef NXP_TEST_HOOKS
+/* Test builds only: called right after each directory is made, before it
+ * is opened (the window in which another user can swap it for a link). */
+extern void (*nxpi_beneath_test_after_mkdir)(int dirfd, const char *name);
+#endif
+
 #endif

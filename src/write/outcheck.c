@@ -333,8 +333,13 @@ int nxpi_check_patch_view(const nxp_input *in, const nxp_plan *plan, const uint8
 	/* The planned fields hold their new values, the rest of each page
 	 * they are on is the input's (the other pages are the file's own,
 	 * shared with the input mapping), and the CheckSum follows from the
-	 * input's computed sum and the bytes that changed. */
-	uint32_t s = nxpi_pe_sum_residue((uint32_t)(in->facts.checksum_computed - (uint32_t)len));
+	 * input's checksum (computed, or the stored one taken as correct:
+	 * plan->checksum_from_stored) and the bytes that changed. */
+	uint32_t base = plan->checksum_from_stored ? plan->checksum_base : in->facts.checksum_computed;
+	if (!plan->checksum_from_stored && in->facts.checksum_unread &&
+	    (plan->checksum_new || in->img.checksum))
+		return nxp_fail(err, NXP_E_INTERNAL, "the input's checksum was not computed");
+	uint32_t s = nxpi_pe_sum_residue((uint32_t)(base - (uint32_t)len));
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		if (!NXP_FITS(c->offset, c->size, len))

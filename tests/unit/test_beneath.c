@@ -3,10 +3,12 @@
  * leave their root, whatever links are planted under it. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nxpatch/file.h"
@@ -143,3 +145,88 @@ Test(beneath, tmpfile_at_stays_in_the_opened_directory)
 	cr_assert_neq(nxpi_tmpfile_open_at(&tf, fd, "root/moved", "..", 0644, &err), NXP_OK);
 	close(fd);
 }
+
+/* --out-dir's directories are created while another user may swap a
+ * component for a link to elsewhere: a child process keeps replacing
+ * root/a (also right after it is made) with a link to outside/ while the
+ * directories a/b are created beneath root over and over. Every call
+ * either gives a directory beneath root or refuses; nothing is ever created
+ * outside. */
+Test(beneath, link_swapped_in_during_creation_never_leads_outside)
+{
+	char a[128], out[128];
+	snprintf(a, sizeof(a), "%s/root/a", dir);
+	snprintf(out, sizeof(out), "%s/outside", dir);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* Until killed: take away a directory a just made (it is empty
+		 * then), plant the link, hold it a moment, take it away. */
+		for (;;) {
+			rmdir(a);
+			if (symlink(out, a) == 0) {
+				for (volatile int k = 0; k < 200; k++)
+					;
+				unlink(a);
+			}
+		}
+	}
+	unsigned made = 0, refused = 0;
+	for (int i = 0; i < 3000; i++) {
+		nxp_error err = {0};
+		const char *leaf = NULL;
+		int fd = nxpi_open_parent_beneath(root, "root", "a/b/x.dll", 1, &leaf, &err);
+		if (fd >= 0) {
+			/* What was opened is a directory whose parent's parent is the
+			 * root: b in a in root, never a b reached through a link. */
+			struct stat up2, rst;
+			int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			cr_assert_geq(up, 0);
+			cr_assert_eq(fstatat(up, "..", &up2, 0), 0);
+			cr_assert_eq(fstat(root, &rst), 0);
+			cr_assert(up2.st_dev == rst.st_dev && up2.st_ino == rst.st_ino,
+			          "the directory opened is not beneath the root");
+			close(fd);
+			made++;
+			/* Removed through what was opened, never through a path. */
+			cr_assert_eq(unlinkat(up, "b", AT_REMOVEDIR), 0);
+			close(up);
+			unlinkat(root, "a", AT_REMOVEDIR);
+		} else {
+			refused++;
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert(!exists("outside/b"), "a directory was created outside the root");
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", out);
+	cr_assert_eq(system(cmd), 0, "something was created outside the root");
+	cr_log_info("made %u, refused %u", made, refused);
+	cr_assert_gt(made + refused, 0);
+}
+
+#ifdef NXP_TEST_HOOKS
+/* The window itself, made certain with the test hook: right after a is
+ * made (and before it is opened), it is swapped for a link to outside/.
+ * The call refuses and nothing is created outside. */
+static char swap_to[128];
+static void swap_for_link(int dirfd, const char *name)
+{
+	cr_assert_eq(unlinkat(dirfd, name, AT_REMOVEDIR), 0);
+	cr_assert_eq(symlinkat(swap_to, dirfd, name), 0);
+}
+
+Test(beneath, directory_swapped_for_a_link_after_mkdir_is_refused)
+{
+	snprintf(swap_to, sizeof(swap_to), "%s/outside", dir);
+	nxpi_beneath_test_after_mkdir = swap_for_link;
+	nxp_error err = {0};
+	const char *leaf = NULL;
+	int fd = nxpi_open_parent_beneath(root, "root", "a/b/x.dll", 1, &leaf, &err);
+	nxpi_beneath_test_after_mkdir = NULL;
+	cr_assert_eq(fd, -1, "a directory swapped for a link was followed");
+	cr_assert(strstr(err.msg, "symbolic link"), "%s", err.msg);
+	cr_assert(!exists("outside/b"), "a directory was created outside the root");
+}
+#endif
