@@ -37,21 +37,37 @@ static uint32_t align_up(uint32_t v, uint32_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-static void put64(uint8_t *p, uint64_t v)
+void nxt_put64(uint8_t *p, uint64_t v)
 {
 	nxt_put32(p, (uint32_t)v);
 	nxt_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+uint8_t *nxt_sec(uint8_t *buf, const nxt_layout *l, unsigned i)
+{
+	return buf + l->headers_size + l->raw_stride * i;
+}
+
+uint32_t nxt_sec_rva(const nxt_layout *l, unsigned i)
+{
+	return l->va_stride * (i + 1);
+}
+
+void nxt_set_dir(uint8_t *buf, const nxt_layout *l, unsigned idx, uint32_t rva, uint32_t size)
+{
+	nxt_put32(buf + l->dirs + 8 * idx, rva);
+	nxt_put32(buf + l->dirs + 8 * idx + 4, size);
 }
 
 /* The optional header's fields from ImageBase on (the spec's overrides). */
 static void put_opt_fields(uint8_t *o, const nxt_pe_spec *spec, uint32_t ndirs)
 {
 	if (spec->pe32plus) {
-		put64(o + 24, spec->image_base ? spec->image_base : 0x140000000ull);
-		put64(o + 72, spec->stack_reserve);
-		put64(o + 80, spec->stack_commit);
-		put64(o + 88, spec->heap_reserve);
-		put64(o + 96, spec->heap_commit);
+		nxt_put64(o + 24, spec->image_base ? spec->image_base : 0x140000000ull);
+		nxt_put64(o + 72, spec->stack_reserve);
+		nxt_put64(o + 80, spec->stack_commit);
+		nxt_put64(o + 88, spec->heap_reserve);
+		nxt_put64(o + 96, spec->heap_commit);
 		nxt_put32(o + 108, ndirs);
 	} else {
 		nxt_put32(o + 28, spec->image_base ? (uint32_t)spec->image_base : 0x400000);

@@ -53,5 +53,12 @@ uint32_t nxt_ref_checksum(const uint8_t *buf, size_t len, size_t checksum_offset
 
 void nxt_put16(uint8_t *p, uint16_t v);
 void nxt_put32(uint8_t *p, uint32_t v);
+void nxt_put64(uint8_t *p, uint64_t v);
+
+/* In an image nxt_build_pe wrote into buf with layout l: section i's file
+ * data and RVA, and setting data directory entry idx. */
+uint8_t *nxt_sec(uint8_t *buf, const nxt_layout *l, unsigned i);
+uint32_t nxt_sec_rva(const nxt_layout *l, unsigned i);
+void nxt_set_dir(uint8_t *buf, const nxt_layout *l, unsigned idx, uint32_t rva, uint32_t size);
 
 #endif

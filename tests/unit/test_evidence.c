@@ -32,31 +32,14 @@ static size_t build(const nxt_pe_spec *spec)
 	return n;
 }
 
-static uint8_t *sec(unsigned i)
-{
-	return buf + lay.headers_size + lay.raw_stride * i;
-}
-
-static uint32_t rva_of(unsigned i)
-{
-	return lay.va_stride * (i + 1);
-}
-
-static void set_dir(unsigned idx, uint32_t rva, uint32_t size)
-{
-	nxt_put32(buf + lay.dirs + 8 * idx, rva);
-	nxt_put32(buf + lay.dirs + 8 * idx + 4, size);
-}
+/* The image in buf (layout lay): a section's data and RVA, a directory entry. */
+#define sec(i) nxt_sec(buf, &lay, (i))
+#define rva_of(i) nxt_sec_rva(&lay, (i))
+#define set_dir(idx, rva, size) nxt_set_dir(buf, &lay, (idx), (rva), (size))
 
 static void set_entry(uint32_t rva)
 {
 	nxt_put32(buf + lay.opt + 16, rva);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	nxt_put32(p, (uint32_t)v);
-	nxt_put32(p + 4, (uint32_t)(v >> 32));
 }
 
 static void analyze(size_t n)
@@ -178,20 +161,20 @@ static size_t tls_image(int plus, uint64_t array_va, int terminate)
 	uint8_t *t = sec(2);
 	uint32_t ptr = plus ? 8 : 4;
 	if (plus)
-		put64(t + 24, array_va);
+		nxt_put64(t + 24, array_va);
 	else
 		nxt_put32(t + 12, (uint32_t)array_va);
 	uint64_t cbs[] = {base + rva_of(1), base + rva_of(0), base + rva_of(1) + 0x10};
 	for (unsigned i = 0; i < 3; i++) {
 		if (plus)
-			put64(t + 0x100 + ptr * i, cbs[i]);
+			nxt_put64(t + 0x100 + ptr * i, cbs[i]);
 		else
 			nxt_put32(t + 0x100 + ptr * i, (uint32_t)cbs[i]);
 	}
 	if (!terminate) /* fill the rest of the section with callbacks */
 		for (uint32_t o = 0x100 + 3 * ptr; o + ptr <= 0x1000; o += ptr) {
 			if (plus)
-				put64(t + o, base + rva_of(1) + 0x20);
+				nxt_put64(t + o, base + rva_of(1) + 0x20);
 			else
 				nxt_put32(t + o, (uint32_t)(base + rva_of(1) + 0x20));
 		}
@@ -340,9 +323,9 @@ Test(evidence, atl_thunk_confirmed_and_near_misses)
 static void put_x64_thunk(uint8_t *p, uint64_t rcx, uint64_t rax, uint8_t last)
 {
 	p[0] = 0x48, p[1] = 0xb9;
-	put64(p + 2, rcx);
+	nxt_put64(p + 2, rcx);
 	p[10] = 0x48, p[11] = 0xb8;
-	put64(p + 12, rax);
+	nxt_put64(p + 12, rax);
 	p[20] = 0xff, p[21] = last;
 }
 
@@ -357,7 +340,7 @@ Test(evidence, x64_thunk_and_mov_rax_jmp)
 	put_x64_thunk(d + 0xc0, 42, BASE64 + rva_of(2), 0xe0);   /* into data */
 	/* mov rax, imm64; jmp rax alone */
 	d[0x100] = 0x48, d[0x101] = 0xb8;
-	put64(d + 0x102, BASE64 + rva_of(0) + 4);
+	nxt_put64(d + 0x102, BASE64 + rva_of(0) + 4);
 	d[0x10a] = 0xff, d[0x10b] = 0xe0;
 	analyze(n);
 	cr_assert(has(NXP_EV_X64_THUNK, rva_of(1), 1));
@@ -391,7 +374,7 @@ Test(evidence, jmp_rip_slot_amd64)
 	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 3, .section_size = 0x1000};
 	size_t n = build(&spec);
 	uint8_t *d = sec(1);
-	put64(d + 0x800, BASE64 + rva_of(0));
+	nxt_put64(d + 0x800, BASE64 + rva_of(0));
 	d[0x20] = 0xff, d[0x21] = 0x25, nxt_put32(d + 0x22, 0x800 - 0x26);        /* yes */
 	d[0x30] = 0x48, d[0x31] = 0xff, d[0x32] = 0x25, nxt_put32(d + 0x33, 0x800 - 0x37); /* yes */
 	d[0x40] = 0xff, d[0x41] = 0x25, nxt_put32(d + 0x42, 0x900 - 0x46);        /* zero slot */
@@ -672,7 +655,7 @@ Test(evidence, shapes_at_section_edges_in_random_data)
 		/* the slot of every jmp [slot]: a pointer to .text in section 2 */
 		uint32_t slot_rva = rva_of(2) + 0x100;
 		if (plus)
-			put64(sec(2) + 0x100, text);
+			nxt_put64(sec(2) + 0x100, text);
 		else
 			nxt_put32(sec(2) + 0x100, (uint32_t)text);
 		planted want[4];
@@ -680,7 +663,7 @@ Test(evidence, shapes_at_section_edges_in_random_data)
 		if (plus) {
 			put_x64_thunk(d, 42, text, 0xe0);
 			want[0] = (planted){0, NXP_EV_X64_THUNK};
-			d[22] = 0x48, d[23] = 0xb8, put64(d + 24, text), d[32] = 0xff, d[33] = 0xe0;
+			d[22] = 0x48, d[23] = 0xb8, nxt_put64(d + 24, text), d[32] = 0xff, d[33] = 0xe0;
 			want[1] = (planted){22, NXP_EV_ABS_JUMP};
 			o = 34;
 		} else {
