@@ -199,7 +199,7 @@ int nxpi_file_intact(const nxp_file *f)
 	return 1;
 }
 
-static uint64_t fnv1a(const char *s)
+uint64_t nxpi_fnv1a(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (; *s; s++) {
@@ -216,7 +216,7 @@ void nxpi_tmpfile_prefix(const char *base, char *out, size_t outlen)
 	if (strlen(base) + TMP_LONG_FORM <= NAME_MAX)
 		snprintf(out, outlen, ".%s.nxpatch-", base);
 	else
-		snprintf(out, outlen, ".nxpatch-%016llx-", (unsigned long long)fnv1a(base));
+		snprintf(out, outlen, ".nxpatch-%016llx-", (unsigned long long)nxpi_fnv1a(base));
 }
 
 int nxpi_tmpfile_is_name(const char *name)

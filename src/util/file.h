@@ -104,4 +104,8 @@ int nxpi_tmpfile_commit(nxpi_tmpfile *t, nxp_error *err);
 /* close and unlink; safe to call after commit or twice. */
 void nxpi_tmpfile_discard(nxpi_tmpfile *t);
 
+/* FNV-1a, 64 bits, of a NUL-terminated string: short temporary names
+ * (util/file.c) and --shard slices (cli/inputs.c). */
+uint64_t nxpi_fnv1a(const char *s);
+
 #endif
