@@ -72,6 +72,14 @@ cp "$T/journal.bytes" "$R/journal.bytes.jsonl"
 grep -q '"op":"patch"' "$R/journal.bytes.jsonl" || fail "no patch record in the bytes journal"
 [ -s "$R/journal.apply.jsonl" ] || fail "the journal is empty"
 
+# nxpatch trace's records (under wine64, which CI installs).
+if [ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null 2>&1; then
+  run trace.data64.jsonl 1 -- trace --timeout 120 --format jsonl "$T/imgs/thunk_data64.exe"
+  grep -q '"kind":"dep_fault"' "$R/trace.data64.jsonl" || fail "trace recorded no fault"
+elif [ "${CI:-}" = true ]; then
+  fail "wine64 is not installed: trace's records cannot be checked"
+fi
+
 "$PYTHON" "$NXP_SOURCE_DIR/tests/e2e/json_keys.py" "$NXP_SOURCE_DIR/docs/json.md" "$R" ||
   fail "docs/json.md does not document every key the reports emit"
 

@@ -5,7 +5,7 @@
   json_keys.py --list DIR  print the key paths the reports in DIR emit
 
 DIR holds reports named KIND.NAME.json (one document) or KIND.NAME.jsonl
-(one object per line), KIND being scan, plan, apply, verify or journal
+(one object per line), KIND being scan, plan, apply, verify, journal or trace
 (tests/e2e/json_documented.sh makes them from the samples).
 
 A key path names a key by the keys above it: "sections[].name" is "name" in
@@ -44,6 +44,7 @@ PARTS = {
     "apply": ["Image", "Plan", "Apply"],
     "verify": ["Verify"],
     "journal": ["Journal"],
+    "trace": ["Trace"],
 }
 SUBTABLES = {"findings[]": "Finding", "driver": "Driver", "driver.findings[]": None}
 
@@ -94,7 +95,7 @@ def report_paths(kind, path):
             for p in paths(o):
                 out.append((tables, p))
             continue
-        tables = PARTS[kind] + (["JSONL"] if path.endswith(".jsonl") and kind != "journal" else [])
+        tables = PARTS[kind] + (["JSONL"] if path.endswith(".jsonl") and kind not in ("journal", "trace") else [])
         if o.get("status") == "error" and kind != "journal":
             tables = tables + ["Failure"]
         for p in paths(o):
@@ -124,7 +125,7 @@ def documented(doc):
 
 def collect(d):
     for name in sorted(os.listdir(d)):
-        m = re.match(r"^(scan|plan|apply|verify|journal)\..*\.jsonl?$", name)
+        m = re.match(r"^(scan|plan|apply|verify|journal|trace)\..*\.jsonl?$", name)
         if m:
             yield m.group(1), os.path.join(d, name)
 
