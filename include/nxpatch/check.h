@@ -92,6 +92,7 @@ typedef struct nxp_findings {
 	size_t dropped;              /* beyond NXP_MAX_FINDINGS */
 } nxp_findings;
 
+/* Frees what nxp_check_image() put in fs (items), leaving it empty. */
 void nxp_findings_free(nxp_findings *fs);
 
 struct nxp_plan;

@@ -44,6 +44,10 @@ typedef struct nxp_file {
                                    on the inode the path names after locking */
 #define NXP_LOCK_WAIT_MS 60000
 
+/* Read the regular file path once (mapped, SIGBUS-guarded; flags as above,
+ * nxp_file_load = no flags) into *f; nxp_file_unload releases it. Anything
+ * but a regular file (a device, a FIFO, a directory) is refused with a
+ * message naming it (NXP_E_FILE_TYPE); with NXP_FILE_LOCK a link too. */
 int nxp_file_load(nxp_file *f, const char *path, nxp_error *err);
 int nxp_file_load_flags(nxp_file *f, const char *path, unsigned flags, nxp_error *err);
 void nxp_file_unload(nxp_file *f);

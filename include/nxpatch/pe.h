@@ -218,6 +218,8 @@ int nxp_pe_rva_to_offset(const nxp_image *img, uint64_t rva, uint32_t size, uint
 /* Index of the section whose virtual range holds rva, or -1. */
 int nxp_pe_section_of_rva(const nxp_image *img, uint64_t rva);
 
+/* What the image is (exe, dll, driver, efi, ...), from its Characteristics,
+ * Subsystem and imports: the `kind` policies match and reports show. */
 nxp_kind nxp_pe_kind(const nxp_image *img);
 
 /* The PE checksum of buf with the 4 bytes at checksum_offset counted as zero

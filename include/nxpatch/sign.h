@@ -168,6 +168,7 @@ typedef struct nxp_signed_parts {
 	size_t tail_len;
 } nxp_signed_parts;
 
+/* Sign as nxp_sign_image() does, into *parts (above) instead of a copy. */
 int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
                          const nxp_signer *signer, const nxp_sign_opts *opts,
                          nxp_signed_parts *out, nxp_error *err);

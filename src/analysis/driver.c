@@ -45,7 +45,7 @@ const nxp_drv_api nxp_drv_apis[] = {
 };
 const size_t nxp_drv_napis = sizeof(nxp_drv_apis) / sizeof(nxp_drv_apis[0]);
 
-int nxp_drv_api_index(const char *name, size_t len)
+int nxpi_drv_api_index(const char *name, size_t len)
 {
 	for (size_t i = 0; i < nxp_drv_napis; i++)
 		if (strlen(nxp_drv_apis[i].name) == len && !memcmp(nxp_drv_apis[i].name, name, len))
@@ -53,7 +53,7 @@ int nxp_drv_api_index(const char *name, size_t len)
 	return -1;
 }
 
-nxp_site_verdict nxp_drv_judge(nxp_drv_arg k, uint64_t v)
+nxp_site_verdict nxpi_drv_judge(nxp_drv_arg k, uint64_t v)
 {
 	switch (k) {
 	case NXP_ARG_POOL_TYPE: /* paged types (odd) are NX on Windows 8+ */
@@ -181,14 +181,14 @@ static void site_value(const nxp_drv_site *s, char *buf, size_t len)
 
 static int cmp_slot(const void *a, const void *b)
 {
-	const nxp_drv_slot *x = a, *y = b;
+	const nxpi_drv_slot *x = a, *y = b;
 	return x->rva < y->rva ? -1 : x->rva > y->rva;
 }
 
 /* The IAT slots of the APIs in nxp_drv_apis, from every import descriptor
  * (names read from the lookup table, OriginalFirstThunk, or the IAT itself
  * when there is none). Also the RVA of the first IAT, for the 0x2005 check. */
-static size_t import_slots(const nxp_image *img, nxp_drv_slot *out, uint32_t *first_iat)
+static size_t import_slots(const nxp_image *img, nxpi_drv_slot *out, uint32_t *first_iat)
 {
 	size_t n = 0;
 	*first_iat = 0;
@@ -201,33 +201,33 @@ static size_t import_slots(const nxp_image *img, nxp_drv_slot *out, uint32_t *fi
 		if (!nxp_pe_rva_to_offset(img, (uint64_t)img->imports_dir.rva + 20ull * i, 20, &off))
 			break;
 		const uint8_t *d = img->data + off;
-		uint32_t oft = nxp_le32(d), ft = nxp_le32(d + 16);
+		uint32_t oft = nxpi_le32(d), ft = nxpi_le32(d + 16);
 		uint32_t lookup = oft ? oft : ft;
 		if (!ft || !lookup)
 			continue;
 		if (!*first_iat)
 			*first_iat = ft;
 		uint32_t loff;
-		uint32_t avail = nxp_ev_bytes_at(img, lookup, &loff);
+		uint32_t avail = nxpi_ev_bytes_at(img, lookup, &loff);
 		uint32_t nthunks = avail / tsz;
 		if (nthunks > NXP_DRV_MAX_THUNKS)
 			nthunks = NXP_DRV_MAX_THUNKS;
 		for (uint32_t k = 0; k < nthunks && n < NXP_DRV_MAX_SLOTS; k++) {
 			const uint8_t *t = img->data + loff + (size_t)k * tsz;
-			uint64_t v = tsz == 8 ? nxp_le64(t) : nxp_le32(t);
+			uint64_t v = tsz == 8 ? nxpi_le64(t) : nxpi_le32(t);
 			if (!v)
 				break;
 			if (v >> (tsz * 8 - 1))
 				continue; /* by ordinal */
 			uint32_t noff;
-			uint32_t nav = nxp_ev_bytes_at(img, (uint32_t)v + 2ull, &noff);
+			uint32_t nav = nxpi_ev_bytes_at(img, (uint32_t)v + 2ull, &noff);
 			if (!nav || (uint64_t)(uint32_t)v != v)
 				continue;
 			const char *name = (const char *)img->data + noff;
 			size_t len = strnlen(name, nav < 64 ? nav : 64);
-			int api = nxp_drv_api_index(name, len);
+			int api = nxpi_drv_api_index(name, len);
 			if (api >= 0)
-				out[n++] = (nxp_drv_slot){ft + k * tsz, (uint16_t)api};
+				out[n++] = (nxpi_drv_slot){ft + k * tsz, (uint16_t)api};
 		}
 	}
 	if (n > 1)
@@ -244,18 +244,18 @@ static int has_dvrt(const nxp_image *img)
 		return 0;
 	const uint8_t *lc = img->data + img->load_config.offset;
 	uint32_t size = img->load_config.size;
-	uint32_t stored = size >= 4 ? nxp_le32(lc) : 0;
+	uint32_t stored = size >= 4 ? nxpi_le32(lc) : 0;
 	if (stored < size)
 		size = stored;
 	if (img->pe32plus) {
-		if (size >= 200 && nxp_le64(lc + 192))
+		if (size >= 200 && nxpi_le64(lc + 192))
 			return 1; /* DynamicValueRelocTable */
-		if (size >= 230 && nxp_le32(lc + 224) && nxp_le16(lc + 228))
+		if (size >= 230 && nxpi_le32(lc + 224) && nxpi_le16(lc + 228))
 			return 1; /* DynamicValueRelocTableOffset / Section */
 	} else {
-		if (size >= 124 && nxp_le32(lc + 120))
+		if (size >= 124 && nxpi_le32(lc + 120))
 			return 1;
-		if (size >= 142 && nxp_le32(lc + 136) && nxp_le16(lc + 140))
+		if (size >= 142 && nxpi_le32(lc + 136) && nxpi_le16(lc + 140))
 			return 1;
 	}
 	return 0;
@@ -266,8 +266,8 @@ static int has_dvrt(const nxp_image *img)
  * wrappers (each exactly what nxpi_nxwrap_encode writes for an API of the
  * slot it jumps through) and then zeros. Anything else is not recognised
  * and is swept like any code. Returns the count, 0 when not recognised. */
-static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slots,
-                         size_t nslots, int *sec, nxp_drv_wrap *out)
+static size_t find_wraps(const nxp_image *img, int is64, const nxpi_drv_slot *slots,
+                         size_t nslots, int *sec, nxpi_drv_wrap *out)
 {
 	for (unsigned i = 0; i < img->nsections; i++) {
 		const nxp_section *s = &img->sections[i];
@@ -276,7 +276,7 @@ static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slo
 		            NXP_SCN_MEM_EXECUTE)
 			continue;
 		uint32_t off, len;
-		nxp_ev_section_bytes(img, (int)i, &off, &len);
+		nxpi_ev_section_bytes(img, (int)i, &off, &len);
 		const uint8_t *p = img->data + off;
 		size_t n = 0, pos = 0;
 		for (; pos + NXP_NXWRAP_SIZE <= len && n < NXP_DRV_MAX_WRAPS; pos += NXP_NXWRAP_SIZE) {
@@ -288,7 +288,7 @@ static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slo
 					api = slots[k].api;
 			if (api < 0)
 				break;
-			out[n++] = (nxp_drv_wrap){rva, iat, (uint16_t)api};
+			out[n++] = (nxpi_drv_wrap){rva, iat, (uint16_t)api};
 		}
 		for (size_t k = pos; k < len; k++)
 			if (p[k])
@@ -300,7 +300,7 @@ static size_t find_wraps(const nxp_image *img, int is64, const nxp_drv_slot *slo
 	return 0;
 }
 
-int nxp_drv_analyze(nxp_facts *f)
+int nxpi_drv_analyze(nxp_facts *f)
 {
 	const nxp_image *img = f->img;
 	nxp_driver_facts *d = calloc(1, sizeof(*d));
@@ -318,7 +318,7 @@ int nxp_drv_analyze(nxp_facts *f)
 	d->misaligned = img->section_alignment < 0x1000;
 	d->has_dvrt = has_dvrt(img);
 
-	nxp_drv_slot *slots = malloc(NXP_DRV_MAX_SLOTS * sizeof(*slots));
+	nxpi_drv_slot *slots = malloc(NXP_DRV_MAX_SLOTS * sizeof(*slots));
 	if (!slots)
 		return NXP_E_NOMEM;
 	uint32_t first_iat;
@@ -332,30 +332,30 @@ int nxp_drv_analyze(nxp_facts *f)
 
 	int rc = NXP_OK;
 	if (nslots && (img->machine == NXP_MACHINE_AMD64 || img->machine == NXP_MACHINE_I386)) {
-		nxp_drv_wrap wraps[NXP_DRV_MAX_WRAPS];
+		nxpi_drv_wrap wraps[NXP_DRV_MAX_WRAPS];
 		int is64 = img->machine == NXP_MACHINE_AMD64;
 		size_t nwraps = find_wraps(img, is64, slots, nslots, &d->wrap_section, wraps);
 		d->nwraps = (unsigned)nwraps;
-		nxp_drv_code code = {is64, img->image_base, slots, nslots, wraps, nwraps};
-		nxp_drv_scan scan = {.d = d, .code = &code};
+		nxpi_drv_code code = {is64, img->image_base, slots, nslots, wraps, nwraps};
+		nxpi_drv_scan scan = {.d = d, .code = &code};
 		for (unsigned i = 0; !rc && i < img->nsections; i++) {
 			if (!(img->sections[i].characteristics & NXP_SCN_MEM_EXECUTE) ||
 			    (int)i == d->wrap_section)
 				continue; /* the wrappers' own jumps to the IAT are not call sites */
 			uint32_t off, len;
-			nxp_ev_section_bytes(img, (int)i, &off, &len);
+			nxpi_ev_section_bytes(img, (int)i, &off, &len);
 			if (len)
-				rc = nxp_drv_scan_code(&scan, img->data + off, len,
+				rc = nxpi_drv_scan_code(&scan, img->data + off, len,
 				                       img->sections[i].virtual_address);
 		}
 		if (!rc)
-			nxp_drv_scan_finish(&scan);
+			nxpi_drv_scan_finish(&scan);
 	}
 	free(slots);
 	return rc;
 }
 
-void nxp_drv_free(nxp_facts *f)
+void nxpi_drv_free(nxp_facts *f)
 {
 	if (f->driver)
 		free(f->driver->sites);

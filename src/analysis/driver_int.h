@@ -20,53 +20,53 @@
 #define NXP_DRV_MAX_LOADS 256u        /* register loads from the IAT kept per section */
 
 /* One IAT slot of an API in nxp_drv_apis. */
-typedef struct nxp_drv_slot {
+typedef struct nxpi_drv_slot {
 	uint32_t rva;
 	uint16_t api;
-} nxp_drv_slot;
+} nxpi_drv_slot;
 
 /* An NX wrapper nxpatch appended (include/nxpatch/driver.h). */
-typedef struct nxp_drv_wrap {
+typedef struct nxpi_drv_wrap {
 	uint32_t rva, iat_rva;
 	uint16_t api;
-} nxp_drv_wrap;
+} nxpi_drv_wrap;
 
 #define NXP_DRV_MAX_WRAPS (NXP_MAX_ADDSEC_DATA / NXP_NXWRAP_SIZE)
 
-typedef struct nxp_drv_code {
+typedef struct nxpi_drv_code {
 	int is64;
 	uint64_t image_base;
-	const nxp_drv_slot *slots;    /* sorted by rva */
+	const nxpi_drv_slot *slots;    /* sorted by rva */
 	size_t nslots;
-	const nxp_drv_wrap *wraps;    /* recognised wrappers, by rva */
+	const nxpi_drv_wrap *wraps;    /* recognised wrappers, by rva */
 	size_t nwraps;
-} nxp_drv_code;
+} nxpi_drv_code;
 
 /* State carried across the sections of one image. */
-typedef struct nxp_drv_scan {
+typedef struct nxpi_drv_scan {
 	nxp_driver_facts *d;
-	const nxp_drv_code *code;
+	const nxpi_drv_code *code;
 	uint32_t stores[NXP_DRV_MAX_STORES][2]; /* (global rva, store insn rva) */
 	size_t nstores;
-} nxp_drv_scan;
+} nxpi_drv_scan;
 
 /* Sweep code[0..len) at rva: append call sites and references to s->d.
  * Returns NXP_OK, NXP_E_NOMEM, or NXP_E_INTERNAL when Capstone fails. */
-int nxp_drv_scan_code(nxp_drv_scan *s, const uint8_t *code, size_t len, uint32_t rva);
+int nxpi_drv_scan_code(nxpi_drv_scan *s, const uint8_t *code, size_t len, uint32_t rva);
 /* After every section: sites reading a global the driver sets to
  * NonPagedPoolNx become NXP_SITE_OPTIN. */
-void nxp_drv_scan_finish(nxp_drv_scan *s);
+void nxpi_drv_scan_finish(nxpi_drv_scan *s);
 
 /* The index of name in nxp_drv_apis, or -1. */
-int nxp_drv_api_index(const char *name, size_t len);
+int nxpi_drv_api_index(const char *name, size_t len);
 
 /* The verdict for value v of an argument of kind k. */
-nxp_site_verdict nxp_drv_judge(nxp_drv_arg k, uint64_t v);
+nxp_site_verdict nxpi_drv_judge(nxp_drv_arg k, uint64_t v);
 
 struct nxp_facts;
 /* Fill f->driver (kind driver only; called by nxp_analyze) / free it. */
-int nxp_drv_analyze(struct nxp_facts *f);
-void nxp_drv_free(struct nxp_facts *f);
+int nxpi_drv_analyze(struct nxp_facts *f);
+void nxpi_drv_free(struct nxp_facts *f);
 
 /* The NX wrapper's bytes (include/nxpatch/driver.h), driver_wrap.c. */
 /* Encode the wrapper for nxp_drv_apis[api] at rva, reaching slot iat_rva,

@@ -46,7 +46,7 @@ typedef struct dins {
 #define RSP_BIT (1u << 4)
 
 typedef struct sweep {
-	nxp_drv_scan *s;
+	nxpi_drv_scan *s;
 	csh cs;
 	cs_insn *insn;
 	uint32_t *targets;          /* sorted */
@@ -68,7 +68,7 @@ typedef struct sweep {
 	size_t nloads;
 } sweep;
 
-static int slot_api(const nxp_drv_code *c, uint64_t rva)
+static int slot_api(const nxpi_drv_code *c, uint64_t rva)
 {
 	size_t lo = 0, hi = c->nslots;
 	while (lo < hi) {
@@ -87,7 +87,7 @@ static int slot_api(const nxp_drv_code *c, uint64_t rva)
  * [disp32] (x86, without base or index); 0 otherwise. */
 static uint64_t mem_global(const sweep *w, const dins *in, const x86_op_mem *m)
 {
-	const nxp_drv_code *c = w->s->code;
+	const nxpi_drv_code *c = w->s->code;
 	if (m->index != X86_REG_INVALID)
 		return 0;
 	if (c->is64 && m->base == X86_REG_RIP)
@@ -100,7 +100,7 @@ static uint64_t mem_global(const sweep *w, const dins *in, const x86_op_mem *m)
 }
 
 /* The NX wrapper at rva, or NULL. */
-static const nxp_drv_wrap *find_wrap(const nxp_drv_code *c, uint64_t rva)
+static const nxpi_drv_wrap *find_wrap(const nxpi_drv_code *c, uint64_t rva)
 {
 	for (size_t i = 0; i < c->nwraps; i++)
 		if (c->wraps[i].rva == rva)
@@ -249,6 +249,15 @@ static void resolve_reg(const sweep *w, size_t from, int reg, nxp_drv_site *site
 	}
 }
 
+/* The stack moved at instruction in in a way not followed: the argument is
+ * unknown (NXP_HOW_STACK), in named as its setter. */
+static void stack_moved(nxp_drv_site *site, const dins *in)
+{
+	site->how = NXP_HOW_STACK;
+	site->setter_rva = in->rva;
+	site->setter_len = in->size;
+}
+
 /* A stack argument at [rsp+disp] (x64) / [esp+disp] (x86, gcc's `mov
  * [esp+n], ...` before a call instead of pushes) as of before instruction
  * `from` back. */
@@ -266,9 +275,7 @@ static void resolve_stack(const sweep *w, size_t from, int64_t disp, nxp_drv_sit
 			return;
 		}
 		if (in->wmask & RSP_BIT) {
-			site->how = NXP_HOW_STACK;
-			site->setter_rva = in->rva;
-			site->setter_len = in->size;
+			stack_moved(site, in);
 			return;
 		}
 		const cs_x86_op *d = &in->op[0], *s = &in->op[1];
@@ -330,9 +337,7 @@ static void resolve_push(const sweep *w, int n, nxp_drv_site *site)
 				return;
 			}
 			if (in->wmask & RSP_BIT) {
-				site->how = NXP_HOW_STACK;
-				site->setter_rva = in->rva;
-				site->setter_len = in->size;
+				stack_moved(site, in);
 				return;
 			}
 			continue;
@@ -426,7 +431,7 @@ static int record_call(sweep *w, int api, uint32_t iat, nxp_call_shape shape, co
 	} else {
 		resolve_push(w, a->arg, &site);
 	}
-	site.verdict = site.known ? nxp_drv_judge(a->kind, site.value) : NXP_SITE_UNKNOWN;
+	site.verdict = site.known ? nxpi_drv_judge(a->kind, site.value) : NXP_SITE_UNKNOWN;
 	if (wrapped && site.verdict != NXP_SITE_OK)
 		site.verdict = NXP_SITE_WRAPPED; /* the wrapper asks for NX whatever the type */
 	return add_site(w, &site);
@@ -492,74 +497,89 @@ static int no_fallthrough(unsigned id)
 	       id == X86_INS_IRETQ;
 }
 
-/* One instruction, newest in the window: a call site, a register load from
- * the IAT, a store of NonPagedPoolNx to a global, or another reference.
- * long-function: one case per instruction shape, in the order they are tried. */
-static int classify(sweep *w)
+/* A call or jump with one operand: through an interesting IAT slot, through
+ * a register loaded from one, to an NX wrapper or to an import thunk. */
+static int classify_call(sweep *w, const dins *in)
 {
-	nxp_drv_scan *s = w->s;
-	const nxp_drv_code *c = s->code;
-	const dins *in = back(w, 0);
-	const cs_x86_op *o0 = &in->op[0], *o1 = &in->op[1];
-
-	if ((in->id == X86_INS_CALL || in->id == X86_INS_JMP) && in->nops == 1) {
-		if (in->id == X86_INS_JMP && w->nwin == 1 && find_thunk(w, in->rva))
-			return NXP_OK; /* an import thunk: its callers are the sites */
-		if (o0->type == X86_OP_MEM) {
-			uint64_t g = mem_global(w, in, &o0->mem);
-			int api = g ? slot_api(c, g) : -1;
-			if (api >= 0)
-				return record_call(w, api, (uint32_t)g,
-				                   in->id == X86_INS_JMP ? NXP_CALL_JMP_IAT
-				                   : c->is64             ? NXP_CALL_IAT_RIP
-				                                         : NXP_CALL_IAT_ABS,
-				                   NULL, 0, 0);
-		} else if (o0->type == X86_OP_REG && in->id == X86_INS_CALL && nxpi_x86_gpr(o0->reg) >= 0) {
-			struct load *ld = reg_load(w, nxpi_x86_gpr(o0->reg));
-			if (ld) {
-				ld->used = 1;
-				return record_call(w, ld->api, ld->iat_rva, NXP_CALL_REG, ld, 0,
-				                   ld->wrapped);
-			}
-		} else if (o0->type == X86_OP_IMM) {
-			const nxp_drv_wrap *wr = find_wrap(c, (uint64_t)o0->imm);
-			const struct thunk *t = find_thunk(w, (uint64_t)o0->imm);
-			if (wr)
-				return record_call(w, wr->api, wr->iat_rva, NXP_CALL_WRAPPER, NULL, 0, 1);
-			if (t && in->id == X86_INS_CALL)
-				return record_call(w, t->api, t->iat_rva, NXP_CALL_THUNK, NULL, t->rva, 0);
-		}
-		return NXP_OK;
-	}
-	/* mov dword [global], 0x200 (or a type with the NX bit): POOL_NX_OPTIN's store. */
-	if (mov_like(in->id) && in->nops == 2 && o0->type == X86_OP_MEM && o0->size == 4 &&
-	    o1->type == X86_OP_IMM && ((uint32_t)o1->imm & NXP_POOL_NX_ALLOCATION) &&
-	    !((uint32_t)o1->imm & 1)) {
+	const nxpi_drv_code *c = w->s->code;
+	const cs_x86_op *o0 = &in->op[0];
+	if (in->id == X86_INS_JMP && w->nwin == 1 && find_thunk(w, in->rva))
+		return NXP_OK; /* an import thunk: its callers are the sites */
+	if (o0->type == X86_OP_MEM) {
 		uint64_t g = mem_global(w, in, &o0->mem);
-		if (g && s->nstores < NXP_DRV_MAX_STORES) {
-			s->stores[s->nstores][0] = (uint32_t)g;
-			s->stores[s->nstores][1] = in->rva;
-			s->nstores++;
+		int api = g ? slot_api(c, g) : -1;
+		if (api >= 0)
+			return record_call(w, api, (uint32_t)g,
+			                   in->id == X86_INS_JMP ? NXP_CALL_JMP_IAT
+			                   : c->is64             ? NXP_CALL_IAT_RIP
+			                                         : NXP_CALL_IAT_ABS,
+			                   NULL, 0, 0);
+	} else if (o0->type == X86_OP_REG && in->id == X86_INS_CALL && nxpi_x86_gpr(o0->reg) >= 0) {
+		struct load *ld = reg_load(w, nxpi_x86_gpr(o0->reg));
+		if (ld) {
+			ld->used = 1;
+			return record_call(w, ld->api, ld->iat_rva, NXP_CALL_REG, ld, 0, ld->wrapped);
 		}
-		return NXP_OK;
+	} else if (o0->type == X86_OP_IMM) {
+		const nxpi_drv_wrap *wr = find_wrap(c, (uint64_t)o0->imm);
+		const struct thunk *t = find_thunk(w, (uint64_t)o0->imm);
+		if (wr)
+			return record_call(w, wr->api, wr->iat_rva, NXP_CALL_WRAPPER, NULL, 0, 1);
+		if (t && in->id == X86_INS_CALL)
+			return record_call(w, t->api, t->iat_rva, NXP_CALL_THUNK, NULL, t->rva, 0);
 	}
-	/* The address of an NX wrapper into a register (a migrated `mov reg, [iat]`):
-	 * x64 `lea reg, [rip+wrapper]`, x86 `mov reg, imm32`. */
-	if (c->nwraps && in->nops == 2 && o0->type == X86_OP_REG && o0->size == (c->is64 ? 8 : 4) &&
-	    w->nloads < NXP_DRV_MAX_LOADS) {
-		uint64_t t = 0;
-		if (c->is64 && in->id == X86_INS_LEA && o1->type == X86_OP_MEM)
-			t = mem_global(w, in, &o1->mem);
-		else if (!c->is64 && in->id == X86_INS_MOV && o1->type == X86_OP_IMM &&
-		         (uint32_t)o1->imm >= c->image_base)
-			t = (uint32_t)o1->imm - c->image_base;
-		const nxp_drv_wrap *wr = t ? find_wrap(c, t) : NULL;
-		if (wr) {
-			w->loads[w->nloads++] = (struct load){in->rva, wr->iat_rva, wr->api, 0, 1};
-			return NXP_OK;
-		}
+	return NXP_OK;
+}
+
+/* mov dword [global], 0x200 (or a type with the NX bit): POOL_NX_OPTIN's
+ * store, recorded. Returns whether in is one. */
+static int optin_store(sweep *w, const dins *in)
+{
+	nxpi_drv_scan *s = w->s;
+	const cs_x86_op *o0 = &in->op[0], *o1 = &in->op[1];
+	if (!mov_like(in->id) || in->nops != 2 || o0->type != X86_OP_MEM || o0->size != 4 ||
+	    o1->type != X86_OP_IMM || !((uint32_t)o1->imm & NXP_POOL_NX_ALLOCATION) ||
+	    ((uint32_t)o1->imm & 1))
+		return 0;
+	uint64_t g = mem_global(w, in, &o0->mem);
+	if (g && s->nstores < NXP_DRV_MAX_STORES) {
+		s->stores[s->nstores][0] = (uint32_t)g;
+		s->stores[s->nstores][1] = in->rva;
+		s->nstores++;
 	}
-	/* Any other operand naming an interesting slot. */
+	return 1;
+}
+
+/* The address of an NX wrapper into a register (a migrated `mov reg, [iat]`):
+ * x64 `lea reg, [rip+wrapper]`, x86 `mov reg, imm32`, recorded as a load.
+ * Returns whether in is one. */
+static int wrapper_load(sweep *w, const dins *in)
+{
+	const nxpi_drv_code *c = w->s->code;
+	const cs_x86_op *o0 = &in->op[0], *o1 = &in->op[1];
+	if (!c->nwraps || in->nops != 2 || o0->type != X86_OP_REG || o0->size != (c->is64 ? 8 : 4) ||
+	    w->nloads >= NXP_DRV_MAX_LOADS)
+		return 0;
+	uint64_t t = 0;
+	if (c->is64 && in->id == X86_INS_LEA && o1->type == X86_OP_MEM)
+		t = mem_global(w, in, &o1->mem);
+	else if (!c->is64 && in->id == X86_INS_MOV && o1->type == X86_OP_IMM &&
+	         (uint32_t)o1->imm >= c->image_base)
+		t = (uint32_t)o1->imm - c->image_base;
+	const nxpi_drv_wrap *wr = t ? find_wrap(c, t) : NULL;
+	if (!wr)
+		return 0;
+	w->loads[w->nloads++] = (struct load){in->rva, wr->iat_rva, wr->api, 0, 1};
+	return 1;
+}
+
+/* Any other operand naming an interesting slot: a register load to follow,
+ * or a reference that is not a call. */
+static int slot_ref(sweep *w, const dins *in)
+{
+	nxpi_drv_scan *s = w->s;
+	const nxpi_drv_code *c = s->code;
+	const cs_x86_op *o0 = &in->op[0];
 	for (unsigned i = 0; i < in->nops; i++) {
 		if (in->op[i].type != X86_OP_MEM)
 			continue;
@@ -580,7 +600,20 @@ static int classify(sweep *w)
 	return NXP_OK;
 }
 
-int nxp_drv_scan_code(nxp_drv_scan *s, const uint8_t *code, size_t len, uint32_t rva)
+/* One instruction, newest in the window: a call site, a store of
+ * NonPagedPoolNx to a global, a register load of an NX wrapper's address,
+ * or another reference to an interesting slot, tried in that order. */
+static int classify(sweep *w)
+{
+	const dins *in = back(w, 0);
+	if ((in->id == X86_INS_CALL || in->id == X86_INS_JMP) && in->nops == 1)
+		return classify_call(w, in);
+	if (optin_store(w, in) || wrapper_load(w, in))
+		return NXP_OK;
+	return slot_ref(w, in);
+}
+
+int nxpi_drv_scan_code(nxpi_drv_scan *s, const uint8_t *code, size_t len, uint32_t rva)
 {
 	sweep *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -632,7 +665,7 @@ out:
 	return rc;
 }
 
-void nxp_drv_scan_finish(nxp_drv_scan *s)
+void nxpi_drv_scan_finish(nxpi_drv_scan *s)
 {
 	nxp_driver_facts *d = s->d;
 	for (size_t i = 0; i < d->nsites; i++) {

@@ -41,7 +41,7 @@ static int encode(int is64, unsigned api, uint32_t rva, uint8_t out[NXP_NXWRAP_S
 			out[n++] = 0x41;
 		out[n++] = 0x81; /* or r32, 0x200 */
 		out[n++] = (uint8_t)(0xc8 | r);
-		nxp_put_le32(out + n, NXP_POOL_NX_ALLOCATION);
+		nxpi_put_le32(out + n, NXP_POOL_NX_ALLOCATION);
 		n += 4;
 		out[n++] = 0xff; /* jmp [rip+iat] */
 		out[n++] = 0x25;
@@ -75,7 +75,7 @@ int nxpi_nxwrap_encode(int is64, unsigned api, uint32_t rva, uint32_t iat_rva,
 	uint32_t from;
 	if (encode(is64, api, rva, out, &at, &from))
 		return -1;
-	nxp_put_le32(out + at, iat_rva - from);
+	nxpi_put_le32(out + at, iat_rva - from);
 	return 0;
 }
 
@@ -87,8 +87,8 @@ int nxpi_nxwrap_match(int is64, unsigned api, const uint8_t *p, uint32_t rva,
 	uint32_t from;
 	if (encode(is64, api, rva, want, &at, &from))
 		return 0;
-	uint32_t iat = nxp_le32(p + at) + from;
-	nxp_put_le32(want + at, iat - from);
+	uint32_t iat = nxpi_le32(p + at) + from;
+	nxpi_put_le32(want + at, iat - from);
 	if (memcmp(want, p, NXP_NXWRAP_SIZE))
 		return 0;
 	*iat_rva = iat;

@@ -39,7 +39,7 @@ const char *nxp_evidence_kind_name(nxp_evidence_kind k)
 
 /* ---- helpers shared by the collectors ---------------------------------- */
 
-int nxp_ev_nonexec_section(const nxp_image *img, uint64_t rva)
+int nxpi_ev_nonexec_section(const nxp_image *img, uint64_t rva)
 {
 	int s = nxp_pe_section_of_rva(img, rva);
 	if (s < 0 || (img->sections[s].characteristics & NXP_SCN_MEM_EXECUTE))
@@ -47,7 +47,7 @@ int nxp_ev_nonexec_section(const nxp_image *img, uint64_t rva)
 	return s;
 }
 
-int nxp_ev_exec_section(const nxp_image *img, uint64_t rva)
+int nxpi_ev_exec_section(const nxp_image *img, uint64_t rva)
 {
 	int s = nxp_pe_section_of_rva(img, rva);
 	if (s < 0 || !(img->sections[s].characteristics & NXP_SCN_MEM_EXECUTE))
@@ -55,7 +55,7 @@ int nxp_ev_exec_section(const nxp_image *img, uint64_t rva)
 	return s;
 }
 
-int nxp_ev_section_bytes(const nxp_image *img, int s, uint32_t *off, uint32_t *len)
+int nxpi_ev_section_bytes(const nxp_image *img, int s, uint32_t *off, uint32_t *len)
 {
 	const nxp_section *sec = &img->sections[s];
 	uint32_t n = sec->raw_size;
@@ -71,13 +71,13 @@ int nxp_ev_section_bytes(const nxp_image *img, int s, uint32_t *off, uint32_t *l
 	return 1;
 }
 
-uint32_t nxp_ev_bytes_at(const nxp_image *img, uint64_t rva, uint32_t *off)
+uint32_t nxpi_ev_bytes_at(const nxp_image *img, uint64_t rva, uint32_t *off)
 {
 	int s = nxp_pe_section_of_rva(img, rva);
 	if (s < 0)
 		return 0;
 	uint32_t soff, slen;
-	nxp_ev_section_bytes(img, s, &soff, &slen);
+	nxpi_ev_section_bytes(img, s, &soff, &slen);
 	uint64_t rel = rva - img->sections[s].virtual_address;
 	if (rel >= slen)
 		return 0;
@@ -92,7 +92,7 @@ static uint32_t map_array(const nxp_image *img, uint64_t rva, uint32_t stride, u
 {
 	if (!stride)
 		return 0;
-	uint32_t avail = nxp_ev_bytes_at(img, rva, off);
+	uint32_t avail = nxpi_ev_bytes_at(img, rva, off);
 	uint64_t n = avail / stride;
 	if (n > want)
 		n = want;
@@ -112,7 +112,7 @@ static uint64_t hash64(uint64_t k)
 /* 1 when (kind, rva) was reported before; records it otherwise. The set is
  * fixed-size: once 3/4 full, later targets are passed on unrecorded (the
  * facts layer still folds near repeats). */
-static int seen_before(nxp_ev_ctx *c, nxp_evidence_kind kind, uint32_t rva)
+static int seen_before(nxpi_ev_ctx *c, nxp_evidence_kind kind, uint32_t rva)
 {
 	if (!c->seen)
 		return 0;
@@ -131,17 +131,17 @@ static int seen_before(nxp_ev_ctx *c, nxp_evidence_kind kind, uint32_t rva)
 	}
 }
 
-int nxp_ev_add(nxp_ev_ctx *c, nxp_evidence_kind kind, uint64_t rva)
+int nxpi_ev_add(nxpi_ev_ctx *c, nxp_evidence_kind kind, uint64_t rva)
 {
 	if (rva > UINT32_MAX)
 		return NXP_OK;
-	int s = nxp_ev_nonexec_section(c->img, rva);
+	int s = nxpi_ev_nonexec_section(c->img, rva);
 	if (s < 0 || seen_before(c, kind, (uint32_t)rva))
 		return NXP_OK;
 	return nxpi_facts_add_evidence(c->f, kind, (uint32_t)rva, s);
 }
 
-int nxp_ev_detail_handle(nxp_ev_ctx *c)
+int nxpi_ev_detail_handle(nxpi_ev_ctx *c)
 {
 	if (c->csd)
 		return 1;
@@ -193,7 +193,7 @@ static int x86_unlikely(unsigned id)
  * 0F 01), xchg with the stack pointer, pop esp, inc/dec esp and segment
  * register push/pop (i386), rcl/rcr on memory, immediate moves into
  * ah/ch/dh/bh, and on amd64 moves with a 64-bit absolute address. */
-static int x86_unlikely_bytes(const nxp_ev_ctx *c, const cs_insn *in)
+static int x86_unlikely_bytes(const nxpi_ev_ctx *c, const cs_insn *in)
 {
 	const uint8_t *b = in->bytes;
 	unsigned i = 0, n = in->size;
@@ -230,7 +230,7 @@ static int x86_unlikely_bytes(const nxp_ev_ctx *c, const cs_insn *in)
 /* 1 for the indirect jumps stubs end in: jmp reg (FF E0+r) and jmp
  * [rip+disp32] / [abs32] (FF 25), a REX prefix allowed. Other memory forms
  * (jmp [reg+disp]) are what data decodes to more often than stubs. */
-static int indirect_jmp(const nxp_ev_ctx *c, const cs_insn *in)
+static int indirect_jmp(const nxpi_ev_ctx *c, const cs_insn *in)
 {
 	unsigned i = 0;
 	if (c->arch == NXP_EV_ARCH_X64 && in->size > 2 && (in->bytes[0] & 0xf0) == 0x40)
@@ -250,12 +250,12 @@ static int indirect_jmp(const nxp_ev_ctx *c, const cs_insn *in)
  * n is the instruction's index in the run. With NXP_EV_LLC_BRANCH (the
  * run is the target of a direct branch from executable code) an indirect
  * jmp ends the run too: stubs and thunks end in jmp rax / jmp [rip+x]. */
-static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t start, unsigned n,
+static int ends_run(const nxpi_ev_ctx *c, const cs_insn *in, int sec, uint64_t start, unsigned n,
                     unsigned flags)
 {
 	uint64_t t;
 	if (c->arch == NXP_EV_ARCH_ARM64) {
-		uint32_t w = nxp_le32(in->bytes);
+		uint32_t w = nxpi_le32(in->bytes);
 		if (in->id == ARM64_INS_RET)
 			return w == 0xd65f03c0u; /* ret (x30) */
 		if ((w & 0x7c000000u) != 0x14000000u)
@@ -269,7 +269,7 @@ static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t st
 				return -1;
 			if (in->bytes[in->size - 1] == 0xc3)
 				return 1;
-			uint16_t pop = nxp_le16(in->bytes + in->size - 2);
+			uint16_t pop = nxpi_le16(in->bytes + in->size - 2);
 			return c->arch == NXP_EV_ARCH_X86 && pop % 4 == 0 && pop <= 64 ? 1 : -1;
 		}
 		if (in->id != X86_INS_JMP && in->id != X86_INS_CALL)
@@ -280,7 +280,7 @@ static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t st
 			return 1; /* a branch target's stub may end in jmp reg / jmp [mem] */
 		if (sz != 5 || (in->bytes[0] != 0xe8 && in->bytes[0] != 0xe9))
 			return 0; /* indirect or short: not an end */
-		t = in->address + 5 + (uint64_t)(int64_t)(int32_t)nxp_le32(in->bytes + 1);
+		t = in->address + 5 + (uint64_t)(int64_t)(int32_t)nxpi_le32(in->bytes + 1);
 		if (c->arch == NXP_EV_ARCH_X86)
 			t &= 0xffffffffu;
 	}
@@ -292,10 +292,10 @@ static int ends_run(const nxp_ev_ctx *c, const cs_insn *in, int sec, uint64_t st
 	return -1;
 }
 
-int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva, unsigned flags)
+int nxpi_ev_looks_like_code(nxpi_ev_ctx *c, uint64_t rva, unsigned flags)
 {
 	uint32_t off;
-	uint32_t avail = nxp_ev_bytes_at(c->img, rva, &off);
+	uint32_t avail = nxpi_ev_bytes_at(c->img, rva, &off);
 	int s = nxp_pe_section_of_rva(c->img, rva);
 	if (!c->cs || avail < 1 || s < 0 ||
 	    (c->img->sections[s].characteristics & NXP_SCN_MEM_DISCARDABLE))
@@ -313,7 +313,7 @@ int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva, unsigned flags)
 			return 0;
 		const cs_insn *in = c->insn;
 		if (c->arch == NXP_EV_ARCH_ARM64) {
-			if (nxp_le32(in->bytes) == 0)
+			if (nxpi_le32(in->bytes) == 0)
 				return 0;
 		} else {
 			if (in->size == 2 && in->bytes[0] == 0 && in->bytes[1] == 0)
@@ -338,46 +338,46 @@ int nxp_ev_looks_like_code(nxp_ev_ctx *c, uint64_t rva, unsigned flags)
 		/* A base relocation inside the run that is not an instruction's
 		 * operand: the run crossed pointer data (a vtable, a table). */
 		if (e > 0)
-			return nxp_ev_relocs_within_insns(c, rva, addr, ends, n + 1);
+			return nxpi_ev_relocs_within_insns(c, rva, addr, ends, n + 1);
 	}
 	return 0; /* no return, jump or call within the window */
 }
 
 /* ---- collectors by address --------------------------------------------- */
 
-static int collect_entry_point(nxp_ev_ctx *c)
+static int collect_entry_point(nxpi_ev_ctx *c)
 {
 	if (!c->img->entry_rva)
 		return NXP_OK;
-	return nxp_ev_add(c, NXP_EV_ENTRY_POINT, c->img->entry_rva);
+	return nxpi_ev_add(c, NXP_EV_ENTRY_POINT, c->img->entry_rva);
 }
 
 /* One flag per export address table entry (n of them): 1 when one of the
- * names exported for it names data (nxp_ev_data_name). NULL when out of
+ * names exported for it names data (nxpi_ev_data_name). NULL when out of
  * memory. */
 static uint8_t *export_data_names(const nxp_image *img, const uint8_t *dir, uint32_t n)
 {
 	uint8_t *flag = calloc(n ? n : 1, 1);
 	if (!flag)
 		return NULL;
-	uint32_t nnames = nxp_le32(dir + 24), names_rva = nxp_le32(dir + 32),
-	         ords_rva = nxp_le32(dir + 36);
+	uint32_t nnames = nxpi_le32(dir + 24), names_rva = nxpi_le32(dir + 32),
+	         ords_rva = nxpi_le32(dir + 36);
 	uint32_t noff, ooff;
 	uint32_t k = map_array(img, names_rva, 4, nnames, NXP_EV_MAX_EXPORTS, &noff);
 	uint32_t ko = map_array(img, ords_rva, 2, nnames, NXP_EV_MAX_EXPORTS, &ooff);
 	if (ko < k)
 		k = ko;
 	for (uint32_t j = 0; j < k; j++) {
-		uint16_t ord = nxp_le16(img->data + ooff + 2 * (size_t)j);
+		uint16_t ord = nxpi_le16(img->data + ooff + 2 * (size_t)j);
 		uint32_t soff;
 		if (ord >= n || flag[ord])
 			continue;
-		uint32_t avail = nxp_ev_bytes_at(img, nxp_le32(img->data + noff + 4 * (size_t)j), &soff);
+		uint32_t avail = nxpi_ev_bytes_at(img, nxpi_le32(img->data + noff + 4 * (size_t)j), &soff);
 		if (avail > NXP_EV_MAX_EXPORT_NAME)
 			avail = NXP_EV_MAX_EXPORT_NAME; /* a prefix decides */
 		const char *s = (const char *)img->data + soff;
 		const char *end = avail ? memchr(s, 0, avail) : NULL;
-		flag[ord] = (uint8_t)nxp_ev_data_name(s, end ? (size_t)(end - s) : avail);
+		flag[ord] = (uint8_t)nxpi_ev_data_name(s, end ? (size_t)(end - s) : avail);
 	}
 	return flag;
 }
@@ -387,29 +387,29 @@ static uint8_t *export_data_names(const nxp_image *img, const uint8_t *dir, uint
  * hold exported variables, so a target there must also look like code and
  * no name exported for it may be a data name (a vtable, RTTI, a mangled
  * variable). */
-static int collect_exports(nxp_ev_ctx *c)
+static int collect_exports(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
 	const nxp_located *d = &img->exports;
 	if (!d->present || d->size < 40 || !NXP_FITS(d->offset, 40, img->len))
 		return NXP_OK;
 	const uint8_t *p = img->data + d->offset;
-	uint32_t nfuncs = nxp_le32(p + 20), eat_rva = nxp_le32(p + 28);
+	uint32_t nfuncs = nxpi_le32(p + 20), eat_rva = nxpi_le32(p + 28);
 	uint32_t off;
 	uint32_t n = map_array(img, eat_rva, 4, nfuncs, NXP_EV_MAX_EXPORTS, &off);
 	uint8_t *data_named = NULL; /* lazily: which EAT entries a data name names */
 	int rc = NXP_OK;
 	for (uint32_t i = 0; i < n && !rc; i++) {
-		uint32_t rva = nxp_le32(img->data + off + 4 * (size_t)i);
+		uint32_t rva = nxpi_le32(img->data + off + 4 * (size_t)i);
 		if (!rva || (rva >= d->rva && rva - d->rva < d->size))
 			continue;
-		if (nxp_ev_nonexec_section(img, rva) < 0)
+		if (nxpi_ev_nonexec_section(img, rva) < 0)
 			continue;
 		if (!data_named && !(data_named = export_data_names(img, p, n)))
 			return NXP_E_NOMEM;
-		if (data_named[i] || !nxp_ev_looks_like_code(c, rva, 0))
+		if (data_named[i] || !nxpi_ev_looks_like_code(c, rva, 0))
 			continue;
-		rc = nxp_ev_add(c, NXP_EV_EXPORT, rva);
+		rc = nxpi_ev_add(c, NXP_EV_EXPORT, rva);
 	}
 	free(data_named);
 	return rc;
@@ -417,7 +417,7 @@ static int collect_exports(nxp_ev_ctx *c)
 
 /* TLS callbacks: AddressOfCallBacks is a VA of a NUL-terminated array of
  * VAs (pointer-sized). */
-static int collect_tls(nxp_ev_ctx *c)
+static int collect_tls(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
 	const nxp_located *d = &img->tls;
@@ -426,7 +426,7 @@ static int collect_tls(nxp_ev_ctx *c)
 	if (!d->present || d->size < field + ptr || !NXP_FITS(d->offset, field + ptr, img->len))
 		return NXP_OK;
 	const uint8_t *p = img->data + d->offset + field;
-	uint64_t va = ptr == 8 ? nxp_le64(p) : nxp_le32(p);
+	uint64_t va = ptr == 8 ? nxpi_le64(p) : nxpi_le32(p);
 	if (va < img->image_base)
 		return NXP_OK;
 	uint32_t off;
@@ -434,12 +434,12 @@ static int collect_tls(nxp_ev_ctx *c)
 	                       NXP_EV_MAX_TLS_CALLBACKS, &off);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *q = img->data + off + (size_t)i * ptr;
-		uint64_t cb = ptr == 8 ? nxp_le64(q) : nxp_le32(q);
+		uint64_t cb = ptr == 8 ? nxpi_le64(q) : nxpi_le32(q);
 		if (!cb)
 			break;
 		if (cb < img->image_base)
 			continue;
-		int rc = nxp_ev_add(c, NXP_EV_TLS_CALLBACK, cb - img->image_base);
+		int rc = nxpi_ev_add(c, NXP_EV_TLS_CALLBACK, cb - img->image_base);
 		if (rc)
 			return rc;
 	}
@@ -448,7 +448,7 @@ static int collect_tls(nxp_ev_ctx *c)
 
 /* The exception table: RUNTIME_FUNCTION entries (12 bytes on x64, 8 on
  * ARM64); BeginAddress is the RVA of a function. */
-static int collect_pdata(nxp_ev_ctx *c)
+static int collect_pdata(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
 	const nxp_located *d = &img->exception;
@@ -459,10 +459,10 @@ static int collect_pdata(nxp_ev_ctx *c)
 		return NXP_OK;
 	uint32_t n = d->size / stride;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t begin = nxp_le32(img->data + d->offset + (size_t)i * stride);
+		uint32_t begin = nxpi_le32(img->data + d->offset + (size_t)i * stride);
 		if (!begin)
 			continue;
-		int rc = nxp_ev_add(c, NXP_EV_EXCEPTION, begin);
+		int rc = nxpi_ev_add(c, NXP_EV_EXCEPTION, begin);
 		if (rc)
 			return rc;
 	}
@@ -471,7 +471,7 @@ static int collect_pdata(nxp_ev_ctx *c)
 
 /* An RVA table named by a VA and a count in the load configuration:
  * SafeSEH handlers (4-byte entries) and the CFG function table. */
-static int collect_rva_table(nxp_ev_ctx *c, nxp_evidence_kind kind, uint64_t va, uint64_t count,
+static int collect_rva_table(nxpi_ev_ctx *c, nxp_evidence_kind kind, uint64_t va, uint64_t count,
                              uint32_t stride)
 {
 	const nxp_image *img = c->img;
@@ -480,8 +480,8 @@ static int collect_rva_table(nxp_ev_ctx *c, nxp_evidence_kind kind, uint64_t va,
 	uint32_t off;
 	uint32_t n = map_array(img, va - img->image_base, stride, count, NXP_EV_MAX_TABLE, &off);
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t rva = nxp_le32(img->data + off + (size_t)i * stride);
-		int rc = nxp_ev_add(c, kind, rva);
+		uint32_t rva = nxpi_le32(img->data + off + (size_t)i * stride);
+		int rc = nxpi_ev_add(c, kind, rva);
 		if (rc)
 			return rc;
 	}
@@ -509,7 +509,7 @@ static int old_atl_name(const char *s, uint32_t len)
 	return v < 80;
 }
 
-static int warn_atl_imports(nxp_ev_ctx *c)
+static int warn_atl_imports(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
 	for (uint32_t i = 0; i < img->nimports; i++) {
@@ -530,7 +530,7 @@ static int warn_atl_imports(nxp_ev_ctx *c)
 	return NXP_OK;
 }
 
-static int open_ctx(nxp_ev_ctx *c, nxp_facts *f)
+static int open_ctx(nxpi_ev_ctx *c, nxp_facts *f)
 {
 	memset(c, 0, sizeof(*c));
 	c->f = f;
@@ -566,7 +566,7 @@ static int open_ctx(nxp_ev_ctx *c, nxp_facts *f)
 	return NXP_OK;
 }
 
-static void close_ctx(nxp_ev_ctx *c)
+static void close_ctx(nxpi_ev_ctx *c)
 {
 	if (c->insn)
 		cs_free(c->insn, 1);
@@ -583,7 +583,7 @@ static void close_ctx(nxp_ev_ctx *c)
 
 int nxpi_collect_evidence(nxp_facts *f, nxp_error *err)
 {
-	nxp_ev_ctx c;
+	nxpi_ev_ctx c;
 	const nxp_image *img = f->img;
 	int rc = open_ctx(&c, f);
 	if (!rc)
@@ -600,11 +600,11 @@ int nxpi_collect_evidence(nxp_facts *f, nxp_error *err)
 		rc = collect_rva_table(&c, NXP_EV_CFG, img->guard_cf_table_va, img->guard_cf_count,
 		                       4 + ((img->guard_flags >> 28) & 0xf));
 	if (!rc)
-		rc = nxp_ev_sweep(&c);
+		rc = nxpi_ev_sweep(&c);
 	if (!rc)
-		rc = nxp_ev_flows(&c);
+		rc = nxpi_ev_flows(&c);
 	if (!rc)
-		rc = nxp_ev_shapes(&c);
+		rc = nxpi_ev_shapes(&c);
 	if (!rc)
 		rc = warn_atl_imports(&c);
 	if (!rc)

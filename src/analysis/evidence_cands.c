@@ -39,7 +39,7 @@
  * repeat slot 0, so the vector loops always compare four patterns, with
  * constants that stay in registers. */
 typedef struct pass {
-	nxp_ev_cands *c;
+	nxpi_ev_cands *c;
 	unsigned group;
 	uint8_t first[NXP_EV_MAX_PATTERNS], probe[NXP_EV_MAX_PATTERNS];
 	uint32_t off[NXP_EV_MAX_PATTERNS]; /* probe offsets */
@@ -47,10 +47,10 @@ typedef struct pass {
 	int full;                          /* stopped: a batch ran out of room */
 } pass;
 
-static int cand_at(const nxp_ev_cands *c, unsigned k, uint32_t i)
+static int cand_at(const nxpi_ev_cands *c, unsigned k, uint32_t i)
 {
 	/* room >= nbytes and room > probe_off: both reads lie in [i, len). */
-	const nxp_ev_pattern *p = &c->pat[k];
+	const nxpi_ev_pattern *p = &c->pat[k];
 	return c->len - i >= p->room && !memcmp(c->base + i, p->bytes, p->nbytes) &&
 	       c->base[i + p->probe_off] == p->probe;
 }
@@ -59,7 +59,7 @@ static int cand_at(const nxp_ev_cands *c, unsigned k, uint32_t i)
  * appended) when a batch lacks room for a whole block. */
 static int take(pass *ps, uint32_t i, uint32_t bits)
 {
-	nxp_ev_cands *c = ps->c;
+	nxpi_ev_cands *c = ps->c;
 	for (unsigned k = 0; k < c->npat; k++)
 		if ((ps->group >> k & 1) && NXP_EV_CAND_BATCH - c->b[k].n < BLOCK) {
 			ps->full = 1;
@@ -170,7 +170,7 @@ NXP_TARGET_AVX2 static uint32_t scan_avx2(pass *ps, uint32_t i, uint32_t end)
  * stopped. The scalar search does it all. */
 static uint32_t scan_vector(pass *ps, uint32_t i, uint32_t reach)
 {
-	const nxp_ev_cands *c = ps->c;
+	const nxpi_ev_cands *c = ps->c;
 	if (c->len < BLOCK + reach)
 		return i;
 	uint32_t end = c->len - BLOCK - reach + 1;
@@ -189,13 +189,13 @@ static uint32_t scan_vector(pass *ps, uint32_t i, uint32_t reach)
 /* Search on for pattern k from where its batch stopped, together with
  * every other pattern whose batch is used up and stopped at the same
  * offset (at the start of a section: all of them). */
-static void refill(nxp_ev_cands *c, unsigned k)
+static void refill(nxpi_ev_cands *c, unsigned k)
 {
 	uint32_t i = c->b[k].scanned, reach = 0;
 	pass ps = {.c = c};
 	unsigned m = 0;
 	for (unsigned j = 0; j < c->npat; j++) {
-		nxp_ev_cand_batch *b = &c->b[j];
+		nxpi_ev_cand_batch *b = &c->b[j];
 		if (j != k && (b->next < b->n || b->scanned != i))
 			continue;
 		b->n = b->next = 0;
@@ -227,9 +227,9 @@ static void refill(nxp_ev_cands *c, unsigned k)
 			c->b[j].scanned = i;
 }
 
-uint32_t nxp_ev_cand_next(nxp_ev_cands *c, unsigned k, uint32_t from)
+uint32_t nxpi_ev_cand_next(nxpi_ev_cands *c, unsigned k, uint32_t from)
 {
-	nxp_ev_cand_batch *b = &c->b[k];
+	nxpi_ev_cand_batch *b = &c->b[k];
 	for (;;) {
 		while (b->next < b->n) {
 			uint32_t q = b->pos[b->next++];
@@ -242,7 +242,7 @@ uint32_t nxp_ev_cand_next(nxp_ev_cands *c, unsigned k, uint32_t from)
 	}
 }
 
-int nxp_ev_cands_usable(int scan)
+int nxpi_ev_cands_usable(int scan)
 {
 	switch (scan) {
 	case NXP_EV_SCAN_AUTO:
@@ -253,22 +253,22 @@ int nxp_ev_cands_usable(int scan)
 		return 1;
 #endif
 	case NXP_EV_SCAN_AVX2:
-		return nxp_cpu_avx2();
+		return nxpi_cpu_avx2();
 	default:
 		return 0;
 	}
 }
 
-int nxp_ev_cands_init(nxp_ev_cands *c, const nxp_ev_pattern *pat, unsigned npat, int scan)
+int nxpi_ev_cands_init(nxpi_ev_cands *c, const nxpi_ev_pattern *pat, unsigned npat, int scan)
 {
 	memset(c, 0, sizeof(*c));
 	if (npat > NXP_EV_MAX_PATTERNS)
 		npat = NXP_EV_MAX_PATTERNS;
 	if (scan == NXP_EV_SCAN_AUTO)
-		scan = nxp_ev_cands_usable(NXP_EV_SCAN_AVX2)   ? NXP_EV_SCAN_AVX2
-		       : nxp_ev_cands_usable(NXP_EV_SCAN_SSE2) ? NXP_EV_SCAN_SSE2
+		scan = nxpi_ev_cands_usable(NXP_EV_SCAN_AVX2)   ? NXP_EV_SCAN_AVX2
+		       : nxpi_ev_cands_usable(NXP_EV_SCAN_SSE2) ? NXP_EV_SCAN_SSE2
 		                                               : NXP_EV_SCAN_SCALAR;
-	c->scan = nxp_ev_cands_usable(scan) ? scan : NXP_EV_SCAN_SCALAR;
+	c->scan = nxpi_ev_cands_usable(scan) ? scan : NXP_EV_SCAN_SCALAR;
 	c->npat = npat;
 	memcpy(c->pat, pat, npat * sizeof(*pat));
 	if (!(c->store = malloc((size_t)npat * NXP_EV_CAND_BATCH * sizeof(*c->store))))
@@ -278,13 +278,13 @@ int nxp_ev_cands_init(nxp_ev_cands *c, const nxp_ev_pattern *pat, unsigned npat,
 	return NXP_OK;
 }
 
-void nxp_ev_cands_free(nxp_ev_cands *c)
+void nxpi_ev_cands_free(nxpi_ev_cands *c)
 {
 	free(c->store);
 	memset(c, 0, sizeof(*c));
 }
 
-void nxp_ev_cands_section(nxp_ev_cands *c, const uint8_t *base, uint32_t len)
+void nxpi_ev_cands_section(nxpi_ev_cands *c, const uint8_t *base, uint32_t len)
 {
 	c->base = base;
 	c->len = len;

@@ -24,47 +24,47 @@
  * is a second byte the vector pass compares together with bytes[0]: for a
  * pattern of two or more bytes, bytes[1]; for a one-byte pattern, a fixed
  * byte further into the shape, so that random data rarely matches. */
-typedef struct nxp_ev_pattern {
+typedef struct nxpi_ev_pattern {
 	uint8_t bytes[4];
 	uint8_t nbytes;    /* 1..4 */
 	uint8_t probe_off; /* 1..NXP_EV_PROBE_MAX, below room */
 	uint8_t probe;
 	uint32_t room;     /* >= nbytes */
-} nxp_ev_pattern;
+} nxpi_ev_pattern;
 
 /* Which search finds the candidates: AUTO picks the fastest the CPU has;
  * the others are for tests. */
 enum { NXP_EV_SCAN_AUTO, NXP_EV_SCAN_SCALAR, NXP_EV_SCAN_SSE2, NXP_EV_SCAN_AVX2 };
 
-typedef struct nxp_ev_cand_batch {
+typedef struct nxpi_ev_cand_batch {
 	uint32_t *pos;    /* NXP_EV_CAND_BATCH slots, ascending offsets */
 	uint32_t n, next; /* filled, handed out */
 	uint32_t scanned; /* every candidate below this offset was found */
-} nxp_ev_cand_batch;
+} nxpi_ev_cand_batch;
 
-typedef struct nxp_ev_cands {
-	nxp_ev_pattern pat[NXP_EV_MAX_PATTERNS];
+typedef struct nxpi_ev_cands {
+	nxpi_ev_pattern pat[NXP_EV_MAX_PATTERNS];
 	unsigned npat;
 	int scan; /* NXP_EV_SCAN_*, never AUTO */
 	const uint8_t *base;
 	uint32_t len;
-	nxp_ev_cand_batch b[NXP_EV_MAX_PATTERNS];
+	nxpi_ev_cand_batch b[NXP_EV_MAX_PATTERNS];
 	uint32_t *store;
-} nxp_ev_cands;
+} nxpi_ev_cands;
 
 /* 1 when this build and CPU can run the given search. */
-int nxp_ev_cands_usable(int scan);
+int nxpi_ev_cands_usable(int scan);
 
 /* Set up for npat (1..NXP_EV_MAX_PATTERNS) patterns; NXP_OK or
  * NXP_E_NOMEM. An unusable scan falls back to SCALAR. */
-int nxp_ev_cands_init(nxp_ev_cands *c, const nxp_ev_pattern *pat, unsigned npat, int scan);
-void nxp_ev_cands_free(nxp_ev_cands *c);
+int nxpi_ev_cands_init(nxpi_ev_cands *c, const nxpi_ev_pattern *pat, unsigned npat, int scan);
+void nxpi_ev_cands_free(nxpi_ev_cands *c);
 
 /* Start on a section's bytes (len of them at base). */
-void nxp_ev_cands_section(nxp_ev_cands *c, const uint8_t *base, uint32_t len);
+void nxpi_ev_cands_section(nxpi_ev_cands *c, const uint8_t *base, uint32_t len);
 
 /* The first candidate of pattern k at or after from, or NXP_EV_CAND_NONE.
  * Calls for one pattern must ask for non-decreasing from. */
-uint32_t nxp_ev_cand_next(nxp_ev_cands *c, unsigned k, uint32_t from);
+uint32_t nxpi_ev_cand_next(nxpi_ev_cands *c, unsigned k, uint32_t from);
 
 #endif

@@ -50,7 +50,7 @@ static int x86_target(const cs_insn *in, int is64, uint64_t *target, nxp_evidenc
 	for (unsigned i = 0; i < nprefix; i++)
 		if (b[i] == 0x66)
 			return 0; /* operand-size prefix: a 16-bit displacement */
-	int32_t rel = (int32_t)nxp_le32(b + sz - 4);
+	int32_t rel = (int32_t)nxpi_le32(b + sz - 4);
 	uint64_t t = in->address + sz + (uint64_t)(int64_t)rel;
 	*target = is64 ? t : (t & 0xffffffffu);
 	return 1;
@@ -68,7 +68,7 @@ static int arm64_target(const cs_insn *in, uint64_t *target, nxp_evidence_kind *
 {
 	if (in->size != 4)
 		return 0;
-	uint32_t w = nxp_le32(in->bytes);
+	uint32_t w = nxpi_le32(in->bytes);
 	int64_t off;
 	if ((w & 0xfc000000u) == 0x94000000u) {
 		*kind = NXP_EV_CALL;
@@ -93,15 +93,15 @@ static int arm64_target(const cs_insn *in, uint64_t *target, nxp_evidence_kind *
  * sweep is worth running (it may name code in data, or the check budget is
  * spent). Targets inside the section itself, or equal to the last one, are
  * passed over. */
-static int candidate(nxp_ev_ctx *c, uint64_t t, uint64_t lo, uint64_t span, uint64_t *last,
+static int candidate(nxpi_ev_ctx *c, uint64_t t, uint64_t lo, uint64_t span, uint64_t *last,
                      uint32_t *checks, uint32_t max_checks)
 {
 	if ((t >= lo && t - lo < span) || t == *last)
 		return 0;
 	*last = t;
-	if (nxp_ev_nonexec_section(c->img, t) < 0)
+	if (nxpi_ev_nonexec_section(c->img, t) < 0)
 		return 0;
-	return ++*checks > max_checks || nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
+	return ++*checks > max_checks || nxpi_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
 }
 
 /* 1 when a direct branch at some byte (x86) or word (ARM64) offset of the
@@ -112,7 +112,7 @@ static int candidate(nxp_ev_ctx *c, uint64_t t, uint64_t lo, uint64_t span, uint
  * Capstone sweep (docs/evidence.md, "The sweep"). After NXP_EV_PREFILTER_CHECKS (+1 per 64 bytes)
  * candidate targets that needed the looks-like-code check it stops and lets
  * the sweep decide, so hostile input costs about two sweeps at most. */
-static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_t lo, uint64_t span)
+static int worth_sweeping(nxpi_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_t lo, uint64_t span)
 {
 	uint64_t last = UINT64_MAX;
 	/* At most one check (<= NXP_EV_CODE_INSNS instructions) per 64 bytes:
@@ -139,7 +139,7 @@ static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_
 			end = i + 6;
 		else
 			continue;
-		uint64_t t = lo + end + (uint64_t)(int64_t)(int32_t)nxp_le32(p + end - 4);
+		uint64_t t = lo + end + (uint64_t)(int64_t)(int32_t)nxpi_le32(p + end - 4);
 		if (c->arch == NXP_EV_ARCH_X86)
 			t &= 0xffffffffu;
 		if (candidate(c, t, lo, span, &last, &checks, max_checks))
@@ -148,12 +148,12 @@ static int worth_sweeping(nxp_ev_ctx *c, const uint8_t *p, uint32_t len, uint64_
 	return 0;
 }
 
-static int sweep_section(nxp_ev_ctx *c, int s)
+static int sweep_section(nxpi_ev_ctx *c, int s)
 {
 	const nxp_image *img = c->img;
 	const nxp_section *sec = &img->sections[s];
 	uint32_t off, len;
-	nxp_ev_section_bytes(img, s, &off, &len);
+	nxpi_ev_section_bytes(img, s, &off, &len);
 	const uint8_t *code = img->data + off;
 	size_t size = len;
 	uint64_t addr = sec->virtual_address;
@@ -177,16 +177,16 @@ static int sweep_section(nxp_ev_ctx *c, int s)
 		                                         : x86_target(c->insn, is64, &t, &kind);
 		if (!found || (t >= lo && t - lo < span))
 			continue; /* not a direct branch, or within this section */
-		if (nxp_ev_nonexec_section(img, t) < 0 || !nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH))
+		if (nxpi_ev_nonexec_section(img, t) < 0 || !nxpi_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH))
 			continue;
-		int rc = nxp_ev_add(c, kind, t);
+		int rc = nxpi_ev_add(c, kind, t);
 		if (rc)
 			return rc;
 	}
 	return NXP_OK;
 }
 
-int nxp_ev_sweep(nxp_ev_ctx *c)
+int nxpi_ev_sweep(nxpi_ev_ctx *c)
 {
 	if (!c->cs)
 		return NXP_OK;

@@ -10,7 +10,7 @@
  *
  * and calls through a pointer slot the image relocates (call [rip+fp],
  * mov rax, [rip+fp]; call rax) whose pointer names a non-executable
- * location. The target must still look like code (nxp_ev_looks_like_code).
+ * location. The target must still look like code (nxpi_ev_looks_like_code).
  *
  * Finding them costs no sweep: a vector pass finds each FF /2 and FF /4
  * (call/jmp r/m) of an executable section, and those through a register, a
@@ -53,7 +53,7 @@ typedef struct flow_state {
 } flow_state;
 
 /* A full-width register: 64-bit on x64, 32-bit on x86 (a pointer fits). */
-static int full_gpr(const nxp_ev_ctx *c, x86_reg r)
+static int full_gpr(const nxpi_ev_ctx *c, x86_reg r)
 {
 	int g = nxpi_x86_gpr(r);
 	if (g < 0)
@@ -113,7 +113,7 @@ static int slot_get(const flow_state *st, int base, int64_t disp, uint64_t *val)
 
 /* The RVA an absolute or RIP-relative memory operand names; 0 when it is
  * neither. */
-static int mem_address(const nxp_ev_ctx *c, const cs_insn *in, const cs_x86_op *op, uint64_t *rva)
+static int mem_address(const nxpi_ev_ctx *c, const cs_insn *in, const cs_x86_op *op, uint64_t *rva)
 {
 	if (op->type != X86_OP_MEM || op->mem.index != X86_REG_INVALID ||
 	    op->mem.segment != X86_REG_INVALID)
@@ -144,18 +144,18 @@ static int in_iat(const nxp_image *img, uint64_t rva)
  * aligned file-backed slot), as an RVA into a non-executable section. The
  * import address table is not such a slot: its entries are filled by the
  * loader. */
-static int relocated_pointer(nxp_ev_ctx *c, uint64_t slot, uint64_t *rva)
+static int relocated_pointer(nxpi_ev_ctx *c, uint64_t slot, uint64_t *rva)
 {
 	const nxp_image *img = c->img;
 	uint32_t ptr = img->pe32plus ? 8 : 4, off;
 	if (in_iat(img, slot))
 		return 0;
-	if (slot % ptr || nxp_ev_bytes_at(img, slot, &off) < ptr)
+	if (slot % ptr || nxpi_ev_bytes_at(img, slot, &off) < ptr)
 		return 0;
-	if (nxp_ev_relocatable(c) && !nxp_ev_reloc_at(c, slot, ptr))
+	if (nxpi_ev_relocatable(c) && !nxpi_ev_reloc_at(c, slot, ptr))
 		return 0;
-	uint64_t va = ptr == 8 ? nxp_le64(img->data + off) : nxp_le32(img->data + off);
-	if (va < img->image_base || nxp_ev_nonexec_section(img, va - img->image_base) < 0)
+	uint64_t va = ptr == 8 ? nxpi_le64(img->data + off) : nxpi_le32(img->data + off);
+	if (va < img->image_base || nxpi_ev_nonexec_section(img, va - img->image_base) < 0)
 		return 0;
 	*rva = va - img->image_base;
 	return 1;
@@ -163,7 +163,7 @@ static int relocated_pointer(nxp_ev_ctx *c, uint64_t slot, uint64_t *rva)
 
 /* An absolute address as an immediate (x86 mov imm32, x64 movabs): as an
  * RVA, relocated where the image has relocations. */
-static int imm_address(nxp_ev_ctx *c, const cs_insn *in, int64_t imm, uint64_t *rva)
+static int imm_address(nxpi_ev_ctx *c, const cs_insn *in, int64_t imm, uint64_t *rva)
 {
 	const nxp_image *img = c->img;
 	uint64_t va = (uint64_t)imm;
@@ -172,8 +172,8 @@ static int imm_address(nxp_ev_ctx *c, const cs_insn *in, int64_t imm, uint64_t *
 	const cs_x86 *x = &in->detail->x86;
 	if (va < img->image_base || !x->encoding.imm_offset)
 		return 0;
-	if (nxp_ev_relocatable(c) &&
-	    !nxp_ev_reloc_at(c, in->address + x->encoding.imm_offset, x->encoding.imm_size))
+	if (nxpi_ev_relocatable(c) &&
+	    !nxpi_ev_reloc_at(c, in->address + x->encoding.imm_offset, x->encoding.imm_size))
 		return 0;
 	*rva = va - img->image_base;
 	return 1;
@@ -188,7 +188,7 @@ static int is_branch(unsigned id)
 }
 
 /* One instruction of the block: update what registers and slots hold. */
-static void step(nxp_ev_ctx *c, const cs_insn *in, flow_state *st)
+static void step(nxpi_ev_ctx *c, const cs_insn *in, flow_state *st)
 {
 	const cs_x86 *x = &in->detail->x86;
 	int dst = x->op_count == 2 && x->operands[0].type == X86_OP_REG
@@ -260,10 +260,10 @@ static void step(nxp_ev_ctx *c, const cs_insn *in, flow_state *st)
  * returns 1 with *target set when it calls through what holds the address
  * of a non-executable location, and *kind. `site` is the offset of the
  * call/jmp's FF byte. */
-static int follow(nxp_ev_ctx *c, const uint8_t *sec, uint32_t seclen, uint64_t lo, uint32_t from,
+static int follow(nxpi_ev_ctx *c, const uint8_t *sec, uint32_t seclen, uint64_t lo, uint32_t from,
                   uint32_t site, uint64_t *target, nxp_evidence_kind *kind)
 {
-	if (!nxp_ev_detail_handle(c))
+	if (!nxpi_ev_detail_handle(c))
 		return 0;
 	flow_state st;
 	memset(&st, 0, sizeof(st));
@@ -303,7 +303,7 @@ static int follow(nxp_ev_ctx *c, const uint8_t *sec, uint32_t seclen, uint64_t l
 		} else if (mem_address(c, in, op, &a)) {
 			have = relocated_pointer(c, a, &v);
 		}
-		if (!have || nxp_ev_nonexec_section(c->img, v) < 0)
+		if (!have || nxpi_ev_nonexec_section(c->img, v) < 0)
 			return 0;
 		*target = v;
 		*kind = in->id == X86_INS_CALL ? NXP_EV_CALL : NXP_EV_JUMP;
@@ -363,7 +363,7 @@ static unsigned site_len(const uint8_t *p, uint32_t i, uint32_t len)
  * start offset, or -1. *addr is the RVA it names (for a load from memory:
  * the slot's; the block decode reads the pointer); *reg the register it
  * loads, -1 for a store to a stack slot. */
-static int64_t load_at(nxp_ev_ctx *c, const uint8_t *p, uint32_t e, uint64_t lo, uint64_t *addr,
+static int64_t load_at(nxpi_ev_ctx *c, const uint8_t *p, uint32_t e, uint64_t lo, uint64_t *addr,
                        int *reg)
 {
 	const nxp_image *img = c->img;
@@ -372,7 +372,7 @@ static int64_t load_at(nxp_ev_ctx *c, const uint8_t *p, uint32_t e, uint64_t lo,
 	uint32_t d = e - 4;
 	if (c->arch == NXP_EV_ARCH_X64 && (d < 1 || (p[d - 1] & 0xc7) != 0x05) && (e < 10 || (p[e - 9] & 0xf8) != 0xb8))
 		return -1; /* neither ModRM 00 reg 101 nor B8+r: the common case first */
-	uint32_t v32 = nxp_le32(p + d);
+	uint32_t v32 = nxpi_le32(p + d);
 	if (c->arch == NXP_EV_ARCH_X64) {
 		/* REX.W 8D/8B ModRM(00 reg 101) disp32: lea/mov r64, [rip+disp32] */
 		if (d >= 3 && (p[d - 3] & 0xfb) == 0x48 && (p[d - 2] == 0x8d || p[d - 2] == 0x8b) &&
@@ -383,7 +383,7 @@ static int64_t load_at(nxp_ev_ctx *c, const uint8_t *p, uint32_t e, uint64_t lo,
 		}
 		/* REX.W B8+r imm64 (the qword ends at e) */
 		if (e >= 10 && (p[e - 10] & 0xfe) == 0x48 && (p[e - 9] & 0xf8) == 0xb8) {
-			uint64_t va = nxp_le64(p + e - 8);
+			uint64_t va = nxpi_le64(p + e - 8);
 			if (va < img->image_base)
 				return -1;
 			*addr = va - img->image_base;
@@ -417,7 +417,7 @@ static int64_t load_at(nxp_ev_ctx *c, const uint8_t *p, uint32_t e, uint64_t lo,
 
 /* The register a call/jmp reg at p[i] goes through (REX.B before it on
  * x64), -1 for a memory operand. */
-static int site_reg(const nxp_ev_ctx *c, const uint8_t *p, uint32_t i)
+static int site_reg(const nxpi_ev_ctx *c, const uint8_t *p, uint32_t i)
 {
 	if (p[i + 1] >> 6 != 3)
 		return -1;
@@ -441,7 +441,7 @@ static int may_reach(const uint8_t *p, uint32_t e, uint32_t site, int reg, int c
 
 /* The location a load at `from` (load_at) hands on: for lea/mov imm the
  * address itself, for a load from a slot the relocated pointer in it. */
-static int loaded_target(nxp_ev_ctx *c, const uint8_t *p, int64_t from, uint64_t a, uint64_t *t)
+static int loaded_target(nxpi_ev_ctx *c, const uint8_t *p, int64_t from, uint64_t a, uint64_t *t)
 {
 	uint8_t op = p[from];
 	if (c->arch == NXP_EV_ARCH_X64 && (op & 0xf0) == 0x40)
@@ -449,14 +449,14 @@ static int loaded_target(nxp_ev_ctx *c, const uint8_t *p, int64_t from, uint64_t
 	if (op == 0x8b || op == 0xa1)
 		return relocated_pointer(c, a, t); /* mov r, [slot] */
 	*t = a;
-	return nxp_ev_nonexec_section(c->img, a) >= 0;
+	return nxpi_ev_nonexec_section(c->img, a) >= 0;
 }
 
-static int flow_section(nxp_ev_ctx *c, int s)
+static int flow_section(nxpi_ev_ctx *c, int s)
 {
 	const nxp_image *img = c->img;
 	uint32_t off, len;
-	nxp_ev_section_bytes(img, s, &off, &len);
+	nxpi_ev_section_bytes(img, s, &off, &len);
 	const uint8_t *p = img->data + off;
 	uint64_t lo = img->sections[s].virtual_address;
 	uint32_t checks = 0, max_checks = NXP_EV_FLOW_CHECKS + len / 256;
@@ -471,15 +471,15 @@ static int flow_section(nxp_ev_ctx *c, int s)
 		int found = 0;
 		if (sl == 6 && (p[i + 1] & 0xc7) == 0x05) {
 			/* call/jmp [rip+disp32] / [abs32]: the slot's own pointer. */
-			uint32_t v = nxp_le32(p + i + 2);
+			uint32_t v = nxpi_le32(p + i + 2);
 			if (c->arch == NXP_EV_ARCH_X64)
 				a = lo + i + 6 + (uint64_t)(int64_t)(int32_t)v;
 			else if (v >= img->image_base)
 				a = v - img->image_base;
 			else
 				continue;
-			found = !in_iat(img, a) && nxp_ev_nonexec_section(img, a) >= 0 &&
-			        relocated_pointer(c, a, &t) && nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
+			found = !in_iat(img, a) && nxpi_ev_nonexec_section(img, a) >= 0 &&
+			        relocated_pointer(c, a, &t) && nxpi_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
 		} else {
 			/* The loads that end before the call, nearest first. */
 			uint32_t w0 = i > NXP_EV_FLOW_WINDOW ? i - NXP_EV_FLOW_WINDOW : 0;
@@ -495,7 +495,7 @@ static int flow_section(nxp_ev_ctx *c, int s)
 					if (++checks > max_checks)
 						return NXP_OK; /* budget spent: hostile or unusual code */
 					last = t;
-					last_ok = nxp_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
+					last_ok = nxpi_ev_looks_like_code(c, t, NXP_EV_LLC_BRANCH);
 				}
 				if (last_ok)
 					found = follow(c, p, len, lo, (uint32_t)from, i, &t, &kind);
@@ -503,14 +503,14 @@ static int flow_section(nxp_ev_ctx *c, int s)
 		}
 		if (!found)
 			continue;
-		int rc = nxp_ev_add(c, kind, t);
+		int rc = nxpi_ev_add(c, kind, t);
 		if (rc)
 			return rc;
 	}
 	return NXP_OK;
 }
 
-int nxp_ev_flows(nxp_ev_ctx *c)
+int nxpi_ev_flows(nxpi_ev_ctx *c)
 {
 	if (c->arch != NXP_EV_ARCH_X86 && c->arch != NXP_EV_ARCH_X64)
 		return NXP_OK;

@@ -40,7 +40,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Key: rva << 4 | width (1..8), so that sorting orders by RVA. */
-static int load(nxp_ev_ctx *c)
+static int load(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
 	const nxp_located *d = &img->reloc;
@@ -57,13 +57,13 @@ static int load(nxp_ev_ctx *c)
 	int sorted = 1;
 	uint64_t prev = 0;
 	while (size - pos >= 8 && c->nrelocs < cap) {
-		uint32_t page = nxp_le32(p + pos), bsize = nxp_le32(p + pos + 4);
+		uint32_t page = nxpi_le32(p + pos), bsize = nxpi_le32(p + pos + 4);
 		if (bsize < 8)
 			break; /* malformed: the loader stops here too */
 		if (bsize > size - pos)
 			bsize = size - pos;
 		for (uint32_t k = 8; k + 2 <= bsize && c->nrelocs < cap; k += 2) {
-			uint16_t e = nxp_le16(p + pos + k);
+			uint16_t e = nxpi_le16(p + pos + k);
 			unsigned type = e >> 12, w = reloc_width(type);
 			if (type == 4)
 				k += 2; /* HIGHADJ's parameter */
@@ -81,7 +81,7 @@ static int load(nxp_ev_ctx *c)
 	return NXP_OK;
 }
 
-static int ensure(nxp_ev_ctx *c)
+static int ensure(nxpi_ev_ctx *c)
 {
 	if (c->relocs_loaded)
 		return 1;
@@ -93,13 +93,13 @@ static int ensure(nxp_ev_ctx *c)
 	return 1;
 }
 
-int nxp_ev_relocatable(nxp_ev_ctx *c)
+int nxpi_ev_relocatable(nxpi_ev_ctx *c)
 {
 	return ensure(c) && c->nrelocs > 0;
 }
 
 /* Index of the first relocation that may touch bytes at or after lo. */
-static size_t first_from(const nxp_ev_ctx *c, uint64_t lo)
+static size_t first_from(const nxpi_ev_ctx *c, uint64_t lo)
 {
 	uint64_t key = (lo > 7 ? lo - 7 : 0) << 4;
 	size_t a = 0, b = c->nrelocs;
@@ -113,7 +113,7 @@ static size_t first_from(const nxp_ev_ctx *c, uint64_t lo)
 	return a;
 }
 
-int nxp_ev_reloc_at(nxp_ev_ctx *c, uint64_t rva, unsigned width)
+int nxpi_ev_reloc_at(nxpi_ev_ctx *c, uint64_t rva, unsigned width)
 {
 	if (!ensure(c) || !c->nrelocs)
 		return 0;
@@ -126,7 +126,7 @@ int nxp_ev_reloc_at(nxp_ev_ctx *c, uint64_t rva, unsigned width)
 
 /* The relocations touching [lo, hi), in turn: *i starts at first_from(c,
  * lo); 1 with *r and *w set, 0 when there are no more. */
-static int next_touching(const nxp_ev_ctx *c, size_t *i, uint64_t lo, uint64_t hi, uint64_t *r,
+static int next_touching(const nxpi_ev_ctx *c, size_t *i, uint64_t lo, uint64_t hi, uint64_t *r,
                          uint64_t *w)
 {
 	for (; *i < c->nrelocs; (*i)++) {
@@ -142,7 +142,7 @@ static int next_touching(const nxp_ev_ctx *c, size_t *i, uint64_t lo, uint64_t h
 	return 0;
 }
 
-int nxp_ev_relocs_only(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const nxp_ev_field *fields,
+int nxpi_ev_relocs_only(nxpi_ev_ctx *c, uint64_t lo, uint64_t hi, const nxpi_ev_field *fields,
                        unsigned nfields)
 {
 	if (!ensure(c) || !c->nrelocs || hi <= lo)
@@ -159,7 +159,7 @@ int nxp_ev_relocs_only(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const nxp_ev_fie
 	return 1;
 }
 
-int nxp_ev_relocs_within_insns(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const uint32_t *ends,
+int nxpi_ev_relocs_within_insns(nxpi_ev_ctx *c, uint64_t lo, uint64_t hi, const uint32_t *ends,
                                unsigned nends)
 {
 	if (!ensure(c) || !c->nrelocs || hi <= lo)
@@ -186,7 +186,7 @@ int nxp_ev_relocs_within_insns(nxp_ev_ctx *c, uint64_t lo, uint64_t hi, const ui
  * local vftable ??_S; a variable ?name@scope@@<0-4><type> (class static
  * members 0-2, globals 3, local statics 4; functions use letters there).
  * Itanium (mingw g++): vtable _ZTV, VTT _ZTT, typeinfo _ZTI, its name _ZTS. */
-int nxp_ev_data_name(const char *s, size_t len)
+int nxpi_ev_data_name(const char *s, size_t len)
 {
 	if (len >= 4 && s[0] == '?' && s[1] == '?' && s[2] == '_' &&
 	    (s[3] == '7' || s[3] == '8' || s[3] == 'R' || s[3] == 'S' ||

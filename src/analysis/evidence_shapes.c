@@ -37,13 +37,13 @@ typedef struct span64 {
 } span64;
 
 typedef struct shape_scan {
-	nxp_ev_ctx *c;
+	nxpi_ev_ctx *c;
 	const uint8_t *base; /* the section's bytes */
 	uint32_t len;
 	uint32_t rva;        /* RVA of base[0] */
 	span64 skip[8];
 	unsigned nskip;
-	nxp_ev_cands cands; /* candidates of every shape in this section */
+	nxpi_ev_cands cands; /* candidates of every shape in this section */
 } shape_scan;
 
 /* Decode n instructions at base[i] with details; returns how many decoded
@@ -51,8 +51,8 @@ typedef struct shape_scan {
 static unsigned decode(shape_scan *s, uint32_t i, uint32_t maxlen, cs_insn out[], cs_detail det[],
                        unsigned n)
 {
-	nxp_ev_ctx *c = s->c;
-	if (!nxp_ev_detail_handle(c))
+	nxpi_ev_ctx *c = s->c;
+	if (!nxpi_ev_detail_handle(c))
 		return 0;
 	const uint8_t *code = s->base + i;
 	size_t size = maxlen;
@@ -69,7 +69,7 @@ static unsigned decode(shape_scan *s, uint32_t i, uint32_t maxlen, cs_insn out[]
 
 static int in_exec(const nxp_image *img, uint64_t va)
 {
-	return va >= img->image_base && nxp_ev_exec_section(img, va - img->image_base) >= 0;
+	return va >= img->image_base && nxpi_ev_exec_section(img, va - img->image_base) >= 0;
 }
 
 /* The pointer slot of jmp [slot]: inside the import address table, or an
@@ -83,9 +83,9 @@ static int slot_ok(const nxp_image *img, uint64_t slot_rva)
 			return 1;
 	}
 	uint32_t off;
-	if (slot_rva % ptr || nxp_ev_bytes_at(img, slot_rva, &off) < ptr)
+	if (slot_rva % ptr || nxpi_ev_bytes_at(img, slot_rva, &off) < ptr)
 		return 0;
-	uint64_t v = ptr == 8 ? nxp_le64(img->data + off) : nxp_le32(img->data + off);
+	uint64_t v = ptr == 8 ? nxpi_le64(img->data + off) : nxpi_le32(img->data + off);
 	return in_exec(img, v);
 }
 
@@ -113,14 +113,14 @@ typedef struct abs_field {
  * image with relocations every needed field must have one. */
 static int relocs_agree(shape_scan *s, uint32_t i, uint32_t n, const abs_field *f, unsigned nf)
 {
-	nxp_ev_field fields[4] = {{0, 0}};
+	nxpi_ev_field fields[4] = {{0, 0}};
 	for (unsigned k = 0; k < nf && k < 4; k++)
-		fields[k] = (nxp_ev_field){f[k].rva, f[k].size};
+		fields[k] = (nxpi_ev_field){f[k].rva, f[k].size};
 	uint64_t lo = (uint64_t)s->rva + i;
-	if (!nxp_ev_relocs_only(s->c, lo, lo + n, fields, nf < 4 ? nf : 4))
+	if (!nxpi_ev_relocs_only(s->c, lo, lo + n, fields, nf < 4 ? nf : 4))
 		return 0;
 	for (unsigned k = 0; k < nf; k++)
-		if (f[k].need && nxp_ev_relocatable(s->c) && !nxp_ev_reloc_at(s->c, f[k].rva, f[k].size))
+		if (f[k].need && nxpi_ev_relocatable(s->c) && !nxpi_ev_reloc_at(s->c, f[k].rva, f[k].size))
 			return 0;
 	return 1;
 }
@@ -191,10 +191,10 @@ static int confirm_atl(shape_scan *s, uint32_t i)
 	if (!relocs_agree(s, i, ATL_LEN, f, 1))
 		return 0;
 	/* A template filled at run time (ATL's CWndProcThunk): both zero. */
-	if (nxp_le32(s->base + i + 4) == 0 && nxp_le32(s->base + i + 9) == 0)
+	if (nxpi_le32(s->base + i + 4) == 0 && nxpi_le32(s->base + i + 9) == 0)
 		return 1;
 	uint64_t target = (uint64_t)b->operands[0].imm & 0xffffffffu; /* an RVA: addr was */
-	return nxp_ev_exec_section(s->c->img, target) >= 0;
+	return nxpi_ev_exec_section(s->c->img, target) >= 0;
 }
 
 /* 48 B9 imm64 48 B8 imm64 FF E0 */
@@ -305,9 +305,9 @@ typedef int (*confirm_fn)(shape_scan *s, uint32_t i);
 static int scan_pattern(shape_scan *s, unsigned k, confirm_fn ok, nxp_evidence_kind kind)
 {
 	uint32_t n = s->cands.pat[k].room, pos = 0, i;
-	while ((i = nxp_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
+	while ((i = nxpi_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
 		if (!skipped(s, i, n) && ok(s, i) && !runs_into_text(s, i, n)) {
-			int rc = nxp_ev_add(s->c, kind, (uint64_t)s->rva + i);
+			int rc = nxpi_ev_add(s->c, kind, (uint64_t)s->rva + i);
 			if (rc)
 				return rc;
 			pos = i + n;
@@ -323,13 +323,13 @@ static int scan_pattern(shape_scan *s, unsigned k, confirm_fn ok, nxp_evidence_k
 static int scan_jmp_mem(shape_scan *s, unsigned k)
 {
 	uint32_t pos = 0, q;
-	while ((q = nxp_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
+	while ((q = nxpi_ev_cand_next(&s->cands, k, pos)) != NXP_EV_CAND_NONE) {
 		uint32_t i = q;
 		if (s->c->arch == NXP_EV_ARCH_X64 && i > 0 && s->base[i - 1] == 0x48)
 			i--;
 		uint32_t n;
 		if (!skipped(s, i, 6) && (n = confirm_jmp_mem(s, i)) != 0 && !runs_into_text(s, i, n)) {
-			int rc = nxp_ev_add(s->c, NXP_EV_ABS_JUMP, (uint64_t)s->rva + i);
+			int rc = nxpi_ev_add(s->c, NXP_EV_ABS_JUMP, (uint64_t)s->rva + i);
 			if (rc)
 				return rc;
 			pos = i + n;
@@ -347,7 +347,7 @@ static int scan_jmp_mem(shape_scan *s, unsigned k)
  * push imm32; ret the C3 that confirm_push_ret requires at +5 (a 1-byte
  * pattern alone would match every 256 bytes of random data). */
 typedef struct shape {
-	nxp_ev_pattern pat;
+	nxpi_ev_pattern pat;
 	confirm_fn ok; /* NULL: jmp [mem], scan_jmp_mem */
 	nxp_evidence_kind kind;
 } shape;
@@ -388,7 +388,7 @@ static void add_skip_dir(shape_scan *s, const nxp_image *img, unsigned idx)
 			(span64){img->dirs[idx].rva, (uint64_t)img->dirs[idx].rva + img->dirs[idx].size};
 }
 
-int nxp_ev_shapes(nxp_ev_ctx *c)
+int nxpi_ev_shapes(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
 	if (c->arch != NXP_EV_ARCH_X86 && c->arch != NXP_EV_ARCH_X64)
@@ -396,11 +396,11 @@ int nxp_ev_shapes(nxp_ev_ctx *c)
 	int x86 = c->arch == NXP_EV_ARCH_X86;
 	const shape *sh = x86 ? X86_SHAPES : X64_SHAPES;
 	unsigned nsh = x86 ? NXP_ARRAY_LEN(X86_SHAPES) : NXP_ARRAY_LEN(X64_SHAPES);
-	nxp_ev_pattern pat[NXP_EV_MAX_PATTERNS];
+	nxpi_ev_pattern pat[NXP_EV_MAX_PATTERNS];
 	for (unsigned k = 0; k < nsh; k++)
 		pat[k] = sh[k].pat;
 	shape_scan s = {.c = c};
-	int rc = nxp_ev_cands_init(&s.cands, pat, nsh, NXP_EV_SCAN_AUTO);
+	int rc = nxpi_ev_cands_init(&s.cands, pat, nsh, NXP_EV_SCAN_AUTO);
 	add_skip(&s, &img->exception);
 	add_skip(&s, &img->imports_dir);
 	add_skip(&s, &img->reloc);
@@ -414,12 +414,12 @@ int nxp_ev_shapes(nxp_ev_ctx *c)
 		if (c->f->unsearched[k]) /* derived on demand (analysis/internal.h) */
 			continue;
 		uint32_t off;
-		nxp_ev_section_bytes(img, (int)k, &off, &s.len);
+		nxpi_ev_section_bytes(img, (int)k, &off, &s.len);
 		s.base = img->data + off;
 		s.rva = sec->virtual_address;
-		nxp_ev_cands_section(&s.cands, s.base, s.len);
+		nxpi_ev_cands_section(&s.cands, s.base, s.len);
 		rc = scan_section(&s, sh, nsh);
 	}
-	nxp_ev_cands_free(&s.cands);
+	nxpi_ev_cands_free(&s.cands);
 	return rc;
 }

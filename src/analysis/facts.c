@@ -135,7 +135,7 @@ static int collect(nxp_facts *f, nxp_error *err)
 	if (!rc)
 		rc = nxpi_collect_evidence(f, err);
 	if (!rc && f->kind == NXP_KIND_DRIVER)
-		rc = nxp_drv_analyze(f);
+		rc = nxpi_drv_analyze(f);
 	if (rc && err && !err->code)
 		nxp_fail(err, rc, "out of memory during analysis");
 	return rc;
@@ -196,7 +196,7 @@ int nxpi_facts_derive(nxp_facts *f, const nxp_demand *d, nxp_error *err)
 void nxp_facts_free(nxp_facts *f)
 {
 	free(f->evidence);
-	nxp_drv_free(f);
+	nxpi_drv_free(f);
 	for (size_t i = 0; i < f->nwarnings; i++)
 		free(f->warnings[i]);
 	free(f->warnings);

@@ -114,8 +114,8 @@ void batch_error(batch_rec *r, const char *path, const char *fmt, ...)
 	va_end(ap);
 	fputs("nxpatch: ", r->err);
 	if (path)
-		fprintf(r->err, "%s: ", nxp_shown(path));
-	fprintf(r->err, "%s\n", nxp_shown(msg)); /* one line, whatever a name holds */
+		fprintf(r->err, "%s: ", nxpi_shown(path));
+	fprintf(r->err, "%s\n", nxpi_shown(msg)); /* one line, whatever a name holds */
 }
 
 void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
@@ -211,7 +211,7 @@ static batch_result *process_one(const run *R, const batch_item *it)
 		fclose(r.err);
 	if (R->E.color && obuf && olen) {
 		size_t clen;
-		char *c = cli_colorize(obuf, olen, nxp_shown(it->path), batch_class_name(r.cls), &clen);
+		char *c = cli_colorize(obuf, olen, nxpi_shown(it->path), batch_class_name(r.cls), &clen);
 		if (c) {
 			free(obuf);
 			obuf = c;

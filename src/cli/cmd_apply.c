@@ -95,7 +95,7 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
                            nxp_error *err)
 {
 	const char *leaf;
-	return nxp_open_parent_beneath(a->out_dirfd, a->out_dir, it->out_name, create, &leaf,
+	return nxpi_open_parent_beneath(a->out_dirfd, a->out_dir, it->out_name, create, &leaf,
 	                               err);
 }
 
@@ -211,10 +211,10 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 	if (a->bo->format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&in->facts, plan);
 		/* Names as every JSON path field shows them (util/escape.h). */
-		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxp_json_name(shown_out),
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxpi_json_name(shown_out),
 		                       "written", res.written);
 		if (res.backup[0])
-			json_object_set_new(jr, "backup", nxp_json_name(res.backup));
+			json_object_set_new(jr, "backup", nxpi_json_name(res.backup));
 		if (res.nwarnings) {
 			json_t *w = json_array();
 			for (size_t i = 0; i < res.nwarnings; i++)
@@ -230,9 +230,9 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		if (res.written && plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  written: %s (nothing to do: a verified copy)\n", shown_out);
 		else if (res.written)
-			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxp_shown(shown_out),
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxpi_shown(shown_out),
 			        res.checksum, res.backup[0] ? ", original kept as " : "",
-			        nxp_shown(res.backup));
+			        nxpi_shown(res.backup));
 		else if (plan->status == NXP_PLAN_NOTHING)
 			fprintf(r->out, "  not written: nothing to do\n");
 		else if (rc == NXP_E_REFUSED || plan->status == NXP_PLAN_REFUSED)
@@ -318,7 +318,7 @@ static int open_out_dir(const char *dir)
 	rel[rl] = 0;
 	const char *leaf;
 	nxp_error err = {0};
-	int dfd = nxp_open_parent_beneath(fd, head, rel, 1, &leaf, &err);
+	int dfd = nxpi_open_parent_beneath(fd, head, rel, 1, &leaf, &err);
 	close(fd);
 	if (dfd < 0) {
 		cli_error(dir, "cannot create the output directory: %s", err.msg);
@@ -448,7 +448,7 @@ static void on_recover(void *ctx, nxp_revert_event ev, const char *path, const c
 	(void)ctx;
 	if (ev == NXP_REVERT_RESTORED)
 		fprintf(stderr, "nxpatch: %s: restored from %s (a run was interrupted while it "
-		                "patched it)\n", nxp_shown(path), nxp_shown(msg));
+		                "patched it)\n", nxpi_shown(path), nxpi_shown(msg));
 	else if (ev == NXP_REVERT_REFUSED || ev == NXP_REVERT_FAILED)
 		cli_error(path ? path : "journal", "%s", msg);
 }

@@ -11,8 +11,8 @@
 #include "util/escape.h"
 #include "util/suggest.h"
 
-extern const char nxp_default_policy_yaml[];
-extern const size_t nxp_default_policy_yaml_len;
+extern const char nxpi_default_policy_yaml[];
+extern const size_t nxpi_default_policy_yaml_len;
 
 static const char policy_about[] =
 	"\nsubcommands:\n"
@@ -38,7 +38,7 @@ static int check_one(const char *path)
 	int status = strcmp(path, "-") ? cli_load_policy(path, &p)
 	                               : cli_load_policy_arg("policy check", "-", &p);
 	if (status == NXP_EXIT_OK) {
-		printf("%s: ok (%zu rule%s)\n", nxp_shown(path), p->nrules, p->nrules == 1 ? "" : "s");
+		printf("%s: ok (%zu rule%s)\n", nxpi_shown(path), p->nrules, p->nrules == 1 ? "" : "s");
 		nxp_policy_free(p);
 	}
 	return status;
@@ -59,7 +59,7 @@ int cmd_policy(int argc, char **argv)
 			return NXP_EXIT_OK;
 		}
 		if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage("policy", "unknown option %s", nxp_shown(argv[i]));
+			return cli_usage("policy", "unknown option %s", nxpi_shown(argv[i]));
 	}
 	if (!strcmp(argv[1], "list")) {
 		if (argc != 2)
@@ -74,7 +74,7 @@ int cmd_policy(int argc, char **argv)
 	if (!strcmp(argv[1], "show-default")) {
 		if (argc != 2)
 			return policy_usage();
-		fwrite(nxp_default_policy_yaml, 1, nxp_default_policy_yaml_len, stdout);
+		fwrite(nxpi_default_policy_yaml, 1, nxpi_default_policy_yaml_len, stdout);
 		return NXP_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "check")) {
@@ -92,9 +92,9 @@ int cmd_policy(int argc, char **argv)
 		return status;
 	}
 	static const char *const subs[] = {"check", "list", "show", "show-default"};
-	const char *close = nxp_closest(argv[1], subs, sizeof(subs) / sizeof(subs[0]));
+	const char *close = nxpi_closest(argv[1], subs, sizeof(subs) / sizeof(subs[0]));
 	if (close)
 		return cli_usage("policy", "'%s' is not a policy subcommand (did you mean '%s'?)",
-		                 nxp_shown(argv[1]), close);
+		                 nxpi_shown(argv[1]), close);
 	return policy_usage();
 }

@@ -527,7 +527,7 @@ int cmd_report(int argc, char **argv)
 	}
 	if (argc >= 2 && argv[1][0] != '-') {
 		static const char *const subs[] = {"merge"};
-		const char *close = nxp_closest(argv[1], subs, 1);
+		const char *close = nxpi_closest(argv[1], subs, 1);
 		return cli_usage("report", "'%s' is not a report subcommand%s%s%s", argv[1],
 		                 close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
 	}

@@ -31,13 +31,13 @@ static void on_event(void *ctx, nxp_revert_event ev, const char *path, const cha
 	(void)ctx;
 	switch (ev) {
 	case NXP_REVERT_RESTORED:
-		printf("%s: restored from %s\n", nxp_shown(path), nxp_shown(msg));
+		printf("%s: restored from %s\n", nxpi_shown(path), nxpi_shown(msg));
 		break;
 	case NXP_REVERT_WOULD_RESTORE:
-		printf("%s: would restore from %s\n", nxp_shown(path), nxp_shown(msg));
+		printf("%s: would restore from %s\n", nxpi_shown(path), nxpi_shown(msg));
 		break;
 	case NXP_REVERT_REMOVED_TEMP:
-	case NXP_REVERT_REMOVED_BACKUP: printf("%s: %s\n", nxp_shown(path), nxp_shown(msg)); break;
+	case NXP_REVERT_REMOVED_BACKUP: printf("%s: %s\n", nxpi_shown(path), nxpi_shown(msg)); break;
 	case NXP_REVERT_REFUSED:
 	case NXP_REVERT_FAILED: fflush(stdout); cli_error(path, "%s", msg); break;
 	}

@@ -34,11 +34,11 @@ static void print_result(const char *path, const nxp_sig_result *r)
 		snprintf(ts, sizeof(ts), "%s@%s", r->timestamp_rfc3161 ? "rfc3161" : "countersignature",
 		         tt);
 	}
-	printf("%s\tentry %u\t%s", nxp_shown(path), r->index, r->status == NXP_SIGSTATUS_OK ? "ok" : "FAILED");
+	printf("%s\tentry %u\t%s", nxpi_shown(path), r->index, r->status == NXP_SIGSTATUS_OK ? "ok" : "FAILED");
 	if (r->status != NXP_SIGSTATUS_OK)
-		printf(" (%s: %s)", nxp_sig_status_name(r->status), nxp_shown(r->reason));
+		printf(" (%s: %s)", nxp_sig_status_name(r->status), nxpi_shown(r->reason));
 	printf("\tsubject=%s\tdigest=%s\tsigning-time=%s\ttimestamp=%s\tnested=%u\n",
-	       r->subject[0] ? nxp_shown(r->subject) : "unknown",
+	       r->subject[0] ? nxpi_shown(r->subject) : "unknown",
 	       r->digest ? nxp_digest_name(r->digest) : "unknown", st, ts, r->nested);
 }
 
@@ -102,7 +102,7 @@ int cmd_sigcheck(int argc, char **argv)
 		for (size_t k = 0; k < n; k++)
 			print_result(path, &res[k]);
 		if (rc && n == 0)
-			printf("%s\t-\tFAILED (%s)\n", nxp_shown(path), nxp_shown(err.msg));
+			printf("%s\t-\tFAILED (%s)\n", nxpi_shown(path), nxpi_shown(err.msg));
 		if (rc && status == NXP_EXIT_OK)
 			status = NXP_EXIT_CHECK;
 		nxp_file_unload(&f);

@@ -24,7 +24,7 @@ static const cli_opt verify_options[] = {
 
 static void print_text(FILE *out, const char *path, const nxp_check *c, json_t *sigs)
 {
-	fprintf(out, "%s: %s\n", nxp_shown(path), c->compliant ? "ok" : "does not comply");
+	fprintf(out, "%s: %s\n", nxpi_shown(path), c->compliant ? "ok" : "does not comply");
 	nxp_text_findings(out, &c->findings, 1);
 	for (size_t i = 0; i < json_array_size(sigs); i++) {
 		json_t *s = json_array_get(sigs, i);
@@ -80,7 +80,7 @@ static void verify_one(void *vctx, const batch_item *it, batch_rec *r)
 			if (nxp_finding_info_of(c.findings.items[i].id)->verdict != NXP_VERDICT_POSTURE)
 				json_array_append_new(problems, nxp_json_text(c.findings.items[i].message));
 		r->report = json_pack("{s:o, s:s, s:b, s:o, s:o, s:o, s:o}", "path",
-		                      nxp_json_name(it->path), "status",
+		                      nxpi_json_name(it->path), "status",
 		                      ok ? "ok" : "fail", "compliant", ok, "problems", problems,
 		                      "signatures", sigs, "findings",
 		                      nxp_json_findings(&c.findings, &in->img), "evidence",

@@ -85,6 +85,6 @@ void cli_text_rules(FILE *out, const nxp_plan *plan)
 {
 	fputs("  rules matched:", out);
 	for (size_t i = 0; i < plan->nmatched; i++)
-		fprintf(out, "%s %s", i ? "," : "", nxp_shown(plan->matched[i]));
+		fprintf(out, "%s %s", i ? "," : "", nxpi_shown(plan->matched[i]));
 	fputs(plan->nmatched ? "\n" : " none\n", out);
 }

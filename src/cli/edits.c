@@ -62,7 +62,7 @@ int cli_policy_with_edits(const char *cmd, const char *arg, const cli_edits *e,
 	nxp_error err = {0};
 	if (e->n && nxp_policy_add_edits(&pol, e->items, e->n, &err)) {
 		nxp_policy_free(pol);
-		return cli_usage(cmd, "%s", nxp_shown(err.msg));
+		return cli_usage(cmd, "%s", nxpi_shown(err.msg));
 	}
 	int ok = arg && e->n ? asprintf(name, "%s + command line", pol->source) >= 0
 	                     : (*name = strdup(pol->source)) != NULL;

@@ -159,7 +159,7 @@ batch_result *emit_render(const batch_emitter *E, const batch_item *it, batch_cl
 		break;
 	case CLI_SARIF:
 		if (!skipped) {
-			json_t *jp = nxp_json_name(it->path);
+			json_t *jp = nxpi_json_name(it->path);
 			const char *path = json_string_value(jp);
 			json_t *rs = nxp_sarif_results(path, findings);
 			json_t *ns = nxp_sarif_notes(path, name, report);
@@ -191,7 +191,7 @@ batch_result *emit_render(const batch_emitter *E, const batch_item *it, batch_cl
 batch_result *emit_failure(const batch_emitter *E, const batch_item *it, const char *msg)
 {
 	char e[PATH_MAX + 256];
-	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxp_shown(it->path), nxp_shown(msg));
+	snprintf(e, sizeof(e), "nxpatch: %s: %s\n", nxpi_shown(it->path), nxpi_shown(msg));
 	nxp_error err = {NXP_E_INTERNAL, ""};
 	snprintf(err.msg, sizeof(err.msg), "%s", msg);
 	json_t *rep = nxp_json_failure(it->path, &err), *f = json_array();

@@ -328,16 +328,6 @@ static int read_from(batch_items *l, const batch_opts *o, const char *cmd, int *
 	return status;
 }
 
-/* FNV-1a, 64 bits, of the path as reported. */
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static const batch_items *sort_base;
 static int by_inode(const void *a, const void *b)
@@ -430,7 +420,8 @@ static int select_items(batch_items *l, const batch_opts *o)
 	 * partition it exactly. */
 	k = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		if (o->shard_n && fnv1a(l->v[i].path) % o->shard_n != o->shard_k - 1) {
+		/* the slice: the hash of the path as reported */
+		if (o->shard_n && nxpi_fnv1a(l->v[i].path) % o->shard_n != o->shard_k - 1) {
 			free_item(&l->v[i]);
 			continue;
 		}

@@ -66,12 +66,12 @@ static int not_a_command(const char *name)
 	const char *names[NCOMMANDS];
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		names[i] = commands[i].name;
-	const char *close = nxp_closest(name, names, NCOMMANDS);
+	const char *close = nxpi_closest(name, names, NCOMMANDS);
 	if (close)
 		fprintf(stderr, "nxpatch: '%s' is not a command (did you mean '%s'?)\n",
-		        nxp_shown(name), close);
+		        nxpi_shown(name), close);
 	else
-		fprintf(stderr, "nxpatch: '%s' is not a command, see 'nxpatch help'\n", nxp_shown(name));
+		fprintf(stderr, "nxpatch: '%s' is not a command, see 'nxpatch help'\n", nxpi_shown(name));
 	return NXP_EXIT_USAGE;
 }
 
@@ -143,8 +143,8 @@ int main(int argc, char **argv)
 	}
 	if (argv[1][0] == '-') {
 		static const char *const opts[] = {"help", "version"};
-		const char *close = argv[1][1] == '-' ? nxp_closest(argv[1] + 2, opts, 2) : NULL;
-		fprintf(stderr, "nxpatch: unknown option %s%s%s%s; see 'nxpatch help'\n", nxp_shown(argv[1]),
+		const char *close = argv[1][1] == '-' ? nxpi_closest(argv[1] + 2, opts, 2) : NULL;
+		fprintf(stderr, "nxpatch: unknown option %s%s%s%s; see 'nxpatch help'\n", nxpi_shown(argv[1]),
 		        close ? " (did you mean --" : "", close ? close : "", close ? "?)" : "");
 		return NXP_EXIT_USAGE;
 	}

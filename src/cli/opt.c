@@ -88,7 +88,7 @@ static int unknown_long(cli_parser *p, const char *name)
 	}
 	if (nprefix > 1)
 		return cli_usage(p->cmd, "unknown option --%s (it begins %s: say which)", name, cands);
-	const char *close = nxp_closest(name, names, n);
+	const char *close = nxpi_closest(name, names, n);
 	if (close)
 		return cli_usage(p->cmd, "unknown option --%s (did you mean --%s?)", name, close);
 	return cli_usage(p->cmd, "unknown option --%s", name);

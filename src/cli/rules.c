@@ -291,7 +291,7 @@ int cli_load_policy_arg(const char *cmd, const char *arg, nxp_policy **out)
 			if (e == ENOENT && !strchr(arg, '/')) {
 				char **names;
 				size_t n = list_names(&names);
-				const char *close = names ? nxp_closest(arg, (const char *const *)names, n) : NULL;
+				const char *close = names ? nxpi_closest(arg, (const char *const *)names, n) : NULL;
 				int status = cli_usage(cmd, "--policy %s: no such file, and no shipped rule set "
 				                       "of that name (%s%s%ssee 'nxpatch policy list')", arg,
 				                       close ? "did you mean '" : "", close ? close : "",

@@ -118,15 +118,15 @@ static int sigwrite(const cli_sigwrite *w, const char *shown_in, const char *sho
 	print_warnings(shown_out, &res);
 	unsigned n = in->img.ncerts;
 	if (w->action == NXP_SIGACT_RESIGN)
-		printf("%s: signed (%s, %s%s), replaced %u signature%s\n", nxp_shown(shown_out),
+		printf("%s: signed (%s, %s%s), replaced %u signature%s\n", nxpi_shown(shown_out),
 		       nxp_digest_name(w->so->digest), nxp_signer_subject(w->signer),
 		       w->so->timestamp_url ? ", timestamped" : "", n, n == 1 ? "" : "s");
 	else if (plan->signature == NXP_SIGACT_STRIP)
-		printf("%s: removed %u signature%s\n", nxp_shown(shown_out), n, n == 1 ? "" : "s");
+		printf("%s: removed %u signature%s\n", nxpi_shown(shown_out), n, n == 1 ? "" : "s");
 	else if (res.written)
-		printf("%s: not signed, written unchanged\n", nxp_shown(shown_out));
+		printf("%s: not signed, written unchanged\n", nxpi_shown(shown_out));
 	else
-		printf("%s: not signed, left unchanged\n", nxp_shown(shown_out));
+		printf("%s: not signed, left unchanged\n", nxpi_shown(shown_out));
 done:
 	free(plan);
 	nxp_input_close(in);

@@ -19,8 +19,8 @@ static void vreport(const char *path, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fputs("nxpatch: ", stderr);
 	if (path)
-		fprintf(stderr, "%s: ", nxp_shown(path));
-	fprintf(stderr, "%s\n", nxp_shown(msg));
+		fprintf(stderr, "%s: ", nxpi_shown(path));
+	fprintf(stderr, "%s\n", nxpi_shown(msg));
 }
 
 void cli_error(const char *path, const char *fmt, ...)

@@ -24,7 +24,7 @@ int nxpi_cert_walk(const uint8_t *table, uint32_t table_offset, uint32_t table_s
 			                "certificate entry %zu at 0x%x: only %u bytes left in the "
 			                "table, a WIN_CERTIFICATE header needs 8", *n, at, left);
 		const uint8_t *p = table + pos;
-		uint32_t length = nxp_le32(p);
+		uint32_t length = nxpi_le32(p);
 		if (length < WIN_CERT_HEADER)
 			return nxp_fail(err, NXP_E_CERT_ENTRY,
 			                "certificate entry %zu at 0x%x: dwLength %u is shorter than "
@@ -40,8 +40,8 @@ int nxpi_cert_walk(const uint8_t *table, uint32_t table_offset, uint32_t table_s
 		nxp_cert_entry *c = &out[(*n)++];
 		c->offset = at;
 		c->length = length;
-		c->revision = nxp_le16(p + 4);
-		c->type = nxp_le16(p + 6);
+		c->revision = nxpi_le16(p + 4);
+		c->type = nxpi_le16(p + 6);
 		/* Entries are 8-byte aligned; the padding of the last may be absent. */
 		uint32_t padded = (length + 7u) & ~7u;
 		pos += padded < left ? padded : left;

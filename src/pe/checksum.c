@@ -107,7 +107,7 @@ uint32_t nxpi_pe_sum16(const uint8_t *buf, size_t len, uint32_t sum)
 {
 	/* Short buffers (the checksum field's window, incremental edits) gain
 	 * nothing from AVX2. */
-	if (len >= 512 && nxp_cpu_avx2())
+	if (len >= 512 && nxpi_cpu_avx2())
 		return nxpi_pe_sum16_avx2(buf, len, sum);
 	return nxpi_pe_sum16_portable(buf, len, sum);
 }

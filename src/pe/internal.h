@@ -31,7 +31,7 @@ uint32_t nxpi_pe_sum_finish(uint32_t residue, uint64_t len);
 /* Plain C, for every CPU. */
 uint32_t nxpi_pe_sum16_portable(const uint8_t *buf, size_t len, uint32_t sum);
 
-/* AVX2. Call it only when nxp_cpu_avx2() (util/cpu.h) is 1; in builds
+/* AVX2. Call it only when nxpi_cpu_avx2() (util/cpu.h) is 1; in builds
  * for other CPUs it is the plain C loop. */
 uint32_t nxpi_pe_sum16_avx2(const uint8_t *buf, size_t len, uint32_t sum);
 

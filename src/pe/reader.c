@@ -292,7 +292,7 @@ static int parse_imports(nxp_image *img, nxp_error *err)
 			img->imports_truncated = 1;
 			return NXP_OK;
 		}
-		uint32_t name_rva = nxp_le32(p + 12);
+		uint32_t name_rva = nxpi_le32(p + 12);
 		nxp_import *imp = &img->imports[img->nimports];
 		if (!read_name(img, name_rva, &imp->name_offset, &imp->name_len))
 			return nxp_fail(err, NXP_E_DIRECTORY,
@@ -309,13 +309,13 @@ static void parse_load_config(nxp_image *img)
 		return;
 	const uint8_t *p = img->data + img->load_config.offset;
 	uint32_t avail = img->load_config.size;
-	uint32_t self = nxp_le32(p); /* the structure's own Size field, when readable */
+	uint32_t self = nxpi_le32(p); /* the structure's own Size field, when readable */
 	if (avail >= 4 && self < avail)
 		avail = self;
 #define LC_FIELD(off, width, dst)                                                  \
 	do {                                                                       \
 		if (NXP_FITS(off, width, avail))                                   \
-			(dst) = (width) == 8 ? nxp_le64(p + (off)) : nxp_le32(p + (off)); \
+			(dst) = (width) == 8 ? nxpi_le64(p + (off)) : nxpi_le32(p + (off)); \
 	} while (0)
 	if (avail < 4)
 		return;
@@ -389,7 +389,7 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		return nxp_fail(err, NXP_E_NOT_PE, "not a PE image: no MZ signature");
 
 	/* e_lfanew and the PE signature. */
-	uint32_t e = nxp_le32(data + 0x3c);
+	uint32_t e = nxpi_le32(data + 0x3c);
 	img->pe_offset = e;
 	if (!NXP_FITS(e, 4, len))
 		return nxp_fail(err, NXP_E_LFANEW,
@@ -405,13 +405,13 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		                "coff header ends past end of file (0x%llx + 0x%x > 0x%zx)",
 		                (unsigned long long)coff, COFF_HEADER_SIZE, len);
 	const uint8_t *c = data + coff;
-	img->machine = nxp_le16(c + 0);
-	img->nsections = nxp_le16(c + 2);
-	img->timestamp = nxp_le32(c + 4);
-	img->symtab_offset = nxp_le32(c + 8);
-	img->nsymbols = nxp_le32(c + 12);
-	img->opt_header_size = nxp_le16(c + 16);
-	img->file_characteristics = nxp_le16(c + 18);
+	img->machine = nxpi_le16(c + 0);
+	img->nsections = nxpi_le16(c + 2);
+	img->timestamp = nxpi_le32(c + 4);
+	img->symtab_offset = nxpi_le32(c + 8);
+	img->nsymbols = nxpi_le32(c + 12);
+	img->opt_header_size = nxpi_le16(c + 16);
+	img->file_characteristics = nxpi_le16(c + 18);
 	if (img->nsections > NXP_MAX_SECTIONS) {
 		uint16_t n = img->nsections;
 		img->nsections = 0;
@@ -430,7 +430,7 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		                "optional header ends past end of file (0x%llx + 0x%x > 0x%zx)",
 		                (unsigned long long)opt, osz, len);
 	const uint8_t *o = data + opt;
-	img->magic = nxp_le16(o);
+	img->magic = nxpi_le16(o);
 	if (img->magic == 0x20b)
 		img->pe32plus = 1;
 	else if (img->magic != 0x10b)
@@ -453,38 +453,38 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		                (unsigned long long)opt, osz, len);
 	img->linker_major = o[2];
 	img->linker_minor = o[3];
-	img->size_of_code = nxp_le32(o + 4);
-	img->entry_rva = nxp_le32(o + 16);
+	img->size_of_code = nxpi_le32(o + 4);
+	img->entry_rva = nxpi_le32(o + 16);
 	if (img->pe32plus) {
-		img->image_base = nxp_le64(o + 24);
+		img->image_base = nxpi_le64(o + 24);
 	} else {
-		img->image_base = nxp_le32(o + 28);
+		img->image_base = nxpi_le32(o + 28);
 	}
-	img->section_alignment = nxp_le32(o + 32);
-	img->file_alignment = nxp_le32(o + 36);
-	img->os_major = nxp_le16(o + 40);
-	img->os_minor = nxp_le16(o + 42);
-	img->subsystem_major = nxp_le16(o + 48);
-	img->subsystem_minor = nxp_le16(o + 50);
-	img->size_of_image = nxp_le32(o + 56);
-	img->size_of_headers = nxp_le32(o + 60);
-	img->checksum = nxp_le32(o + 64);
-	img->subsystem = nxp_le16(o + 68);
-	img->dll_characteristics = nxp_le16(o + 70);
+	img->section_alignment = nxpi_le32(o + 32);
+	img->file_alignment = nxpi_le32(o + 36);
+	img->os_major = nxpi_le16(o + 40);
+	img->os_minor = nxpi_le16(o + 42);
+	img->subsystem_major = nxpi_le16(o + 48);
+	img->subsystem_minor = nxpi_le16(o + 50);
+	img->size_of_image = nxpi_le32(o + 56);
+	img->size_of_headers = nxpi_le32(o + 60);
+	img->checksum = nxpi_le32(o + 64);
+	img->subsystem = nxpi_le16(o + 68);
+	img->dll_characteristics = nxpi_le16(o + 70);
 	img->checksum_offset = (uint32_t)(opt + 64);
 	img->dll_characteristics_offset = (uint32_t)(opt + 70);
 	if (img->pe32plus) {
-		img->stack_reserve = nxp_le64(o + 72);
-		img->stack_commit = nxp_le64(o + 80);
-		img->heap_reserve = nxp_le64(o + 88);
-		img->heap_commit = nxp_le64(o + 96);
-		img->ndirs = nxp_le32(o + 108);
+		img->stack_reserve = nxpi_le64(o + 72);
+		img->stack_commit = nxpi_le64(o + 80);
+		img->heap_reserve = nxpi_le64(o + 88);
+		img->heap_commit = nxpi_le64(o + 96);
+		img->ndirs = nxpi_le32(o + 108);
 	} else {
-		img->stack_reserve = nxp_le32(o + 72);
-		img->stack_commit = nxp_le32(o + 76);
-		img->heap_reserve = nxp_le32(o + 80);
-		img->heap_commit = nxp_le32(o + 84);
-		img->ndirs = nxp_le32(o + 92);
+		img->stack_reserve = nxpi_le32(o + 72);
+		img->stack_commit = nxpi_le32(o + 76);
+		img->heap_reserve = nxpi_le32(o + 80);
+		img->heap_commit = nxpi_le32(o + 84);
+		img->ndirs = nxpi_le32(o + 92);
 	}
 	if (!is_pow2(img->file_alignment) || !is_pow2(img->section_alignment))
 		return nxp_fail(err, NXP_E_ALIGNMENT,
@@ -505,8 +505,8 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		                img->ndirs_used, osz);
 	for (uint32_t i = 0; i < img->ndirs_used; i++) {
 		const uint8_t *dp = o + dirs_at + 8 * i;
-		img->dirs[i].rva = nxp_le32(dp);
-		img->dirs[i].size = nxp_le32(dp + 4);
+		img->dirs[i].rva = nxpi_le32(dp);
+		img->dirs[i].size = nxpi_le32(dp + 4);
 		img->dirs[i].entry_offset = (uint32_t)(opt + dirs_at + 8 * i);
 	}
 	img->cert_dir_offset = img->dirs[NXP_DIR_SECURITY].entry_offset;
@@ -524,12 +524,12 @@ int nxp_pe_parse(nxp_image *img, const uint8_t *data, size_t len, nxp_error *err
 		nxp_section *s = &img->sections[i];
 		memcpy(s->name, sp, 8);
 		s->name[8] = '\0';
-		s->virtual_size = nxp_le32(sp + 8);
-		s->virtual_address = nxp_le32(sp + 12);
-		s->raw_size = nxp_le32(sp + 16);
-		s->raw_offset = nxp_le32(sp + 20);
+		s->virtual_size = nxpi_le32(sp + 8);
+		s->virtual_address = nxpi_le32(sp + 12);
+		s->raw_size = nxpi_le32(sp + 16);
+		s->raw_offset = nxpi_le32(sp + 20);
 		s->raw_start = s->raw_offset;
-		s->characteristics = nxp_le32(sp + 36);
+		s->characteristics = nxpi_le32(sp + 36);
 		s->header_offset = (uint32_t)(st + (uint64_t)i * SECTION_HEADER_SIZE);
 		s->characteristics_offset = s->header_offset + 36;
 		if (s->raw_size == 0)

@@ -54,10 +54,11 @@ static int power_of_two(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-/* long-function: the refusals (header room, overlay, alignment, count), then the header
- * and size fields planned in the order they are written; each step needs the last. */
-int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
-                    uint32_t len, uint32_t characteristics, char *why, size_t whylen)
+/* The image can take one more section of len bytes at all: not W+X, its
+ * data within the limit, fewer sections than the loader's limit, page-aligned
+ * sections, room in the plan. */
+static int can_append(const nxp_plan *plan, const nxp_image *img, uint32_t len,
+                      uint32_t characteristics, char *why, size_t whylen)
 {
 	const char *what = "appending a section";
 	if ((characteristics & NXP_SCN_WX) == NXP_SCN_WX)
@@ -76,36 +77,50 @@ int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, con
 		          what, img->section_alignment, img->file_alignment);
 	if (plan->nchanges + NXP_MAX_ADDSEC_CHANGES > NXP_MAX_CHANGES)
 		return no(why, whylen, "%s: too many planned changes", what);
+	return 0;
+}
 
-	/* Room for one more header. */
-	uint64_t hdr = (uint64_t)img->section_table_offset + 40ull * img->nsections;
+/* Room for one more header after the section table, at *hdr: inside the
+ * headers' space, before every section's data, zero, and named by no data
+ * directory. */
+static int header_room(const nxp_image *img, uint64_t *hdr, char *why, size_t whylen)
+{
+	const char *what = "appending a section";
+	uint64_t h = (uint64_t)img->section_table_offset + 40ull * img->nsections;
 	uint64_t room = img->size_of_headers;
 	for (unsigned i = 0; i < img->nsections; i++)
 		if (img->sections[i].raw_size && img->sections[i].raw_start < room)
 			room = img->sections[i].raw_start; /* where the loader reads it from */
-	if (hdr + 40 > room || hdr + 40 > img->len)
+	if (h + 40 > room || h + 40 > img->len)
 		return no(why, whylen,
 		          "%s: no room for one more section header (the section table ends at 0x%llx, "
 		          "the headers' space at 0x%llx); relinking is needed",
-		          what, (unsigned long long)hdr, (unsigned long long)room);
+		          what, (unsigned long long)h, (unsigned long long)room);
 	for (unsigned k = 0; k < 40; k++)
-		if (img->data[hdr + k])
+		if (img->data[h + k])
 			return no(why, whylen,
 			          "%s: the 40 bytes after the section table (0x%llx) are not free: they "
 			          "hold data (byte 0x%llx is 0x%02x)",
-			          what, (unsigned long long)hdr, (unsigned long long)(hdr + k),
-			          img->data[hdr + k]);
+			          what, (unsigned long long)h, (unsigned long long)(h + k),
+			          img->data[h + k]);
 	for (unsigned i = 0; i < img->ndirs_used; i++) {
 		const nxp_data_dir *d = &img->dirs[i];
-		if (d->size && d->rva < hdr + 40 && hdr < (uint64_t)d->rva + d->size)
+		if (d->size && d->rva < h + 40 && h < (uint64_t)d->rva + d->size)
 			return no(why, whylen,
 			          "%s: data directory %u (0x%x + 0x%x) lies in the free space after the "
 			          "section table, where the new header would go",
 			          what, i, d->rva, d->size);
 	}
+	*hdr = h;
+	return 0;
+}
 
-	/* Nothing after the last section is displaced. */
-	uint64_t body = plan->out_len, raw_end = img->sections_end;
+/* Nothing after the last section's data (up to the kept length body) would
+ * be displaced: no COFF symbol table, no overlay, only zero padding. */
+static int nothing_displaced(const nxp_image *img, uint64_t body, char *why, size_t whylen)
+{
+	const char *what = "appending a section";
+	uint64_t raw_end = img->sections_end;
 	if (img->symtab_offset)
 		return no(why, whylen,
 		          "%s: the image has a COFF symbol table (PointerToSymbolTable 0x%x) after "
@@ -121,13 +136,46 @@ int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, con
 			          "%s: 0x%llx bytes follow the last section's data at 0x%llx (an overlay, "
 			          "or debug data outside the sections); they would be displaced",
 			          what, (unsigned long long)(body - raw_end), (unsigned long long)raw_end);
+	return 0;
+}
 
+/* The header and size fields of the appended section a, planned in the
+ * order they are written. */
+static void plan_header(nxp_plan *plan, const nxp_image *img, const nxp_added_section *a)
+{
+	uint8_t h[40] = {0};
+	memcpy(h, a->name, strlen(a->name) > 8 ? 8 : strlen(a->name));
+	nxpi_put_le32(h + 8, a->virtual_size);
+	nxpi_put_le32(h + 12, a->rva);
+	nxpi_put_le32(h + 16, a->raw_size);
+	nxpi_put_le32(h + 20, a->raw_offset);
+	nxpi_put_le32(h + 36, a->characteristics);
+	for (unsigned k = 0; k < 5; k++)
+		nxpi_plan_add(plan, NXP_FIELD_SECTION_HEADER, a->header_offset + 8 * k, 8, 0,
+		              nxpi_le64(h + 8 * k));
+	uint32_t opt = img->pe_offset + 24;
+	nxpi_plan_add(plan, NXP_FIELD_SECTION_COUNT, img->pe_offset + 6, 2, img->nsections,
+	              img->nsections + 1u);
+	if (a->size_of_code != img->size_of_code)
+		nxpi_plan_add(plan, NXP_FIELD_SIZE_OF_CODE, opt + 4, 4, img->size_of_code,
+		              a->size_of_code);
+	nxpi_plan_add(plan, NXP_FIELD_SIZE_OF_IMAGE, opt + 56, 4, img->size_of_image,
+	              a->size_of_image);
+}
+
+int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, const uint8_t *data,
+                     uint32_t len, uint32_t characteristics, char *why, size_t whylen)
+{
+	uint64_t hdr = 0, body = plan->out_len;
+	if (can_append(plan, img, len, characteristics, why, whylen) ||
+	    header_room(img, &hdr, why, whylen) || nothing_displaced(img, body, why, whylen))
+		return -1;
 	uint64_t raw_off = align_up(body, img->file_alignment);
 	uint64_t raw_size = align_up(len, img->file_alignment);
 	uint32_t rva = nxpi_addsec_rva(img);
 	uint64_t image_size = (uint64_t)rva + align_up(len, img->section_alignment);
 	if (!rva || raw_off + raw_size > UINT32_MAX || image_size > UINT32_MAX)
-		return no(why, whylen, "%s: the image would exceed 4 GiB", what);
+		return no(why, whylen, "appending a section: the image would exceed 4 GiB");
 
 	nxp_added_section *a = &plan->add;
 	memset(a, 0, sizeof(*a));
@@ -145,25 +193,7 @@ int nxpi_addsec_plan(nxp_plan *plan, const nxp_image *img, const char *name, con
 		a->size_of_code = (uint32_t)(img->size_of_code + raw_size);
 	memcpy(a->data, data, len);
 	a->data_len = len;
-
-	uint8_t h[40] = {0};
-	memcpy(h, a->name, strlen(a->name) > 8 ? 8 : strlen(a->name));
-	nxp_put_le32(h + 8, a->virtual_size);
-	nxp_put_le32(h + 12, a->rva);
-	nxp_put_le32(h + 16, a->raw_size);
-	nxp_put_le32(h + 20, a->raw_offset);
-	nxp_put_le32(h + 36, a->characteristics);
-	for (unsigned k = 0; k < 5; k++)
-		nxpi_plan_add(plan, NXP_FIELD_SECTION_HEADER, (uint32_t)hdr + 8 * k, 8, 0,
-		              nxp_le64(h + 8 * k));
-	uint32_t opt = img->pe_offset + 24;
-	nxpi_plan_add(plan, NXP_FIELD_SECTION_COUNT, img->pe_offset + 6, 2, img->nsections,
-	              img->nsections + 1u);
-	if (a->size_of_code != img->size_of_code)
-		nxpi_plan_add(plan, NXP_FIELD_SIZE_OF_CODE, opt + 4, 4, img->size_of_code,
-		              a->size_of_code);
-	nxpi_plan_add(plan, NXP_FIELD_SIZE_OF_IMAGE, opt + 56, 4, img->size_of_image,
-	              a->size_of_image);
+	plan_header(plan, img, a);
 	return 0;
 }
 

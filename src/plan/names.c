@@ -28,8 +28,18 @@ const char *nxp_field_name(nxp_field f)
 	return names[f];
 }
 
+/* The driver API of a pool change, "?" when out of the table. */
+static const char *api_name(const nxp_change *c)
+{
+	return c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name : "?";
+}
+
 void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size_t outlen)
 {
+	/* An appended section's header is planned in 8-byte pieces. */
+	unsigned hdr = img->nsections ? (unsigned)(c->offset - img->section_table_offset -
+	                                           40u * img->nsections)
+	                              : 0;
 	switch (c->field) {
 	case NXP_FIELD_DLL_CHARACTERISTICS:
 		snprintf(out, outlen, "dll_characteristics");
@@ -45,22 +55,15 @@ void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size
 		snprintf(out, outlen, "certificate table entry");
 		break;
 	case NXP_FIELD_POOL_TYPE:
-		snprintf(out, outlen, "pool type of the %s call at 0x%x",
-		         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name : "?",
-		         c->site_rva);
+		snprintf(out, outlen, "pool type of the %s call at 0x%x", api_name(c), c->site_rva);
 		break;
 	case NXP_FIELD_CALL_SITE:
 		if (c->rva == c->site_rva)
-			snprintf(out, outlen, "%s call at 0x%x -> NX wrapper at 0x%x",
-			         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name
-			                                                       : "?",
+			snprintf(out, outlen, "%s call at 0x%x -> NX wrapper at 0x%x", api_name(c),
 			         c->site_rva, c->target_rva);
 		else
 			snprintf(out, outlen, "load at 0x%x for the %s call at 0x%x -> NX wrapper at 0x%x",
-			         c->rva,
-			         c->api >= 0 && (size_t)c->api < nxp_drv_napis ? nxp_drv_apis[c->api].name
-			                                                       : "?",
-			         c->site_rva, c->target_rva);
+			         c->rva, api_name(c), c->site_rva, c->target_rva);
 		break;
 	case NXP_FIELD_RELOC_ENTRY:
 		snprintf(out, outlen, "base relocation of 0x%x dropped (call at 0x%x)", c->rva,
@@ -76,13 +79,7 @@ void nxp_change_label(const nxp_change *c, const nxp_image *img, char *out, size
 		snprintf(out, outlen, "size of image");
 		break;
 	case NXP_FIELD_SECTION_HEADER:
-		snprintf(out, outlen, "new section header, bytes %u-%u",
-		         img->nsections ? (unsigned)(c->offset - img->section_table_offset -
-		                                     40u * img->nsections)
-		                        : 0,
-		         img->nsections ? (unsigned)(c->offset - img->section_table_offset -
-		                                     40u * img->nsections + 7)
-		                        : 7);
+		snprintf(out, outlen, "new section header, bytes %u-%u", hdr, hdr + 7);
 		break;
 	}
 }

@@ -98,13 +98,13 @@ static void plan_imm(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_sit
 	if (!nxp_pe_rva_to_offset(img, s->imm_rva, 4, &off) || sec < 0 ||
 	    !(img->sections[sec].characteristics & NXP_SCN_MEM_EXECUTE) ||
 	    s->imm_rva <= s->setter_rva || s->imm_rva + 4 > s->setter_rva + s->setter_len ||
-	    ((nxp_le32(img->data + off) | s->or_bits) & 0xffffffffu) != (s->value & 0xffffffffu)) {
+	    ((nxpi_le32(img->data + off) | s->or_bits) & 0xffffffffu) != (s->value & 0xffffffffu)) {
 		refuse(pp, rule, s->rva,
 		       "%s call at 0x%x: the immediate at 0x%x does not hold the resolved type", api,
 		       s->rva, s->imm_rva);
 		return;
 	}
-	uint32_t old = nxp_le32(img->data + off);
+	uint32_t old = nxpi_le32(img->data + off);
 	add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_POOL_TYPE, off, 4, s->rva, s->imm_rva, 0, s->api, sec,
 	                              old, old | NXP_POOL_NX_ALLOCATION, rule});
 }
@@ -128,11 +128,11 @@ static size_t relocs_over(const nxp_image *img, uint32_t lo, uint32_t hi, reloc_
 	const uint8_t *p = img->data + d->offset;
 	uint32_t pos = 0;
 	while (d->size - pos >= 8) {
-		uint32_t page = nxp_le32(p + pos), bsize = nxp_le32(p + pos + 4);
+		uint32_t page = nxpi_le32(p + pos), bsize = nxpi_le32(p + pos + 4);
 		if (bsize < 8 || bsize > d->size - pos)
 			break;
 		for (uint32_t k = 8; k + 2 <= bsize; k += 2) {
-			unsigned v = nxp_le16(p + pos + k), type = v >> 12;
+			unsigned v = nxpi_le16(p + pos + k), type = v >> 12;
 			unsigned width = type == 0 ? 0 : type == 10 ? 8 : (type == 1 || type == 2 || type == 4) ? 2 : 4;
 			uint64_t at = (uint64_t)page + (v & 0xfff);
 			if (width && at < hi && lo < at + width) {
@@ -177,15 +177,125 @@ static uint64_t le_bytes(const uint8_t *b, unsigned n)
 	return v;
 }
 
+/* The base relocation on a rewritten instruction's address operand: stays
+ * (an x86 load: the immediate sits where the address was), is dropped (an
+ * x86 call: rel32 needs none), or there is none. */
+enum { RELOC_NONE, RELOC_KEEP, RELOC_DROP };
+
+/* [REX.W] FF 15/25 disp32 -> E8/E9 rel32, or E8 rel32 (a call to an import
+ * thunk) -> E8 rel32 to the wrapper: the bytes in nb, the displacement in
+ * *rel. Returns NULL, or what the instruction is not. */
+static const char *rewrite_call(const nxp_drv_site *s, const uint8_t *b, unsigned len, uint32_t at,
+                                uint32_t wr, uint8_t *nb, int64_t *rel)
+{
+	*rel = (int64_t)wr - (int64_t)(at + 5);
+	if (s->call == NXP_CALL_THUNK) {
+		if (len != 5 || b[0] != 0xe8)
+			return "a call to an import thunk";
+		nb[0] = 0xe8;
+	} else {
+		unsigned p = len == 7 && b[0] == 0x48 ? 1 : 0;
+		if (len != 6 + p || b[p] != 0xff || (b[p + 1] != 0x15 && b[p + 1] != 0x25))
+			return "an indirect call or jump through the IAT";
+		nb[0] = b[p + 1] == 0x15 ? 0xe8 : 0xe9;
+	}
+	nxpi_put_le32(nb + 1, (uint32_t)*rel);
+	return NULL;
+}
+
+/* The load of the import's address into the register the call uses, made
+ * to load the wrapper's: x64 mov r64, [rip+iat] -> lea r64, [rip+wrapper];
+ * x86 mov r32, [iat] -> nop; mov r32, imm32 and mov eax, [iat] -> mov eax,
+ * imm32 (the immediate where the address was, so its base relocation still
+ * applies). Returns NULL, or what the instruction is not. */
+static const char *rewrite_load(const nxp_image *img, const uint8_t *b, unsigned len, uint32_t at,
+                                uint32_t wr, uint8_t *nb, int64_t *rel, int *reloc)
+{
+	int is64 = img->machine == NXP_MACHINE_AMD64;
+	*rel = 0;
+	if (is64 && len == 7 && (b[0] & 0xfb) == 0x48 && b[1] == 0x8b && (b[2] & 0xc7) == 0x05) {
+		*rel = (int64_t)wr - (int64_t)(at + 7);
+		nb[0] = b[0];
+		nb[1] = 0x8d;
+		nb[2] = b[2];
+		nxpi_put_le32(nb + 3, (uint32_t)*rel);
+		return NULL;
+	}
+	if (is64 || img->image_base + wr > UINT32_MAX)
+		return "a load of the import's address into a register";
+	if (len == 6 && b[0] == 0x8b && (b[1] & 0xc7) == 0x05) {
+		nb[0] = 0x90;
+		nb[1] = (uint8_t)(0xb8 + ((b[1] >> 3) & 7));
+		nxpi_put_le32(nb + 2, (uint32_t)(img->image_base + wr));
+	} else if (len == 5 && b[0] == 0xa1) {
+		nb[0] = 0xb8;
+		nxpi_put_le32(nb + 1, (uint32_t)(img->image_base + wr));
+	} else {
+		return "a load of the import's address into a register";
+	}
+	*reloc = RELOC_KEEP;
+	return NULL;
+}
+
+/* The new bytes of the instruction b[0..len) at at, reaching the wrapper at
+ * wr: in nb (nop padded), with what becomes of its base relocation in
+ * *reloc. Returns NULL, or what the instruction is not (for the refusal). */
+static const char *rewrite(const nxp_image *img, const nxp_drv_site *s, const uint8_t *b,
+                           unsigned len, uint32_t at, uint32_t wr, uint8_t *nb, int64_t *rel,
+                           int *reloc)
+{
+	const char *shape;
+	*reloc = RELOC_NONE;
+	*rel = 0;
+	switch (s->call) {
+	case NXP_CALL_IAT_RIP:
+	case NXP_CALL_IAT_ABS:
+	case NXP_CALL_JMP_IAT:
+		shape = rewrite_call(s, b, len, at, wr, nb, rel);
+		if (!shape && img->machine != NXP_MACHINE_AMD64)
+			*reloc = RELOC_DROP;
+		return shape;
+	case NXP_CALL_THUNK:
+		return rewrite_call(s, b, len, at, wr, nb, rel);
+	case NXP_CALL_REG:
+		return rewrite_load(img, b, len, at, wr, nb, rel, reloc);
+	default:
+		return nxp_call_shape_name(s->call);
+	}
+}
+
+/* Base relocations on the rewritten bytes [at, at+len): x86 keeps (a load)
+ * or drops (a call) the one HIGHLOW on the address operand; any other is not
+ * understood. Returns the count (0 or 1, the entry in *hit), or -1 after
+ * refusing. */
+static int relocs_expected(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
+                           const char *rule, uint32_t at, unsigned len, int reloc, reloc_hit *hit)
+{
+	reloc_hit hits[4];
+	size_t nhits = relocs_over(img, at, at + len, hits, 4);
+	int want = reloc != RELOC_NONE;
+	int ok = nhits == (size_t)(want && img->has_relocs && !img->relocs_stripped);
+	if (ok && nhits)
+		ok = hits[0].rva == at + len - 4 && hits[0].type == 3;
+	if (!ok) {
+		refuse(pp, rule, s->rva,
+		       "%s call at 0x%x: %zu base relocation%s touch the instruction at 0x%x, "
+		       "expected %s",
+		       nxp_drv_apis[s->api].name, s->rva, nhits, nhits == 1 ? "" : "s", at,
+		       want && img->has_relocs ? "one HIGHLOW on its address operand" : "none");
+		return -1;
+	}
+	if (nhits)
+		*hit = hits[0];
+	return (int)nhits;
+}
+
 /* Route s through the NX wrapper: rewrite the call, or the load of its
- * target, to reach the wrapper (docs/drivers.md "The wrapper route").
- * long-function: each refusal names the exact reason for its site shape (x64 and x86,
- * call and register load); splitting them apart is owed (issue 18). */
+ * target, to reach the wrapper (docs/drivers.md "The wrapper route"). */
 static void plan_wrapped(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv_site *s,
                          const char *rule)
 {
 	const char *api = nxp_drv_apis[s->api].name;
-	int is64 = img->machine == NXP_MACHINE_AMD64;
 	uint32_t wr;
 	if (wrapper_for(pp, img, s, &wr)) {
 		refuse(pp, rule, s->rva,
@@ -193,7 +303,7 @@ static void plan_wrapped(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv
 		       "and no NX wrapper can take its place (%s)",
 		       api, s->rva, nxp_arg_how_name(s->how), s->setter_rva,
 		       pp->nwraps >= NXPI_POOL_MAX_WRAPS ? "too many wrappers"
-		                                        : "its argument is not where a wrapper reaches it");
+		                                         : "its argument is not where a wrapper reaches it");
 		return;
 	}
 	uint32_t at = s->call == NXP_CALL_REG ? s->load_rva : s->rva;
@@ -209,66 +319,9 @@ static void plan_wrapped(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv
 	const uint8_t *b = img->data + off;
 	uint8_t nb[8];
 	memset(nb, 0x90, sizeof(nb));
-	reloc_hit hits[4];
-	size_t nhits = relocs_over(img, at, at + len, hits, 4);
-	int keep_reloc = 0, drop_reloc = 0; /* the one entry at at+len-4 */
-	const char *shape = NULL;
+	int reloc;
 	int64_t rel;
-	switch (s->call) {
-	case NXP_CALL_IAT_RIP:
-	case NXP_CALL_IAT_ABS:
-	case NXP_CALL_JMP_IAT: {
-		/* [REX.W] FF 15/25 disp32 -> E8/E9 rel32, nop padding. */
-		unsigned p = len == 7 && b[0] == 0x48 ? 1 : 0;
-		if (len != 6 + p || b[p] != 0xff || (b[p + 1] != 0x15 && b[p + 1] != 0x25)) {
-			shape = "an indirect call or jump through the IAT";
-			break;
-		}
-		rel = (int64_t)wr - (int64_t)(at + 5);
-		nb[0] = b[p + 1] == 0x15 ? 0xe8 : 0xe9;
-		nxp_put_le32(nb + 1, (uint32_t)rel);
-		drop_reloc = !is64;
-		break;
-	}
-	case NXP_CALL_THUNK:
-		if (len != 5 || b[0] != 0xe8) {
-			shape = "a call to an import thunk";
-			break;
-		}
-		rel = (int64_t)wr - (int64_t)(at + 5);
-		nb[0] = 0xe8;
-		nxp_put_le32(nb + 1, (uint32_t)rel);
-		break;
-	case NXP_CALL_REG:
-		if (is64 && len == 7 && (b[0] & 0xfb) == 0x48 && b[1] == 0x8b && (b[2] & 0xc7) == 0x05) {
-			/* mov r64, [rip+iat] -> lea r64, [rip+wrapper] */
-			rel = (int64_t)wr - (int64_t)(at + 7);
-			nb[0] = b[0];
-			nb[1] = 0x8d;
-			nb[2] = b[2];
-			nxp_put_le32(nb + 3, (uint32_t)rel);
-		} else if (!is64 && len == 6 && b[0] == 0x8b && (b[1] & 0xc7) == 0x05 &&
-		           img->image_base + wr <= UINT32_MAX) {
-			/* mov r32, [iat] -> nop; mov r32, imm32: the immediate sits where
-			 * the address did, so its base relocation still applies. */
-			nb[0] = 0x90;
-			nb[1] = (uint8_t)(0xb8 + ((b[1] >> 3) & 7));
-			nxp_put_le32(nb + 2, (uint32_t)(img->image_base + wr));
-			keep_reloc = 1;
-		} else if (!is64 && len == 5 && b[0] == 0xa1 && img->image_base + wr <= UINT32_MAX) {
-			nb[0] = 0xb8; /* mov eax, [iat] -> mov eax, imm32 */
-			nxp_put_le32(nb + 1, (uint32_t)(img->image_base + wr));
-			keep_reloc = 1;
-		} else {
-			shape = "a load of the import's address into a register";
-		}
-		rel = 0;
-		break;
-	default:
-		shape = nxp_call_shape_name(s->call);
-		rel = 0;
-		break;
-	}
+	const char *shape = rewrite(img, s, b, len, at, wr, nb, &rel, &reloc);
 	if (shape) {
 		refuse(pp, rule, s->rva,
 		       "%s call at 0x%x: the instruction at 0x%x is not %s in a form the wrapper route "
@@ -280,28 +333,16 @@ static void plan_wrapped(nxpi_pool_plan *pp, const nxp_image *img, const nxp_drv
 		       s->rva);
 		return;
 	}
-	/* Base relocations on the rewritten bytes: x86 keeps (a load) or drops
-	 * (a call) the one on the address operand; any other is not understood. */
-	int want = keep_reloc || drop_reloc;
-	int ok = nhits == (size_t)(want && img->has_relocs && !img->relocs_stripped);
-	if (ok && nhits)
-		ok = hits[0].rva == at + len - 4 && hits[0].type == 3;
-	if (!ok) {
-		refuse(pp, rule, s->rva,
-		       "%s call at 0x%x: %zu base relocation%s touch the instruction at 0x%x, "
-		       "expected %s",
-		       api, s->rva, nhits, nhits == 1 ? "" : "s", at,
-		       want && img->has_relocs ? "one HIGHLOW on its address operand" : "none");
+	reloc_hit hit = {0};
+	int nhits = relocs_expected(pp, img, s, rule, at, len, reloc, &hit);
+	if (nhits < 0)
 		return;
-	}
 	add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_CALL_SITE, off, len, s->rva, at, wr, s->api, sec,
-	                              le_bytes(b, len), le_bytes(nb, len), rule});
-	if (drop_reloc && nhits) {
-		uint32_t eoff = hits[0].entry_off;
-		add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_RELOC_ENTRY, eoff, 2, s->rva, hits[0].rva, 0,
-		                              s->api, nxp_pe_section_of_rva(img, img->reloc.rva),
-		                              nxp_le16(img->data + eoff), 0, rule});
-	}
+	                               le_bytes(b, len), le_bytes(nb, len), rule});
+	if (reloc == RELOC_DROP && nhits)
+		add_edit(pp, &(nxpi_pool_edit){NXP_FIELD_RELOC_ENTRY, hit.entry_off, 2, s->rva, hit.rva, 0,
+		                               s->api, nxp_pe_section_of_rva(img, img->reloc.rva),
+		                               nxpi_le16(img->data + hit.entry_off), 0, rule});
 }
 
 /* Plan one executable site: its immediate when wide enough, else the

@@ -102,7 +102,7 @@ static int flags_of(const char *value, uint16_t *bits, char *why, size_t whylen)
 		uint32_t bit;
 		if (!nxp_flag_lookup(nxp_dll_flag_names, items[i], &bit)) {
 			char h[512];
-			nxp_suggest_flag_hint(h, sizeof(h), items[i], nxp_dll_flag_names);
+			nxpi_suggest_flag_hint(h, sizeof(h), items[i], nxp_dll_flag_names);
 			say(why, whylen, "unknown dll characteristics flag '%s'%s", items[i], h);
 			return -1;
 		}
@@ -137,7 +137,7 @@ static int section_of(const char *value, int allow_wx, nxp_section_action *a, ch
 		if (strcmp(sel, NXP_SELECTOR_CODE_IN_DATA)) {
 			const char *names[] = {NXP_SELECTOR_CODE_IN_DATA};
 			char h[128];
-			nxp_suggest_hint(h, sizeof(h), sel, names, 1);
+			nxpi_suggest_hint(h, sizeof(h), sel, names, 1);
 			say(why, whylen, "unknown selector '%s'%s", sel, h);
 			return -1;
 		}
@@ -165,7 +165,7 @@ static int section_of(const char *value, int allow_wx, nxp_section_action *a, ch
 		uint32_t bit;
 		if (!nxp_flag_lookup(nxp_section_attr_names, name, &bit)) {
 			char h[512];
-			nxp_suggest_flag_hint(h, sizeof(h), name, nxp_section_attr_names);
+			nxpi_suggest_flag_hint(h, sizeof(h), name, nxp_section_attr_names);
 			say(why, whylen, "unknown section attribute '%s'%s", name, h);
 			return -1;
 		}
@@ -197,7 +197,7 @@ static int mode_of(const nxp_flag_name *table, const char *what, const char *val
 	if (nxp_flag_lookup(table, value, v))
 		return 0;
 	char h[256];
-	nxp_suggest_flag_hint(h, sizeof(h), value, table);
+	nxpi_suggest_flag_hint(h, sizeof(h), value, table);
 	say(why, whylen, "unknown %s '%s'%s", what, value, h);
 	return -1;
 }
@@ -227,14 +227,26 @@ static const char *dll_flag_name(uint16_t bit)
 	return "?";
 }
 
-/* long-function: one pass compiles every edit into new rules, then one step
- * installs them (or, on any error, frees them and leaves *pp alone); the
- * pass shares the contradiction state of --set and --clear across edits. */
-int nxp_policy_add_edits(nxp_policy **pp, const nxp_edit *edits, size_t n, nxp_error *err)
+/* The edits compiled so far: new rules (k used, each freed on failure),
+ * the modes, and who set or cleared each DllCharacteristics bit (for the
+ * contradiction of --set and --clear across edits). */
+typedef struct compiled {
+	nxp_rule *rules;
+	size_t k;
+	int allow_wx;
+	int sig, sum;          /* -1: not given */
+	const char *sig_text, *sum_text;
+	uint16_t set_all, clear_all;
+	const nxp_edit *set_by[16], *clear_by[16];
+} compiled;
+
+/* The edits are well formed; counts the rules they make. */
+static int check_edits(const nxp_edit *edits, size_t n, size_t *nrules, int *allow_wx,
+                       nxp_error *err)
 {
-	char why[NXP_ERROR_MSG_MAX], text[NXP_ERROR_MSG_MAX];
-	int allow_wx = 0, nsections = 0;
-	size_t nrules = 0;
+	int nsections = 0;
+	*nrules = 0;
+	*allow_wx = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (edits[i].kind > NXP_EDIT_ALLOW_WX ||
 		    (!edits[i].value != (edits[i].kind == NXP_EDIT_ALLOW_WX)))
@@ -242,144 +254,178 @@ int nxp_policy_add_edits(nxp_policy **pp, const nxp_edit *edits, size_t n, nxp_e
 		if (edits[i].value && strlen(edits[i].value) > MAX_VALUE)
 			return nxp_fail(err, NXP_E_USAGE, "%s: value longer than %d bytes",
 			                nxp_edit_option(edits[i].kind), MAX_VALUE);
-		allow_wx |= edits[i].kind == NXP_EDIT_ALLOW_WX;
+		*allow_wx |= edits[i].kind == NXP_EDIT_ALLOW_WX;
 		nsections += edits[i].kind == NXP_EDIT_SECTION;
-		nrules += edits[i].kind <= NXP_EDIT_SECTION;
+		*nrules += edits[i].kind <= NXP_EDIT_SECTION;
 	}
-	if (allow_wx && !nsections)
+	if (*allow_wx && !nsections)
 		return nxp_fail(err, NXP_E_USAGE, "--allow-wx lets --section edits make a section "
 		                "writable and executable, and no --section was given");
+	return NXP_OK;
+}
 
-	/* Compile into a list of new rules first: *pp changes only on success. */
-	nxp_rule *rules = calloc(nrules ? nrules : 1, sizeof(*rules));
-	if (!rules)
-		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
-	size_t k = 0;
-	int sig = -1, sum = -1;
-	const char *sig_text = NULL, *sum_text = NULL;
-	uint16_t set_all = 0, clear_all = 0;
-	const nxp_edit *set_by[16] = {0}, *clear_by[16] = {0};
-	int rc = NXP_OK;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const nxp_edit *e = &edits[i];
-		edit_text(e, text, sizeof(text));
-		uint32_t v;
-		why[0] = '\0';
-		switch (e->kind) {
-		case NXP_EDIT_SIGNATURE:
-			if (mode_of(signature_modes, "signature mode", e->value, &v, why, sizeof(why)))
-				break;
-			sig = (int)v;
-			sig_text = e->value;
-			continue;
-		case NXP_EDIT_CHECKSUM:
-			if (mode_of(checksum_modes, "checksum mode", e->value, &v, why, sizeof(why)))
-				break;
-			sum = (int)v;
-			sum_text = e->value;
-			continue;
-		case NXP_EDIT_ALLOW_WX:
-			continue;
-		case NXP_EDIT_SET:
-		case NXP_EDIT_CLEAR: {
-			nxp_rule *r = &rules[k];
-			uint16_t bits;
-			if (flags_of(e->value, &bits, why, sizeof(why)))
-				break;
-			int set = e->kind == NXP_EDIT_SET;
-			uint16_t other = set ? clear_all : set_all;
-			if (bits & other) {
-				uint16_t b = (uint16_t)(bits & other & (0u - (bits & other)));
-				char o[NXP_ERROR_MSG_MAX / 2];
-				edit_text((set ? clear_by : set_by)[__builtin_ctz(b)], o, sizeof(o));
-				say(why, sizeof(why), "%s contradicts %s: give one", dll_flag_name(b), o);
-				break;
-			}
-			for (int b = 0; b < 16; b++)
-				if (bits & (1u << b))
-					(set ? set_by : clear_by)[b] = e;
-			*(set ? &set_all : &clear_all) |= bits;
-			*(set ? &r->set : &r->clear) = bits;
-			goto rule;
-		}
-		case NXP_EDIT_SECTION: {
-			nxp_rule *r = &rules[k];
-			r->sections = calloc(1, sizeof(*r->sections));
-			if (!r->sections) {
-				say(why, sizeof(why), "out of memory");
-				break;
-			}
-			if (section_of(e->value, allow_wx, &r->sections[0], why, sizeof(why)))
-				break;
-			r->nsections = 1;
-			goto rule;
-		}
-		}
-		rc = nxp_fail(err, strcmp(why, "out of memory") ? NXP_E_USAGE : NXP_E_NOMEM, "%s: %s",
-		              text, why);
-		if (e->kind <= NXP_EDIT_SECTION)
-			k++; /* freed with the others */
-		break;
-	rule:;
-		nxp_rule *r = &rules[k++];
+/* --set or --clear e into rule r; a bit the other one names is a
+ * contradiction. */
+static int flag_rule(compiled *c, nxp_rule *r, const nxp_edit *e, char *why, size_t whylen)
+{
+	uint16_t bits;
+	if (flags_of(e->value, &bits, why, whylen))
+		return -1;
+	int set = e->kind == NXP_EDIT_SET;
+	uint16_t other = set ? c->clear_all : c->set_all;
+	if (bits & other) {
+		uint16_t b = (uint16_t)(bits & other & (0u - (bits & other)));
+		char o[NXP_ERROR_MSG_MAX / 2];
+		edit_text((set ? c->clear_by : c->set_by)[__builtin_ctz(b)], o, sizeof(o));
+		say(why, whylen, "%s contradicts %s: give one", dll_flag_name(b), o);
+		return -1;
+	}
+	for (int b = 0; b < 16; b++)
+		if (bits & (1u << b))
+			(set ? c->set_by : c->clear_by)[b] = e;
+	*(set ? &c->set_all : &c->clear_all) |= bits;
+	*(set ? &r->set : &r->clear) = bits;
+	return 0;
+}
+
+static int section_rule(const compiled *c, nxp_rule *r, const nxp_edit *e, char *why,
+                        size_t whylen)
+{
+	r->sections = calloc(1, sizeof(*r->sections));
+	if (!r->sections) {
+		say(why, whylen, "out of memory");
+		return -1;
+	}
+	if (section_of(e->value, c->allow_wx, &r->sections[0], why, whylen))
+		return -1;
+	r->nsections = 1;
+	return 0;
+}
+
+/* Compile edit e (as messages show it: text) into c: a mode, or one more
+ * rule. Returns NXP_OK or fails with the reason. */
+static int compile_edit(compiled *c, const nxp_edit *e, const char *text, nxp_error *err)
+{
+	char why[NXP_ERROR_MSG_MAX];
+	uint32_t v;
+	why[0] = '\0';
+	int bad = 0;
+	switch (e->kind) {
+	case NXP_EDIT_SIGNATURE:
+	case NXP_EDIT_CHECKSUM: {
+		int is_sig = e->kind == NXP_EDIT_SIGNATURE;
+		if (mode_of(is_sig ? signature_modes : checksum_modes,
+		            is_sig ? "signature mode" : "checksum mode", e->value, &v, why, sizeof(why)))
+			break;
+		*(is_sig ? &c->sig : &c->sum) = (int)v;
+		*(is_sig ? &c->sig_text : &c->sum_text) = e->value;
+		return NXP_OK;
+	}
+	case NXP_EDIT_ALLOW_WX:
+		return NXP_OK;
+	case NXP_EDIT_SET:
+	case NXP_EDIT_CLEAR:
+	case NXP_EDIT_SECTION: {
+		nxp_rule *r = &c->rules[c->k++]; /* freed with the others, also on failure */
+		bad = e->kind == NXP_EDIT_SECTION ? section_rule(c, r, e, why, sizeof(why))
+		                                  : flag_rule(c, r, e, why, sizeof(why));
+		if (bad)
+			break;
 		r->signed_cond = -1;
 		r->code_in_data_cond = -1;
 		r->id = strdup(text);
 		r->option = strdup(text);
 		if (!r->id || !r->option)
-			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
+			return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+		return NXP_OK;
 	}
+	}
+	return nxp_fail(err, strcmp(why, "out of memory") ? NXP_E_USAGE : NXP_E_NOMEM, "%s: %s",
+	                text, why);
+}
 
+static void free_compiled(compiled *c)
+{
+	for (size_t i = 0; i < c->k; i++)
+		free_rule(&c->rules[i]);
+	free(c->rules);
+}
+
+/* Install c's rules and modes into *pp (a new policy when NULL): all of
+ * them, or, on failure, none (c is freed either way). */
+static int install(nxp_policy **pp, compiled *c, nxp_error *err)
+{
 	nxp_policy *p = *pp;
-	int created = 0;
-	if (!rc && !p) {
+	int created = 0, rc = NXP_OK;
+	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p || !(p->source = strdup("<command line>"))) {
 			free(p);
-			p = NULL;
-			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
-		} else {
-			p->version = 1;
-			created = 1;
+			free_compiled(c);
+			return nxp_fail(err, NXP_E_NOMEM, "out of memory");
 		}
+		p->version = 1;
+		created = 1;
 	}
 	char *sig_from = NULL, *sum_from = NULL;
-	if (!rc && sig >= 0 && asprintf(&sig_from, "--signature %s", sig_text) < 0)
+	if (c->sig >= 0 && asprintf(&sig_from, "--signature %s", c->sig_text) < 0)
 		sig_from = NULL, rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
-	if (!rc && sum >= 0 && asprintf(&sum_from, "--checksum %s", sum_text) < 0)
+	if (!rc && c->sum >= 0 && asprintf(&sum_from, "--checksum %s", c->sum_text) < 0)
 		sum_from = NULL, rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	nxp_rule *all = NULL;
-	if (!rc && nrules) {
-		all = realloc(p->rules, (p->nrules + nrules) * sizeof(*all));
+	if (!rc && c->k) {
+		all = realloc(p->rules, (p->nrules + c->k) * sizeof(*all));
 		if (!all)
 			rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	}
 	if (rc) {
-		for (size_t i = 0; i < k; i++)
-			free_rule(&rules[i]);
-		free(rules);
+		free_compiled(c);
 		free(sig_from);
 		free(sum_from);
 		if (created)
 			nxp_policy_free(p);
 		return rc;
 	}
-	if (nrules) {
-		memcpy(all + p->nrules, rules, nrules * sizeof(*all));
+	if (c->k) {
+		memcpy(all + p->nrules, c->rules, c->k * sizeof(*all));
 		p->rules = all;
-		p->nrules += nrules;
+		p->nrules += c->k;
 	}
-	free(rules);
-	if (sig >= 0) {
-		p->signature = (nxp_sig_mode)sig;
+	free(c->rules);
+	if (c->sig >= 0) {
+		p->signature = (nxp_sig_mode)c->sig;
 		free(p->signature_from);
 		p->signature_from = sig_from;
 	}
-	if (sum >= 0) {
-		p->checksum = (nxp_checksum_mode)sum;
+	if (c->sum >= 0) {
+		p->checksum = (nxp_checksum_mode)c->sum;
 		free(p->checksum_from);
 		p->checksum_from = sum_from;
 	}
 	*pp = p;
 	return NXP_OK;
+}
+
+/* One pass compiles every edit into new rules, then one step installs them
+ * (or, on any error, frees them and leaves *pp alone). */
+int nxp_policy_add_edits(nxp_policy **pp, const nxp_edit *edits, size_t n, nxp_error *err)
+{
+	size_t nrules;
+	compiled c = {.sig = -1, .sum = -1};
+	int rc = check_edits(edits, n, &nrules, &c.allow_wx, err);
+	if (rc)
+		return rc;
+	c.rules = calloc(nrules ? nrules : 1, sizeof(*c.rules));
+	if (!c.rules)
+		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		char text[NXP_ERROR_MSG_MAX];
+		edit_text(&edits[i], text, sizeof(text));
+		rc = compile_edit(&c, &edits[i], text, err);
+	}
+	if (rc) {
+		free_compiled(&c);
+		return rc;
+	}
+	return install(pp, &c, err);
 }

@@ -13,8 +13,8 @@
 #include "policy/walk.h"
 #include "util/bytes.h"
 
-extern const char nxp_default_policy_yaml[];
-extern const size_t nxp_default_policy_yaml_len;
+extern const char nxpi_default_policy_yaml[];
+extern const size_t nxpi_default_policy_yaml_len;
 
 void nxp_policy_free(nxp_policy *p)
 {
@@ -136,6 +136,6 @@ int nxp_policy_load_file(nxp_policy **out, const char *path, nxp_diags *diags, n
 
 int nxp_policy_load_default(nxp_policy **out, nxp_diags *diags, nxp_error *err)
 {
-	return nxp_policy_load_buffer(out, "<default>", nxp_default_policy_yaml,
-	                              nxp_default_policy_yaml_len, diags, err);
+	return nxp_policy_load_buffer(out, "<default>", nxpi_default_policy_yaml,
+	                              nxpi_default_policy_yaml_len, diags, err);
 }

@@ -219,13 +219,13 @@ static void f_act_section(lctx *L, const ynode *key, const ynode *val, void *obj
 			char h[128];
 			nxpi_hint(h, sizeof(h), s, names, 1);
 			pctx_error(L->c, val->loc, "section: unknown selector '%s'%s",
-			           nxpi_shown(s, q, sizeof(q)), h);
+			           nxpi_clip(s, q, sizeof(q)), h);
 			return;
 		}
 	} else {
 		const char *why = nxpi_glob_check(s);
 		if (why) {
-			pctx_error(L->c, val->loc, "section: bad glob '%s': %s", nxpi_shown(s, q, sizeof(q)),
+			pctx_error(L->c, val->loc, "section: bad glob '%s': %s", nxpi_clip(s, q, sizeof(q)),
 			           why);
 			return;
 		}
@@ -272,7 +272,7 @@ static void f_act_pool(lctx *L, const ynode *key, const ynode *val, void *obj)
 	a->has_pool = 1;
 	if (strcmp(val->str, "nx") || strlen(val->str) != val->len)
 		pctx_error(L->c, val->loc, "pool: unknown value '%s' (the only one is 'nx')",
-		           nxpi_shown(val->str, q, sizeof(q)));
+		           nxpi_clip(val->str, q, sizeof(q)));
 }
 
 /* keep_executable: call-site RVAs, 0x... or decimal. */
@@ -299,7 +299,7 @@ static void f_act_keep(lctx *L, const ynode *key, const ynode *val, void *obj)
 		    strlen(s) != items[i]->len) {
 			pctx_error(L->c, items[i]->loc,
 			           "keep_executable: '%s' is not a call-site RVA (0x... or decimal)",
-			           nxpi_shown(s, q, sizeof(q)));
+			           nxpi_clip(s, q, sizeof(q)));
 			continue;
 		}
 		k[a->nkeep++] = (uint32_t)v;
@@ -437,7 +437,7 @@ static void f_id(lctx *L, const ynode *key, const ynode *val, void *obj)
 	}
 	if (!ok) {
 		pctx_error(L->c, val->loc, "id: '%s' is not a valid rule id (1 to %d letters, "
-		           "digits, '-', '_', '.' or ':')", nxpi_shown(val->str, q, sizeof(q)),
+		           "digits, '-', '_', '.' or ':')", nxpi_clip(val->str, q, sizeof(q)),
 		           NXP_POLICY_MAX_ID);
 		return;
 	}
@@ -492,7 +492,7 @@ static void check_unique_ids(lctx *L)
 			continue;
 		}
 		pctx_error(L->c, L->id_locs[idx[i]], "duplicate rule id '%s' (first used at line %u)",
-		           nxpi_shown(p->rules[idx[i]].id, q, sizeof(q)), L->id_locs[idx[first]].line);
+		           nxpi_clip(p->rules[idx[i]].id, q, sizeof(q)), L->id_locs[idx[first]].line);
 	}
 	free(idx);
 }

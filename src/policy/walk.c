@@ -13,7 +13,7 @@
 
 /* A user string fit for a message: at most 60 characters, control
  * characters shown as '?'. */
-const char *nxpi_shown(const char *s, char *buf, size_t size)
+const char *nxpi_clip(const char *s, char *buf, size_t size)
 {
 	size_t n = 0, i = 0;
 	for (; s[i] && n + 4 < size && i < 60; i++)
@@ -70,7 +70,7 @@ const char *nxpi_describe(const ynode *n, char *buf, size_t size)
 	/* A description for a message: truncation is acceptable (and checked,
 	 * which also keeps -O2's -Wformat-truncation quiet). */
 	if (snprintf(buf, size, "%s'%s'", n->plain ? "" : "the quoted string ",
-	             nxpi_shown(n->str, tmp, sizeof(tmp))) >= (int)size && size > 4)
+	             nxpi_clip(n->str, tmp, sizeof(tmp))) >= (int)size && size > 4)
 		memcpy(buf + size - 4, "...", 4);
 	return buf;
 }
@@ -78,7 +78,7 @@ const char *nxpi_describe(const ynode *n, char *buf, size_t size)
 /* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */
 void nxpi_hint(char *out, size_t size, const char *got, const char *const *names, size_t n)
 {
-	nxp_suggest_hint(out, size, got, names, n);
+	nxpi_suggest_hint(out, size, got, names, n);
 }
 
 int nxpi_lookup_at(pctx *c, const nxp_flag_name *table, const ynode *item, const char *what,
@@ -114,8 +114,8 @@ int nxpi_lookup(pctx *c, const nxp_flag_name *table, const ynode *item, const ch
 		return 0;
 	}
 	char h[512], q[80];
-	nxp_suggest_flag_hint(h, sizeof(h), item->str, table);
-	pctx_error(c, item->loc, "unknown %s '%s'%s", what, nxpi_shown(item->str, q, sizeof(q)), h);
+	nxpi_suggest_flag_hint(h, sizeof(h), item->str, table);
+	pctx_error(c, item->loc, "unknown %s '%s'%s", what, nxpi_clip(item->str, q, sizeof(q)), h);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ void nxpi_walk_map(pctx *c, lctx *L, const ynode *m, const field *table, size_t 
 				names[k] = table[k].key;
 			nxpi_hint(h, sizeof(h), key->str, names, n);
 			pctx_error(c, key->loc, "unknown key '%s' in %s%s",
-			           nxpi_shown(key->str, q, sizeof(q)), what, h);
+			           nxpi_clip(key->str, q, sizeof(q)), what, h);
 			continue;
 		}
 		seen |= 1u << f;
@@ -326,7 +326,7 @@ void nxpi_str_list(pctx *c, const ynode *key, const ynode *val, nxp_strlist *out
 			why = "name longer than 256 characters";
 		if (why) {
 			pctx_error(c, items[i]->loc, "%s: bad %s '%s': %s", key->str,
-			           globs ? "glob" : "name", nxpi_shown(items[i]->str, q, sizeof(q)), why);
+			           globs ? "glob" : "name", nxpi_clip(items[i]->str, q, sizeof(q)), why);
 			bad = 1;
 		}
 	}

@@ -48,7 +48,7 @@ void nxpi_walk_map(pctx *c, lctx *L, const ynode *m, const field *table, size_t 
 
 /* A user string fit for a message: at most 60 characters, control
  * characters shown as '?'. */
-const char *nxpi_shown(const char *s, char *buf, size_t size);
+const char *nxpi_clip(const char *s, char *buf, size_t size);
 /* "a mapping", "a list", "null", or the scalar itself in quotes. */
 const char *nxpi_describe(const ynode *n, char *buf, size_t size);
 /* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */

@@ -46,9 +46,9 @@ void nxp_text_findings(FILE *out, const nxp_findings *fs, int failing)
 		if (fails != !!failing)
 			continue;
 		if (fails)
-			fprintf(out, "  %s\n", nxp_shown(f->message));
+			fprintf(out, "  %s\n", nxpi_shown(f->message));
 		else
-			fprintf(out, "  %s: %s [%s]\n", nxp_level_name(fi->level), nxp_shown(f->message),
+			fprintf(out, "  %s: %s [%s]\n", nxp_level_name(fi->level), nxpi_shown(f->message),
 			        fi->id);
 	}
 }

@@ -29,16 +29,16 @@
 #include "util/escape.h"
 
 /* src/report/html/report.{js,css}, embedded at build time (CMakeLists.txt). */
-extern const char nxp_html_report_js[];
-extern const size_t nxp_html_report_js_len;
-extern const char nxp_html_report_css[];
-extern const size_t nxp_html_report_css_len;
+extern const char nxpi_html_report_js[];
+extern const size_t nxpi_html_report_js_len;
+extern const char nxpi_html_report_css[];
+extern const size_t nxpi_html_report_css_len;
 
-/* s (shown as text printers show names: nxp_shown) as HTML text or an
+/* s (shown as text printers show names: nxpi_shown) as HTML text or an
  * attribute value. */
 static void esc(FILE *out, const char *s)
 {
-	for (s = s ? nxp_shown(s) : ""; *s; s++) {
+	for (s = s ? nxpi_shown(s) : ""; *s; s++) {
 		switch (*s) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -56,7 +56,7 @@ static void script_hash(char *out, size_t cap)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	if (!EVP_Digest(nxp_html_report_js, nxp_html_report_js_len, md, &mdlen, EVP_sha256(), NULL)) {
+	if (!EVP_Digest(nxpi_html_report_js, nxpi_html_report_js_len, md, &mdlen, EVP_sha256(), NULL)) {
 		snprintf(out, cap, "'none'");
 		return;
 	}
@@ -87,7 +87,7 @@ void nxp_html_begin(FILE *out, const nxp_html_meta *m)
 	fputs("\">\n<title>nxpatch ", out);
 	esc(out, m->command);
 	fputs(" report</title>\n<style>\n", out);
-	fwrite(nxp_html_report_css, 1, nxp_html_report_css_len, out);
+	fwrite(nxpi_html_report_css, 1, nxpi_html_report_css_len, out);
 	fputs("</style>\n</head>\n<body data-command=\"", out);
 	esc(out, m->command);
 	fputs("\">\n<header>\n<h1>nxpatch ", out);
@@ -151,7 +151,7 @@ char *nxp_html_row(const char *path, const char *cls, const char *text, const ch
 	json_t *row = json_object();
 	if (!row)
 		return NULL;
-	json_object_set_new(row, "path", nxp_json_name(path ? path : ""));
+	json_object_set_new(row, "path", nxpi_json_name(path ? path : ""));
 	json_object_set_new(row, "class", json_string(cls ? cls : "failed"));
 	json_t *status = json_object_get(report, "plan");
 	if (!json_is_string(status))
@@ -264,6 +264,6 @@ void nxp_html_end(FILE *out, json_t *summary)
 	counts(out, summary);
 	fputs(app_html, out);
 	fputs("<script>", out);
-	fwrite(nxp_html_report_js, 1, nxp_html_report_js_len, out);
+	fwrite(nxpi_html_report_js, 1, nxpi_html_report_js_len, out);
 	fputs("</script>\n</body>\n</html>\n", out);
 }

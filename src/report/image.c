@@ -90,7 +90,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 {
 	const nxp_image *img = f->img;
 	json_t *o = json_object();
-	json_object_set_new(o, "path", nxp_json_name(f->path));
+	json_object_set_new(o, "path", nxpi_json_name(f->path));
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "error", json_null());
 	json_object_set_new(o, "machine", name_or_hex(nxp_machine_name(img->machine), img->machine));
@@ -165,7 +165,7 @@ json_t *nxp_json_image(const nxp_facts *f)
 
 json_t *nxp_json_failure(const char *path, const nxp_error *err)
 {
-	return json_pack("{s:o, s:s, s:o, s:s}", "path", nxp_json_name(path), "status", "error", "error",
+	return json_pack("{s:o, s:s, s:o, s:s}", "path", nxpi_json_name(path), "status", "error", "error",
 	                 nxp_json_text(err->msg),
 	                 "code", nxp_code_name(err->code));
 }
@@ -176,7 +176,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	char buf[512];
 	const char *machine = nxp_machine_name(img->machine);
 	const char *subsys = nxp_subsystem_name(img->subsystem);
-	fprintf(out, "%s\n", nxp_shown(f->path));
+	fprintf(out, "%s\n", nxpi_shown(f->path));
 	fprintf(out, "  machine      %s", machine ? machine : "");
 	if (!machine)
 		fprintf(out, "0x%04x", img->machine);
@@ -191,7 +191,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	fprintf(out, "  alignment    section 0x%x, file 0x%x\n", img->section_alignment,
 	        img->file_alignment);
 	fprintf(out, "  entry point  0x%x in %s\n", img->entry_rva,
-	        img->entry_section >= 0 ? nxp_shown(img->sections[img->entry_section].name)
+	        img->entry_section >= 0 ? nxpi_shown(img->sections[img->entry_section].name)
 	                                : "(no section)");
 	fprintf(out, "  checksum     stored 0x%08x, computed 0x%08x (%s)\n", img->checksum,
 	        f->checksum_computed,
@@ -210,7 +210,7 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	for (unsigned i = 0; i < img->nsections; i++) {
 		const nxp_section *s = &img->sections[i];
 		nxp_flag_format(nxp_section_attr_names, s->characteristics, ",", buf, sizeof(buf));
-		fprintf(out, "    %-8s 0x%08x %-44s va 0x%08x raw 0x%x+0x%x%s", nxp_shown(s->name),
+		fprintf(out, "    %-8s 0x%08x %-44s va 0x%08x raw 0x%x+0x%x%s", nxpi_shown(s->name),
 		        s->characteristics, buf, s->virtual_address, s->raw_offset, s->raw_size,
 		        section_is_wx(s) ? "  W+X" : "");
 		/* The verdict, for sections without execute. */
@@ -224,11 +224,11 @@ void nxp_text_image(FILE *out, const nxp_facts *f)
 	for (size_t i = 0; i < f->nevidence; i++) {
 		const nxp_evidence *e = &f->evidence[i];
 		fprintf(out, "  evidence     %s at 0x%x in %s\n", nxp_evidence_kind_name(e->kind),
-		        e->rva, nxp_shown(img->sections[e->section].name));
+		        e->rva, nxpi_shown(img->sections[e->section].name));
 	}
 	if (f->evidence_dropped)
 		fprintf(out, "  evidence     %zu more not listed\n", f->evidence_dropped);
 	nxpi_text_driver(out, f);
 	for (size_t i = 0; i < f->nwarnings; i++)
-		fprintf(out, "  warning      %s\n", nxp_shown(f->warnings[i]));
+		fprintf(out, "  warning      %s\n", nxpi_shown(f->warnings[i]));
 }

@@ -50,7 +50,7 @@ size_t nxp_digest_size(nxp_digest_alg alg)
 	return 0;
 }
 
-const EVP_MD *nxp_sign_md(nxp_digest_alg alg)
+const EVP_MD *nxpi_sign_md(nxp_digest_alg alg)
 {
 	switch (alg) {
 	case NXP_DIGEST_SHA1: return EVP_sha1();
@@ -61,7 +61,7 @@ const EVP_MD *nxp_sign_md(nxp_digest_alg alg)
 	}
 }
 
-nxp_digest_alg nxp_sign_alg_of_nid(int nid)
+nxp_digest_alg nxpi_sign_alg_of_nid(int nid)
 {
 	switch (nid) {
 	case NID_sha1: return NXP_DIGEST_SHA1;
@@ -72,7 +72,7 @@ nxp_digest_alg nxp_sign_alg_of_nid(int nid)
 	}
 }
 
-const char *nxp_ossl_reason(const char *fallback, char *buf, size_t buflen)
+const char *nxpi_ossl_reason(const char *fallback, char *buf, size_t buflen)
 {
 	unsigned long e = ERR_get_error();
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
@@ -81,7 +81,7 @@ const char *nxp_ossl_reason(const char *fallback, char *buf, size_t buflen)
 	return buf;
 }
 
-void nxp_name_oneline(const X509_NAME *name, char *buf, size_t buflen)
+void nxpi_name_oneline(const X509_NAME *name, char *buf, size_t buflen)
 {
 	buf[0] = '\0';
 	if (!name || buflen == 0)
@@ -96,7 +96,7 @@ void nxp_name_oneline(const X509_NAME *name, char *buf, size_t buflen)
 	BIO_free(b);
 }
 
-int nxp_asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+int nxpi_asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 {
 	struct tm tm;
 	if (!t || !ASN1_TIME_to_tm(t, &tm))
@@ -150,11 +150,11 @@ int nxp_sign_layout_of(const uint8_t *data, size_t len, const nxp_image *img,
 	return NXP_OK;
 }
 
-int nxp_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum_offset,
+int nxpi_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum_offset,
                       uint32_t cert_dir_offset, nxp_digest_alg alg, uint8_t *out,
                       size_t *outlen, nxp_error *err)
 {
-	const EVP_MD *md = nxp_sign_md(alg);
+	const EVP_MD *md = nxpi_sign_md(alg);
 	if (!md)
 		return nxp_fail(err, NXP_E_USAGE, "unsupported digest algorithm %d", (int)alg);
 	if (!NXP_FITS(checksum_offset, 4, content_len) ||
@@ -195,7 +195,7 @@ int nxp_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum
 	if (!ok) {
 		char r[128];
 		return nxp_fail(err, NXP_E_INTERNAL, "image digest failed: %s",
-		                nxp_ossl_reason("digest error", r, sizeof(r)));
+		                nxpi_ossl_reason("digest error", r, sizeof(r)));
 	}
 	*outlen = dlen;
 	return NXP_OK;
@@ -209,7 +209,7 @@ int nxp_authenticode_digest(const uint8_t *data, size_t len, const nxp_image *im
 	int rc = nxp_sign_layout_of(data, len, img, &lay, err);
 	if (rc)
 		return rc;
-	return nxp_digest_ranges(data, lay.content_len, lay.checksum_offset, lay.cert_dir_offset,
+	return nxpi_digest_ranges(data, lay.content_len, lay.checksum_offset, lay.cert_dir_offset,
 	                         alg, out, outlen, err);
 }
 
@@ -278,7 +278,7 @@ int nxp_sign_strip(const uint8_t *data, size_t len, const nxp_image *img,
 	memcpy(buf, data, lay.content_len);
 	if (lay.has_table) {
 		memset(buf + lay.cert_dir_offset, 0, 8);
-		nxp_put_le32(buf + lay.checksum_offset,
+		nxpi_put_le32(buf + lay.checksum_offset,
 		             nxp_pe_checksum(buf, lay.content_len, lay.checksum_offset));
 	}
 	*out = buf;

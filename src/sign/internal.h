@@ -29,15 +29,15 @@ typedef struct {
 		ASN1_BMPSTRING *unicode;
 		ASN1_IA5STRING *ascii;
 	} value;
-} nxp_SpcString;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcString)
+} nxpi_SpcString;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcString)
 
 /* SpcSerializedObject ::= SEQUENCE { classId OCTET STRING, serializedData OCTET STRING } */
 typedef struct {
 	ASN1_OCTET_STRING *classId;
 	ASN1_OCTET_STRING *serializedData;
-} nxp_SpcSerializedObject;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcSerializedObject)
+} nxpi_SpcSerializedObject;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcSerializedObject)
 
 /* SpcLink ::= CHOICE { url [0] IMPLICIT IA5String, moniker [1] IMPLICIT
  * SpcSerializedObject, file [2] EXPLICIT SpcString } */
@@ -45,54 +45,54 @@ typedef struct {
 	int type;
 	union {
 		ASN1_IA5STRING *url;
-		nxp_SpcSerializedObject *moniker;
-		nxp_SpcString *file;
+		nxpi_SpcSerializedObject *moniker;
+		nxpi_SpcString *file;
 	} value;
-} nxp_SpcLink;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcLink)
+} nxpi_SpcLink;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcLink)
 
 /* SpcPeImageData ::= SEQUENCE { flags BIT STRING, file [0] EXPLICIT SpcLink OPTIONAL } */
 typedef struct {
 	ASN1_BIT_STRING *flags;
-	nxp_SpcLink *file;
-} nxp_SpcPeImageData;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcPeImageData)
+	nxpi_SpcLink *file;
+} nxpi_SpcPeImageData;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcPeImageData)
 
 /* SpcAttributeTypeAndOptionalValue ::= SEQUENCE { type OID, value ANY OPTIONAL } */
 typedef struct {
 	ASN1_OBJECT *type;
 	ASN1_TYPE *value;
-} nxp_SpcAttributeTypeAndOptionalValue;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcAttributeTypeAndOptionalValue)
+} nxpi_SpcAttributeTypeAndOptionalValue;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcAttributeTypeAndOptionalValue)
 
 /* DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING } */
 typedef struct {
 	X509_ALGOR *digestAlgorithm;
 	ASN1_OCTET_STRING *digest;
-} nxp_DigestInfo;
-DECLARE_ASN1_FUNCTIONS(nxp_DigestInfo)
+} nxpi_DigestInfo;
+DECLARE_ASN1_FUNCTIONS(nxpi_DigestInfo)
 
 /* SpcIndirectDataContent ::= SEQUENCE { data SpcAttributeTypeAndOptionalValue,
  * messageDigest DigestInfo } */
 typedef struct {
-	nxp_SpcAttributeTypeAndOptionalValue *data;
-	nxp_DigestInfo *messageDigest;
-} nxp_SpcIndirectDataContent;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcIndirectDataContent)
+	nxpi_SpcAttributeTypeAndOptionalValue *data;
+	nxpi_DigestInfo *messageDigest;
+} nxpi_SpcIndirectDataContent;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcIndirectDataContent)
 
 /* SpcSpOpusInfo ::= SEQUENCE { programName [0] EXPLICIT SpcString OPTIONAL,
  * moreInfo [1] EXPLICIT SpcLink OPTIONAL } */
 typedef struct {
-	nxp_SpcString *programName;
-	nxp_SpcLink *moreInfo;
-} nxp_SpcSpOpusInfo;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcSpOpusInfo)
+	nxpi_SpcString *programName;
+	nxpi_SpcLink *moreInfo;
+} nxpi_SpcSpOpusInfo;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcSpOpusInfo)
 
 /* SpcStatementType ::= SEQUENCE OF OBJECT IDENTIFIER (we write one) */
 typedef struct {
 	ASN1_OBJECT *type;
-} nxp_SpcStatementType;
-DECLARE_ASN1_FUNCTIONS(nxp_SpcStatementType)
+} nxpi_SpcStatementType;
+DECLARE_ASN1_FUNCTIONS(nxpi_SpcStatementType)
 
 /* The loaded key material. */
 struct nxp_signer {
@@ -108,28 +108,28 @@ struct nxp_trust {
 };
 
 /* Internal helpers. */
-const EVP_MD *nxp_sign_md(nxp_digest_alg alg);
-nxp_digest_alg nxp_sign_alg_of_nid(int nid);
+const EVP_MD *nxpi_sign_md(nxp_digest_alg alg);
+nxp_digest_alg nxpi_sign_alg_of_nid(int nid);
 /* The first OpenSSL error reason (or fallback), and the queue cleared. */
-const char *nxp_ossl_reason(const char *fallback, char *buf, size_t buflen);
+const char *nxpi_ossl_reason(const char *fallback, char *buf, size_t buflen);
 /* One-line RFC 2253 name into buf. */
-void nxp_name_oneline(const X509_NAME *name, char *buf, size_t buflen);
+void nxpi_name_oneline(const X509_NAME *name, char *buf, size_t buflen);
 /* ASN1_TIME to unix seconds: 1 on success. */
-int nxp_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
+int nxpi_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
 
 /* Digest of an image given explicit ranges (internal: also used on buffers
  * built by the signer, whose layout is known without parsing). */
-int nxp_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum_offset,
+int nxpi_digest_ranges(const uint8_t *data, size_t content_len, uint32_t checksum_offset,
                       uint32_t cert_dir_offset, nxp_digest_alg alg, uint8_t *out,
                       size_t *outlen, nxp_error *err);
 
 /* url with any user:password@ replaced by "***@", for messages. */
-void nxp_url_redact(const char *url, char *out, size_t outlen);
+void nxpi_url_redact(const char *url, char *out, size_t outlen);
 
 /* RFC 3161: fetch a token over http for the signature value of si and add it
  * as the unsigned attribute 1.3.6.1.4.1.311.3.3.1. Credentials in the url
  * (http://user:password@host/) are sent as HTTP Basic authentication. */
-int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
+int nxpi_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
                       int timeout_ms, nxp_error *err);
 
 #endif

@@ -14,7 +14,7 @@
 	do {                                                                             \
 		char r_[128];                                                            \
 		rc = nxp_fail(err, code, "%s: %s", what,                                 \
-		              nxp_ossl_reason("openssl error", r_, sizeof(r_)));         \
+		              nxpi_ossl_reason("openssl error", r_, sizeof(r_)));         \
 		goto out;                                                                \
 	} while (0)
 
@@ -40,16 +40,16 @@ static int der_of(int len, unsigned char **pp, uint8_t **der, size_t *derlen)
 }
 
 /* A SpcString holding UTF-8 text as a BMPString (the "unicode" choice). */
-static nxp_SpcString *spc_string_unicode(const char *utf8, size_t n)
+static nxpi_SpcString *spc_string_unicode(const char *utf8, size_t n)
 {
-	nxp_SpcString *s = nxp_SpcString_new();
+	nxpi_SpcString *s = nxpi_SpcString_new();
 	if (!s)
 		return NULL;
 	s->type = 0;
 	s->value.unicode = NULL;
 	if (ASN1_mbstring_copy(&s->value.unicode, (const unsigned char *)utf8, (int)n,
 	                       MBSTRING_UTF8, B_ASN1_BMPSTRING) < 0) {
-		nxp_SpcString_free(s);
+		nxpi_SpcString_free(s);
 		return NULL;
 	}
 	return s;
@@ -64,23 +64,23 @@ static int indirect_data_der(const uint8_t *digest, nxp_digest_alg alg, uint8_t 
 	uint8_t *pedata = NULL;
 	size_t pelen = 0;
 	ASN1_STRING *seq = NULL;
-	nxp_SpcIndirectDataContent *idc = NULL;
-	nxp_SpcPeImageData *pe = nxp_SpcPeImageData_new();
+	nxpi_SpcIndirectDataContent *idc = NULL;
+	nxpi_SpcPeImageData *pe = nxpi_SpcPeImageData_new();
 	if (!pe)
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcPeImageData");
 	/* flags: an empty BIT STRING; file: the "<<<Obsolete>>>" link. */
-	pe->file = nxp_SpcLink_new();
+	pe->file = nxpi_SpcLink_new();
 	if (!pe->file)
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcLink");
 	pe->file->type = 2;
 	pe->file->value.file = spc_string_unicode("<<<Obsolete>>>", 14);
 	if (!pe->file->value.file)
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcString");
-	if (!der_of(i2d_nxp_SpcPeImageData(pe, &p), &p, &pedata, &pelen))
+	if (!der_of(i2d_nxpi_SpcPeImageData(pe, &p), &p, &pedata, &pelen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcPeImageData");
 	p = NULL;
 
-	idc = nxp_SpcIndirectDataContent_new();
+	idc = nxpi_SpcIndirectDataContent_new();
 	seq = ASN1_STRING_type_new(V_ASN1_SEQUENCE);
 	if (!idc || !seq || !ASN1_STRING_set(seq, pedata, (int)pelen))
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcIndirectDataContent");
@@ -90,19 +90,19 @@ static int indirect_data_der(const uint8_t *digest, nxp_digest_alg alg, uint8_t 
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcAttributeTypeAndOptionalValue");
 	ASN1_TYPE_set(idc->data->value, V_ASN1_SEQUENCE, seq);
 	seq = NULL;
-	const EVP_MD *md = nxp_sign_md(alg);
+	const EVP_MD *md = nxpi_sign_md(alg);
 	if (!X509_ALGOR_set0(idc->messageDigest->digestAlgorithm, OBJ_nid2obj(EVP_MD_get_type(md)),
 	                     V_ASN1_NULL, NULL) ||
 	    !ASN1_OCTET_STRING_set(idc->messageDigest->digest, digest,
 	                           (int)nxp_digest_size(alg)))
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build DigestInfo");
-	if (!der_of(i2d_nxp_SpcIndirectDataContent(idc, &p), &p, der, derlen))
+	if (!der_of(i2d_nxpi_SpcIndirectDataContent(idc, &p), &p, der, derlen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcIndirectDataContent");
 out:
 	free(pedata);
 	ASN1_STRING_free(seq);
-	nxp_SpcIndirectDataContent_free(idc);
-	nxp_SpcPeImageData_free(pe);
+	nxpi_SpcIndirectDataContent_free(idc);
+	nxpi_SpcPeImageData_free(pe);
 	return rc;
 }
 
@@ -147,11 +147,11 @@ static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signe
 	unsigned char *p = NULL;
 	PKCS7 *p7 = NULL, *inner = NULL;
 	BIO *bio = NULL;
-	nxp_SpcStatementType *st = NULL;
-	nxp_SpcSpOpusInfo *opus = NULL;
+	nxpi_SpcStatementType *st = NULL;
+	nxpi_SpcSpOpusInfo *opus = NULL;
 	ASN1_TIME *when = NULL;
 	ASN1_STRING *seq = NULL;
-	const EVP_MD *md = nxp_sign_md(alg);
+	const EVP_MD *md = nxpi_sign_md(alg);
 
 	*der = NULL;
 	*derlen = 0;
@@ -179,13 +179,13 @@ static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signe
 	                                OBJ_txt2obj(NXP_OID_SPC_INDIRECT_DATA, 1)))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot add the contentType attribute");
 
-	st = nxp_SpcStatementType_new();
+	st = nxpi_SpcStatementType_new();
 	if (!st)
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcStatementType");
 	ASN1_OBJECT_free(st->type);
 	st->type = OBJ_txt2obj(opts && opts->commercial ? NXP_OID_SPC_COMMERCIAL
 	                                                : NXP_OID_SPC_INDIVIDUAL, 1);
-	if (!st->type || !der_of(i2d_nxp_SpcStatementType(st, &p), &p, &tmp, &tmplen))
+	if (!st->type || !der_of(i2d_nxpi_SpcStatementType(st, &p), &p, &tmp, &tmplen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcStatementType");
 	p = NULL;
 	if (!add_signed_seq(si, NXP_OID_SPC_STATEMENT_TYPE, tmp, tmplen))
@@ -193,7 +193,7 @@ static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signe
 	free(tmp);
 	tmp = NULL;
 
-	opus = nxp_SpcSpOpusInfo_new();
+	opus = nxpi_SpcSpOpusInfo_new();
 	if (!opus)
 		FAIL_OSSL(err, NXP_E_NOMEM, "cannot build SpcSpOpusInfo");
 	if (opts && opts->program_name) {
@@ -210,13 +210,13 @@ static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signe
 				rc = nxp_fail(err, NXP_E_USAGE, "url must be printable ASCII");
 				goto out;
 			}
-		opus->moreInfo = nxp_SpcLink_new();
+		opus->moreInfo = nxpi_SpcLink_new();
 		if (!opus->moreInfo || !(opus->moreInfo->value.url = ASN1_IA5STRING_new()) ||
 		    !ASN1_STRING_set(opus->moreInfo->value.url, opts->url, (int)strlen(opts->url)))
 			FAIL_OSSL(err, NXP_E_NOMEM, "cannot build the url link");
 		opus->moreInfo->type = 0;
 	}
-	if (!der_of(i2d_nxp_SpcSpOpusInfo(opus, &p), &p, &tmp, &tmplen))
+	if (!der_of(i2d_nxpi_SpcSpOpusInfo(opus, &p), &p, &tmp, &tmplen))
 		FAIL_OSSL(err, NXP_E_SIGN, "cannot encode SpcSpOpusInfo");
 	p = NULL;
 	if (!add_signed_seq(si, NXP_OID_SPC_SP_OPUS_INFO, tmp, tmplen))
@@ -264,7 +264,7 @@ static int sign_pkcs7(const uint8_t *digest, nxp_digest_alg alg, const nxp_signe
 	inner = NULL;
 
 	if (opts && opts->timestamp_url) {
-		rc = nxp_timestamp_add(si, alg, opts->timestamp_url,
+		rc = nxpi_timestamp_add(si, alg, opts->timestamp_url,
 		                       opts->timestamp_timeout_ms ? opts->timestamp_timeout_ms
 		                                                  : 30000, err);
 		if (rc)
@@ -281,8 +281,8 @@ out:
 	PKCS7_free(p7);
 	ASN1_STRING_free(seq);
 	ASN1_TIME_free(when);
-	nxp_SpcStatementType_free(st);
-	nxp_SpcSpOpusInfo_free(opus);
+	nxpi_SpcStatementType_free(st);
+	nxpi_SpcSpOpusInfo_free(opus);
 	free(tmp);
 	free(idc);
 	return rc;
@@ -309,9 +309,9 @@ int nxp_sign_image(const uint8_t *data, size_t len, const nxp_image *img,
 	memcpy(buf, data, sp.content_len);
 	memcpy(buf + sp.content_len, sp.tail, sp.tail_len);
 	free(sp.tail);
-	nxp_put_le32(buf + img->checksum_offset, sp.checksum);
-	nxp_put_le32(buf + img->cert_dir_offset, sp.cert_dir[0]);
-	nxp_put_le32(buf + img->cert_dir_offset + 4, sp.cert_dir[1]);
+	nxpi_put_le32(buf + img->checksum_offset, sp.checksum);
+	nxpi_put_le32(buf + img->cert_dir_offset, sp.cert_dir[0]);
+	nxpi_put_le32(buf + img->cert_dir_offset + 4, sp.cert_dir[1]);
 	*out = buf;
 	*outlen = total;
 	return NXP_OK;
@@ -326,7 +326,7 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 {
 	memset(out, 0, sizeof(*out));
 	nxp_digest_alg alg = opts && opts->digest ? opts->digest : NXP_DIGEST_SHA256;
-	const EVP_MD *md = nxp_sign_md(alg);
+	const EVP_MD *md = nxpi_sign_md(alg);
 	if (!md)
 		return nxp_fail(err, NXP_E_USAGE, "unsupported digest algorithm %d", (int)alg);
 	if (!img->cert_dir_offset)
@@ -378,7 +378,7 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 	if (!ok) {
 		char r[128];
 		return nxp_fail(err, NXP_E_INTERNAL, "image digest failed: %s",
-		                nxp_ossl_reason("digest error", r, sizeof(r)));
+		                nxpi_ossl_reason("digest error", r, sizeof(r)));
 	}
 
 	uint8_t *p7 = NULL;
@@ -404,9 +404,9 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 	uint8_t *t = tail + lead;
 	memset(t, 0, tlen);
 	uint8_t *w = t + (ulen - clen);
-	nxp_put_le32(w, (uint32_t)entry);
-	nxp_put_le16(w + 4, NXP_WIN_CERT_REVISION);
-	nxp_put_le16(w + 6, NXP_WIN_CERT_TYPE_PKCS);
+	nxpi_put_le32(w, (uint32_t)entry);
+	nxpi_put_le16(w + 4, NXP_WIN_CERT_REVISION);
+	nxpi_put_le16(w + 6, NXP_WIN_CERT_TYPE_PKCS);
 	memcpy(w + NXP_WIN_CERT_HEADER, p7, p7len);
 	free(p7);
 	sum = nxpi_pe_sum16(tail, lead + tlen, sum);
@@ -414,8 +414,8 @@ int nxp_sign_image_parts(const uint8_t *data, size_t len, const nxp_image *img,
 	/* The fields: take the input's CheckSum and entry 4 bytes out of the
 	 * sum, put the new entry in (the new CheckSum counts as zero). */
 	uint8_t dir[8];
-	nxp_put_le32(dir, (uint32_t)ulen);
-	nxp_put_le32(dir + 4, (uint32_t)padded);
+	nxpi_put_le32(dir, (uint32_t)ulen);
+	nxpi_put_le32(dir + 4, (uint32_t)padded);
 	uint32_t s = nxpi_pe_sum_residue(sum);
 	for (uint64_t k = 0; k < 4; k++)
 		s = nxpi_pe_sum_swap_byte(s, cs + k, data[cs + k], 0);

@@ -251,7 +251,7 @@ static int load_pem_key(nxp_signer *s, const char *path, struct pass_cb_data *pd
 	secret_free(&k);
 	if (!s->key) {
 		char r[128];
-		nxp_ossl_reason("unreadable", r, sizeof(r));
+		nxpi_ossl_reason("unreadable", r, sizeof(r));
 		if (pd->asked && !pd->have)
 			return nxp_fail(err, NXP_E_KEY, "key %s is encrypted and no passphrase was "
 			                "given (--pass-env or --pass-file)", path);
@@ -296,7 +296,7 @@ static int load_pkcs12(nxp_signer *s, const char *path, struct pass_cb_data *pd,
 	PKCS12_free(p12);
 	if (!ok) {
 		char r[128];
-		nxp_ossl_reason("unreadable", r, sizeof(r));
+		nxpi_ossl_reason("unreadable", r, sizeof(r));
 		return nxp_fail(err, NXP_E_KEY, "cannot read PKCS#12 file %s (%s)", path, r);
 	}
 	for (int i = 0; ca && i < sk_X509_num(ca); i++) {
@@ -353,7 +353,7 @@ int nxp_signer_load(nxp_signer **out, const nxp_key_source *src, nxp_error *err)
 		              src->pkcs12_path ? src->pkcs12_path : src->cert_path);
 	}
 	if (!rc) {
-		nxp_name_oneline(X509_get_subject_name(s->leaf), s->subject, sizeof(s->subject));
+		nxpi_name_oneline(X509_get_subject_name(s->leaf), s->subject, sizeof(s->subject));
 		uint32_t xku = X509_get_extended_key_usage(s->leaf);
 		if (!(X509_get_extension_flags(s->leaf) & EXFLAG_XKUSAGE) || !(xku & XKU_CODE_SIGN))
 			rc = nxp_fail(err, NXP_E_KEY, "certificate %s lacks the codeSigning extended "

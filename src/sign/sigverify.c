@@ -102,7 +102,7 @@ static int attr_time(const ASN1_TYPE *t, int64_t *out)
 {
 	if (!t || (t->type != V_ASN1_UTCTIME && t->type != V_ASN1_GENERALIZEDTIME))
 		return 0;
-	return nxp_asn1_time_unix(t->value.utctime, out);
+	return nxpi_asn1_time_unix(t->value.utctime, out);
 }
 
 /* Timestamps and nested signatures in the unsigned attributes. */
@@ -122,7 +122,7 @@ static void read_unsigned_attrs(PKCS7_SIGNER_INFO *si, nxp_sig_result *r)
 			const unsigned char *p = v->value.sequence->data;
 			PKCS7 *tok = d2i_PKCS7(NULL, &p, v->value.sequence->length);
 			TS_TST_INFO *info = tok ? PKCS7_to_TS_TST_INFO(tok) : NULL;
-			if (info && nxp_asn1_time_unix(TS_TST_INFO_get_time(info), &r->timestamp_time))
+			if (info && nxpi_asn1_time_unix(TS_TST_INFO_get_time(info), &r->timestamp_time))
 				r->has_timestamp_time = 1;
 			TS_TST_INFO_free(info);
 			PKCS7_free(tok);
@@ -159,7 +159,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 {
 	char why[160];
 	PKCS7 *p7 = NULL;
-	nxp_SpcIndirectDataContent *idc = NULL;
+	nxpi_SpcIndirectDataContent *idc = NULL;
 	ASN1_OBJECT *spc = NULL, *peimg = NULL;
 	STACK_OF(X509) *signers = NULL;
 	BIO *in = NULL;
@@ -170,7 +170,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	p7 = d2i_PKCS7(NULL, &p, n);
 	if (!p7) {
 		set_status(r, NXP_SIGSTATUS_BAD_PKCS7, "entry is not a DER PKCS#7 structure (%s)",
-		           nxp_ossl_reason("malformed", why, sizeof(why)));
+		           nxpi_ossl_reason("malformed", why, sizeof(why)));
 		goto out;
 	}
 	if (!PKCS7_type_is_signed(p7) || !p7->d.sign) {
@@ -187,8 +187,8 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	signers = PKCS7_get0_signers(p7, NULL, 0);
 	X509 *leaf = signers && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : NULL;
 	if (leaf) {
-		nxp_name_oneline(X509_get_subject_name(leaf), r->subject, sizeof(r->subject));
-		nxp_name_oneline(X509_get_issuer_name(leaf), r->issuer, sizeof(r->issuer));
+		nxpi_name_oneline(X509_get_subject_name(leaf), r->subject, sizeof(r->subject));
+		nxpi_name_oneline(X509_get_issuer_name(leaf), r->issuer, sizeof(r->issuer));
 	}
 	ERR_clear_error();
 	int64_t st;
@@ -209,7 +209,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	}
 	ASN1_STRING *seq = c->d.other->value.sequence;
 	const unsigned char *q = seq->data;
-	idc = d2i_nxp_SpcIndirectDataContent(NULL, &q, seq->length);
+	idc = d2i_nxpi_SpcIndirectDataContent(NULL, &q, seq->length);
 	if (!idc || q != seq->data + seq->length) {
 		set_status(r, NXP_SIGSTATUS_BAD_CONTENT, "SpcIndirectDataContent is malformed");
 		goto out;
@@ -221,7 +221,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	}
 	const ASN1_OBJECT *aobj = NULL;
 	X509_ALGOR_get0(&aobj, NULL, NULL, idc->messageDigest->digestAlgorithm);
-	r->digest = nxp_sign_alg_of_nid(OBJ_obj2nid(aobj));
+	r->digest = nxpi_sign_alg_of_nid(OBJ_obj2nid(aobj));
 	if (r->digest == NXP_DIGEST_NONE) {
 		char oid[80];
 		OBJ_obj2txt(oid, sizeof(oid), aobj, 1);
@@ -232,7 +232,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	/* The image digest. */
 	if (!dc->have[r->digest]) {
 		nxp_error e;
-		if (nxp_digest_ranges(data, lay->content_len, lay->checksum_offset,
+		if (nxpi_digest_ranges(data, lay->content_len, lay->checksum_offset,
 		                      lay->cert_dir_offset, r->digest, dc->d[r->digest],
 		                      &dc->len[r->digest], &e)) {
 			set_status(r, NXP_SIGSTATUS_DIGEST_MISMATCH, "cannot compute the image digest: %s",
@@ -265,7 +265,7 @@ static void verify_entry(const uint8_t *data, const nxp_sign_layout *lay,
 	in = mem ? BIO_push(BIO_new(BIO_f_buffer()), mem) : NULL;
 	if (!in || PKCS7_verify(p7, NULL, trust->store, in, NULL, PKCS7_NOVERIFY) != 1) {
 		set_status(r, NXP_SIGSTATUS_BAD_SIGNATURE, "the PKCS#7 signature does not verify (%s)",
-		           nxp_ossl_reason("verification failed", why, sizeof(why)));
+		           nxpi_ossl_reason("verification failed", why, sizeof(why)));
 		goto out;
 	}
 	if (!leaf) {
@@ -300,7 +300,7 @@ out:
 	sk_X509_free(signers);
 	ASN1_OBJECT_free(spc);
 	ASN1_OBJECT_free(peimg);
-	nxp_SpcIndirectDataContent_free(idc);
+	nxpi_SpcIndirectDataContent_free(idc);
 	PKCS7_free(p7);
 }
 

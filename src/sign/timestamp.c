@@ -32,7 +32,7 @@ static int64_t now_ms(void)
 /* The URL as messages show it: any user:password@ replaced by "***@", so
  * credentials never reach a terminal or a log. Works on URLs that do not
  * parse, too. */
-void nxp_url_redact(const char *url, char *out, size_t outlen)
+void nxpi_url_redact(const char *url, char *out, size_t outlen)
 {
 	const char *auth = strstr(url, "://");
 	auth = auth ? auth + 3 : url;
@@ -154,7 +154,7 @@ static int http_post(const char *url, const uint8_t *body, size_t blen, int time
 {
 	char host[256], port[16], user[256], shown[300];
 	const char *path;
-	nxp_url_redact(url, shown, sizeof(shown));
+	nxpi_url_redact(url, shown, sizeof(shown));
 	if (!parse_url(url, user, sizeof(user), host, sizeof(host), port, sizeof(port), &path)) {
 		OPENSSL_cleanse(user, sizeof(user));
 		return nxp_fail(err, NXP_E_USAGE,
@@ -301,7 +301,7 @@ static int http_post(const char *url, const uint8_t *body, size_t blen, int time
 }
 
 /* long-function: request, response and token checks of RFC 3161 in order, with one cleanup path. */
-int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
+int nxpi_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url,
                       int timeout_ms, nxp_error *err)
 {
 	int rc = NXP_OK;
@@ -316,9 +316,9 @@ int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url
 	TS_RESP *resp = NULL;
 	BIGNUM *bn = NULL;
 	ASN1_OBJECT *oid = NULL;
-	const EVP_MD *md = nxp_sign_md(alg);
+	const EVP_MD *md = nxpi_sign_md(alg);
 	char shown[300];
-	nxp_url_redact(url, shown, sizeof(shown));
+	nxpi_url_redact(url, shown, sizeof(shown));
 	const ASN1_OCTET_STRING *sig = si->enc_digest;
 	if (!md || !sig || !EVP_Digest(sig->data, (size_t)sig->length, imprint, &ilen, md, NULL)) {
 		rc = nxp_fail(err, NXP_E_SIGN, "cannot hash the signature for timestamping");
@@ -335,7 +335,7 @@ int nxp_timestamp_add(PKCS7_SIGNER_INFO *si, nxp_digest_alg alg, const char *url
 	    !TS_REQ_set_version(req, 1) || !TS_REQ_set_msg_imprint(req, mi) ||
 	    !TS_REQ_set_nonce(req, nonce) || !TS_REQ_set_cert_req(req, 1)) {
 		rc = nxp_fail(err, NXP_E_SIGN, "cannot build the timestamp request: %s",
-		              nxp_ossl_reason("openssl error", r, sizeof(r)));
+		              nxpi_ossl_reason("openssl error", r, sizeof(r)));
 		goto out;
 	}
 	unsigned char *p = NULL;

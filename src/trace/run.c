@@ -37,10 +37,10 @@ static int pe_machine(const char *path)
 	close(fd);
 	if (n < 0x40 || h[0] != 'M' || h[1] != 'Z')
 		return -1;
-	uint32_t lfanew = nxp_le32(h + 0x3c);
+	uint32_t lfanew = nxpi_le32(h + 0x3c);
 	if (!NXP_FITS(lfanew, 6, (size_t)n) || memcmp(h + lfanew, "PE\0\0", 4))
 		return -1;
-	return nxp_le16(h + lfanew + 4);
+	return nxpi_le16(h + lfanew + 4);
 }
 
 static int is_file(const char *p)

@@ -17,7 +17,7 @@ static int bad_component(const char *c, size_t len)
 void (*nxpi_beneath_test_after_mkdir)(int dirfd, const char *name);
 #endif
 
-int nxp_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
+int nxpi_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
                             const char **leaf, nxp_error *err)
 {
 	if (rel[0] == '/') {

@@ -19,7 +19,7 @@
  * create is set. root_display names root in messages. Returns a descriptor
  * (O_CLOEXEC, the caller closes it) and sets *leaf to rel's last component,
  * or returns -1 with err set. */
-int nxp_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
+int nxpi_open_parent_beneath(int root, const char *root_display, const char *rel, int create,
                             const char **leaf, nxp_error *err);
 
 #ifdef NXP_TEST_HOOKS

@@ -45,7 +45,7 @@ static size_t kept(const unsigned char *s, size_t i, size_t n)
 	return utf8_len(s + i, n - i);
 }
 
-int nxp_escape_clean(const char *s, size_t n)
+int nxpi_escape_clean(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
@@ -57,7 +57,7 @@ int nxp_escape_clean(const char *s, size_t n)
 	return 1;
 }
 
-size_t nxp_escape(char *out, size_t cap, const char *s, size_t n)
+size_t nxpi_escape(char *out, size_t cap, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
@@ -90,30 +90,30 @@ size_t nxp_escape(char *out, size_t cap, const char *s, size_t n)
 #define SHOWN_SLOTS 8
 #define SHOWN_MAX (4 * 4096 + 1)
 
-const char *nxp_shown(const char *s)
+const char *nxpi_shown(const char *s)
 {
 	if (!s)
 		return "(null)";
 	size_t n = strlen(s);
-	if (nxp_escape_clean(s, n))
+	if (nxpi_escape_clean(s, n))
 		return s;
 	static _Thread_local char slots[SHOWN_SLOTS][SHOWN_MAX];
 	static _Thread_local unsigned next;
 	char *out = slots[next++ % SHOWN_SLOTS];
-	nxp_escape(out, SHOWN_MAX, s, n > 4096 ? 4096 : n);
+	nxpi_escape(out, SHOWN_MAX, s, n > 4096 ? 4096 : n);
 	return out;
 }
 
-json_t *nxp_json_name(const char *s)
+json_t *nxpi_json_name(const char *s)
 {
 	size_t n = strlen(s);
-	if (nxp_escape_clean(s, n))
+	if (nxpi_escape_clean(s, n))
 		return json_stringn(s, n);
-	size_t need = nxp_escape(NULL, 0, s, n);
+	size_t need = nxpi_escape(NULL, 0, s, n);
 	char *e = malloc(need + 1);
 	if (!e)
 		return NULL;
-	nxp_escape(e, need + 1, s, n);
+	nxpi_escape(e, need + 1, s, n);
 	json_t *j = json_stringn(e, need);
 	free(e);
 	return j;
@@ -127,7 +127,7 @@ static int hexval(char c)
 	                              : -1;
 }
 
-size_t nxp_unescape(char *out, size_t cap, const char *s)
+size_t nxpi_unescape(char *out, size_t cap, const char *s)
 {
 	size_t j = 0;
 	for (size_t i = 0; s[i];) {

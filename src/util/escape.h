@@ -9,7 +9,7 @@
  *
  * So a newline in a file name cannot start a line of a report, a terminal
  * never receives an escape sequence from a name, every JSON string is valid
- * UTF-8, and the encoding is lossless: nxp_unescape() (or replacing each
+ * UTF-8, and the encoding is lossless: nxpi_unescape() (or replacing each
  * \xNN by its byte) gives the original bytes back, since a literal
  * backslash is itself always written \x5c. Used by every text printer of
  * the CLI and the report module, by JSON path fields, and by the journal. */
@@ -23,23 +23,23 @@
 /* Escape s[0..n) into out (cap bytes, NUL-terminated when cap > 0, cut at
  * a whole escape). Returns the length the full escape needs (without the
  * NUL), as snprintf does. */
-size_t nxp_escape(char *out, size_t cap, const char *s, size_t n);
+size_t nxpi_escape(char *out, size_t cap, const char *s, size_t n);
 
 /* 1 when s needs no escaping (the common case: then shown as is). */
-int nxp_escape_clean(const char *s, size_t n);
+int nxpi_escape_clean(const char *s, size_t n);
 
 /* s as text printers show it: s itself when clean, else its escape in one
- * of 8 per-thread buffers used in turn (so up to 8 nxp_shown() results can
+ * of 8 per-thread buffers used in turn (so up to 8 nxpi_shown() results can
  * be live in one printf). A name longer than 4096 bytes is cut. */
-const char *nxp_shown(const char *s);
+const char *nxpi_shown(const char *s);
 
 /* A JSON string of the escape of s (NULL only when out of memory). */
-json_t *nxp_json_name(const char *s);
+json_t *nxpi_json_name(const char *s);
 
-/* Undo nxp_escape() into out (cap bytes, NUL-terminated): each \xNN becomes
+/* Undo nxpi_escape() into out (cap bytes, NUL-terminated): each \xNN becomes
  * its byte, everything else is copied. Returns the decoded length, or
  * (size_t)-1 when it does not fit or a \x is not followed by two hex
  * digits. */
-size_t nxp_unescape(char *out, size_t cap, const char *s);
+size_t nxpi_unescape(char *out, size_t cap, const char *s);
 
 #endif

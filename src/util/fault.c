@@ -105,7 +105,7 @@ static void track(int fd, int append, off_t off, size_t len)
 	pend[npend++] = p;
 }
 
-ssize_t nxp_io_write(int fd, const void *buf, size_t len)
+ssize_t nxpi_io_write(int fd, const void *buf, size_t len)
 {
 	pthread_mutex_lock(&mu);
 	ssize_t r = -1;
@@ -117,7 +117,7 @@ ssize_t nxp_io_write(int fd, const void *buf, size_t len)
 	return r;
 }
 
-ssize_t nxp_io_pwrite(int fd, const void *buf, size_t len, off_t off)
+ssize_t nxpi_io_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	pthread_mutex_lock(&mu);
 	ssize_t r = -1;
@@ -129,7 +129,7 @@ ssize_t nxp_io_pwrite(int fd, const void *buf, size_t len, off_t off)
 	return r;
 }
 
-int nxp_io_fsync(int fd)
+int nxpi_io_fsync(int fd)
 {
 	pthread_mutex_lock(&mu);
 	int r = -1;
@@ -142,7 +142,7 @@ int nxp_io_fsync(int fd)
 	return r;
 }
 
-void nxp_io_forget(int fd)
+void nxpi_io_forget(int fd)
 {
 	pthread_mutex_lock(&mu);
 	forget_locked(fd);

@@ -22,26 +22,26 @@
 #include <unistd.h>
 
 #ifdef NXP_TEST_HOOKS
-ssize_t nxp_io_write(int fd, const void *buf, size_t len);
-ssize_t nxp_io_pwrite(int fd, const void *buf, size_t len, off_t off);
-int nxp_io_fsync(int fd);
+ssize_t nxpi_io_write(int fd, const void *buf, size_t len);
+ssize_t nxpi_io_pwrite(int fd, const void *buf, size_t len, off_t off);
+int nxpi_io_fsync(int fd);
 /* The descriptor is being closed: forget what the injector tracks for it. */
-void nxp_io_forget(int fd);
+void nxpi_io_forget(int fd);
 #define NXP_HAVE_FAULT_INJECTION 1
 #else
-static inline ssize_t nxp_io_write(int fd, const void *buf, size_t len)
+static inline ssize_t nxpi_io_write(int fd, const void *buf, size_t len)
 {
 	return write(fd, buf, len);
 }
-static inline ssize_t nxp_io_pwrite(int fd, const void *buf, size_t len, off_t off)
+static inline ssize_t nxpi_io_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	return pwrite(fd, buf, len, off);
 }
-static inline int nxp_io_fsync(int fd)
+static inline int nxpi_io_fsync(int fd)
 {
 	return fsync(fd);
 }
-static inline void nxp_io_forget(int fd)
+static inline void nxpi_io_forget(int fd)
 {
 	(void)fd;
 }

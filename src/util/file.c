@@ -171,14 +171,14 @@ int nxp_file_load_flags(nxp_file *f, const char *path, unsigned flags, nxp_error
 	madvise(p, f->len, MADV_SEQUENTIAL);
 	f->data = p;
 	f->mapped = 1;
-	f->guard = nxp_guard_add(p, f->len);
+	f->guard = nxpi_guard_add(p, f->len);
 	return NXP_OK;
 }
 
 void nxp_file_unload(nxp_file *f)
 {
 	if (f->mapped) {
-		nxp_guard_remove(f->guard);
+		nxpi_guard_remove(f->guard);
 		munmap((void *)f->data, f->len);
 	}
 	if (f->fd >= 0)
@@ -190,7 +190,7 @@ void nxp_file_unload(nxp_file *f)
 
 int nxpi_file_intact(const nxp_file *f)
 {
-	if (nxp_guard_faulted(f->guard))
+	if (nxpi_guard_faulted(f->guard))
 		return 0;
 	struct stat st;
 	if (f->fd >= 0 && (fstat(f->fd, &st) != 0 || (size_t)st.st_size != f->len ||
@@ -199,7 +199,7 @@ int nxpi_file_intact(const nxp_file *f)
 	return 1;
 }
 
-static uint64_t fnv1a(const char *s)
+uint64_t nxpi_fnv1a(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (; *s; s++) {
@@ -216,7 +216,7 @@ void nxpi_tmpfile_prefix(const char *base, char *out, size_t outlen)
 	if (strlen(base) + TMP_LONG_FORM <= NAME_MAX)
 		snprintf(out, outlen, ".%s.nxpatch-", base);
 	else
-		snprintf(out, outlen, ".nxpatch-%016llx-", (unsigned long long)fnv1a(base));
+		snprintf(out, outlen, ".nxpatch-%016llx-", (unsigned long long)nxpi_fnv1a(base));
 }
 
 int nxpi_tmpfile_is_name(const char *name)
@@ -234,7 +234,7 @@ int nxpi_tmpfile_is_name(const char *name)
 	return 1;
 }
 
-int nxpi_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error *err)
+int nxpi_tmpfile_open(nxpi_tmpfile *t, const char *target, mode_t mode, nxp_error *err)
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
@@ -258,7 +258,7 @@ int nxpi_tmpfile_open(nxp_tmpfile *t, const char *target, mode_t mode, nxp_error
 
 /* mkostemp() in a directory descriptor: ".<name>.nxpatch-XXXXXX", or the
  * short form for long names (nxpi_tmpfile_prefix). */
-static int create_tmp_at(nxp_tmpfile *t, const char *name)
+static int create_tmp_at(nxpi_tmpfile *t, const char *name)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	struct timespec ts;
@@ -290,7 +290,7 @@ static int create_tmp_at(nxp_tmpfile *t, const char *name)
 	return -1;
 }
 
-int nxpi_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, const char *name,
+int nxpi_tmpfile_open_at(nxpi_tmpfile *t, int dirfd, const char *dir_display, const char *name,
                         mode_t mode, nxp_error *err)
 {
 	memset(t, 0, sizeof(*t));
@@ -328,7 +328,7 @@ int nxpi_tmpfile_open_at(nxp_tmpfile *t, int dirfd, const char *dir_display, con
 
 /* Account for n appended bytes; start writeback once a chunk is complete.
  * Advisory: a failure here shows up in nxpi_tmpfile_sync's fsync. */
-static void appended(nxp_tmpfile *t, uint64_t n)
+static void appended(nxpi_tmpfile *t, uint64_t n)
 {
 	t->written += n;
 	if (t->written - t->flushing >= NXP_WRITEBACK_CHUNK) {
@@ -345,7 +345,7 @@ static size_t step(uint64_t len)
 	return len > NXP_WRITEBACK_CHUNK ? (size_t)NXP_WRITEBACK_CHUNK : (size_t)len;
 }
 
-int nxpi_tmpfile_write(nxp_tmpfile *t, const void *buf, size_t len, nxp_error *err)
+int nxpi_tmpfile_write(nxpi_tmpfile *t, const void *buf, size_t len, nxp_error *err)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -380,7 +380,7 @@ int nxpi_file_reopen(const nxp_file *f, const char *path)
 	return fd;
 }
 
-int nxpi_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
+int nxpi_tmpfile_copy(nxpi_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t off,
                      uint64_t len, nxp_error *err)
 {
 	while (len && *src_fd >= 0) {
@@ -400,7 +400,7 @@ int nxpi_tmpfile_copy(nxp_tmpfile *t, int *src_fd, const uint8_t *src, uint64_t 
 	return len ? nxpi_tmpfile_write(t, src + off, (size_t)len, err) : NXP_OK;
 }
 
-int nxpi_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t len,
+int nxpi_tmpfile_pwrite(nxpi_tmpfile *t, uint64_t off, const void *buf, size_t len,
                        nxp_error *err)
 {
 	const uint8_t *p = buf;
@@ -423,7 +423,7 @@ int nxpi_tmpfile_pwrite(nxp_tmpfile *t, uint64_t off, const void *buf, size_t le
 
 static void *copy_job_run(void *arg)
 {
-	nxp_copy_job *j = arg;
+	nxpi_copy_job *j = arg;
 	j->rc = nxpi_tmpfile_copy(j->t, &j->src_fd, j->src, j->off, j->len, &j->err);
 	if (j->src_fd >= 0)
 		close(j->src_fd);
@@ -431,7 +431,7 @@ static void *copy_job_run(void *arg)
 	return NULL;
 }
 
-void nxpi_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const uint8_t *src,
+void nxpi_tmpfile_copy_start(nxpi_copy_job *j, nxpi_tmpfile *t, int src_fd, const uint8_t *src,
                             uint64_t off, uint64_t len)
 {
 	memset(j, 0, sizeof(*j));
@@ -446,7 +446,7 @@ void nxpi_tmpfile_copy_start(nxp_copy_job *j, nxp_tmpfile *t, int src_fd, const 
 		copy_job_run(j);
 }
 
-int nxpi_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err)
+int nxpi_tmpfile_copy_join(nxpi_copy_job *j, nxp_error *err)
 {
 	if (j->threaded) {
 		pthread_join(j->thread, NULL);
@@ -457,14 +457,14 @@ int nxpi_tmpfile_copy_join(nxp_copy_job *j, nxp_error *err)
 	return j->rc;
 }
 
-int nxpi_tmpfile_sync(nxp_tmpfile *t, nxp_error *err)
+int nxpi_tmpfile_sync(nxpi_tmpfile *t, nxp_error *err)
 {
 	if (fsync(t->fd) != 0)
 		return nxp_fail(err, NXP_E_IO, "cannot sync %s: %s", t->path, strerror(errno));
 	return NXP_OK;
 }
 
-int nxpi_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
+int nxpi_tmpfile_commit(nxpi_tmpfile *t, nxp_error *err)
 {
 	if (t->fd < 0)
 		return nxp_fail(err, NXP_E_INTERNAL, "no temporary file to rename");
@@ -481,7 +481,7 @@ int nxpi_tmpfile_commit(nxp_tmpfile *t, nxp_error *err)
 	return NXP_OK;
 }
 
-void nxpi_tmpfile_discard(nxp_tmpfile *t)
+void nxpi_tmpfile_discard(nxpi_tmpfile *t)
 {
 	/* The directory descriptor is open exactly while fd is. */
 	if (t->fd >= 0) {

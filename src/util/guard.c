@@ -56,7 +56,7 @@ static void install(void)
 	sigaction(SIGBUS, &sa, &previous);
 }
 
-int nxp_guard_add(const void *p, size_t len)
+int nxpi_guard_add(const void *p, size_t len)
 {
 	if (!p || !len)
 		return -1;
@@ -75,7 +75,7 @@ int nxp_guard_add(const void *p, size_t len)
 	return -1;
 }
 
-void nxp_guard_remove(int i)
+void nxpi_guard_remove(int i)
 {
 	if (i >= 0 && i < NSLOTS) {
 		__atomic_store_n(&slots[i].start, 0, __ATOMIC_RELEASE);
@@ -83,7 +83,7 @@ void nxp_guard_remove(int i)
 	}
 }
 
-int nxp_guard_faulted(int i)
+int nxpi_guard_faulted(int i)
 {
 	return i >= 0 && i < NSLOTS && slots[i].faulted;
 }

@@ -15,10 +15,10 @@
 
 /* Register [p, p+len); returns a slot (>= 0), or -1 when every slot is in
  * use (the mapping is then read unguarded). */
-int nxp_guard_add(const void *p, size_t len);
+int nxpi_guard_add(const void *p, size_t len);
 /* Forget a slot (before munmap). -1 is ignored. */
-void nxp_guard_remove(int slot);
+void nxpi_guard_remove(int slot);
 /* 1 when a read of the slot's mapping faulted since it was added. */
-int nxp_guard_faulted(int slot);
+int nxpi_guard_faulted(int slot);
 
 #endif

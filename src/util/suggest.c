@@ -8,7 +8,7 @@
 
 #include "util/suggest.h"
 
-size_t nxp_edit_distance(const char *a, const char *b)
+size_t nxpi_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	if (la > 64 || lb > 64)
@@ -34,11 +34,11 @@ size_t nxp_edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-const char *nxp_closest(const char *got, const char *const *names, size_t n)
+const char *nxpi_closest(const char *got, const char *const *names, size_t n)
 {
 	size_t best = 1000, besti = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t d = nxp_edit_distance(got, names[i]);
+		size_t d = nxpi_edit_distance(got, names[i]);
 		if (d < best) {
 			best = d;
 			besti = i;
@@ -50,10 +50,10 @@ const char *nxp_closest(const char *got, const char *const *names, size_t n)
 	return NULL;
 }
 
-void nxp_suggest_hint(char *out, size_t size, const char *got, const char *const *names,
+void nxpi_suggest_hint(char *out, size_t size, const char *got, const char *const *names,
                       size_t n)
 {
-	const char *close = nxp_closest(got, names, n);
+	const char *close = nxpi_closest(got, names, n);
 	/* an abbreviation of exactly one name ("exec" for "execute") */
 	size_t gl = strlen(got), prefixed = 0;
 	for (size_t i = 0; !close && gl >= 2 && i < n; i++)
@@ -70,12 +70,12 @@ void nxp_suggest_hint(char *out, size_t size, const char *got, const char *const
 		w += (size_t)snprintf(out + w, size - w, "%s%s", i ? ", " : "", names[i]);
 }
 
-void nxp_suggest_flag_hint(char *out, size_t size, const char *got,
+void nxpi_suggest_flag_hint(char *out, size_t size, const char *got,
                            const struct nxp_flag_name *table)
 {
 	const char *names[64];
 	size_t n = 0;
 	for (; table->name && n < 64; table++)
 		names[n++] = table->name;
-	nxp_suggest_hint(out, size, got, names, n);
+	nxpi_suggest_hint(out, size, got, names, n);
 }

@@ -7,17 +7,17 @@
 #include <stddef.h>
 
 /* Levenshtein distance, ignoring case; 1000 for strings over 64 bytes. */
-size_t nxp_edit_distance(const char *a, const char *b);
+size_t nxpi_edit_distance(const char *a, const char *b);
 /* The name closest to got when it is close enough to be a typo (distance at
  * most 1 for names of up to 3 characters, else 2, and less than the name's
  * length), else NULL. */
-const char *nxp_closest(const char *got, const char *const *names, size_t n);
+const char *nxpi_closest(const char *got, const char *const *names, size_t n);
 /* " (did you mean 'x'?)" for a close name, else ", expected one of: a, b". */
-void nxp_suggest_hint(char *out, size_t size, const char *got, const char *const *names,
+void nxpi_suggest_hint(char *out, size_t size, const char *got, const char *const *names,
                       size_t n);
 /* The same over the names of a flag table (nxpatch/pe.h), at most 64. */
 struct nxp_flag_name;
-void nxp_suggest_flag_hint(char *out, size_t size, const char *got,
+void nxpi_suggest_flag_hint(char *out, size_t size, const char *got,
                            const struct nxp_flag_name *table);
 
 #endif

@@ -47,7 +47,7 @@ static uint8_t *added_bytes(const nxp_plan *plan, size_t *n)
 	return buf;
 }
 
-static int write_added(nxp_tmpfile *t, const nxp_plan *plan, nxp_error *err)
+static int write_added(nxpi_tmpfile *t, const nxp_plan *plan, nxp_error *err)
 {
 	size_t n;
 	uint8_t *buf = added_bytes(plan, &n);
@@ -62,7 +62,7 @@ static int write_added(nxp_tmpfile *t, const nxp_plan *plan, nxp_error *err)
  * appended section, if any. The input's
  * bytes go through copy_file_range() where it works (nxpi_tmpfile_copy), so
  * they are copied in the kernel and never faulted into this process. */
-static int write_patched(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+static int write_patched(nxpi_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                          nxp_error *err)
 {
 	uint64_t pos = 0;
@@ -126,7 +126,7 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan, size_t *
 /* Edits, then a new signature: sign the patched copy; the signer hands back
  * the new CheckSum, directory entry and table, so no second image-sized
  * buffer. */
-static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+static int write_edited_signed(nxpi_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                                const nxp_apply_options *opt, nxp_error *err)
 {
 	size_t len;
@@ -148,9 +148,9 @@ static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_pl
 		rc = nxp_sign_image_parts(buf, len, img ? img : &in->img, opt->signer,
 		                          opt->sign_opts, &sp, err);
 	if (!rc) {
-		nxp_put_le32(buf + in->img.checksum_offset, sp.checksum);
-		nxp_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
-		nxp_put_le32(buf + in->img.cert_dir_offset + 4, sp.cert_dir[1]);
+		nxpi_put_le32(buf + in->img.checksum_offset, sp.checksum);
+		nxpi_put_le32(buf + in->img.cert_dir_offset, sp.cert_dir[0]);
+		nxpi_put_le32(buf + in->img.cert_dir_offset + 4, sp.cert_dir[1]);
 		rc = nxpi_tmpfile_write(t, buf, sp.content_len, err);
 	}
 	if (!rc)
@@ -165,14 +165,14 @@ static int write_edited_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_pl
  * bytes to t (in the kernel where it can, with the disk writing behind it)
  * while this one hashes them; then the two changed header fields are
  * patched in and the tail appended. */
-static int write_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_apply_options *opt,
+static int write_signed(nxpi_tmpfile *t, const nxp_input *in, const nxp_apply_options *opt,
                         nxp_error *err)
 {
 	nxp_sign_layout lay;
 	int rc = nxp_sign_layout_of(in->file.data, in->file.len, &in->img, &lay, err);
 	if (rc)
 		return rc;
-	nxp_copy_job job;
+	nxpi_copy_job job;
 	nxp_signed_parts sp = {0};
 	nxpi_tmpfile_copy_start(&job, t, nxpi_file_reopen(&in->file, in->path), in->file.data, 0,
 	                       lay.content_len);
@@ -185,9 +185,9 @@ static int write_signed(nxp_tmpfile *t, const nxp_input *in, const nxp_apply_opt
 		rc = copy_rc;
 	}
 	uint8_t sum[4], dir[8];
-	nxp_put_le32(sum, sp.checksum);
-	nxp_put_le32(dir, sp.cert_dir[0]);
-	nxp_put_le32(dir + 4, sp.cert_dir[1]);
+	nxpi_put_le32(sum, sp.checksum);
+	nxpi_put_le32(dir, sp.cert_dir[0]);
+	nxpi_put_le32(dir + 4, sp.cert_dir[1]);
 	if (!rc && sp.content_len != lay.content_len)
 		rc = nxp_fail(err, NXP_E_INTERNAL, "signed %zu bytes, copied %zu", sp.content_len,
 		              lay.content_len);
@@ -234,7 +234,7 @@ static int lief_finish(lief_check *lc, const nxp_image *img)
 /* Map the synced temporary file and verify it against the plan (and take
  * its SHA-256 from the same pass when want_sha), then take LIEF's verdict;
  * the LIEF request is collected on every path. */
-static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+static int verify_tmpfile(const nxpi_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
                           const nxp_apply_options *opt, lief_check *lc, int want_sha,
                           nxp_apply_result *res, nxp_error *err)
 {
@@ -253,7 +253,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 			rc = nxp_fail(err, NXP_E_IO, "cannot map the written output: %s",
 			              len ? strerror(errno) : "empty file");
 		else
-			slot = nxp_guard_add(map, len);
+			slot = nxpi_guard_add(map, len);
 	}
 	if (!rc && !(img = malloc(sizeof(*img))))
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
@@ -261,7 +261,7 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 		rc = nxpi_check_output_mapped(in, plan, map, len, img, want_sha ? sha : NULL, err);
 	if (!rc && plan->signature == NXP_SIGACT_RESIGN)
 		rc = nxp_sig_verify_own(map, len, img, opt->signer, err);
-	if (nxp_guard_faulted(slot))
+	if (nxpi_guard_faulted(slot))
 		rc = nxp_fail(err, NXP_E_CHANGED, "the temporary file %s was cut short by someone "
 		                                  "else while it was verified", t->path);
 	int lief_rc = lief_finish(lc, rc ? NULL : img);
@@ -271,10 +271,10 @@ static int verify_tmpfile(const nxp_tmpfile *t, const nxp_input *in, const nxp_p
 		res->out_len = len;
 		res->checksum = img->checksum;
 		if (want_sha)
-			nxp_write_hex(sha, 32, res->sha256);
+			nxpi_write_hex(sha, 32, res->sha256);
 	}
 	free(img);
-	nxp_guard_remove(slot);
+	nxpi_guard_remove(slot);
 	if (map != MAP_FAILED)
 		munmap(map, len);
 	return rc;
@@ -305,7 +305,7 @@ static int choose_backup(const char *path, const char *suffix, char *out, size_t
 
 /* The temporary file for out_path in the directory dirfd, which stands for
  * out_path's directory. */
-static int tmpfile_open_in(nxp_tmpfile *t, int dirfd, const char *out_path, mode_t mode,
+static int tmpfile_open_in(nxpi_tmpfile *t, int dirfd, const char *out_path, mode_t mode,
                            nxp_error *err)
 {
 	char dir[4096], base[4096];
@@ -358,7 +358,7 @@ static int planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65
 	free(add);
 	EVP_MD_CTX_free(md);
 	if (ok)
-		nxp_write_hex(d, 32, hex);
+		nxpi_write_hex(d, 32, hex);
 	return ok ? 0 : -1;
 }
 
@@ -366,7 +366,7 @@ static int journal_started(const nxp_input *in, const nxp_plan *plan,
                            const nxp_apply_options *opt, const char *before, const char *after,
                            const char *backup, nxp_error *err)
 {
-	json_t *rec = nxp_journal_replace_rec("started", in->path, before, after,
+	json_t *rec = nxpi_journal_replace_rec("started", in->path, before, after,
 	                                      backup[0] ? backup : NULL, plan->matched,
 	                                      plan->nmatched);
 	int rc = nxp_journal_append(opt->journal, rec, err);
@@ -412,7 +412,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		if (!in_place)
 			return nxp_fail(err, NXP_E_USAGE, "--in-place=bytes writes into the input "
 			                                  "itself; %s is another file", out);
-		return nxp_write_bytes(in, plan, opt, res, err);
+		return nxpi_write_bytes(in, plan, opt, res, err);
 	}
 	if (plan->signature == NXP_SIGACT_RESIGN && !opt->signer)
 		return nxp_fail(err, NXP_E_KEY,
@@ -436,7 +436,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		                          planned[0] ? planned : NULL, backup, err)))
 			return rc;
 	}
-	nxp_tmpfile t;
+	nxpi_tmpfile t;
 	if ((rc = opt->out_at ? tmpfile_open_in(&t, opt->out_dirfd, out, 0600, err)
 	                      : nxpi_tmpfile_open(&t, out, 0600, err)))
 		return rc;
@@ -457,7 +457,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		}
 	}
 #endif
-	if ((rc = nxp_write_meta(t.fd, &in->file, in_place, opt->allow_metadata_loss, res, err)))
+	if ((rc = nxpi_write_meta(t.fd, &in->file, in_place, opt->allow_metadata_loss, res, err)))
 		goto out;
 	lief_check lc;
 	lief_start(&lc, opt, t.path);
@@ -483,7 +483,7 @@ static int write_image(const nxp_input *in, const nxp_plan *plan, const char *ou
 		goto out;
 	}
 	if (in_place && in->file.nlink > 1)
-		nxp_write_warn(res, "%s has %lu hard links: only this name gets the new content, the "
+		nxpi_write_warn(res, "%s has %lu hard links: only this name gets the new content, the "
 		                    "other names keep the old one", in->path,
 		               (unsigned long)in->file.nlink);
 	if (opt->journal && !planned[0]) {
@@ -527,7 +527,7 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 		opt = &defaults;
 	memset(res, 0, sizeof(*res));
 	if (opt->journal && !opt->in_place_bytes &&
-	    nxp_write_sha256_hex(in->file.data, in->file.len, res->sha256_before))
+	    nxpi_write_sha256_hex(in->file.data, in->file.len, res->sha256_before))
 		return nxp_fail(err, NXP_E_INTERNAL, "sha-256 of the input failed");
 	int rc = NXP_OK;
 	const char *status = "written";
@@ -553,8 +553,8 @@ int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
 		return rc;
 	const char *before = res->sha256_before;
 	json_t *rec = opt->in_place_bytes
-	                      ? nxp_journal_patch_mark(NULL, status, in->path)
-	                      : nxp_journal_replace_rec(status, in->path, before,
+	                      ? nxpi_journal_patch_mark(NULL, status, in->path)
+	                      : nxpi_journal_replace_rec(status, in->path, before,
 	                                                res->written ? res->sha256 : before,
 	                                                res->backup[0] ? res->backup : NULL,
 	                                                plan->matched, plan->nmatched);

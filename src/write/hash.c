@@ -11,7 +11,7 @@
 #include "write/internal.h"
 #include "util/file.h"
 
-void nxp_write_hex(const uint8_t *b, size_t n, char *out)
+void nxpi_write_hex(const uint8_t *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
@@ -21,22 +21,22 @@ void nxp_write_hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-int nxp_write_sha256_hex(const uint8_t *buf, size_t len, char hex[65])
+int nxpi_write_sha256_hex(const uint8_t *buf, size_t len, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return -1;
-	nxp_write_hex(md, 32, hex);
+	nxpi_write_hex(md, 32, hex);
 	return 0;
 }
 
-int nxp_write_sha256_file(const char *path, char hex[65], nxp_file *keep, nxp_error *err)
+int nxpi_write_sha256_file(const char *path, char hex[65], nxp_file *keep, nxp_error *err)
 {
 	nxp_file f;
 	if (nxp_file_load(&f, path, err))
 		return -1;
-	int rc = nxp_write_sha256_hex(f.data, f.len, hex);
+	int rc = nxpi_write_sha256_hex(f.data, f.len, hex);
 	if (!rc && !nxpi_file_intact(&f)) {
 		nxp_fail(err, NXP_E_CHANGED, "file changed while it was read");
 		rc = -1;
@@ -51,7 +51,7 @@ int nxp_write_sha256_file(const char *path, char hex[65], nxp_file *keep, nxp_er
 	return rc;
 }
 
-void nxp_write_sync_dir(const char *path)
+void nxpi_write_sync_dir(const char *path)
 {
 	char d[PATH_MAX];
 	snprintf(d, sizeof(d), "%s", path);

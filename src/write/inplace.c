@@ -41,7 +41,7 @@ static void new_id(char id[33])
 		memcpy(b, &t, 8);
 		memcpy(b + 8, &t, 8);
 	}
-	nxp_write_hex(b, sizeof(b), id);
+	nxpi_write_hex(b, sizeof(b), id);
 }
 
 /* The LIEF cross-check of the view: LIEF reads a file, so the view goes to
@@ -71,7 +71,7 @@ static int verify_view(const nxp_input *in, const nxp_plan *plan, const nxp_appl
 	uint8_t *view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, in->file.fd, 0);
 	if (view == MAP_FAILED)
 		return nxp_fail(err, NXP_E_IO, "cannot map the image: %s", strerror(errno));
-	int slot = nxp_guard_add(view, len), mfd = -1, lief = 0, rc = NXP_OK;
+	int slot = nxpi_guard_add(view, len), mfd = -1, lief = 0, rc = NXP_OK;
 	for (size_t i = 0; i < plan->nchanges; i++)
 		for (uint32_t k = 0; k < plan->changes[i].size; k++)
 			view[plan->changes[i].offset + k] = (uint8_t)(plan->changes[i].new_value >> (8 * k));
@@ -93,12 +93,12 @@ static int verify_view(const nxp_input *in, const nxp_plan *plan, const nxp_appl
 			rc = lrc;
 		}
 	}
-	if (nxp_guard_faulted(slot))
+	if (nxpi_guard_faulted(slot))
 		rc = nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
 	if (mfd >= 0)
 		close(mfd);
 	free(img);
-	nxp_guard_remove(slot);
+	nxpi_guard_remove(slot);
 	munmap(view, len);
 	if (rc == NXP_E_LIEF || rc == NXP_E_CROSS_CHECK)
 		nxp_error_prefix(err, "verification failed, nothing written (--no-cross-check skips "
@@ -126,13 +126,13 @@ static int open_for_writing(const nxp_input *in, int *out, nxp_error *err)
 }
 
 /* Write one side (old or new) of every edit; 0 or -1 with errno. */
-static int put_edits(int fd, const nxp_patch_edit *e, size_t n, int new_side)
+static int put_edits(int fd, const nxpi_patch_edit *e, size_t n, int new_side)
 {
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *b = new_side ? e[i].new_ : e[i].old;
 		ssize_t w;
 		do
-			w = nxp_io_pwrite(fd, b, e[i].len, (off_t)e[i].off);
+			w = nxpi_io_pwrite(fd, b, e[i].len, (off_t)e[i].off);
 		while (w < 0 && errno == EINTR);
 		if (w != (ssize_t)e[i].len) {
 			if (w >= 0)
@@ -144,7 +144,7 @@ static int put_edits(int fd, const nxp_patch_edit *e, size_t n, int new_side)
 }
 
 /* 1 when the file (fd) holds the given side of every edit. */
-static int holds(int fd, const nxp_patch_edit *e, size_t n, int new_side)
+static int holds(int fd, const nxpi_patch_edit *e, size_t n, int new_side)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t b[NXP_PATCH_MAX_EDIT];
@@ -164,7 +164,7 @@ static int append(nxp_journal *j, json_t *rec, nxp_error *err)
 }
 
 /* The plan's changes as edits: old bytes from the input, new from the plan. */
-static int plan_edits(const nxp_input *in, const nxp_plan *plan, nxp_patch_edit *e, size_t *n,
+static int plan_edits(const nxp_input *in, const nxp_plan *plan, nxpi_patch_edit *e, size_t *n,
                       nxp_error *err)
 {
 	if (plan->nchanges > NXP_PATCH_MAX_EDITS)
@@ -174,7 +174,7 @@ static int plan_edits(const nxp_input *in, const nxp_plan *plan, nxp_patch_edit 
 		if (c->size > NXP_PATCH_MAX_EDIT || !NXP_FITS(c->offset, c->size, in->file.len))
 			return nxp_fail(err, NXP_E_INTERNAL, "planned field at 0x%x cannot be patched",
 			                c->offset);
-		e[i] = (nxp_patch_edit){.off = c->offset, .len = c->size};
+		e[i] = (nxpi_patch_edit){.off = c->offset, .len = c->size};
 		memcpy(e[i].old, in->file.data + c->offset, c->size);
 		for (uint32_t k = 0; k < c->size; k++)
 			e[i].new_[k] = (uint8_t)(c->new_value >> (8 * k));
@@ -208,12 +208,12 @@ static int refused(const nxp_input *in, const nxp_plan *plan, const nxp_apply_op
 	return NXP_OK;
 }
 
-int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
+int nxpi_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
                     nxp_apply_result *res, nxp_error *err)
 {
 	if (refused(in, plan, opt, err))
 		return err->code;
-	nxp_patch_edit e[NXP_PATCH_MAX_EDITS];
+	nxpi_patch_edit e[NXP_PATCH_MAX_EDITS];
 	size_t n = 0;
 	int rc = plan_edits(in, plan, e, &n, err);
 	if (rc || (rc = verify_view(in, plan, opt, err)))
@@ -236,7 +236,7 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 	char id[33];
 	new_id(id);
 	if ((rc = append(opt->journal,
-	                 nxp_journal_patch_rec(id, in->path, &in->file, e, n, plan->matched,
+	                 nxpi_journal_patch_rec(id, in->path, &in->file, e, n, plan->matched,
 	                                       plan->nmatched),
 	                 err))) {
 		close(fd);
@@ -245,7 +245,7 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 	const char *step = "write";
 	if (put_edits(fd, e, n, 1) == 0) {
 		step = "sync";
-		if (nxp_io_fsync(fd) == 0) {
+		if (nxpi_io_fsync(fd) == 0) {
 			step = "read back";
 			if (holds(fd, e, n, 1))
 				step = NULL;
@@ -255,12 +255,12 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 		/* Put the original back now; if that fails too, the open undo
 		 * record lets revert (or the next run) do it. */
 		int e0 = errno;
-		int back = put_edits(fd, e, n, 0) == 0 && nxp_io_fsync(fd) == 0 && holds(fd, e, n, 0);
-		nxp_io_forget(fd);
+		int back = put_edits(fd, e, n, 0) == 0 && nxpi_io_fsync(fd) == 0 && holds(fd, e, n, 0);
+		nxpi_io_forget(fd);
 		close(fd);
 		nxp_error jerr = {0};
 		if (back)
-			back = append(opt->journal, nxp_journal_patch_mark(id, "reverted", in->path),
+			back = append(opt->journal, nxpi_journal_patch_mark(id, "reverted", in->path),
 			              &jerr) == NXP_OK;
 		return nxp_fail(err, NXP_E_IO,
 		                "cannot %s the patched bytes: %s; %s", step,
@@ -269,12 +269,12 @@ int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_o
 		                     : "the journal's undo record restores the original (nxpatch "
 		                       "revert)");
 	}
-	nxp_io_forget(fd);
+	nxpi_io_forget(fd);
 	close(fd); /* the bytes were fsynced and read back: a close error changes nothing */
 	res->written = 1;
 	res->out_len = in->file.len;
 	res->checksum = plan->checksum_new;
-	if ((rc = append(opt->journal, nxp_journal_patch_mark(id, "written", in->path), err))) {
+	if ((rc = append(opt->journal, nxpi_journal_patch_mark(id, "written", in->path), err))) {
 		nxp_error_prefix(err, "written, but its completion mark is missing from the journal "
 		                      "(revert or the next run restores the original)");
 		return rc;

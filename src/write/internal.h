@@ -11,7 +11,7 @@
 #include "nxpatch/write.h"
 
 /* Add a warning to res (dropped when full). */
-void nxp_write_warn(nxp_apply_result *res, const char *fmt, ...)
+void nxpi_write_warn(nxp_apply_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Owner, group, mode and extended attributes of the temporary file dst_fd:
@@ -19,22 +19,22 @@ void nxp_write_warn(nxp_apply_result *res, const char *fmt, ...)
  * without setuid/setgid unless the new file has the input's owner/group.
  * Something that cannot be kept is NXP_E_METADATA, or with allow_loss a
  * warning (and setuid/setgid dropped when the owner or group changed). */
-int nxp_write_meta(int dst_fd, const nxp_file *src, int in_place, int allow_loss,
+int nxpi_write_meta(int dst_fd, const nxp_file *src, int in_place, int allow_loss,
                    nxp_apply_result *res, nxp_error *err);
 
 /* fsync the directory that contains path (best effort). */
-void nxp_write_sync_dir(const char *path);
+void nxpi_write_sync_dir(const char *path);
 
 /* 64 hex digits of the SHA-256 of buf; 0 or -1. */
-int nxp_write_sha256_hex(const uint8_t *buf, size_t len, char hex[65]);
-void nxp_write_hex(const uint8_t *b, size_t n, char *out);
+int nxpi_write_sha256_hex(const uint8_t *buf, size_t len, char hex[65]);
+void nxpi_write_hex(const uint8_t *b, size_t n, char *out);
 /* SHA-256 of the regular file at path (never a FIFO or device; reads are
  * SIGBUS-safe). With st, its lstat identity. 0, or -1 with err. */
-int nxp_write_sha256_file(const char *path, char hex[65], nxp_file *keep, nxp_error *err);
+int nxpi_write_sha256_file(const char *path, char hex[65], nxp_file *keep, nxp_error *err);
 
 /* A "replace" journal record. after and backup may be NULL; rules may be
  * NULL when nrules is 0. */
-json_t *nxp_journal_replace_rec(const char *status, const char *path, const char *before,
+json_t *nxpi_journal_replace_rec(const char *status, const char *path, const char *before,
                                 const char *after, const char *backup,
                                 const char *const *rules, size_t nrules);
 
@@ -43,36 +43,36 @@ json_t *nxp_journal_replace_rec(const char *status, const char *path, const char
 /* One changed run of bytes: what the file held and what it gets. */
 #define NXP_PATCH_MAX_EDIT 8
 #define NXP_PATCH_MAX_EDITS (NXP_MAX_CHANGES + 2)
-typedef struct nxp_patch_edit {
+typedef struct nxpi_patch_edit {
 	uint64_t off;
 	uint32_t len;
 	uint8_t old[NXP_PATCH_MAX_EDIT], new_[NXP_PATCH_MAX_EDIT];
-} nxp_patch_edit;
+} nxpi_patch_edit;
 
 /* A "patch" undo record as read back from a journal. */
-typedef struct nxp_patch_rec {
+typedef struct nxpi_patch_rec {
 	char id[33];
 	char path[4096];
 	uint64_t dev, ino, size;
-	nxp_patch_edit edits[NXP_PATCH_MAX_EDITS];
+	nxpi_patch_edit edits[NXP_PATCH_MAX_EDITS];
 	size_t nedits;
-} nxp_patch_rec;
+} nxpi_patch_rec;
 
 /* Write the planned bytes into the input file itself (the caller checked
  * that out_path names it and that it is locked): the view verified, the
  * undo record durable, the bytes, fsync, the completion mark. */
-int nxp_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
+int nxpi_write_bytes(const nxp_input *in, const nxp_plan *plan, const nxp_apply_options *opt,
                     nxp_apply_result *res, nxp_error *err);
 
 /* The undo record (status "started": path, dev, ino, size, edits), and the
  * marks that close one (status "written" or "reverted", by id). */
-json_t *nxp_journal_patch_rec(const char *id, const char *path, const nxp_file *f,
-                              const nxp_patch_edit *e, size_t n, const char *const *rules,
+json_t *nxpi_journal_patch_rec(const char *id, const char *path, const nxp_file *f,
+                              const nxpi_patch_edit *e, size_t n, const char *const *rules,
                               size_t nrules);
-json_t *nxp_journal_patch_mark(const char *id, const char *status, const char *path);
+json_t *nxpi_journal_patch_mark(const char *id, const char *status, const char *path);
 /* A "patch" record with status "started" read strictly (a journal may be
  * crafted): 0, or -1 with why. */
-int nxp_journal_patch_parse(const json_t *rec, nxp_patch_rec *out, char *why, size_t whylen);
+int nxpi_journal_patch_parse(const json_t *rec, nxpi_patch_rec *out, char *why, size_t whylen);
 
 /* Undo one patch record (revert.c): the file must still be the record's
  * (device, inode, size, a regular file, never through a link) and each
@@ -81,7 +81,7 @@ int nxp_journal_patch_parse(const json_t *rec, nxp_patch_rec *out, char *why, si
  * WOULD_RESTORE (dry run), REFUSED or FAILED with msg, or -1 when the file
  * holds the old bytes already. overlay (dry run) holds the bytes earlier
  * records would have written. */
-int nxp_patch_undo(const nxp_patch_rec *p, int dry_run, json_t *overlay, char *msg,
+int nxpi_patch_undo(const nxpi_patch_rec *p, int dry_run, json_t *overlay, char *msg,
                    size_t msglen);
 
 #endif

@@ -59,7 +59,7 @@ int nxp_journal_close(nxp_journal *j, nxp_error *err)
 {
 	if (!j)
 		return NXP_OK;
-	nxp_io_forget(j->fd);
+	nxpi_io_forget(j->fd);
 	int rc = close(j->fd) != 0 ? nxp_fail(err, NXP_E_JOURNAL, "cannot close the journal: %s",
 	                                      strerror(errno))
 	                           : NXP_OK;
@@ -80,14 +80,14 @@ int nxp_journal_append(nxp_journal *j, json_t *rec, nxp_error *err)
 	line[len] = '\n';
 	ssize_t w;
 	do
-		w = nxp_io_write(j->fd, line, len + 1);
+		w = nxpi_io_write(j->fd, line, len + 1);
 	while (w < 0 && errno == EINTR);
 	int e = errno;
 	free(line);
 	if (w != (ssize_t)len + 1)
 		return nxp_fail(err, NXP_E_JOURNAL, "cannot write the journal %s: %s", j->path,
 		                w < 0 ? strerror(e) : "short write (disk full?)");
-	if (nxp_io_fsync(j->fd) != 0)
+	if (nxpi_io_fsync(j->fd) != 0)
 		return nxp_fail(err, NXP_E_JOURNAL, "cannot sync the journal %s: %s", j->path,
 		                strerror(errno));
 	return NXP_OK;
@@ -102,15 +102,15 @@ int nxp_journal_set_path(json_t *rec, const char *key, const char *path)
 		snprintf(abs, sizeof(abs), "%s", path);
 	/* "path" as every output shows names (util/escape.h); "path_hex" too
 	 * when that differs from the bytes, which revert then reads. */
-	if (json_object_set_new(rec, key, nxp_json_name(abs)))
+	if (json_object_set_new(rec, key, nxpi_json_name(abs)))
 		return -1;
-	if (nxp_escape_clean(abs, strlen(abs)))
+	if (nxpi_escape_clean(abs, strlen(abs)))
 		return 0;
 	size_t n = strlen(abs);
 	char *hex = malloc(2 * n + 1), hk[64];
 	if (!hex)
 		return -1;
-	nxp_write_hex((const uint8_t *)abs, n, hex);
+	nxpi_write_hex((const uint8_t *)abs, n, hex);
 	snprintf(hk, sizeof(hk), "%s_hex", key);
 	int rc = json_object_set_new(rec, hk, json_string(hex));
 	free(hex);
@@ -151,7 +151,7 @@ int nxp_journal_get_path(const json_t *rec, const char *key, char *buf, size_t l
 	return 0;
 }
 
-json_t *nxp_journal_replace_rec(const char *status, const char *path, const char *before,
+json_t *nxpi_journal_replace_rec(const char *status, const char *path, const char *before,
                                 const char *after, const char *backup,
                                 const char *const *rules, size_t nrules)
 {
@@ -251,12 +251,12 @@ int nxp_journal_read(const char *path, json_t **entries, nxp_error *err)
 static json_t *hex_string(const uint8_t *b, size_t n)
 {
 	char h[2 * NXP_PATCH_MAX_EDIT + 1];
-	nxp_write_hex(b, n, h);
+	nxpi_write_hex(b, n, h);
 	return json_string(h);
 }
 
-json_t *nxp_journal_patch_rec(const char *id, const char *path, const nxp_file *f,
-                              const nxp_patch_edit *e, size_t n, const char *const *rules,
+json_t *nxpi_journal_patch_rec(const char *id, const char *path, const nxp_file *f,
+                              const nxpi_patch_edit *e, size_t n, const char *const *rules,
                               size_t nrules)
 {
 	json_t *r = json_object(), *ed = json_array(), *ru = json_array();
@@ -288,7 +288,7 @@ json_t *nxp_journal_patch_rec(const char *id, const char *path, const nxp_file *
 	return r;
 }
 
-json_t *nxp_journal_patch_mark(const char *id, const char *status, const char *path)
+json_t *nxpi_journal_patch_mark(const char *id, const char *status, const char *path)
 {
 	json_t *r = json_object();
 	if (!r || json_object_set_new(r, "op", json_string("patch")) ||
@@ -325,7 +325,7 @@ static int get_u64(const json_t *o, const char *key, uint64_t *v)
 	return 0;
 }
 
-int nxp_journal_patch_parse(const json_t *rec, nxp_patch_rec *p, char *why, size_t whylen)
+int nxpi_journal_patch_parse(const json_t *rec, nxpi_patch_rec *p, char *why, size_t whylen)
 {
 	memset(p, 0, sizeof(*p));
 	const char *id = json_string_value(json_object_get(rec, "id"));
@@ -352,7 +352,7 @@ int nxp_journal_patch_parse(const json_t *rec, nxp_patch_rec *p, char *why, size
 	}
 	for (size_t i = 0; i < json_array_size(ed); i++) {
 		const json_t *o = json_array_get(ed, i);
-		nxp_patch_edit *e = &p->edits[i];
+		nxpi_patch_edit *e = &p->edits[i];
 		size_t no = 0, nn = 0;
 		if (get_u64(o, "offset", &e->off) ||
 		    unhex_bytes(json_string_value(json_object_get(o, "old")), e->old,

@@ -17,7 +17,7 @@
 #define XATTR_LIST_MAX_BYTES 65536
 #define XATTR_VALUE_MAX_BYTES 65536
 
-void nxp_write_warn(nxp_apply_result *res, const char *fmt, ...)
+void nxpi_write_warn(nxp_apply_result *res, const char *fmt, ...)
 {
 	if (res->nwarnings >= NXP_MAX_WRITE_WARNINGS)
 		return;
@@ -32,7 +32,7 @@ void nxp_write_warn(nxp_apply_result *res, const char *fmt, ...)
 static int loss(int allow, nxp_apply_result *res, nxp_error *err, const char *what, int e)
 {
 	if (allow) {
-		nxp_write_warn(res, "%s: %s (--allow-metadata-loss)", what, strerror(e));
+		nxpi_write_warn(res, "%s: %s (--allow-metadata-loss)", what, strerror(e));
 		return NXP_OK;
 	}
 	return nxp_fail(err, NXP_E_METADATA,
@@ -113,7 +113,7 @@ static int copy_xattrs(int src, int dst, int allow, nxp_apply_result *res, nxp_e
 	return rc;
 }
 
-int nxp_write_meta(int dst_fd, const nxp_file *src, int in_place, int allow_loss,
+int nxpi_write_meta(int dst_fd, const nxp_file *src, int in_place, int allow_loss,
                    nxp_apply_result *res, nxp_error *err)
 {
 	struct stat st;

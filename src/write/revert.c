@@ -86,7 +86,7 @@ static int backup_beside(const char *path, const char *backup)
 
 static void sha_of(const nxp_file *f, char hex[65])
 {
-	if (nxp_write_sha256_hex(f->data, f->len, hex))
+	if (nxpi_write_sha256_hex(f->data, f->len, hex))
 		snprintf(hex, 65, "unknown");
 }
 
@@ -182,7 +182,7 @@ static void revert_replace(rv *r, const json_t *e)
 			event(r, NXP_REVERT_FAILED, path, "cannot restore from %s: %s", backup,
 			      strerror(errno));
 		} else {
-			nxp_write_sync_dir(path);
+			nxpi_write_sync_dir(path);
 			event(r, NXP_REVERT_RESTORED, path, "%s", backup);
 		}
 	}
@@ -201,7 +201,7 @@ static json_t *overlay_slot(json_t *overlay, const char *path, uint64_t off, cha
 }
 
 /* Write p's old bytes into the file cur (loaded, locked), fsync, read back. */
-static int write_back(const nxp_patch_rec *p, const nxp_file *cur, char *msg, size_t msglen)
+static int write_back(const nxpi_patch_rec *p, const nxp_file *cur, char *msg, size_t msglen)
 {
 	int ev;
 	int fd = open(p->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -217,9 +217,9 @@ static int write_back(const nxp_patch_rec *p, const nxp_file *cur, char *msg, si
 	}
 	int ok = 1;
 	for (size_t i = 0; ok && i < p->nedits; i++)
-		ok = nxp_io_pwrite(fd, p->edits[i].old, p->edits[i].len, (off_t)p->edits[i].off) ==
+		ok = nxpi_io_pwrite(fd, p->edits[i].old, p->edits[i].len, (off_t)p->edits[i].off) ==
 		     (ssize_t)p->edits[i].len;
-	ok = ok && nxp_io_fsync(fd) == 0;
+	ok = ok && nxpi_io_fsync(fd) == 0;
 	for (size_t i = 0; ok && i < p->nedits; i++) {
 		uint8_t b[NXP_PATCH_MAX_EDIT];
 		ok = pread(fd, b, p->edits[i].len, (off_t)p->edits[i].off) ==
@@ -227,7 +227,7 @@ static int write_back(const nxp_patch_rec *p, const nxp_file *cur, char *msg, si
 		     !memcmp(b, p->edits[i].old, p->edits[i].len);
 	}
 	int e = errno;
-	nxp_io_forget(fd);
+	nxpi_io_forget(fd);
 	close(fd);
 	if (!ok) {
 		snprintf(msg, msglen, "cannot restore its bytes: %s (the undo record stays; run "
@@ -239,7 +239,7 @@ static int write_back(const nxp_patch_rec *p, const nxp_file *cur, char *msg, si
 	return ev;
 }
 
-int nxp_patch_undo(const nxp_patch_rec *p, int dry_run, json_t *overlay, char *msg,
+int nxpi_patch_undo(const nxpi_patch_rec *p, int dry_run, json_t *overlay, char *msg,
                    size_t msglen)
 {
 	nxp_file cur;
@@ -327,9 +327,9 @@ static void revert_patch(rv *r, const json_t *e)
 	}
 	if (!st || strcmp(st, "started") || (id && json_object_get(r->closed, id)))
 		return;
-	nxp_patch_rec p;
+	nxpi_patch_rec p;
 	char msg[1024];
-	if (nxp_journal_patch_parse(e, &p, msg, sizeof(msg))) {
+	if (nxpi_journal_patch_parse(e, &p, msg, sizeof(msg))) {
 		event(r, NXP_REVERT_FAILED, NULL, "%s", msg);
 		return;
 	}
@@ -337,7 +337,7 @@ static void revert_patch(rv *r, const json_t *e)
 		event(r, NXP_REVERT_REFUSED, p.path, "refused: %s", r->untrusted);
 		return;
 	}
-	int ev = nxp_patch_undo(&p, r->dry_run, r->overlay, msg, sizeof(msg));
+	int ev = nxpi_patch_undo(&p, r->dry_run, r->overlay, msg, sizeof(msg));
 	if (ev >= 0)
 		event(r, (nxp_revert_event)ev, p.path, "%s", msg);
 }
@@ -376,9 +376,9 @@ int nxp_recover(const char *journal, nxp_journal *j, nxp_revert_cb cb, void *ctx
 		if (!at || (size_t)json_integer_value(at) != i)
 			continue;
 		sum->entries++;
-		nxp_patch_rec p;
+		nxpi_patch_rec p;
 		char msg[1024];
-		if (nxp_journal_patch_parse(e, &p, msg, sizeof(msg))) {
+		if (nxpi_journal_patch_parse(e, &p, msg, sizeof(msg))) {
 			event(&r, NXP_REVERT_FAILED, NULL, "%s", msg);
 			continue;
 		}
@@ -386,12 +386,12 @@ int nxp_recover(const char *journal, nxp_journal *j, nxp_revert_cb cb, void *ctx
 			event(&r, NXP_REVERT_REFUSED, p.path, "refused: %s", untrusted);
 			continue;
 		}
-		int ev = nxp_patch_undo(&p, 0, NULL, msg, sizeof(msg));
+		int ev = nxpi_patch_undo(&p, 0, NULL, msg, sizeof(msg));
 		if (ev >= 0)
 			event(&r, (nxp_revert_event)ev, p.path, "%s", msg);
 		if (ev == NXP_REVERT_RESTORED || ev < 0) {
 			/* Closed, so that no later run undoes a patch made after it. */
-			json_t *mark = nxp_journal_patch_mark(p.id, "reverted", p.path);
+			json_t *mark = nxpi_journal_patch_mark(p.id, "reverted", p.path);
 			rc = mark ? nxp_journal_append(j, mark, err)
 			          : nxp_fail(err, NXP_E_JOURNAL, "out of memory");
 			json_decref(mark);

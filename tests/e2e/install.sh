@@ -63,6 +63,14 @@ nm -D --defined-only "$L/libnxpatch.so.0.1.0" | awk '$2 ~ /^[TDBRVWiu]$/ {sub(/@
 grep -q '^nxp_input_open$' "$T/exports" || fail "nxp_input_open not exported"
 grep -v '^nxp_' "$T/exports" >"$T/foreign" || true
 [ ! -s "$T/foreign" ] || fail "non-nxp symbols exported: $(head -5 "$T/foreign" | tr '\n' ' ')"
+# ... and every one of them is the public API: declared in include/nxpatch/
+# (library internals are nxpi_*, which the version script keeps local)
+cat "$NXP_SOURCE_DIR"/include/nxpatch/*.h >"$T/api"
+while read -r sym; do
+  grep -qw -- "$sym" "$T/api" || echo "$sym"
+done <"$T/exports" >"$T/internal"
+[ ! -s "$T/internal" ] ||
+  fail "exported but not declared in include/nxpatch/ (name it nxpi_ or declare it): $(head -5 "$T/internal" | tr '\n' ' ')"
 
 # --- the installed binary finds its shipped rules from the prefix
 NX=$P/bin/nxpatch

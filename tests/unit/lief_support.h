@@ -106,11 +106,30 @@ typedef struct synth {
 	size_t len;
 } synth;
 
-/* nxt_synth_pe() (support.h) as a synth. */
+/* The cross-check tests' image (support.h's builder): a DLL whose nsec
+ * sections are named .text, .rdata, .data, .reloc in turn, raw bytes each
+ * (VirtualSize raw - 0x10), a high ImageBase, stack and heap sizes, the
+ * debug (6) and IAT (12) directory entries set (values the reader does not
+ * follow), CheckSum 0x12345 (stale on purpose), DYNAMIC_BASE and NX_COMPAT:
+ * every field LIEF's record carries has a value that is not a default. */
 static inline synth build_pe(int pe32plus, uint32_t ndirs, unsigned nsec, uint32_t raw)
 {
+	nxt_pe_spec spec = {
+		.pe32plus = pe32plus, .nsections = nsec, .ndirs = ndirs, .ndirs_set = 1,
+		.dll_characteristics = 0x0040 /* dynamic_base */ | 0x0100 /* nx_compat */,
+		.section_size = raw, .virtual_size = raw - 0x10, .size_of_code = raw,
+		.section_names = {".text", ".rdata", ".data", ".reloc"},
+		.section_flags = {0x60000020, 0x40000040, 0xc0000040, 0x42000040},
+		.characteristics = 0x0002 /* executable */ | 0x2000 /* dll */ |
+		                   (pe32plus ? 0x0020 : 0x0100),
+		.image_base = pe32plus ? 0x280000000ull : 0x10000000u,
+		.stack_reserve = 0x200000, .stack_commit = 0x1000,
+		.heap_reserve = 0x100000, .heap_commit = 0x1000,
+		.checksum_set = 1, .checksum = 0x12345,
+		.dirs = {[6] = {0x2010, 0x1c}, [12] = {0x2000, 0x10}},
+	};
 	synth s;
-	s.buf = nxt_synth_pe(pe32plus, ndirs, nsec, raw, &s.len);
+	s.buf = nxt_build_pe_alloc(&spec, &s.len);
 	cr_assert_not_null(s.buf);
 	return s;
 }

@@ -37,6 +37,48 @@ static uint32_t align_up(uint32_t v, uint32_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+void nxt_put64(uint8_t *p, uint64_t v)
+{
+	nxt_put32(p, (uint32_t)v);
+	nxt_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+uint8_t *nxt_sec(uint8_t *buf, const nxt_layout *l, unsigned i)
+{
+	return buf + l->headers_size + l->raw_stride * i;
+}
+
+uint32_t nxt_sec_rva(const nxt_layout *l, unsigned i)
+{
+	return l->va_stride * (i + 1);
+}
+
+void nxt_set_dir(uint8_t *buf, const nxt_layout *l, unsigned idx, uint32_t rva, uint32_t size)
+{
+	nxt_put32(buf + l->dirs + 8 * idx, rva);
+	nxt_put32(buf + l->dirs + 8 * idx + 4, size);
+}
+
+/* The optional header's fields from ImageBase on (the spec's overrides). */
+static void put_opt_fields(uint8_t *o, const nxt_pe_spec *spec, uint32_t ndirs)
+{
+	if (spec->pe32plus) {
+		nxt_put64(o + 24, spec->image_base ? spec->image_base : 0x140000000ull);
+		nxt_put64(o + 72, spec->stack_reserve);
+		nxt_put64(o + 80, spec->stack_commit);
+		nxt_put64(o + 88, spec->heap_reserve);
+		nxt_put64(o + 96, spec->heap_commit);
+		nxt_put32(o + 108, ndirs);
+	} else {
+		nxt_put32(o + 28, spec->image_base ? (uint32_t)spec->image_base : 0x400000);
+		nxt_put32(o + 72, (uint32_t)spec->stack_reserve);
+		nxt_put32(o + 76, (uint32_t)spec->stack_commit);
+		nxt_put32(o + 80, (uint32_t)spec->heap_reserve);
+		nxt_put32(o + 84, (uint32_t)spec->heap_commit);
+		nxt_put32(o + 92, ndirs);
+	}
+}
+
 /* long-function: an image built field by field. */
 size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layout *lay)
 {
@@ -75,20 +117,14 @@ size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layou
 	nxt_put16(c + 2, (uint16_t)spec->nsections);
 	nxt_put32(c + 4, 0x5f000000);
 	nxt_put16(c + 16, (uint16_t)l.opt_size);
-	nxt_put16(c + 18, 0x0022);
+	nxt_put16(c + 18, spec->characteristics ? spec->characteristics : 0x0022);
 
 	uint8_t *o = buf + l.opt;
 	nxt_put16(o, spec->pe32plus ? 0x20b : 0x10b);
 	o[2] = 2;
 	o[3] = 40;
-	nxt_put32(o + 4, spec->nsections ? 0x200 : 0);
+	nxt_put32(o + 4, spec->size_of_code ? spec->size_of_code : spec->nsections ? 0x200 : 0);
 	nxt_put32(o + 16, spec->nsections ? 0x1000 : 0);
-	if (spec->pe32plus) {
-		nxt_put32(o + 24, 0x40000000);
-		nxt_put32(o + 28, 0x1);
-	} else {
-		nxt_put32(o + 28, 0x400000);
-	}
 	nxt_put32(o + 32, 0x1000);
 	nxt_put32(o + 36, 0x200);
 	nxt_put16(o + 40, 6);
@@ -97,13 +133,18 @@ size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layou
 	nxt_put32(o + 60, l.headers_size);
 	nxt_put16(o + 68, 3);
 	nxt_put16(o + 70, spec->dll_characteristics);
-	nxt_put32(o + (spec->pe32plus ? 108 : 92), ndirs);
+	put_opt_fields(o, spec, ndirs);
 
 	uint32_t dirs = l.opt + (spec->pe32plus ? 112 : 96);
 	for (unsigned i = 0; i < spec->nsections; i++) {
 		uint8_t *s = buf + l.section_table + 40 * i;
-		memcpy(s, i == 0 ? ".text" : ".data", 5);
-		nxt_put32(s + 8, spec->section_size ? spec->section_size : 0x100);
+		const char *name = i < 4 && spec->section_names[i] ? spec->section_names[i]
+		                   : i == 0                         ? ".text"
+		                                                    : ".data";
+		memcpy(s, name, strlen(name) > 8 ? 8 : strlen(name));
+		nxt_put32(s + 8, spec->virtual_size   ? spec->virtual_size
+		                 : spec->section_size ? spec->section_size
+		                                      : 0x100);
 		nxt_put32(s + 12, l.va_stride * (i + 1));
 		nxt_put32(s + 16, l.raw_stride);
 		nxt_put32(s + 20, l.headers_size + l.raw_stride * i);
@@ -134,98 +175,22 @@ size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layou
 		nxt_put32(buf + dirs + 32, l.cert_offset);
 		nxt_put32(buf + dirs + 36, align_up(spec->cert_size, 8));
 	}
-	nxt_put32(o + 64, nxt_ref_checksum(buf, size, l.opt + 64));
+	for (unsigned i = 0; i < used; i++)
+		if (spec->dirs[i].rva || spec->dirs[i].size) {
+			nxt_put32(buf + dirs + 8 * i, spec->dirs[i].rva);
+			nxt_put32(buf + dirs + 8 * i + 4, spec->dirs[i].size);
+		}
+	nxt_put32(o + 64, spec->checksum_set ? spec->checksum : nxt_ref_checksum(buf, size, l.opt + 64));
 	return size;
 }
 
-static void put64(uint8_t *p, uint64_t v)
+uint8_t *nxt_build_pe_alloc(const nxt_pe_spec *spec, size_t *lenp)
 {
-	nxt_put32(p, (uint32_t)v);
-	nxt_put32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* long-function: an image built field by field. */
-uint8_t *nxt_synth_pe(int pe32plus, uint32_t ndirs, unsigned nsec, uint32_t raw, size_t *lenp)
-{
-	const uint32_t e = 0x80, falign = 0x200, salign = 0x1000;
-	uint32_t osz = (pe32plus ? 112 : 96) + 8 * ndirs;
-	uint32_t st = e + 24 + osz;
-	uint32_t hdrs = (st + 40 * nsec + falign - 1) & ~(falign - 1);
-	size_t len = hdrs + (size_t)nsec * raw;
-	uint8_t *b = calloc(1, len);
+	nxt_layout l;
+	nxt_build_pe(NULL, 0, spec, &l);
+	uint8_t *b = malloc(l.file_size);
 	if (!b)
 		return NULL;
-
-	b[0] = 'M';
-	b[1] = 'Z';
-	nxt_put32(b + 0x3c, e);
-	memcpy(b + e, "PE\0\0", 4);
-	nxt_put16(b + e + 4, pe32plus ? 0x8664 : 0x14c);
-	nxt_put16(b + e + 6, (uint16_t)nsec);
-	nxt_put32(b + e + 8, 0x5f000000);                   /* TimeDateStamp */
-	nxt_put16(b + e + 20, (uint16_t)osz);
-	nxt_put16(b + e + 22, 0x0002 /* executable */ | 0x2000 /* dll */ |
-	                                 (pe32plus ? 0x0020 : 0x0100));
-
-	uint8_t *o = b + e + 24;
-	nxt_put16(o, pe32plus ? 0x20b : 0x10b);
-	o[2] = 2;
-	o[3] = 38;
-	nxt_put32(o + 4, raw);                              /* SizeOfCode */
-	nxt_put32(o + 16, salign);                          /* AddressOfEntryPoint */
-	nxt_put32(o + 20, salign);                          /* BaseOfCode */
-	if (pe32plus) {
-		nxt_put32(o + 24, 0x80000000u);             /* ImageBase (low) */
-		nxt_put32(o + 28, 0x2);                     /* ImageBase (high) */
-	} else {
-		nxt_put32(o + 24, 2 * salign);              /* BaseOfData */
-		nxt_put32(o + 28, 0x10000000u);             /* ImageBase */
-	}
-	nxt_put32(o + 32, salign);
-	nxt_put32(o + 36, falign);
-	nxt_put16(o + 40, 6);                               /* OS version */
-	nxt_put16(o + 48, 6);                               /* subsystem version */
-	nxt_put32(o + 56, salign * (1 + nsec));             /* SizeOfImage */
-	nxt_put32(o + 60, hdrs);
-	nxt_put32(o + 64, 0x12345);                         /* CheckSum */
-	nxt_put16(o + 68, 3);                               /* windows_cui */
-	nxt_put16(o + 70, 0x0040 /* dynamic_base */ | 0x0100 /* nx_compat */);
-	if (pe32plus) {
-		put64(o + 72, 0x200000);
-		put64(o + 80, 0x1000);
-		put64(o + 88, 0x100000);
-		put64(o + 96, 0x1000);
-		nxt_put32(o + 108, ndirs);
-	} else {
-		nxt_put32(o + 72, 0x200000);
-		nxt_put32(o + 76, 0x1000);
-		nxt_put32(o + 80, 0x100000);
-		nxt_put32(o + 84, 0x1000);
-		nxt_put32(o + 92, ndirs);
-	}
-	/* Debug (6) and IAT (12) entries: values the reader does not follow. */
-	uint32_t dirs_at = pe32plus ? 112 : 96;
-	if (ndirs > 6) {
-		nxt_put32(o + dirs_at + 8 * 6, 2 * salign + 0x10);
-		nxt_put32(o + dirs_at + 8 * 6 + 4, 0x1c);
-	}
-	if (ndirs > 12) {
-		nxt_put32(o + dirs_at + 8 * 12, 2 * salign);
-		nxt_put32(o + dirs_at + 8 * 12 + 4, 0x10);
-	}
-
-	static const char *const names[] = { ".text", ".rdata", ".data", ".reloc" };
-	static const uint32_t chars[] = { 0x60000020, 0x40000040, 0xc0000040, 0x42000040 };
-	for (unsigned i = 0; i < nsec; i++) {
-		uint8_t *s = b + st + 40 * i;
-		memcpy(s, names[i % 4], strlen(names[i % 4]));
-		nxt_put32(s + 8, raw - 0x10);                       /* VirtualSize */
-		nxt_put32(s + 12, salign * (1 + i));                /* VirtualAddress */
-		nxt_put32(s + 16, raw);                             /* SizeOfRawData */
-		nxt_put32(s + 20, hdrs + i * raw);                  /* PointerToRawData */
-		nxt_put32(s + 36, chars[i % 4]);
-		memset(b + hdrs + i * raw, 0xc3, 16);
-	}
-	*lenp = len;
+	*lenp = nxt_build_pe(b, l.file_size, spec, NULL);
 	return b;
 }

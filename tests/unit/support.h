@@ -19,6 +19,17 @@ typedef struct nxt_pe_spec {
 	uint32_t section_size;    /* 0: 0x100 virtual / 0x200 raw each; else both this
 	                             (a multiple of 0x200), 0x1000-aligned apart */
 	uint32_t section_flags[4]; /* non-zero: characteristics of sections 0..3 */
+	/* Optional, 0/NULL: the default in parentheses. */
+	const char *section_names[4]; /* names of sections 0..3 (.text, then .data) */
+	uint32_t virtual_size;    /* VirtualSize of each section (section_size, or 0x100) */
+	uint16_t characteristics; /* COFF Characteristics (0x0022) */
+	uint32_t size_of_code;    /* SizeOfCode (0x200 with sections) */
+	uint64_t image_base;      /* ImageBase (0x140000000 PE32+, 0x400000 PE32) */
+	uint64_t stack_reserve, stack_commit, heap_reserve, heap_commit; /* (0) */
+	int checksum_set;         /* CheckSum = checksum, stale on purpose (the computed one) */
+	uint32_t checksum;
+	struct { uint32_t rva, size; } dirs[16]; /* data directory entries set as given
+	                             (after the imports and certificate entries) */
 } nxt_pe_spec;
 
 typedef struct nxt_layout {
@@ -29,20 +40,25 @@ typedef struct nxt_layout {
 	                             raw_stride * i, rva va_stride * (i + 1) */
 } nxt_layout;
 
-/* Build into buf (cap bytes); returns the size, or 0 if cap is too small. */
+/* Build into buf (cap bytes); returns the size, or 0 if cap is too small
+ * (lay, when given, is filled either way: lay->file_size is the size). */
 size_t nxt_build_pe(uint8_t *buf, size_t cap, const nxt_pe_spec *spec, nxt_layout *lay);
 
-/* The second shape (the cross-check tests'): nsec sections named .text,
- * .rdata, .data, .reloc in turn, raw bytes each at FileAlignment 0x200 and
- * SectionAlignment 0x1000, NumberOfRvaAndSizes ndirs with the debug (6) and
- * IAT (12) entries set, CheckSum 0x12345 (stale on purpose), DYNAMIC_BASE and
- * NX_COMPAT. malloc'd (NULL when out of memory); *len gets the size. */
-uint8_t *nxt_synth_pe(int pe32plus, uint32_t ndirs, unsigned nsec, uint32_t raw, size_t *len);
+/* nxt_build_pe into a malloc'd buffer (NULL when out of memory); *len gets
+ * the size. */
+uint8_t *nxt_build_pe_alloc(const nxt_pe_spec *spec, size_t *len);
 
 /* The textbook checksum (fold after every 16-bit add), for comparison. */
 uint32_t nxt_ref_checksum(const uint8_t *buf, size_t len, size_t checksum_offset);
 
 void nxt_put16(uint8_t *p, uint16_t v);
 void nxt_put32(uint8_t *p, uint32_t v);
+void nxt_put64(uint8_t *p, uint64_t v);
+
+/* In an image nxt_build_pe wrote into buf with layout l: section i's file
+ * data and RVA, and setting data directory entry idx. */
+uint8_t *nxt_sec(uint8_t *buf, const nxt_layout *l, unsigned i);
+uint32_t nxt_sec_rva(const nxt_layout *l, unsigned i);
+void nxt_set_dir(uint8_t *buf, const nxt_layout *l, unsigned idx, uint32_t rva, uint32_t size);
 
 #endif

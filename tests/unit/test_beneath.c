@@ -54,17 +54,17 @@ Test(beneath, creates_missing_directories)
 {
 	nxp_error err = {0};
 	const char *leaf = NULL;
-	int fd = nxp_open_parent_beneath(root, "root", "a/b/c/x.dll", 1, &leaf, &err);
+	int fd = nxpi_open_parent_beneath(root, "root", "a/b/c/x.dll", 1, &leaf, &err);
 	cr_assert_geq(fd, 0, "%s", err.msg);
 	cr_assert_str_eq(leaf, "x.dll");
 	cr_assert(exists("root/a/b/c"));
 	close(fd);
 	/* Without create a missing directory is an error. */
-	fd = nxp_open_parent_beneath(root, "root", "q/x.dll", 0, &leaf, &err);
+	fd = nxpi_open_parent_beneath(root, "root", "q/x.dll", 0, &leaf, &err);
 	cr_assert_eq(fd, -1);
 	cr_assert(!exists("root/q"));
 	/* A bare name is in the root itself. */
-	fd = nxp_open_parent_beneath(root, "root", "x.dll", 0, &leaf, &err);
+	fd = nxpi_open_parent_beneath(root, "root", "x.dll", 0, &leaf, &err);
 	cr_assert_geq(fd, 0);
 	cr_assert_str_eq(leaf, "x.dll");
 	close(fd);
@@ -82,19 +82,19 @@ Test(beneath, refuses_links_dots_and_empty_components)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		nxp_error err = {0};
 		const char *leaf = NULL;
-		int fd = nxp_open_parent_beneath(root, "root", bad[i], 1, &leaf, &err);
+		int fd = nxpi_open_parent_beneath(root, "root", bad[i], 1, &leaf, &err);
 		cr_assert_eq(fd, -1, "%s was accepted", bad[i]);
 		cr_assert_neq(err.msg[0], '\0', "%s: no message", bad[i]);
 	}
 	cr_assert(!exists("outside/new"), "a directory was created through the link");
 	nxp_error err = {0};
 	const char *leaf;
-	cr_assert_eq(nxp_open_parent_beneath(root, "root", "link/x.dll", 1, &leaf, &err), -1);
+	cr_assert_eq(nxpi_open_parent_beneath(root, "root", "link/x.dll", 1, &leaf, &err), -1);
 	cr_assert(strstr(err.msg, "root/link is a symbolic link"), "%s", err.msg);
 	/* A file where a directory should be. */
 	snprintf(p, sizeof(p), "%s/root/file", dir);
 	close(open(p, O_CREAT | O_WRONLY, 0644));
-	cr_assert_eq(nxp_open_parent_beneath(root, "root", "file/x.dll", 1, &leaf, &err), -1);
+	cr_assert_eq(nxpi_open_parent_beneath(root, "root", "file/x.dll", 1, &leaf, &err), -1);
 	cr_assert(strstr(err.msg, "root/file is not a directory"), "%s", err.msg);
 }
 
@@ -105,7 +105,7 @@ Test(beneath, tmpfile_at_stays_in_the_opened_directory)
 {
 	nxp_error err = {0};
 	const char *leaf;
-	int fd = nxp_open_parent_beneath(root, "root", "sub/x.dll", 1, &leaf, &err);
+	int fd = nxpi_open_parent_beneath(root, "root", "sub/x.dll", 1, &leaf, &err);
 	cr_assert_geq(fd, 0, "%s", err.msg);
 	char from[256], to[256], t[256];
 	snprintf(from, sizeof(from), "%s/root/sub", dir);
@@ -114,7 +114,7 @@ Test(beneath, tmpfile_at_stays_in_the_opened_directory)
 	cr_assert_eq(rename(from, to), 0);
 	cr_assert_eq(symlink(t, from), 0);
 
-	nxp_tmpfile tf;
+	nxpi_tmpfile tf;
 	cr_assert_eq(nxpi_tmpfile_open_at(&tf, fd, "root/sub", leaf, 0640, &err), NXP_OK, "%s",
 	             err.msg);
 	close(fd); /* the tmpfile holds its own */
@@ -175,7 +175,7 @@ Test(beneath, link_swapped_in_during_creation_never_leads_outside)
 	for (int i = 0; i < 3000; i++) {
 		nxp_error err = {0};
 		const char *leaf = NULL;
-		int fd = nxp_open_parent_beneath(root, "root", "a/b/x.dll", 1, &leaf, &err);
+		int fd = nxpi_open_parent_beneath(root, "root", "a/b/x.dll", 1, &leaf, &err);
 		if (fd >= 0) {
 			/* What was opened is a directory whose parent's parent is the
 			 * root: b in a in root, never a b reached through a link. */
@@ -223,7 +223,7 @@ Test(beneath, directory_swapped_for_a_link_after_mkdir_is_refused)
 	nxpi_beneath_test_after_mkdir = swap_for_link;
 	nxp_error err = {0};
 	const char *leaf = NULL;
-	int fd = nxp_open_parent_beneath(root, "root", "a/b/x.dll", 1, &leaf, &err);
+	int fd = nxpi_open_parent_beneath(root, "root", "a/b/x.dll", 1, &leaf, &err);
 	nxpi_beneath_test_after_mkdir = NULL;
 	cr_assert_eq(fd, -1, "a directory swapped for a link was followed");
 	cr_assert(strstr(err.msg, "symbolic link"), "%s", err.msg);

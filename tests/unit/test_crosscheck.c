@@ -2,9 +2,10 @@
 /* LIEF as the second reader: the field-by-field cross-check against the
  * reader, and LIEF failing on bad input without hurting the caller.
  *
- * Images are synthesized (nxt_synth_pe: a PE32+ and a PE32 with 6 data
- * directories), so the tests need no toolchain; the mingw runtime DLLs are
- * used when installed (tests/e2e/crosscheck_mingw.sh covers all of them).
+ * Images are synthesized (build_pe in lief_support.h, with support.h's
+ * builder: a PE32+ and a PE32 with 6 data directories), so the tests need
+ * no toolchain; the mingw runtime DLLs are used when installed
+ * (tests/e2e/crosscheck_mingw.sh covers all of them).
  * The worker's limits and lifecycle are test_lief_lifecycle.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -337,7 +338,7 @@ Test(crosscheck, mutants_never_hurt_the_parent, .timeout = 300)
 		}
 		case 2: { /* a targeted field gets a random dword */
 			uint32_t at = targets[RND() % NXP_ARRAY_LEN(targets)];
-			nxp_put_le32(m + at, RND() * 2654435761u);
+			nxpi_put_le32(m + at, RND() * 2654435761u);
 			break;
 		}
 		case 3: /* truncate */

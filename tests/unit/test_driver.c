@@ -62,18 +62,18 @@ static void abs32(code *c, const char *prefix, uint32_t rva)
 
 static nxp_driver_facts *scan(const code *c, int is64)
 {
-	static nxp_drv_slot slots[3];
-	slots[0] = (nxp_drv_slot){SLOT_TAG, (uint16_t)nxp_drv_api_index("ExAllocatePoolWithTag", 21)};
-	slots[1] = (nxp_drv_slot){SLOT_ZW, (uint16_t)nxp_drv_api_index("ZwAllocateVirtualMemory", 23)};
-	slots[2] = (nxp_drv_slot){SLOT_LA,
-	                          (uint16_t)nxp_drv_api_index("ExInitializeNPagedLookasideList", 31)};
-	static nxp_drv_code cc;
-	cc = (nxp_drv_code){is64, is64 ? IB64 : IB32, slots, 3, NULL, 0};
+	static nxpi_drv_slot slots[3];
+	slots[0] = (nxpi_drv_slot){SLOT_TAG, (uint16_t)nxpi_drv_api_index("ExAllocatePoolWithTag", 21)};
+	slots[1] = (nxpi_drv_slot){SLOT_ZW, (uint16_t)nxpi_drv_api_index("ZwAllocateVirtualMemory", 23)};
+	slots[2] = (nxpi_drv_slot){SLOT_LA,
+	                          (uint16_t)nxpi_drv_api_index("ExInitializeNPagedLookasideList", 31)};
+	static nxpi_drv_code cc;
+	cc = (nxpi_drv_code){is64, is64 ? IB64 : IB32, slots, 3, NULL, 0};
 	nxp_driver_facts *d = calloc(1, sizeof(*d));
 	cr_assert(d);
-	nxp_drv_scan s = {.d = d, .code = &cc};
-	cr_assert_eq(nxp_drv_scan_code(&s, c->b, c->n, BASE), NXP_OK);
-	nxp_drv_scan_finish(&s);
+	nxpi_drv_scan s = {.d = d, .code = &cc};
+	cr_assert_eq(nxpi_drv_scan_code(&s, c->b, c->n, BASE), NXP_OK);
+	nxpi_drv_scan_finish(&s);
 	return d;
 }
 

@@ -10,13 +10,13 @@
 static void expect(const char *in, size_t n, const char *want)
 {
 	char out[256];
-	size_t need = nxp_escape(out, sizeof(out), in, n);
+	size_t need = nxpi_escape(out, sizeof(out), in, n);
 	cr_assert_str_eq(out, want, "got %s want %s", out, want);
 	cr_assert_eq(need, strlen(want));
-	cr_assert_eq(nxp_escape_clean(in, n), strcmp(out, in) == 0 && strlen(in) == n);
+	cr_assert_eq(nxpi_escape_clean(in, n), strcmp(out, in) == 0 && strlen(in) == n);
 	/* lossless */
 	char back[256];
-	cr_assert_eq(nxp_unescape(back, sizeof(back), out), n, "%s", want);
+	cr_assert_eq(nxpi_unescape(back, sizeof(back), out), n, "%s", want);
 	cr_assert_eq(memcmp(back, in, n), 0, "%s", want);
 }
 
@@ -43,31 +43,31 @@ Test(escape, controls_backslash_and_bad_utf8_become_hex)
 Test(escape, truncation_and_sizes)
 {
 	char out[8];
-	size_t need = nxp_escape(out, sizeof(out), "ab\ncd", 5);
+	size_t need = nxpi_escape(out, sizeof(out), "ab\ncd", 5);
 	cr_assert_eq(need, 8);
 	cr_assert_str_eq(out, "ab\\x0ac", "cut at a whole escape: %s", out);
-	need = nxp_escape(out, 4, "\n\n", 2);
+	need = nxpi_escape(out, 4, "\n\n", 2);
 	cr_assert_eq(need, 8);
 	cr_assert_str_eq(out, "", "no half escape");
-	cr_assert_eq(nxp_escape(NULL, 0, "x\ny", 3), 6);
+	cr_assert_eq(nxpi_escape(NULL, 0, "x\ny", 3), 6);
 	char back[4];
-	cr_assert_eq(nxp_unescape(back, sizeof(back), "abcd"), (size_t)-1, "too long");
-	cr_assert_eq(nxp_unescape(back, sizeof(back), "\\x4"), (size_t)-1, "half an escape");
-	cr_assert_eq(nxp_unescape(back, sizeof(back), "\\n"), (size_t)-1, "not \\x");
+	cr_assert_eq(nxpi_unescape(back, sizeof(back), "abcd"), (size_t)-1, "too long");
+	cr_assert_eq(nxpi_unescape(back, sizeof(back), "\\x4"), (size_t)-1, "half an escape");
+	cr_assert_eq(nxpi_unescape(back, sizeof(back), "\\n"), (size_t)-1, "not \\x");
 }
 
 Test(escape, shown_and_json)
 {
 	const char *clean = "dir/file.exe";
-	cr_assert_eq(nxp_shown(clean), clean, "a clean name is shown as is, not copied");
-	const char *a = nxp_shown("x\ny"), *b = nxp_shown("p\tq");
+	cr_assert_eq(nxpi_shown(clean), clean, "a clean name is shown as is, not copied");
+	const char *a = nxpi_shown("x\ny"), *b = nxpi_shown("p\tq");
 	cr_assert_str_eq(a, "x\\x0ay");
 	cr_assert_str_eq(b, "p\\x09q", "two results live at once");
-	json_t *j = nxp_json_name("na\xffme\n");
+	json_t *j = nxpi_json_name("na\xffme\n");
 	cr_assert_not_null(j, "a non-UTF-8 name is a JSON string");
 	cr_assert_str_eq(json_string_value(j), "na\\xffme\\x0a", "the same escape as text");
 	json_decref(j);
-	j = nxp_json_name("\xc3\xa9");
+	j = nxpi_json_name("\xc3\xa9");
 	cr_assert_str_eq(json_string_value(j), "\xc3\xa9");
 	json_decref(j);
 }

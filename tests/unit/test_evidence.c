@@ -32,31 +32,14 @@ static size_t build(const nxt_pe_spec *spec)
 	return n;
 }
 
-static uint8_t *sec(unsigned i)
-{
-	return buf + lay.headers_size + lay.raw_stride * i;
-}
-
-static uint32_t rva_of(unsigned i)
-{
-	return lay.va_stride * (i + 1);
-}
-
-static void set_dir(unsigned idx, uint32_t rva, uint32_t size)
-{
-	nxt_put32(buf + lay.dirs + 8 * idx, rva);
-	nxt_put32(buf + lay.dirs + 8 * idx + 4, size);
-}
+/* The image in buf (layout lay): a section's data and RVA, a directory entry. */
+#define sec(i) nxt_sec(buf, &lay, (i))
+#define rva_of(i) nxt_sec_rva(&lay, (i))
+#define set_dir(idx, rva, size) nxt_set_dir(buf, &lay, (idx), (rva), (size))
 
 static void set_entry(uint32_t rva)
 {
 	nxt_put32(buf + lay.opt + 16, rva);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	nxt_put32(p, (uint32_t)v);
-	nxt_put32(p + 4, (uint32_t)(v >> 32));
 }
 
 static void analyze(size_t n)
@@ -178,20 +161,20 @@ static size_t tls_image(int plus, uint64_t array_va, int terminate)
 	uint8_t *t = sec(2);
 	uint32_t ptr = plus ? 8 : 4;
 	if (plus)
-		put64(t + 24, array_va);
+		nxt_put64(t + 24, array_va);
 	else
 		nxt_put32(t + 12, (uint32_t)array_va);
 	uint64_t cbs[] = {base + rva_of(1), base + rva_of(0), base + rva_of(1) + 0x10};
 	for (unsigned i = 0; i < 3; i++) {
 		if (plus)
-			put64(t + 0x100 + ptr * i, cbs[i]);
+			nxt_put64(t + 0x100 + ptr * i, cbs[i]);
 		else
 			nxt_put32(t + 0x100 + ptr * i, (uint32_t)cbs[i]);
 	}
 	if (!terminate) /* fill the rest of the section with callbacks */
 		for (uint32_t o = 0x100 + 3 * ptr; o + ptr <= 0x1000; o += ptr) {
 			if (plus)
-				put64(t + o, base + rva_of(1) + 0x20);
+				nxt_put64(t + o, base + rva_of(1) + 0x20);
 			else
 				nxt_put32(t + o, (uint32_t)(base + rva_of(1) + 0x20));
 		}
@@ -340,9 +323,9 @@ Test(evidence, atl_thunk_confirmed_and_near_misses)
 static void put_x64_thunk(uint8_t *p, uint64_t rcx, uint64_t rax, uint8_t last)
 {
 	p[0] = 0x48, p[1] = 0xb9;
-	put64(p + 2, rcx);
+	nxt_put64(p + 2, rcx);
 	p[10] = 0x48, p[11] = 0xb8;
-	put64(p + 12, rax);
+	nxt_put64(p + 12, rax);
 	p[20] = 0xff, p[21] = last;
 }
 
@@ -357,7 +340,7 @@ Test(evidence, x64_thunk_and_mov_rax_jmp)
 	put_x64_thunk(d + 0xc0, 42, BASE64 + rva_of(2), 0xe0);   /* into data */
 	/* mov rax, imm64; jmp rax alone */
 	d[0x100] = 0x48, d[0x101] = 0xb8;
-	put64(d + 0x102, BASE64 + rva_of(0) + 4);
+	nxt_put64(d + 0x102, BASE64 + rva_of(0) + 4);
 	d[0x10a] = 0xff, d[0x10b] = 0xe0;
 	analyze(n);
 	cr_assert(has(NXP_EV_X64_THUNK, rva_of(1), 1));
@@ -391,7 +374,7 @@ Test(evidence, jmp_rip_slot_amd64)
 	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 3, .section_size = 0x1000};
 	size_t n = build(&spec);
 	uint8_t *d = sec(1);
-	put64(d + 0x800, BASE64 + rva_of(0));
+	nxt_put64(d + 0x800, BASE64 + rva_of(0));
 	d[0x20] = 0xff, d[0x21] = 0x25, nxt_put32(d + 0x22, 0x800 - 0x26);        /* yes */
 	d[0x30] = 0x48, d[0x31] = 0xff, d[0x32] = 0x25, nxt_put32(d + 0x33, 0x800 - 0x37); /* yes */
 	d[0x40] = 0xff, d[0x41] = 0x25, nxt_put32(d + 0x42, 0x900 - 0x46);        /* zero slot */
@@ -478,23 +461,23 @@ Test(evidence, random_data_no_crash)
 
 /* The shapes' patterns (evidence_shapes.c), and one with the farthest
  * probe. */
-static const nxp_ev_pattern X86_PATS[] = {
+static const nxpi_ev_pattern X86_PATS[] = {
 	{{0xc7, 0x44, 0x24, 0x04}, 4, 1, 0x44, 13},
 	{{0x68}, 1, 5, 0xc3, 6},
 	{{0xff, 0x25}, 2, 1, 0x25, 6},
 };
-static const nxp_ev_pattern X64_PATS[] = {
+static const nxpi_ev_pattern X64_PATS[] = {
 	{{0x48, 0xb9}, 2, 1, 0xb9, 22},
 	{{0x48, 0xb8}, 2, 1, 0xb8, 12},
 	{{0x68}, 1, 5, 0xc3, 6},
 	{{0xff, 0x25}, 2, 1, 0x25, 6},
 };
-static const nxp_ev_pattern FAR_PATS[] = {
+static const nxpi_ev_pattern FAR_PATS[] = {
 	{{0xe8}, 1, NXP_EV_PROBE_MAX, 0xc3, NXP_EV_PROBE_MAX + 1},
 	{{0x48, 0xb8}, 2, 1, 0xb8, 2},
 };
 
-static int ref_cand(const uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_t i)
+static int ref_cand(const uint8_t *b, uint32_t len, const nxpi_ev_pattern *p, uint32_t i)
 {
 	if (len - i < p->room)
 		return 0;
@@ -512,7 +495,7 @@ static uint32_t rnd32(void)
 }
 
 /* Write pattern p's bytes and probe at i, as far as the section goes. */
-static void plant_pat(uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_t i)
+static void plant_pat(uint8_t *b, uint32_t len, const nxpi_ev_pattern *p, uint32_t i)
 {
 	for (unsigned j = 0; j < p->nbytes && i + j < len; j++)
 		b[i + j] = p->bytes[j];
@@ -523,7 +506,7 @@ static void plant_pat(uint8_t *b, uint32_t len, const nxp_ev_pattern *p, uint32_
 /* Random bytes, then every pattern at the start, at the last offsets with
  * and without room, back to back, overlapping (one byte on) and at random
  * offsets; dense sections draw only from the patterns' own bytes. */
-static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, unsigned npat,
+static void fill_section(uint8_t *b, uint32_t len, const nxpi_ev_pattern *pat, unsigned npat,
                          int dense)
 {
 	static const uint8_t alphabet[] = {0x48, 0xb8, 0xb9, 0x68, 0xc3, 0xff, 0x25,
@@ -533,7 +516,7 @@ static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, un
 	if (dense || !len)
 		return;
 	for (unsigned k = 0; k < npat; k++) {
-		const nxp_ev_pattern *p = &pat[k];
+		const nxpi_ev_pattern *p = &pat[k];
 		uint32_t at[] = {0, 1, len - 1, len - p->room, len - p->room + 1, len - p->room - 1,
 		                 len / 2, len / 2 + p->room, len / 2 + 1, rnd32() % len};
 		for (unsigned j = 0; j < NXP_ARRAY_LEN(at); j++)
@@ -543,7 +526,7 @@ static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, un
 	for (unsigned n = len / 64; n > 0; n--) {
 		uint32_t i = rnd32() % len;
 		for (unsigned r = rnd32() % 4; r < 4 && i < len; r++) {
-			const nxp_ev_pattern *p = &pat[rnd32() % npat];
+			const nxpi_ev_pattern *p = &pat[rnd32() % npat];
 			plant_pat(b, len, p, i);
 			i += rnd32() % 2 ? p->room : 1 + rnd32() % 3;
 		}
@@ -553,22 +536,22 @@ static void fill_section(uint8_t *b, uint32_t len, const nxp_ev_pattern *pat, un
 /* Hand out every candidate as the shape scan does (from = after the last,
  * or past its room every third time), pattern after pattern or round robin,
  * and compare each with the reference loop's next candidate. */
-static void check_stream(int scan, const nxp_ev_pattern *pat, unsigned npat, const uint8_t *b,
+static void check_stream(int scan, const nxpi_ev_pattern *pat, unsigned npat, const uint8_t *b,
                          uint32_t len, int round_robin)
 {
-	nxp_ev_cands c;
-	cr_assert_eq(nxp_ev_cands_init(&c, pat, npat, scan), NXP_OK);
-	nxp_ev_cands_section(&c, b, len);
+	nxpi_ev_cands c;
+	cr_assert_eq(nxpi_ev_cands_init(&c, pat, npat, scan), NXP_OK);
+	nxpi_ev_cands_section(&c, b, len);
 	uint32_t pos[NXP_EV_MAX_PATTERNS] = {0}, ref[NXP_EV_MAX_PATTERNS] = {0};
 	unsigned done = 0, hits = 0;
 	for (unsigned k = 0; done != (1u << npat) - 1; k = round_robin ? (k + 1) % npat : k) {
 		if (done >> k & 1)
 			continue;
-		const nxp_ev_pattern *p = &pat[k];
+		const nxpi_ev_pattern *p = &pat[k];
 		uint32_t want = ref[k];
 		while (want < len && !ref_cand(b, len, p, want))
 			want++;
-		uint32_t got = nxp_ev_cand_next(&c, k, pos[k]);
+		uint32_t got = nxpi_ev_cand_next(&c, k, pos[k]);
 		if (want >= len) {
 			cr_assert_eq(got, NXP_EV_CAND_NONE, "scan %d len %u pattern %u: extra candidate %u",
 			             scan, len, k, got);
@@ -580,16 +563,16 @@ static void check_stream(int scan, const nxp_ev_pattern *pat, unsigned npat, con
 		             k, pos[k], got, want);
 		pos[k] = ref[k] = got + (++hits % 3 ? 1 : p->room);
 	}
-	nxp_ev_cands_free(&c);
+	nxpi_ev_cands_free(&c);
 }
 
-static void check_all_scans(const nxp_ev_pattern *pat, unsigned npat, uint32_t len, int dense)
+static void check_all_scans(const nxpi_ev_pattern *pat, unsigned npat, uint32_t len, int dense)
 {
 	uint8_t *b = malloc(len ? len : 1);
 	cr_assert(b);
 	fill_section(b, len, pat, npat, dense);
 	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
-		if (nxp_ev_cands_usable(scan))
+		if (nxpi_ev_cands_usable(scan))
 			for (int rr = 0; rr < 2; rr++)
 				check_stream(scan, pat, npat, b, len, rr);
 	free(b);
@@ -598,7 +581,7 @@ static void check_all_scans(const nxp_ev_pattern *pat, unsigned npat, uint32_t l
 Test(evidence, candidates_match_per_position_loop)
 {
 	xs32 = 2463534242u;
-	const struct { const nxp_ev_pattern *p; unsigned n; } sets[] = {
+	const struct { const nxpi_ev_pattern *p; unsigned n; } sets[] = {
 		{X86_PATS, NXP_ARRAY_LEN(X86_PATS)},
 		{X64_PATS, NXP_ARRAY_LEN(X64_PATS)},
 		{FAR_PATS, NXP_ARRAY_LEN(FAR_PATS)},
@@ -631,7 +614,7 @@ Test(evidence, candidates_past_a_full_batch)
 		b[i] = 0xc3;
 	b[0] = 0;
 	for (int scan = NXP_EV_SCAN_SCALAR; scan <= NXP_EV_SCAN_AVX2; scan++)
-		if (nxp_ev_cands_usable(scan)) {
+		if (nxpi_ev_cands_usable(scan)) {
 			check_stream(scan, X64_PATS, NXP_ARRAY_LEN(X64_PATS), b, len, 0);
 			check_stream(scan, X64_PATS + 2, 1, b, len, 0);
 		}
@@ -672,7 +655,7 @@ Test(evidence, shapes_at_section_edges_in_random_data)
 		/* the slot of every jmp [slot]: a pointer to .text in section 2 */
 		uint32_t slot_rva = rva_of(2) + 0x100;
 		if (plus)
-			put64(sec(2) + 0x100, text);
+			nxt_put64(sec(2) + 0x100, text);
 		else
 			nxt_put32(sec(2) + 0x100, (uint32_t)text);
 		planted want[4];
@@ -680,7 +663,7 @@ Test(evidence, shapes_at_section_edges_in_random_data)
 		if (plus) {
 			put_x64_thunk(d, 42, text, 0xe0);
 			want[0] = (planted){0, NXP_EV_X64_THUNK};
-			d[22] = 0x48, d[23] = 0xb8, put64(d + 24, text), d[32] = 0xff, d[33] = 0xe0;
+			d[22] = 0x48, d[23] = 0xb8, nxt_put64(d + 24, text), d[32] = 0xff, d[33] = 0xe0;
 			want[1] = (planted){22, NXP_EV_ABS_JUMP};
 			o = 34;
 		} else {

@@ -26,27 +26,10 @@ static size_t build(int plus, uint32_t section_size)
 	return n;
 }
 
-static uint8_t *sec(unsigned i)
-{
-	return buf + lay.headers_size + lay.raw_stride * i;
-}
-
-static uint32_t rva_of(unsigned i)
-{
-	return lay.va_stride * (i + 1);
-}
-
-static void set_dir(unsigned idx, uint32_t rva, uint32_t size)
-{
-	nxt_put32(buf + lay.dirs + 8 * idx, rva);
-	nxt_put32(buf + lay.dirs + 8 * idx + 4, size);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	nxt_put32(p, (uint32_t)v);
-	nxt_put32(p + 4, (uint32_t)(v >> 32));
-}
+/* The image in buf (layout lay): a section's data and RVA, a directory entry. */
+#define sec(i) nxt_sec(buf, &lay, (i))
+#define rva_of(i) nxt_sec_rva(&lay, (i))
+#define set_dir(idx, rva, size) nxt_set_dir(buf, &lay, (idx), (rva), (size))
 
 /* A base relocation directory at the end of section 2 (its last 0x100
  * bytes): one block per entry, HIGHLOW (3) or DIR64 (10). */
@@ -145,8 +128,8 @@ Test(evidence_rules, x64_thunk_relocations_on_operands_only)
 	size_t n = build(1, 0x1000);
 	uint8_t *d = sec(1);
 	uint32_t r = rva_of(1);
-	d[0] = 0x48, d[1] = 0xb9, put64(d + 2, BASE64 + rva_of(2));
-	d[10] = 0x48, d[11] = 0xb8, put64(d + 12, BASE64 + rva_of(0));
+	d[0] = 0x48, d[1] = 0xb9, nxt_put64(d + 2, BASE64 + rva_of(2));
+	d[10] = 0x48, d[11] = 0xb8, nxt_put64(d + 12, BASE64 + rva_of(0));
 	d[20] = 0xff, d[21] = 0xe0;
 	uint32_t ok[] = {r + 2, r + 12};
 	put_relocs(ok, 2, 10);
@@ -314,12 +297,12 @@ Test(evidence_rules, zero_filled_thunk_templates)
 	/* The x64 thunk template: mov rcx, 0; mov rax, 0; jmp rax. */
 	n = build(1, 0x1000);
 	uint8_t *d = sec(1);
-	d[0] = 0x48, d[1] = 0xb9, put64(d + 2, 0);
-	d[10] = 0x48, d[11] = 0xb8, put64(d + 12, 0);
+	d[0] = 0x48, d[1] = 0xb9, nxt_put64(d + 2, 0);
+	d[10] = 0x48, d[11] = 0xb8, nxt_put64(d + 12, 0);
 	d[20] = 0xff, d[21] = 0xe0;
 	/* mov rax, 0; jmp rax alone is unlinked object code (GRUB's modules):
 	 * not accepted. */
-	d[0x40] = 0x48, d[0x41] = 0xb8, put64(d + 0x42, 0), d[0x4a] = 0xff, d[0x4b] = 0xe0;
+	d[0x40] = 0x48, d[0x41] = 0xb8, nxt_put64(d + 0x42, 0), d[0x4a] = 0xff, d[0x4b] = 0xe0;
 	analyze(n);
 	cr_assert(has(NXP_EV_X64_THUNK, rva_of(1)));
 	cr_assert_eq(facts.nevidence, 1, "mov rax, 0; jmp rax counted");
@@ -426,7 +409,7 @@ Test(evidence_rules, call_through_pointer_slot)
 	size_t n = build(1, 0x1000);
 	uint32_t thunk = rva_of(1) + 0x10, slot = rva_of(2) + 0x40;
 	memcpy(sec(1) + 0x10, FUNC, sizeof(FUNC));
-	put64(sec(2) + 0x40, BASE64 + thunk);
+	nxt_put64(sec(2) + 0x40, BASE64 + thunk);
 	uint8_t *t = sec(0);
 	memset(t, 0x90, 0x100);
 	t[0x20] = 0xff, t[0x21] = 0x15, nxt_put32(t + 0x22, slot - (rva_of(0) + 0x26));

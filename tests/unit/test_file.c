@@ -70,10 +70,10 @@ Test(file, copy_job_copies_exactly)
 	size_t n = 3 * NXP_WRITEBACK_CHUNK + 12345;
 	nxp_file f;
 	make_source(&f, src, n);
-	nxp_tmpfile t;
+	nxpi_tmpfile t;
 	nxp_error err = {0};
 	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0644, &err), NXP_OK, "%s", err.msg);
-	nxp_copy_job job;
+	nxpi_copy_job job;
 	nxpi_tmpfile_copy_start(&job, &t, nxpi_file_reopen(&f, src), f.data, 0, n);
 	cr_assert_eq(nxpi_tmpfile_copy_join(&job, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(t.written, n);
@@ -99,10 +99,10 @@ Test(file, copy_job_without_fd_writes_from_memory_and_patches)
 	size_t n = NXP_WRITEBACK_CHUNK + 4096;
 	nxp_file f;
 	make_source(&f, src, n);
-	nxp_tmpfile t;
+	nxpi_tmpfile t;
 	nxp_error err = {0};
 	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
-	nxp_copy_job job;
+	nxpi_copy_job job;
 	nxpi_tmpfile_copy_start(&job, &t, -1, f.data, 100, n - 200);
 	cr_assert_eq(nxpi_tmpfile_copy_join(&job, &err), NXP_OK, "%s", err.msg);
 	cr_assert_eq(t.written, n - 200);
@@ -126,7 +126,7 @@ Test(file, pwrite_past_the_written_bytes_is_refused)
 {
 	char dst[128];
 	snprintf(dst, sizeof(dst), "%s/dst", dir);
-	nxp_tmpfile t;
+	nxpi_tmpfile t;
 	nxp_error err = {0};
 	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
 	cr_assert_eq(nxpi_tmpfile_write(&t, "0123456789", 10, &err), NXP_OK);
@@ -149,7 +149,7 @@ Test(file, copy_job_reports_write_errors)
 	snprintf(dst, sizeof(dst), "%s/dst", dir);
 	nxp_file f;
 	make_source(&f, src, 65536);
-	nxp_tmpfile t;
+	nxpi_tmpfile t;
 	nxp_error err = {0};
 	cr_assert_eq(nxpi_tmpfile_open(&t, dst, 0600, &err), NXP_OK);
 	/* Reopen the temporary file read-only under the same descriptor
@@ -158,7 +158,7 @@ Test(file, copy_job_reports_write_errors)
 	cr_assert_geq(ro, 0);
 	cr_assert_geq(dup2(ro, t.fd), 0);
 	close(ro);
-	nxp_copy_job job;
+	nxpi_copy_job job;
 	nxpi_tmpfile_copy_start(&job, &t, nxpi_file_reopen(&f, src), f.data, 0, 65536);
 	cr_assert_eq(nxpi_tmpfile_copy_join(&job, &err), NXP_E_IO);
 	cr_assert(strstr(err.msg, "cannot write"), "%s", err.msg);

@@ -35,17 +35,17 @@ static const char *write_dup_sections(void)
 	uint8_t *b = calloc(1, (size_t)hdrs + raw);
 	cr_assert_not_null(b);
 	memcpy(b, s.buf, st);
-	nxp_put_le16(b + e + 6, NXP_MAX_SECTIONS);
-	nxp_put_le32(b + e + 24 + 56, 0x1000 + NXP_MAX_SECTIONS * raw); /* SizeOfImage */
-	nxp_put_le32(b + e + 24 + 60, hdrs);                            /* SizeOfHeaders */
+	nxpi_put_le16(b + e + 6, NXP_MAX_SECTIONS);
+	nxpi_put_le32(b + e + 24 + 56, 0x1000 + NXP_MAX_SECTIONS * raw); /* SizeOfImage */
+	nxpi_put_le32(b + e + 24 + 60, hdrs);                            /* SizeOfHeaders */
 	for (unsigned i = 0; i < NXP_MAX_SECTIONS; i++) {
 		uint8_t *h = b + st + 40 * i;
 		memcpy(h, ".dup", 4);
-		nxp_put_le32(h + 8, raw);
-		nxp_put_le32(h + 12, 0x1000 + i * raw);
-		nxp_put_le32(h + 16, raw);
-		nxp_put_le32(h + 20, hdrs);
-		nxp_put_le32(h + 36, 0x40000040);
+		nxpi_put_le32(h + 8, raw);
+		nxpi_put_le32(h + 12, 0x1000 + i * raw);
+		nxpi_put_le32(h + 16, raw);
+		nxpi_put_le32(h + 20, hdrs);
+		nxpi_put_le32(h + 36, 0x40000040);
 	}
 	memset(b + hdrs, 0x41, raw);
 	write_file(tmp_path("dup.dll"), b, (size_t)hdrs + raw);

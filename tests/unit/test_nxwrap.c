@@ -35,7 +35,7 @@ static const char *POOL = "nxpatch: 1\n"
 
 static unsigned api_index(const char *name)
 {
-	int i = nxp_drv_api_index(name, strlen(name));
+	int i = nxpi_drv_api_index(name, strlen(name));
 	cr_assert(i >= 0, "%s", name);
 	return (unsigned)i;
 }

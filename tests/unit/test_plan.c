@@ -261,6 +261,27 @@ Test(plan, strip_truncates_and_zeroes_the_entry, .fini = teardown)
 	cr_assert_eq(cs->new_value, checksum_after_plan());
 }
 
+/* A certificate table with bytes after it cannot be stripped (or replaced)
+ * without moving them: refused, and the signature left alone. */
+Test(plan, strip_refused_when_the_table_is_not_at_the_end, .fini = teardown)
+{
+	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .cert_size = 0x40};
+	size_t n = nxt_build_pe(buf, CAP, &spec, NULL);
+	cr_assert(n > 0);
+	memset(buf + n, 0, 16); /* 16 bytes after the table */
+	nxp_error err = {0};
+	cr_assert_eq(nxp_pe_parse(&img, buf, n + 16, &err), NXP_OK, "%s", err.msg);
+	cr_assert_eq(nxp_analyze(&facts, &img, "app.exe", &err), NXP_OK);
+	cr_assert(facts.is_signed);
+	load_policy("nxpatch: 1\nsettings: {signature: strip}\n"
+	            "rules:\n  - id: dep\n    actions: [{set: [nx_compat]}]\n");
+	build(0);
+	cr_assert_eq(plan.status, NXP_PLAN_REFUSED);
+	cr_assert(refused_with("dep", "is not at the end of the file"));
+	cr_assert_eq(plan.signature, NXP_SIGACT_NONE);
+	cr_assert_eq(plan.out_len, n + 16);
+}
+
 Test(plan, zero_checksum_stays_zero_unless_always, .fini = teardown)
 {
 	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2, .dll_characteristics = 0x40};
@@ -355,15 +376,15 @@ Test(plan, code_in_data_resolved_by_earlier_rule_in_one_pass, .fini = teardown)
 	cr_assert_eq(plan.status, NXP_PLAN_NOTHING, "second pass: %zu changes", plan.nchanges);
 }
 
-extern const char nxp_default_policy_yaml[];
-extern const size_t nxp_default_policy_yaml_len;
+extern const char nxpi_default_policy_yaml[];
+extern const size_t nxpi_default_policy_yaml_len;
 
 /* The built-in policy opts a plain unsigned image in to DEP, but not one that
  * imports ATL 7.1 (run-time heap thunks), and says why. */
 Test(plan, default_policy_keeps_old_atl_images_out_of_dep, .fini = teardown)
 {
 	nxt_pe_spec plain = {.pe32plus = 0, .nsections = 2, .dll_characteristics = 0x40};
-	setup(&plain, nxp_default_policy_yaml);
+	setup(&plain, nxpi_default_policy_yaml);
 	build(0);
 	const nxp_change *d = find(NXP_FIELD_DLL_CHARACTERISTICS, -1);
 	cr_assert(d && d->new_value == 0x140, "plain image: nx_compat expected");
@@ -371,7 +392,7 @@ Test(plan, default_policy_keeps_old_atl_images_out_of_dep, .fini = teardown)
 
 	nxt_pe_spec atl = {.pe32plus = 0, .nsections = 2, .dll_characteristics = 0x40,
 	                   .with_imports = 1};
-	setup(&atl, nxp_default_policy_yaml);
+	setup(&atl, nxpi_default_policy_yaml);
 	build(0);
 	cr_assert_null(find(NXP_FIELD_DLL_CHARACTERISTICS, -1), "ATL 7.1 image must stay out of DEP");
 	cr_assert_eq(plan.status, NXP_PLAN_NOTHING);

@@ -347,8 +347,8 @@ Test(policy_load, shipped_rules)
 }
 
 /* The compiled-in default is rules/default.yaml, byte for byte. */
-extern const char nxp_default_policy_yaml[];
-extern const size_t nxp_default_policy_yaml_len;
+extern const char nxpi_default_policy_yaml[];
+extern const size_t nxpi_default_policy_yaml_len;
 
 Test(policy_load, default_is_rules_default_yaml)
 {
@@ -357,8 +357,8 @@ Test(policy_load, default_is_rules_default_yaml)
 	static char buf[1 << 16];
 	size_t n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	cr_assert_eq(n, nxp_default_policy_yaml_len);
-	cr_assert_eq(memcmp(buf, nxp_default_policy_yaml, n), 0);
+	cr_assert_eq(n, nxpi_default_policy_yaml_len);
+	cr_assert_eq(memcmp(buf, nxpi_default_policy_yaml, n), 0);
 }
 
 /* The one set-and-clear bookkeeping (also used for inline edits): a merge

@@ -507,7 +507,7 @@ Test(checksum, sum16_portable_matches_reference)
 
 Test(checksum, sum16_avx2_matches_reference)
 {
-	if (!nxp_cpu_avx2())
+	if (!nxpi_cpu_avx2())
 		cr_skip_test("no AVX2 in this build or on this CPU");
 	check_sum16_impl("avx2", nxpi_pe_sum16_avx2);
 }
@@ -549,7 +549,7 @@ Test(reader, misaligned_raw_offset_is_read_like_the_loader)
 	nxt_layout l;
 	nxt_pe_spec spec = {.pe32plus = 1, .nsections = 2};
 	size_t n = build(&spec, &l);
-	uint32_t off = nxp_le32(buf + l.section_table + 40 + 20);
+	uint32_t off = nxpi_le32(buf + l.section_table + 40 + 20);
 	nxt_put32(buf + l.section_table + 40 + 20, off + 1);
 	nxp_error err = {0};
 	cr_assert_eq(parse(n, &img, &err), NXP_OK, "%s", err.msg);
@@ -596,7 +596,7 @@ Test(reader, directory_in_zero_filled_tail_reads_as_zeros)
 	/* .data: virtual size 0x800 over 0x200 bytes of file data; TLS at 0x400
 	 * into it lies in the zero fill. */
 	nxt_put32(buf + l.section_table + 40 + 8, 0x800);
-	uint32_t va = nxp_le32(buf + l.section_table + 40 + 12);
+	uint32_t va = nxpi_le32(buf + l.section_table + 40 + 12);
 	nxt_put32(buf + l.opt + 112 + 8 * 9, va + 0x400);
 	nxt_put32(buf + l.opt + 112 + 8 * 9 + 4, 0x28);
 	nxp_error err = {0};

@@ -442,7 +442,7 @@ Test(sign, tampering_is_detected, .init = setup_signer, .fini = teardown_signer)
 	cr_assert_eq(verify_buf(o, olen, res, &nres), NXP_OK);
 	o[cs] ^= 0xff;
 	/* every byte of the PKCS#7: never a crash; the signature value never passes */
-	uint32_t len = nxp_le32(o + table);
+	uint32_t len = nxpi_le32(o + table);
 	for (uint32_t i = table + 8; i < table + len; i++) {
 		o[i] ^= 0xff;
 		int rc = verify_buf(o, olen, res, &nres);
@@ -564,7 +564,7 @@ Test(sign, url_redaction)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[128];
-		nxp_url_redact(cases[i][0], out, sizeof(out));
+		nxpi_url_redact(cases[i][0], out, sizeof(out));
 		cr_assert_str_eq(out, cases[i][1], "case %zu", i);
 	}
 }

@@ -447,6 +447,53 @@ Test(merge, other_builds_and_mismatched_sections_are_warnings)
 	nxp_facts_free(&f);
 }
 
+/* A traced fault in a section the plan leaves non-executable refuses the
+ * plan with its own finding, naming the section; a plan that makes the
+ * section executable is not refused. */
+Test(merge, traced_fault_in_a_section_left_non_executable_refuses)
+{
+	nxp_image img;
+	nxp_facts f;
+	image(&img, &f, "dir/App.exe", 0xC0000040);
+	char rva[16], size[16];
+	snprintf(rva, sizeof(rva), "%u", img.sections[1].virtual_address + 0x10);
+	snprintf(size, sizeof(size), "%u", img.size_of_image);
+	nxp_evset *s = records(
+		"{\"kind\":\"dep_fault\",\"module_name\":\"app.EXE\",\"image\":{\"size_of_image\":%s,"
+		"\"timestamp\":1593835520},\"rva\":%s,\"section\":\".data\",\"chance\":\"first\"}\n",
+		size, rva);
+	nxp_error err = {0};
+	cr_assert_eq(nxp_facts_merge_trace(&f, s, &err), NXP_OK);
+	cr_assert_eq(f.nevidence, 1);
+	static const char *const yamls[] = {
+		"nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat]\n",
+		"nxpatch: 1\nrules:\n  - id: dep\n    actions:\n      - set: [nx_compat]\n"
+		"      - section: .data\n        add: [execute]\n        allow_wx: true\n",
+	};
+	for (int k = 0; k < 2; k++) {
+		nxp_policy *pol;
+		nxp_diags d = {0};
+		cr_assert_eq(nxp_policy_load_buffer(&pol, "p.yaml", yamls[k], strlen(yamls[k]), &d, &err),
+		             NXP_OK, "%s", err.msg);
+		static nxp_plan plan;
+		cr_assert_eq(nxp_plan_build(&plan, pol, &f, NULL, &err), NXP_OK);
+		int traced = 0;
+		for (size_t i = 0; i < plan.nrefusals; i++)
+			if (plan.refusals[i].id == NXP_F_REFUSED_TRACED_FAULT) {
+				traced++;
+				cr_assert(strstr(plan.refusals[i].reason, "a trace saw code run in section .data"),
+				          "%s", plan.refusals[i].reason);
+				cr_assert_eq(plan.refusals[i].where.section, 1);
+			}
+		cr_assert_eq(traced, k == 0, "policy %d: %d traced-fault refusals", k, traced);
+		cr_assert_eq(plan.status, k == 0 ? NXP_PLAN_REFUSED : NXP_PLAN_CHANGES);
+		nxp_policy_free(pol);
+		nxp_diags_free(&d);
+	}
+	nxp_evset_free(s);
+	nxp_facts_free(&f);
+}
+
 Test(merge, heap_faults_refuse_nx_compat_naming_the_fault)
 {
 	nxp_image img;
