@@ -199,6 +199,13 @@ static batch_result *process_one(const run *R, const batch_item *it)
 	r.err = open_memstream(&ebuf, &elen);
 	r.findings = json_array();
 	r.cls = BATCH_SCANNED;
+#ifdef NXP_TEST_HOOKS
+	/* Test builds: NXP_TEST_ITEM_DELAY_MS slows every image down, so that a
+	 * test can signal (or kill a worker of) a batch certainly still running. */
+	const char *delay = getenv("NXP_TEST_ITEM_DELAY_MS");
+	if (delay)
+		usleep((useconds_t)strtoul(delay, NULL, 10) * 1000u);
+#endif
 	if (r.out && r.err)
 		R->cmd->process(R->cmd->ctx, it, &r);
 	else {
