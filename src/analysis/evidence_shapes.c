@@ -23,6 +23,7 @@
  * relocations, debug, exception and import data) are skipped. */
 #include <string.h>
 
+#include "analysis/internal.h"
 #include "analysis/evidence_cands.h"
 #include "analysis/evidence_int.h"
 #include "util/bytes.h"
@@ -388,6 +389,13 @@ static void add_skip_dir(shape_scan *s, const nxp_image *img, unsigned idx)
 			(span64){img->dirs[idx].rva, (uint64_t)img->dirs[idx].rva + img->dirs[idx].size};
 }
 
+int nxpi_ev_pattern_section(const nxp_section *s)
+{
+	/* Code is not data; discardable data is debug information or
+	 * relocations. */
+	return !(s->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_DISCARDABLE));
+}
+
 int nxpi_ev_shapes(nxpi_ev_ctx *c)
 {
 	const nxp_image *img = c->img;
@@ -408,8 +416,7 @@ int nxpi_ev_shapes(nxpi_ev_ctx *c)
 	add_skip_dir(&s, img, NXP_DIR_DEBUG);
 	for (unsigned k = 0; !rc && k < img->nsections; k++) {
 		const nxp_section *sec = &img->sections[k];
-		/* Discardable data is debug information or relocations. */
-		if (sec->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_DISCARDABLE))
+		if (!nxpi_ev_pattern_section(sec))
 			continue;
 		if (c->f->unsearched[k]) /* derived on demand (analysis/internal.h) */
 			continue;

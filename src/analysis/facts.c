@@ -54,12 +54,6 @@ int nxpi_facts_add_warning(nxp_facts *f, const char *fmt, ...)
 	return NXP_OK;
 }
 
-/* The sections the byte-pattern search reads (evidence_shapes.c). */
-static int searched_by_pattern(const nxp_section *s)
-{
-	return !(s->characteristics & (NXP_SCN_MEM_EXECUTE | NXP_SCN_MEM_DISCARDABLE));
-}
-
 static void mark(const nxp_facts *f, unsigned i, int checksum)
 {
 	if (!f->demand)
@@ -120,7 +114,7 @@ static void facts_begin(nxp_facts *f, const nxp_image *img, const char *path, in
 	if (lazy) {
 		f->checksum_unread = 1;
 		for (unsigned i = 0; i < img->nsections && i < NXP_MAX_SECTIONS; i++)
-			f->unsearched[i] = (uint8_t)searched_by_pattern(&img->sections[i]);
+			f->unsearched[i] = (uint8_t)nxpi_ev_pattern_section(&img->sections[i]);
 	} else {
 		f->checksum_computed = nxp_pe_checksum(img->data, img->len, img->checksum_offset);
 	}

@@ -17,6 +17,9 @@ int nxpi_facts_add_warning(nxp_facts *f, const char *fmt, ...) __attribute__((fo
 /* The evidence collectors (src/analysis/evidence*.c). The byte-pattern
  * search skips the sections marked in f->unsearched. */
 int nxpi_collect_evidence(nxp_facts *f, nxp_error *err);
+/* 1 for a section the byte-pattern search reads (evidence_shapes.c): the
+ * ones facts derived on demand leave unsearched. */
+int nxpi_ev_pattern_section(const nxp_section *s);
 
 /* Facts derived on demand (nxp_facts.unsearched): what the judge reads of
  * them goes through these, so that a decision never rests on a fact not
