@@ -100,6 +100,25 @@ typedef struct nxp_apply_result {
 int nxp_apply(const nxp_input *in, const nxp_plan *plan, const char *out_path,
               const nxp_apply_options *opt, nxp_apply_result *res, nxp_error *err);
 
+/* nxp_apply() in two halves, so that a caller can write its next image
+ * while LIEF reads this one's output (the cross-check). nxp_apply_start()
+ * does everything up to LIEF's verdict: the output written, synced and
+ * verified by nxpatch's own check, and LIEF's request sent, or queued
+ * behind the one in flight; nothing is replaced yet. It returns as
+ * nxp_apply() does, with *job NULL when the outcome is final; a non-NULL
+ * *job (only with cross_check, and never for in_place_bytes) must be
+ * passed to nxp_apply_finish(), which takes LIEF's verdict, replaces the
+ * target or leaves everything untouched, fills res and returns as
+ * nxp_apply() does. Jobs are finished in the order they were started, from
+ * the thread that started them; in, plan, opt and res must stay valid
+ * until then. A process killed between the two leaves its targets
+ * untouched, as between any two steps of nxp_apply(). */
+typedef struct nxp_apply_job nxp_apply_job;
+int nxp_apply_start(const nxp_input *in, const nxp_plan *plan, const char *out_path,
+                    const nxp_apply_options *opt, nxp_apply_result *res, nxp_apply_job **job,
+                    nxp_error *err);
+int nxp_apply_finish(nxp_apply_job *job, nxp_error *err);
+
 /* ---- Journal ------------------------------------------------------------ */
 
 /* Open (create) a journal for appending. Refuses anything but a regular

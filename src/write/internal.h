@@ -22,6 +22,16 @@ void nxpi_write_warn(nxp_apply_result *res, const char *fmt, ...)
 int nxpi_write_meta(int dst_fd, const nxp_file *src, int in_place, int allow_loss,
                    nxp_apply_result *res, nxp_error *err);
 
+struct nxpi_tmpfile;
+/* Append the output to t: the input with the plan's edits and its appended
+ * section, signed when the plan re-signs (content.c). */
+int nxpi_write_content(struct nxpi_tmpfile *t, const nxp_input *in, const nxp_plan *plan,
+                      const nxp_apply_options *opt, nxp_error *err);
+/* The SHA-256 (hex) the output will have: the input with the planned edits,
+ * cut at plan->out_len, the appended section after it (not under
+ * re-signing); 0 or -1. */
+int nxpi_write_planned_sha256(const nxp_input *in, const nxp_plan *plan, char hex[65]);
+
 /* fsync the directory that contains path (best effort). */
 void nxpi_write_sync_dir(const char *path);
 
@@ -83,5 +93,33 @@ int nxpi_journal_patch_parse(const json_t *rec, nxpi_patch_rec *out, char *why, 
  * records would have written. */
 int nxpi_patch_undo(const nxpi_patch_rec *p, int dry_run, json_t *overlay, char *msg,
                    size_t msglen);
+
+/* ---- LIEF's cross-check of outputs in flight (liefq.c) ------------------ */
+
+/* One output's check. Checks are answered in the order they start: the
+ * first goes to LIEF at once, later ones wait in line and are sent as the
+ * one before is collected. Each lives in its write job until finished. */
+typedef struct nxpi_liefq {
+	const char *path;           /* the output LIEF reads (kept by the caller) */
+	const nxp_image *img;       /* nxpatch's parse of it, once verified */
+	int sent, waiting;
+	int rc;                     /* the verdict, once neither sent nor waiting */
+	nxp_error err;
+	struct nxpi_liefq *next;
+} nxpi_liefq;
+
+/* Start q (nothing when cross_check is 0: its verdict is NXP_OK). */
+void nxpi_liefq_start(nxpi_liefq *q, int cross_check, const char *path);
+/* 1 while q has no verdict yet. */
+int nxpi_liefq_pending(const nxpi_liefq *q);
+/* The image LIEF's view of q's output is compared with; set before a
+ * later check can be finished. */
+void nxpi_liefq_ready(nxpi_liefq *q, const nxp_image *img);
+/* Wait for q's verdict (collecting older checks first, each for its own
+ * job): NXP_OK, NXP_E_LIEF or NXP_E_CROSS_CHECK with q->err. */
+int nxpi_liefq_finish(nxpi_liefq *q);
+/* Give q up (its output is being removed): out of the line if it waits,
+ * else collected and its answer dropped. */
+void nxpi_liefq_drop(nxpi_liefq *q);
 
 #endif
