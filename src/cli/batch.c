@@ -188,17 +188,27 @@ typedef struct run {
 	batch_emitter E;
 } run;
 
-/* The command's work on one image, rendered (by a worker, or the parent
- * with -j 1). */
-static batch_result *process_one(const run *R, const batch_item *it)
+/* One image between the two halves of its work. */
+typedef struct held {
+	const batch_item *it;
+	batch_rec r;
+	char *obuf, *ebuf;
+	size_t olen, elen;
+	void *state;            /* the command's, for its end; or NULL */
+} held;
+
+/* The command's work on one image, or its first half (by a worker, or the
+ * parent with -j 1); NULL when out of memory. */
+static held *item_begin(const run *R, const batch_item *it)
 {
-	char *obuf = NULL, *ebuf = NULL;
-	size_t olen = 0, elen = 0;
-	batch_rec r = {0};
-	r.out = open_memstream(&obuf, &olen);
-	r.err = open_memstream(&ebuf, &elen);
-	r.findings = json_array();
-	r.cls = BATCH_SCANNED;
+	held *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->it = it;
+	h->r.out = open_memstream(&h->obuf, &h->olen);
+	h->r.err = open_memstream(&h->ebuf, &h->elen);
+	h->r.findings = json_array();
+	h->r.cls = BATCH_SCANNED;
 #ifdef NXP_TEST_HOOKS
 	/* Test builds: NXP_TEST_ITEM_DELAY_MS slows every image down, so that a
 	 * test can signal (or kill a worker of) a batch certainly still running. */
@@ -206,40 +216,71 @@ static batch_result *process_one(const run *R, const batch_item *it)
 	if (delay)
 		usleep((useconds_t)strtoul(delay, NULL, 10) * 1000u);
 #endif
-	if (r.out && r.err)
-		R->cmd->process(R->cmd->ctx, it, &r);
-	else {
-		r.cls = BATCH_FAILED;
-		r.exit = NXP_EXIT_INPUT;
+	if (!h->r.out || !h->r.err) {
+		h->r.cls = BATCH_FAILED;
+		h->r.exit = NXP_EXIT_INPUT;
+	} else if (R->cmd->begin) {
+		h->state = R->cmd->begin(R->cmd->ctx, it, &h->r);
+	} else {
+		R->cmd->process(R->cmd->ctx, it, &h->r);
 	}
-	if (r.out)
-		fclose(r.out);
-	if (r.err)
-		fclose(r.err);
-	if (R->E.color && obuf && olen) {
+	return h;
+}
+
+/* The rest of its work, rendered. */
+static batch_result *item_end(const run *R, held *h)
+{
+	if (h->state)
+		R->cmd->end(R->cmd->ctx, h->state, &h->r);
+	batch_rec *r = &h->r;
+	if (r->out)
+		fclose(r->out);
+	if (r->err)
+		fclose(r->err);
+	if (R->E.color && h->obuf && h->olen) {
 		size_t clen;
-		char *c = cli_colorize(obuf, olen, nxpi_shown(it->path), batch_class_name(r.cls), &clen);
+		char *c = cli_colorize(h->obuf, h->olen, nxpi_shown(h->it->path),
+		                       batch_class_name(r->cls), &clen);
 		if (c) {
-			free(obuf);
-			obuf = c;
-			olen = clen;
+			free(h->obuf);
+			h->obuf = c;
+			h->olen = clen;
 		}
 	}
-	batch_result *res = emit_render(&R->E, it, r.cls, r.exit, obuf, ebuf, r.report, r.findings);
-	json_decref(r.report);
-	json_decref(r.findings);
-	free(obuf);
-	free(ebuf);
+	batch_result *res = emit_render(&R->E, h->it, r->cls, r->exit, h->obuf, h->ebuf,
+	                                r->report, r->findings);
+	json_decref(r->report);
+	json_decref(r->findings);
+	free(h->obuf);
+	free(h->ebuf);
+	const batch_item *it = h->it;
+	free(h);
 	return res ? res : emit_failure(&R->E, it, "out of memory");
+}
+
+static char *pack(batch_result *res, size_t *len)
+{
+	char *p = res ? emit_pack(res, len) : NULL;
+	emit_free(res);
+	return p;
 }
 
 static char *pool_work(void *ctx, size_t i, size_t *len)
 {
 	const run *R = ctx;
-	batch_result *res = process_one(R, &R->l->v[i]);
-	char *p = res ? emit_pack(res, len) : NULL;
-	emit_free(res);
-	return p;
+	held *h = item_begin(R, &R->l->v[i]);
+	return h ? pack(item_end(R, h), len) : NULL;
+}
+
+static void *pool_start(void *ctx, size_t i)
+{
+	const run *R = ctx;
+	return item_begin(R, &R->l->v[i]);
+}
+
+static char *pool_finish(void *ctx, void *token, size_t *len)
+{
+	return pack(item_end(ctx, token), len);
 }
 
 static void pool_done(void *ctx, size_t i, char *buf, size_t len, const char *failure)
@@ -265,6 +306,41 @@ static void pool_exit(void *ctx)
 	nxp_lief_shutdown(); /* the worker's LIEF worker, not the parent's */
 }
 
+/* -j 1: every item here, each begun while the one before waits for its
+ * second half (the next image written while LIEF reads this one's). */
+typedef struct here {
+	held *h[2];
+	size_t at[2], n;
+} here;
+
+static void end_oldest(run *R, here *q)
+{
+	emit_take(&R->E, q->at[0], item_end(R, q->h[0]));
+	q->h[0] = q->h[1];
+	q->at[0] = q->at[1];
+	q->n--;
+}
+
+static void run_here(run *R)
+{
+	here q = {.n = 0};
+	for (size_t i = 0; i < R->l->n && !stop_signal; i++) {
+		held *x = item_begin(R, &R->l->v[i]);
+		if (!x) {
+			while (q.n)
+				end_oldest(R, &q);
+			emit_take(&R->E, i, emit_failure(&R->E, &R->l->v[i], "out of memory"));
+			continue;
+		}
+		q.h[q.n] = x;
+		q.at[q.n++] = i;
+		while (q.n == 2 || (q.n && !q.h[0]->state))
+			end_oldest(R, &q);
+	}
+	while (q.n)
+		end_oldest(R, &q);
+}
+
 /* Every item, in -j worker processes or (one worker, one item) here. */
 static void run_items(run *R, const batch_opts *o)
 {
@@ -273,14 +349,15 @@ static void run_items(run *R, const batch_opts *o)
 		jobs = 1;
 	size_t n = R->l->n;
 	if (jobs == 1 || n <= 1) {
-		for (size_t i = 0; i < n && !stop_signal; i++)
-			emit_take(&R->E, i, process_one(R, &R->l->v[i]));
+		run_here(R);
 		return;
 	}
+	int halves = R->cmd->begin != NULL;
 	cli_pool p = {.n = n, .workers = (size_t)jobs < n ? (size_t)jobs : n,
 	              .tick_ms = R->E.progress ? 250 : -1, .stop = &stop_signal, .ctx = R,
-	              .work = pool_work, .done = pool_done, .tick = pool_tick,
-	              .worker_exit = pool_exit};
+	              .work = halves ? NULL : pool_work, .start = halves ? pool_start : NULL,
+	              .finish = halves ? pool_finish : NULL, .done = pool_done,
+	              .tick = pool_tick, .worker_exit = pool_exit};
 	int rc = cli_pool_run(&p);
 	if (rc == -1)
 		cli_error(NULL, "out of memory");

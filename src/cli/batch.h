@@ -121,6 +121,14 @@ typedef struct batch_cmd {
 	const char *policy;     /* the policy source for JSON documents, or NULL */
 	batch_labels labels;
 	void (*process)(void *ctx, const batch_item *it, batch_rec *r);
+	/* Instead of process, the work in two halves, so that the next image's
+	 * first half runs while this one waits (apply: for LIEF's verdict on
+	 * its output). begin fills r as process does and returns NULL when r is
+	 * complete, or a state that end completes. Images are begun in input
+	 * order, at most two are between their halves, and they end in the
+	 * order they were begun. */
+	void *(*begin)(void *ctx, const batch_item *it, batch_rec *r);
+	void (*end)(void *ctx, void *state, batch_rec *r);
 	void *ctx;
 } batch_cmd;
 

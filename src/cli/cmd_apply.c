@@ -99,52 +99,110 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
 	                               err);
 }
 
-/* long-function: one image's sequence (open, plan, write, journal, report) with an exit at each
- * failure. */
-static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
-{
-	const apply_args *a = vctx;
-	const char *path = it->path;
+/* One image between its two halves (apply_begin, apply_end). */
+typedef struct apply_item {
+	const batch_item *it;
 	nxp_input *in;
-	/* In place (also -o naming the input itself): locked from read to rename. */
-	struct stat si, so;
-	int same = a->out && stat(it->path, &si) == 0 && stat(a->out, &so) == 0 &&
-	           si.st_dev == so.st_dev && si.st_ino == so.st_ino;
-	/* The text report shows the plan alone, so its facts are derived on
-	 * demand; the other formats report every fact of the image. */
-	unsigned lazy = a->bo->format == CLI_TEXT ? NXP_INPUT_LAZY : 0;
-	if (batch_open_flags(it, r, &in, lazy | (a->in_place || same ? NXP_INPUT_LOCK : 0)))
-		return;
-	nxp_plan *plan = malloc(sizeof(*plan));
-	if (!plan) {
-		batch_error(r, path, "out of memory");
+	nxp_plan plan;
+	nxp_apply_options aopt;
+	nxp_apply_result res;
+	nxp_apply_job *job;
+	nxp_error err;
+	int rc;
+	char out[PATH_MAX];
+} apply_item;
+
+/* The record of an image whose write is over. */
+static void apply_report(const apply_args *a, apply_item *x, batch_rec *r)
+{
+	const char *path = x->it->path;
+	const nxp_plan *plan = &x->plan;
+	const nxp_apply_result *res = &x->res;
+	int rc = x->rc;
+	const char *result, *shown_out = a->to_stdout ? "-" : x->out;
+	if (rc == NXP_E_REFUSED || (plan->status == NXP_PLAN_REFUSED && !rc)) {
+		result = "refused";
+		r->cls = BATCH_REFUSED;
+		r->exit = NXP_EXIT_CHECK;
+	} else if (rc && !res->written) {
+		result = "failed";
 		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
-		nxp_input_close(in);
-		return;
+	} else if (res->written && plan->status == NXP_PLAN_NOTHING) {
+		result = "nothing_to_do"; /* -o -: the verified copy is the output */
+		r->cls = BATCH_UNCHANGED;
+	} else if (res->written) {
+		result = "written";
+		r->cls = BATCH_CHANGED;
+		if (rc) /* written, but its journal result line is missing */
+			r->exit = NXP_EXIT_INPUT;
+	} else {
+		result = "nothing_to_do";
+		r->cls = BATCH_UNCHANGED;
 	}
-	nxp_error err = {0};
-	nxp_plan_options popt = {.will_sign = a->signer != NULL,
-	                         .checksum_from_stored = a->trust_checksum};
-	/* Facts derived on demand: only what the plan's decisions read. */
-	if (nxp_input_plan(plan, a->pol, in, &popt, &err)) {
-		batch_error(r, path, "%s", err.msg);
-		r->cls = BATCH_FAILED;
-		r->exit = NXP_EXIT_INPUT;
-		free(plan);
-		nxp_input_close(in);
-		return;
+	if (a->bo->format != CLI_TEXT) {
+		json_t *o = nxp_json_plan(&x->in->facts, plan);
+		/* Names as every JSON path field shows them (util/escape.h). */
+		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxpi_json_name(shown_out),
+		                       "written", res->written);
+		if (res->backup[0])
+			json_object_set_new(jr, "backup", nxpi_json_name(res->backup));
+		if (res->nwarnings) {
+			json_t *w = json_array();
+			for (size_t i = 0; i < res->nwarnings; i++)
+				json_array_append_new(w, nxp_json_text(res->warnings[i]));
+			json_object_set_new(jr, "warnings", w);
+		}
+		if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
+			json_object_set_new(jr, "error", nxp_json_text(x->err.msg));
+		json_object_set_new(o, "result", jr);
+		r->report = o;
+	} else {
+		nxp_text_plan(r->out, &x->in->facts, plan);
+		if (res->written && plan->status == NXP_PLAN_NOTHING)
+			fprintf(r->out, "  written: %s (nothing to do: a verified copy)\n", shown_out);
+		else if (res->written)
+			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxpi_shown(shown_out),
+			        res->checksum, res->backup[0] ? ", original kept as " : "",
+			        nxpi_shown(res->backup));
+		else if (plan->status == NXP_PLAN_NOTHING)
+			fprintf(r->out, "  not written: nothing to do\n");
+		else if (rc == NXP_E_REFUSED || plan->status == NXP_PLAN_REFUSED)
+			fprintf(r->out, "  not written: refused\n");
+		if (a->bo->verbose)
+			cli_text_rules(r->out, plan);
 	}
+	for (size_t i = 0; i < res->nwarnings; i++)
+		batch_error(r, path, "warning: %s", res->warnings[i]);
+	if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
+		batch_error(r, path, "%s", x->err.msg);
+}
+
+static void *item_done(apply_item *x)
+{
+	if (x) {
+		nxp_input_close(x->in);
+		free(x);
+	}
+	return NULL;
+}
+
+/* The write of x, or its first half (LIEF's verdict to come): 0, or -1
+ * when r is complete without one (an error said). */
+static int start_write(const apply_args *a, apply_item *x, batch_rec *r)
+{
+	const batch_item *it = x->it;
+	nxp_plan *plan = &x->plan;
 	/* Key material that would not sign this output is an error, never an
 	 * unsigned file written in silence (signature: resign re-signs only
 	 * images that were signed). */
 	if (a->signer && plan->status == NXP_PLAN_CHANGES && plan->signature != NXP_SIGACT_RESIGN) {
-		batch_error(r, path, "not written: key material was given (--%s), but the image is "
+		batch_error(r, it->path, "not written: key material was given (--%s), but the image is "
 		            "unsigned and signature: resign (%s) re-signs only signed images; "
 		            "--signature sign signs every output", cli_sign_given(&a->sign),
 		            a->pol->signature_from ? a->pol->signature_from : "policy");
 		if (a->bo->format != CLI_TEXT) {
-			r->report = nxp_json_plan(&in->facts, plan);
+			r->report = nxp_json_plan(&x->in->facts, plan);
 			json_object_set_new(r->report, "result",
 			                    json_pack("{s:s, s:b, s:s}", "status", "failed", "written", 0,
 			                              "error", "key material given for an unsigned "
@@ -152,14 +210,9 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		}
 		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_USAGE;
-		free(plan);
-		nxp_input_close(in);
-		return;
+		return -1;
 	}
-
-	char out[PATH_MAX];
-	nxp_apply_result res = {0};
-	nxp_apply_options aopt = {
+	x->aopt = (nxp_apply_options){
 		.cross_check = a->cross_check,
 		.backup_suffix = a->in_place ? a->backup : NULL,
 		.signer = a->signer,
@@ -170,82 +223,76 @@ static void apply_one(void *vctx, const batch_item *it, batch_rec *r)
 		.in_place_bytes = a->in_place_bytes,
 		.write_unchanged = a->to_stdout,
 	};
-	int rc = NXP_OK, dirfd = -1;
-	if (!output_path(a, it, out, sizeof(out)))
-		rc = nxp_fail(&err, NXP_E_USAGE, "output path too long");
+	int dirfd = -1;
+	nxp_error *err = &x->err;
+	if (!output_path(a, it, x->out, sizeof(x->out)))
+		x->rc = nxp_fail(err, NXP_E_USAGE, "output path too long");
 	else if (a->out_dir && it->clash)
-		rc = nxp_fail(&err, NXP_E_USAGE, "%s is already the output of an earlier input, %s: not written", out,
-		              it->clash);
+		x->rc = nxp_fail(err, NXP_E_USAGE, "%s is already the output of an earlier input, %s: not written",
+		                 x->out, it->clash);
 	else if (plan->status == NXP_PLAN_CHANGES && a->out_dir &&
-	         (dirfd = open_out_parent(a, it, 1, &err)) < 0)
-		rc = err.code;
+	         (dirfd = open_out_parent(a, it, 1, err)) < 0)
+		x->rc = err->code;
 	else {
-		aopt.out_at = dirfd >= 0;
-		aopt.out_dirfd = dirfd;
-		rc = nxp_apply(in, plan, out, &aopt, &res, &err);
+		x->aopt.out_at = dirfd >= 0;
+		x->aopt.out_dirfd = dirfd;
+		x->rc = nxp_apply_start(x->in, plan, x->out, &x->aopt, &x->res, &x->job, err);
 	}
 	if (dirfd >= 0)
-		close(dirfd);
+		close(dirfd); /* the write keeps its own */
+	return 0;
+}
 
-	const char *result, *shown_out = a->to_stdout ? "-" : out;
-	if (rc == NXP_E_REFUSED || (plan->status == NXP_PLAN_REFUSED && !rc)) {
-		result = "refused";
-		r->cls = BATCH_REFUSED;
-		r->exit = NXP_EXIT_CHECK;
-	} else if (rc && !res.written) {
-		result = "failed";
+/* One image: open, plan, and the write's first half; NULL when the record
+ * is complete, else the state apply_end completes. */
+static void *apply_begin(void *vctx, const batch_item *it, batch_rec *r)
+{
+	const apply_args *a = vctx;
+	const char *path = it->path;
+	/* In place (also -o naming the input itself): locked from read to rename. */
+	struct stat si, so;
+	int same = a->out && stat(it->path, &si) == 0 && stat(a->out, &so) == 0 &&
+	           si.st_dev == so.st_dev && si.st_ino == so.st_ino;
+	/* The text report shows the plan alone, so its facts are derived on
+	 * demand; the other formats report every fact of the image. */
+	unsigned lazy = a->bo->format == CLI_TEXT ? NXP_INPUT_LAZY : 0;
+	apply_item *x = calloc(1, sizeof(*x));
+	if (!x) {
+		batch_error(r, path, "out of memory");
 		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
-	} else if (res.written && plan->status == NXP_PLAN_NOTHING) {
-		result = "nothing_to_do"; /* -o -: the verified copy is the output */
-		r->cls = BATCH_UNCHANGED;
-	} else if (res.written) {
-		result = "written";
-		r->cls = BATCH_CHANGED;
-		if (rc) /* written, but its journal result line is missing */
-			r->exit = NXP_EXIT_INPUT;
-	} else {
-		result = "nothing_to_do";
-		r->cls = BATCH_UNCHANGED;
+		return NULL;
 	}
-	if (a->bo->format != CLI_TEXT) {
-		json_t *o = nxp_json_plan(&in->facts, plan);
-		/* Names as every JSON path field shows them (util/escape.h). */
-		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxpi_json_name(shown_out),
-		                       "written", res.written);
-		if (res.backup[0])
-			json_object_set_new(jr, "backup", nxpi_json_name(res.backup));
-		if (res.nwarnings) {
-			json_t *w = json_array();
-			for (size_t i = 0; i < res.nwarnings; i++)
-				json_array_append_new(w, nxp_json_text(res.warnings[i]));
-			json_object_set_new(jr, "warnings", w);
-		}
-		if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
-			json_object_set_new(jr, "error", nxp_json_text(err.msg));
-		json_object_set_new(o, "result", jr);
-		r->report = o;
-	} else {
-		nxp_text_plan(r->out, &in->facts, plan);
-		if (res.written && plan->status == NXP_PLAN_NOTHING)
-			fprintf(r->out, "  written: %s (nothing to do: a verified copy)\n", shown_out);
-		else if (res.written)
-			fprintf(r->out, "  written: %s (checksum 0x%08x)%s%s\n", nxpi_shown(shown_out),
-			        res.checksum, res.backup[0] ? ", original kept as " : "",
-			        nxpi_shown(res.backup));
-		else if (plan->status == NXP_PLAN_NOTHING)
-			fprintf(r->out, "  not written: nothing to do\n");
-		else if (rc == NXP_E_REFUSED || plan->status == NXP_PLAN_REFUSED)
-			fprintf(r->out, "  not written: refused\n");
-		if (a->bo->verbose)
-			cli_text_rules(r->out, plan);
+	x->it = it;
+	if (batch_open_flags(it, r, &x->in, lazy | (a->in_place || same ? NXP_INPUT_LOCK : 0))) {
+		free(x);
+		return NULL;
 	}
-	for (size_t i = 0; i < res.nwarnings; i++)
-		batch_error(r, path, "warning: %s", res.warnings[i]);
-	if (rc && (rc != NXP_E_REFUSED || plan->status != NXP_PLAN_REFUSED))
-		batch_error(r, path, "%s", err.msg);
-	free(plan);
-	nxp_input_close(in);
+	nxp_plan_options popt = {.will_sign = a->signer != NULL,
+	                         .checksum_from_stored = a->trust_checksum};
+	/* Facts derived on demand: only what the plan's decisions read. */
+	if (nxp_input_plan(&x->plan, a->pol, x->in, &popt, &x->err)) {
+		batch_error(r, path, "%s", x->err.msg);
+		r->cls = BATCH_FAILED;
+		r->exit = NXP_EXIT_INPUT;
+		return item_done(x);
+	}
+	if (start_write(a, x, r))
+		return item_done(x);
+	if (x->job)
+		return x;
+	apply_report(a, x, r);
+	return item_done(x);
+}
+
+/* The second half: LIEF's verdict, the rename, the record. */
+static void apply_end(void *vctx, void *state, batch_rec *r)
+{
+	apply_item *x = state;
+	x->rc = nxp_apply_finish(x->job, &x->err);
+	x->job = NULL;
+	apply_report(vctx, x, r);
+	item_done(x);
 }
 
 /* A backup suffix that is an image extension would give backups the names
@@ -534,6 +581,7 @@ const cli_batch_spec cli_apply_spec = {
 	.opt = apply_opt,
 	.check = apply_check,
 	.setup = apply_setup,
-	.process = apply_one,
+	.begin = apply_begin,
+	.end = apply_end,
 	.finish = apply_finish,
 };

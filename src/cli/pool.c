@@ -14,8 +14,11 @@
 
 #include "cli/pool.h"
 
-/* Items a worker holds at once: the one it works on and the next. */
+/* Items queued to a worker at once: the one it works on and the next; or
+ * with items in two halves, the two it works on and the next. */
 #define WORKER_DEPTH 2
+#define HALVES_DEPTH 3
+#define MAX_DEPTH 3
 
 /* Set by the parent when the run stops (a shared page): a worker starts no
  * item after it and declines the ones queued to it. */
@@ -35,36 +38,116 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* The worker's end of its command pipe: one index a line. */
+typedef struct lines {
+	int fd;
+	int end;
+	size_t len;
+	char buf[128];
+} lines;
+
+/* The next index: 1, 0 when none is there yet (block 0), -1 at the end. */
+static int next_index_line(lines *L, int block, size_t *i)
+{
+	for (;;) {
+		char *nl = memchr(L->buf, '\n', L->len);
+		if (nl) {
+			*nl = '\0';
+			*i = strtoul(L->buf, NULL, 10);
+			L->len -= (size_t)(nl + 1 - L->buf);
+			memmove(L->buf, nl + 1, L->len);
+			return 1;
+		}
+		if (L->end || L->len == sizeof(L->buf))
+			return -1;
+		struct pollfd p = {.fd = L->fd, .events = POLLIN};
+		if (!block && poll(&p, 1, 0) == 0)
+			return 0;
+		ssize_t r = read(L->fd, L->buf + L->len, sizeof(L->buf) - L->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			L->end = 1;
+		else
+			L->len += (size_t)r;
+	}
+}
+
+static int answer(int res_fd, size_t i, char *ans, size_t len)
+{
+	char head[64];
+	int bad = !ans;
+	if (ans) {
+		int n = snprintf(head, sizeof(head), "%zu %zu\n", i, len);
+		bad = write_all(res_fd, head, (size_t)n) || write_all(res_fd, ans, len);
+	}
+	free(ans);
+	return bad;
+}
+
+/* The items a worker has started and not finished, oldest first. */
+typedef struct started {
+	void *tok[2];
+	size_t at[2], n;
+} started;
+
+static int finish_oldest(const cli_pool *P, started *S, int res_fd)
+{
+	size_t len = 0;
+	char *ans = P->finish(P->ctx, S->tok[0], &len);
+	int bad = answer(res_fd, S->at[0], ans, len);
+	S->tok[0] = S->tok[1];
+	S->at[0] = S->at[1];
+	S->n--;
+	return bad;
+}
+
 /* A worker. Signals that stop the run are the parent's business: the
- * worker finishes the item it holds and leaves when the parent closes its
- * pipe. */
+ * worker finishes the items it holds and leaves when the parent closes its
+ * pipe. With items in two halves it starts the next queued item before it
+ * finishes the one before, and never waits for an index while it holds a
+ * started one. */
 static void worker(const cli_pool *P, int cmd_fd, int res_fd)
 {
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	FILE *in = fdopen(cmd_fd, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	while (in && getline(&line, &cap, in) > 0) {
-		size_t i = strtoul(line, NULL, 10);
-		if (i >= P->n)
-			break;
-		char head[64];
-		if (shared_stop && *shared_stop) {
+	lines L = {.fd = cmd_fd};
+	started S = {.n = 0};
+	size_t hold = P->start ? 2 : 1;
+	for (;;) {
+		size_t i = 0;
+		int got = S.n < hold ? next_index_line(&L, S.n == 0, &i) : 0;
+		if (got == 1 && i >= P->n) {
+			L.end = 1; /* nonsense: treated as the end */
+			L.len = 0;
+			got = -1;
+		}
+		int bad = 0;
+		if (got == 1 && shared_stop && *shared_stop) {
+			/* Declined: after the answers of those before it. */
+			while (!bad && S.n)
+				bad = finish_oldest(P, &S, res_fd);
+			char head[64];
 			int n = snprintf(head, sizeof(head), "%zu -\n", i);
-			if (write_all(res_fd, head, (size_t)n))
-				break;
-			continue;
+			bad = bad || write_all(res_fd, head, (size_t)n);
+		} else if (got == 1 && P->start) {
+			void *tok = P->start(P->ctx, i);
+			if (tok) {
+				S.tok[S.n] = tok;
+				S.at[S.n++] = i;
+			}
+			bad = !tok;
+		} else if (got == 1) {
+			size_t len = 0;
+			char *ans = P->work(P->ctx, i, &len);
+			bad = answer(res_fd, i, ans, len);
+		} else if (S.n) {
+			/* Full, nothing queued yet, or the end: the oldest now. */
+			bad = finish_oldest(P, &S, res_fd);
+		} else {
+			break;
 		}
-		size_t len = 0;
-		char *ans = P->work(P->ctx, i, &len);
-		int bad = !ans;
-		if (ans) {
-			int n = snprintf(head, sizeof(head), "%zu %zu\n", i, len);
-			bad = write_all(res_fd, head, (size_t)n) || write_all(res_fd, ans, len);
-		}
-		free(ans);
 		if (bad)
 			break;
 	}
@@ -76,7 +159,7 @@ static void worker(const cli_pool *P, int cmd_fd, int res_fd)
 typedef struct wk {
 	pid_t pid;
 	int cmd, res;
-	size_t q[WORKER_DEPTH]; /* indexes sent, oldest first (the one in progress) */
+	size_t q[MAX_DEPTH];    /* indexes sent, oldest first (the one in progress) */
 	size_t nq;
 	char *buf;
 	size_t len, cap;
@@ -84,6 +167,7 @@ typedef struct wk {
 
 typedef struct pool {
 	const cli_pool *p;
+	size_t depth;           /* indexes queued to a worker at once */
 	wk *W;
 	size_t started;
 	size_t dispatched;
@@ -118,7 +202,7 @@ static void close_cmd(wk *w)
 static void fill(pool *P, wk *w)
 {
 	size_t i;
-	while (w->cmd >= 0 && w->nq < WORKER_DEPTH && next_index(P, &i)) {
+	while (w->cmd >= 0 && w->nq < P->depth && next_index(P, &i)) {
 		char line[32];
 		int n = snprintf(line, sizeof(line), "%zu\n", i);
 		if (write_all(w->cmd, line, (size_t)n)) {
@@ -211,8 +295,11 @@ static void reap(pool *P, wk *w)
 		else
 			snprintf(msg, sizeof(msg), "the worker process died (exit %d)",
 			         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		size_t i = pop(w);
-		P->p->done(P->p->ctx, i, NULL, 0, msg);
+		/* What it may have started fails; the rest was never begun. */
+		for (size_t k = P->p->start ? 2 : 1; k && w->nq; k--) {
+			size_t i = pop(w);
+			P->p->done(P->p->ctx, i, NULL, 0, msg);
+		}
 		requeue(P, w);
 	}
 	/* Hand what it left to the workers still running. */
@@ -309,10 +396,10 @@ static void event_loop(pool *P, struct pollfd *pf, size_t *map)
 
 int cli_pool_run(const cli_pool *p)
 {
-	pool P = {.p = p};
+	pool P = {.p = p, .depth = p->start ? HALVES_DEPTH : WORKER_DEPTH};
 	int rc = 0;
 	P.W = calloc(p->workers, sizeof(*P.W));
-	P.retry = calloc(p->workers * WORKER_DEPTH + 1, sizeof(*P.retry));
+	P.retry = calloc(p->workers * MAX_DEPTH + 1, sizeof(*P.retry));
 	struct pollfd *pf = calloc(p->workers, sizeof(*pf));
 	size_t *map = calloc(p->workers, sizeof(*map));
 	void *page = mmap(NULL, sizeof(*shared_stop), PROT_READ | PROT_WRITE,

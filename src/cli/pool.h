@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A process pool: items 0..n-1 run in K forked worker processes, each
  * holding two at once (the one it works on and the next, so it never
- * waits between two). The pool knows nothing of what an item is: a worker
+ * waits between two; three when each item has two halves, see start). The pool knows nothing of what an item is: a worker
  * turns item i into answer bytes (work), the parent gets each answer back
  * as it arrives (done), in whatever order the workers finish. A worker that
  * dies fails the item it held; the ones queued behind it go to the others.
@@ -22,6 +22,14 @@ typedef struct cli_pool {
 	/* In a worker: item i's answer (malloc'd; the pool frees it), or NULL
 	 * when it has none (out of memory: the worker leaves). */
 	char *(*work)(void *ctx, size_t i, size_t *len);
+	/* Or, instead of work, item i in two halves: start returns a token (NULL:
+	 * out of memory, the worker leaves) that finish turns into the answer.
+	 * A worker then starts the next item, when one is already queued to
+	 * it, before it finishes this one, and finishes them in order; it
+	 * holds three in its queue, and when it dies, the two it may have
+	 * started fail. */
+	void *(*start)(void *ctx, size_t i);
+	char *(*finish)(void *ctx, void *token, size_t *len);
 	/* In the parent: item i's answer (the callee owns buf), or buf NULL and
 	 * failure saying why it has none (failure NULL: out of memory). */
 	void (*done)(void *ctx, size_t i, char *buf, size_t len, const char *failure);

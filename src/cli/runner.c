@@ -80,7 +80,8 @@ static int run(const struct nxp_cmd *c, void *ctx, common *k, char **paths, int 
 		status = B->setup(ctx, pol, &k->bo);
 	if (!status) {
 		batch_cmd cmd = {.name = c->name, .policy = pol_name, .labels = c->labels,
-		                 .process = B->process, .ctx = ctx};
+		                 .process = B->process, .begin = B->begin, .end = B->end,
+		                 .ctx = ctx};
 		status = batch_run(&cmd, &k->bo, paths, n);
 		if (B->finish)
 			status = B->finish(ctx, status);

@@ -33,6 +33,10 @@ typedef struct cli_batch_spec {
 	 * freeing what it made). Or NULL. */
 	int (*setup)(void *ctx, const struct nxp_policy *pol, const batch_opts *bo);
 	void (*process)(void *ctx, const batch_item *it, batch_rec *r);
+	/* Or the image's work in two halves (batch_cmd): apply's, whose second
+	 * half waits for LIEF. */
+	void *(*begin)(void *ctx, const batch_item *it, batch_rec *r);
+	void (*end)(void *ctx, void *state, batch_rec *r);
 	/* After the run: free what setup made; returns the final status. Or
 	 * NULL. */
 	int (*finish)(void *ctx, int status);
