@@ -309,16 +309,16 @@ static void pool_exit(void *ctx)
 /* -j 1: every item here, each begun while the one before waits for its
  * second half (the next image written while LIEF reads this one's). */
 typedef struct here {
-	held *h[2];
-	size_t at[2], n;
+	held *h[CLI_POOL_HALVES];
+	size_t at[CLI_POOL_HALVES], n;
 } here;
 
 static void end_oldest(run *R, here *q)
 {
 	emit_take(&R->E, q->at[0], item_end(R, q->h[0]));
-	q->h[0] = q->h[1];
-	q->at[0] = q->at[1];
 	q->n--;
+	memmove(q->h, q->h + 1, q->n * sizeof(q->h[0]));
+	memmove(q->at, q->at + 1, q->n * sizeof(q->at[0]));
 }
 
 static void run_here(run *R)
@@ -334,7 +334,7 @@ static void run_here(run *R)
 		}
 		q.h[q.n] = x;
 		q.at[q.n++] = i;
-		while (q.n == 2 || (q.n && !q.h[0]->state))
+		while (q.n == CLI_POOL_HALVES || (q.n && !q.h[0]->state))
 			end_oldest(R, &q);
 	}
 	while (q.n)

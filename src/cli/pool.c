@@ -17,8 +17,8 @@
 /* Items queued to a worker at once: the one it works on and the next; or
  * with items in two halves, the two it works on and the next. */
 #define WORKER_DEPTH 2
-#define HALVES_DEPTH 3
-#define MAX_DEPTH 3
+#define HALVES_DEPTH (CLI_POOL_HALVES + 1)
+#define MAX_DEPTH (HALVES_DEPTH > WORKER_DEPTH ? HALVES_DEPTH : WORKER_DEPTH)
 
 /* Set by the parent when the run stops (a shared page): a worker starts no
  * item after it and declines the ones queued to it. */
@@ -87,8 +87,8 @@ static int answer(int res_fd, size_t i, char *ans, size_t len)
 
 /* The items a worker has started and not finished, oldest first. */
 typedef struct started {
-	void *tok[2];
-	size_t at[2], n;
+	void *tok[CLI_POOL_HALVES];
+	size_t at[CLI_POOL_HALVES], n;
 } started;
 
 static int finish_oldest(const cli_pool *P, started *S, int res_fd)
@@ -96,9 +96,9 @@ static int finish_oldest(const cli_pool *P, started *S, int res_fd)
 	size_t len = 0;
 	char *ans = P->finish(P->ctx, S->tok[0], &len);
 	int bad = answer(res_fd, S->at[0], ans, len);
-	S->tok[0] = S->tok[1];
-	S->at[0] = S->at[1];
 	S->n--;
+	memmove(S->tok, S->tok + 1, S->n * sizeof(S->tok[0]));
+	memmove(S->at, S->at + 1, S->n * sizeof(S->at[0]));
 	return bad;
 }
 
@@ -114,7 +114,7 @@ static void worker(const cli_pool *P, int cmd_fd, int res_fd)
 	signal(SIGPIPE, SIG_IGN);
 	lines L = {.fd = cmd_fd};
 	started S = {.n = 0};
-	size_t hold = P->start ? 2 : 1;
+	size_t hold = P->start ? CLI_POOL_HALVES : 1;
 	for (;;) {
 		size_t i = 0;
 		int got = S.n < hold ? next_index_line(&L, S.n == 0, &i) : 0;
@@ -296,7 +296,7 @@ static void reap(pool *P, wk *w)
 			snprintf(msg, sizeof(msg), "the worker process died (exit %d)",
 			         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		/* What it may have started fails; the rest was never begun. */
-		for (size_t k = P->p->start ? 2 : 1; k && w->nq; k--) {
+		for (size_t k = P->p->start ? CLI_POOL_HALVES : 1; k && w->nq; k--) {
 			size_t i = pop(w);
 			P->p->done(P->p->ctx, i, NULL, 0, msg);
 		}

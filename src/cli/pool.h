@@ -13,6 +13,9 @@
 #include <signal.h>
 #include <stddef.h>
 
+/* Items one process holds between the two halves of their work. */
+#define CLI_POOL_HALVES 2
+
 typedef struct cli_pool {
 	size_t n;               /* items */
 	size_t workers;         /* processes to start (at least 1) */
@@ -25,9 +28,9 @@ typedef struct cli_pool {
 	/* Or, instead of work, item i in two halves: start returns a token (NULL:
 	 * out of memory, the worker leaves) that finish turns into the answer.
 	 * A worker then starts the next item, when one is already queued to
-	 * it, before it finishes this one, and finishes them in order; it
-	 * holds three in its queue, and when it dies, the two it may have
-	 * started fail. */
+	 * it, before it finishes this one, and finishes them in order: it
+	 * holds CLI_POOL_HALVES started, and one more queued; when it dies, the
+	 * ones it may have started fail. */
 	void *(*start)(void *ctx, size_t i);
 	char *(*finish)(void *ctx, void *token, size_t *len);
 	/* In the parent: item i's answer (the callee owns buf), or buf NULL and
