@@ -63,10 +63,12 @@ wait_group() { # PGID: until every process of the group is gone
 for i in $(seq 1 10); do
   rm -rf "$T/work" "$T/journal"
   cp -a "$T/tree" "$T/work"
-  setsid "$NXPATCH" apply -r -q -j 2 --policy "$POL" --in-place --journal "$T/journal" "$T/work" \
-    >/dev/null 2>&1 &
+  # -j 1 and -j 2 in turn: each process holds two images between the halves
+  # of their writes (the next written while LIEF reads one).
+  setsid "$NXPATCH" apply -r -q -j $((i % 2 + 1)) --policy "$POL" --in-place \
+    --journal "$T/journal" "$T/work" >/dev/null 2>&1 &
   pid=$!
-  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", (r % 600) / 1000 }')"
+  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", (r % 300) / 1000 }')"
   kill -KILL -- "-$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   wait_group "$pid"
