@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,4 +194,28 @@ uint8_t *nxt_build_pe_alloc(const nxt_pe_spec *spec, size_t *lenp)
 		return NULL;
 	*lenp = nxt_build_pe(b, l.file_size, spec, NULL);
 	return b;
+}
+
+void nxt_scratch_make(char *dir, const char *name)
+{
+	snprintf(dir, NXT_SCRATCH_MAX, "/tmp/%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		abort();
+}
+
+void nxt_scratch_remove(const char *dir)
+{
+	char cmd[NXT_SCRATCH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		abort();
+}
+
+const char *nxt_scratch_path(const char *dir, const char *name)
+{
+	static char p[8][256];
+	static int k;
+	k = (k + 1) % 8;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
+	return p[k];
 }

@@ -61,4 +61,13 @@ uint8_t *nxt_sec(uint8_t *buf, const nxt_layout *l, unsigned i);
 uint32_t nxt_sec_rva(const nxt_layout *l, unsigned i);
 void nxt_set_dir(uint8_t *buf, const nxt_layout *l, unsigned idx, uint32_t rva, uint32_t size);
 
+/* A suite's private scratch directory: nxt_scratch_make fills dir
+ * (NXT_SCRATCH_MAX bytes) with a new /tmp/NAME-XXXXXX, nxt_scratch_remove
+ * removes it with everything in it, nxt_scratch_path gives dir/name (in one
+ * of 8 rotating buffers). Each aborts the test on failure. */
+#define NXT_SCRATCH_MAX 64
+void nxt_scratch_make(char *dir, const char *name);
+void nxt_scratch_remove(const char *dir);
+const char *nxt_scratch_path(const char *dir, const char *name);
+
 #endif

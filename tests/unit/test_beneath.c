@@ -13,15 +13,15 @@
 
 #include "nxpatch/file.h"
 #include "util/beneath.h"
+#include "support.h"
 #include "util/file.h"
 
-static char dir[64];
+static char dir[NXT_SCRATCH_MAX];
 static int root = -1;
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/nxp-beneath-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	nxt_scratch_make(dir, "nxp-beneath");
 	char p[128];
 	snprintf(p, sizeof(p), "%s/root", dir);
 	cr_assert_eq(mkdir(p, 0755), 0);
@@ -35,9 +35,7 @@ static void setup(void)
 static void teardown(void)
 {
 	close(root);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	nxt_scratch_remove(dir);
 }
 
 TestSuite(beneath, .init = setup, .fini = teardown);

@@ -10,21 +10,19 @@
 #include <unistd.h>
 
 #include "nxpatch/file.h"
+#include "support.h"
 #include "util/file.h"
 
-static char dir[64];
+static char dir[NXT_SCRATCH_MAX];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/nxp-file-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	nxt_scratch_make(dir, "nxp-file");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	nxt_scratch_remove(dir);
 }
 
 TestSuite(file, .init = setup, .fini = teardown);

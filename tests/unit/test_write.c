@@ -19,30 +19,23 @@
 #include "support.h"
 #include "util/file.h"
 
-static char dir[64];
+static char dir[NXT_SCRATCH_MAX];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/nxp-write-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	nxt_scratch_make(dir, "nxp-write");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	nxt_scratch_remove(dir);
 }
 
 TestSuite(write, .init = setup, .fini = teardown);
 
 static const char *at(const char *name)
 {
-	static char p[8][256];
-	static int k;
-	k = (k + 1) % 8;
-	snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
-	return p[k];
+	return nxt_scratch_path(dir, name);
 }
 
 static void put_file(const char *path, const void *data, size_t n)
