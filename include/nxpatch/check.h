@@ -102,6 +102,7 @@ struct nxp_sig_result;
 typedef struct nxp_check_options {
 	int will_sign;                   /* a signer is available (plan option) */
 	const struct nxp_trust *trust;   /* check signatures against it, or NULL */
+	int checksum_from_stored;        /* plan option (apply --trust-checksum) */
 } nxp_check_options;
 
 typedef struct nxp_check {

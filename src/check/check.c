@@ -318,7 +318,8 @@ static int judge(nxp_check *c, const nxp_policy *pol, const nxp_facts *f,
 		c->plan = malloc(sizeof(*c->plan));
 		if (!c->plan)
 			return NXP_E_NOMEM;
-		nxp_plan_options po = {.will_sign = opt->will_sign};
+		nxp_plan_options po = {.will_sign = opt->will_sign,
+		                       .checksum_from_stored = opt->checksum_from_stored};
 		int rc = nxp_plan_build(c->plan, pol, f, &po, err);
 		if (rc)
 			return rc;

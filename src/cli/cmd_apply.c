@@ -18,6 +18,7 @@
 #include "cli/dash.h"
 #include "cli/runner.h"
 #include "cli/signargs.h"
+#include "nxpatch/check.h"
 #include "nxpatch/input.h"
 #include "nxpatch/plan.h"
 #include "nxpatch/report.h"
@@ -103,7 +104,11 @@ static int open_out_parent(const apply_args *a, const batch_item *it, int create
 typedef struct apply_item {
 	const batch_item *it;
 	nxp_input *in;
-	nxp_plan plan;
+	/* The plan: the judge's with its findings for the JSON formats, which
+	 * report every fact; the text report's, from facts derived on demand. */
+	nxp_check check;
+	nxp_plan lazy_plan;
+	nxp_plan *plan;
 	nxp_apply_options aopt;
 	nxp_apply_result res;
 	nxp_apply_job *job;
@@ -116,7 +121,7 @@ typedef struct apply_item {
 static void apply_report(const apply_args *a, apply_item *x, batch_rec *r)
 {
 	const char *path = x->it->path;
-	const nxp_plan *plan = &x->plan;
+	const nxp_plan *plan = x->plan;
 	const nxp_apply_result *res = &x->res;
 	int rc = x->rc;
 	const char *result, *shown_out = a->to_stdout ? "-" : x->out;
@@ -142,6 +147,7 @@ static void apply_report(const apply_args *a, apply_item *x, batch_rec *r)
 	}
 	if (a->bo->format != CLI_TEXT) {
 		json_t *o = nxp_json_plan(&x->in->facts, plan);
+		json_object_set_new(o, "findings", nxp_json_findings(&x->check.findings, &x->in->img));
 		/* Names as every JSON path field shows them (util/escape.h). */
 		json_t *jr = json_pack("{s:s, s:o, s:b}", "status", result, "output", nxpi_json_name(shown_out),
 		                       "written", res->written);
@@ -181,6 +187,7 @@ static void apply_report(const apply_args *a, apply_item *x, batch_rec *r)
 static void *item_done(apply_item *x)
 {
 	if (x) {
+		nxp_check_free(&x->check);
 		nxp_input_close(x->in);
 		free(x);
 	}
@@ -192,7 +199,7 @@ static void *item_done(apply_item *x)
 static int start_write(const apply_args *a, apply_item *x, batch_rec *r)
 {
 	const batch_item *it = x->it;
-	nxp_plan *plan = &x->plan;
+	nxp_plan *plan = x->plan;
 	/* Key material that would not sign this output is an error, never an
 	 * unsigned file written in silence (signature: resign re-signs only
 	 * images that were signed). */
@@ -270,8 +277,13 @@ static void *apply_begin(void *vctx, const batch_item *it, batch_rec *r)
 	}
 	nxp_plan_options popt = {.will_sign = a->signer != NULL,
 	                         .checksum_from_stored = a->trust_checksum};
-	/* Facts derived on demand: only what the plan's decisions read. */
-	if (nxp_input_plan(&x->plan, a->pol, x->in, &popt, &x->err)) {
+	nxp_check_options copt = {.will_sign = popt.will_sign,
+	                          .checksum_from_stored = popt.checksum_from_stored};
+	/* Text: facts derived on demand, only what the plan's decisions read. */
+	int rc = lazy ? nxp_input_plan(&x->lazy_plan, a->pol, x->in, &popt, &x->err)
+	              : nxp_check_image(&x->check, a->pol, &x->in->facts, &copt, &x->err);
+	x->plan = lazy ? &x->lazy_plan : x->check.plan;
+	if (rc) {
 		batch_error(r, path, "%s", x->err.msg);
 		r->cls = BATCH_FAILED;
 		r->exit = NXP_EXIT_INPUT;
