@@ -22,6 +22,7 @@
 #include "nxpatch/report.h"
 #include "nxpatch/trace.h"
 #include "util/escape.h"
+#include "util/file.h"
 
 /* ---------------------------------------------------------------- options */
 
@@ -128,12 +129,6 @@ void batch_findings(batch_rec *r, const nxp_findings *fs, const nxp_image *img)
 /* --evidence: loaded once by batch_run, before any worker starts. */
 static nxp_evset *batch_evidence;
 
-static const char *kind_of(mode_t m)
-{
-	return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
-	       : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" : "not a regular file";
-}
-
 int batch_open(const batch_item *it, batch_rec *r, nxp_input **in)
 {
 	return batch_open_flags(it, r, in, 0);
@@ -146,8 +141,8 @@ int batch_open_flags(const batch_item *it, batch_rec *r, nxp_input **in, unsigne
 	/* Named on the command line or in --from: a FIFO would block the open
 	 * forever and a device is not an image. Never opened. */
 	if (it->mode && !S_ISREG(it->mode))
-		rc = nxp_fail(&err, NXP_E_USAGE, "%s: only regular files are read",
-		              kind_of(it->mode));
+		rc = nxp_fail(&err, NXP_E_USAGE, "a %s: only regular files are read",
+		              nxpi_file_type_name(it->mode));
 	else
 		rc = nxp_input_open_flags(in, it->open_path ? it->open_path : it->path, flags, &err);
 	if (!rc && it->open_path)
