@@ -604,7 +604,7 @@ def main():
         target("tree: apply --no-cross-check -j 2 vs the durable floor (report)",
                f"{med('tree.apply_nocc-j2') / med('tree.cp_sync'):.2f}x cp -r + sync, "
                f"{med('tree.apply_nocc-j2') / med('tree.cp'):.2f}x cp -r", None)
-    for j in ("2", "4"):
+    for j in ("1", "2", "4"):
         if med(f"tree.apply-j{j}") and med(f"tree.apply_nocc-j{j}"):
             target(f"tree: apply -j {j} with the LIEF cross-check vs --no-cross-check (report)",
                    f"{med(f'tree.apply-j{j}') / med(f'tree.apply_nocc-j{j}'):.2f}x", None)
