@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,18 +46,32 @@ static void new_id(char id[33])
 }
 
 /* The LIEF cross-check of the view: LIEF reads a file, so the view goes to
- * an anonymous memory file that the worker opens through /proc. */
-static int lief_view_begin(const uint8_t *view, size_t len, int *mfd, nxp_error *err)
+ * an anonymous memory file that the worker opens through /proc: the
+ * input's bytes copied by the kernel (sendfile: never faulted into this
+ * process), then the plan's bytes written over them. */
+static int lief_view_begin(const nxp_input *in, const nxp_plan *plan, int *mfd, nxp_error *err)
 {
 	*mfd = memfd_create("nxpatch-view", MFD_CLOEXEC);
 	if (*mfd < 0)
 		return nxp_fail(err, NXP_E_IO, "cannot make a view for LIEF: %s", strerror(errno));
-	for (size_t pos = 0; pos < len;) {
-		ssize_t w = write(*mfd, view + pos, len - pos > (1u << 20) ? 1u << 20 : len - pos);
-		if (w <= 0)
-			return nxp_fail(err, NXP_E_IO, "cannot make a view for LIEF: %s",
-			                w < 0 ? strerror(errno) : "short write");
-		pos += (size_t)w;
+	off_t pos = 0;
+	while ((uint64_t)pos < in->file.len) {
+		uint64_t left = in->file.len - (uint64_t)pos;
+		ssize_t w = sendfile(*mfd, in->file.fd, &pos, left > (1u << 30) ? 1u << 30 : left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0)
+			return nxp_fail(err, NXP_E_CHANGED, "file changed while it was processed");
+		if (w < 0)
+			return nxp_fail(err, NXP_E_IO, "cannot make a view for LIEF: %s", strerror(errno));
+	}
+	for (size_t i = 0; i < plan->nchanges; i++) {
+		const nxp_change *c = &plan->changes[i];
+		uint8_t v[8];
+		for (uint32_t k = 0; k < c->size; k++)
+			v[k] = (uint8_t)(c->new_value >> (8 * k));
+		if (pwrite(*mfd, v, c->size, (off_t)c->offset) != (ssize_t)c->size)
+			return nxp_fail(err, NXP_E_IO, "cannot make a view for LIEF: %s", strerror(errno));
 	}
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)getpid(), *mfd);
@@ -79,7 +94,7 @@ static int verify_view(const nxp_input *in, const nxp_plan *plan, const nxp_appl
 	if (!img)
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
 	if (!rc && opt->cross_check) {
-		rc = lief_view_begin(view, len, &mfd, err);
+		rc = lief_view_begin(in, plan, &mfd, err);
 		lief = rc == NXP_OK;
 	}
 	if (!rc)
