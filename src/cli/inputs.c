@@ -206,6 +206,14 @@ static int walk(batch_items *l, const char *dir, const batch_opts *o)
 			continue;
 		}
 		if (lstat(path.s, &sb) != 0) {
+			/* Another run's temporary file or backup, gone since the
+			 * directory was read (shards on one tree): skipped, as it
+			 * would have been. */
+			if (errno == ENOENT &&
+			    (nxpi_tmpfile_is_name(name) || has_suffix(name, ".nxpatch-orig"))) {
+				l->skipped++;
+				continue;
+			}
 			cli_error(path.s, "cannot stat: %s", strerror(errno));
 			status = NXP_EXIT_INPUT;
 			continue;
