@@ -22,7 +22,7 @@ cp "$NXP_SAMPLES_DIR/hello64.exe" "$T/d/hello64.exe"
   done
 ) &
 churn=$!
-trap 'kill $churn 2>/dev/null; wait $churn 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $churn 2>/dev/null || true; wait $churn 2>/dev/null || true; rm -rf "$T"' EXIT
 
 for i in $(seq 40); do
   rc=0
