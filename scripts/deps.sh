@@ -13,7 +13,7 @@ build_pkgs=(cmake gcc make pkg-config liblief-dev libyaml-dev libssl-dev libjans
             libcriterion-dev libcapstone-dev)
 sample_pkgs=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)
 test_pkgs=("${sample_pkgs[@]}" wine64 osslsigncode sbsigntool python3 python3-pefile llvm
-           clang libclang-rt-14-dev time openssl chromium attr acl util-linux nodejs parallel)
+           clang libclang-rt-14-dev time openssl chromium attr acl util-linux nodejs parallel zsh)
 # Debian packaging (scripts/deb.sh) and the install tests: man(1) renders the pages.
 deb_pkgs=(dpkg-dev debhelper lintian man-db binutils)
 
