@@ -40,6 +40,13 @@ static inline void nxpi_put_le32(uint8_t *p, uint32_t v)
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
 }
+/* The low size bytes of v (size <= 8), little-endian: a planned field's
+ * new bytes. */
+static inline void nxpi_put_le(uint8_t *p, uint32_t size, uint64_t v)
+{
+	for (uint32_t k = 0; k < size && k < 8; k++)
+		p[k] = (uint8_t)(v >> (8 * k));
+}
 
 /* Checked loads: return 1 and store the value when the field fits. */
 static inline int nxpi_rd16(const uint8_t *buf, size_t len, uint64_t off, uint16_t *v)

@@ -12,12 +12,6 @@
 #include "util/file.h"
 #include "write/internal.h"
 
-static void put_value(uint8_t *p, uint32_t size, uint64_t v)
-{
-	for (uint32_t k = 0; k < size; k++)
-		p[k] = (uint8_t)(v >> (8 * k));
-}
-
 /* The appended section's bytes after the kept input (plan->out_len): zero
  * padding to its raw offset, its data, zeros to its raw size; malloc'd,
  * *n bytes (NULL with *n 0 when the plan appends nothing). */
@@ -59,7 +53,7 @@ static int write_patched(nxpi_tmpfile *t, const nxp_input *in, const nxp_plan *p
 	for (size_t i = 0; !rc && i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		uint8_t v[8];
-		put_value(v, c->size, c->new_value);
+		nxpi_put_le(v, c->size, c->new_value);
 		rc = nxpi_tmpfile_copy(t, &src_fd, in->file.data, pos, c->offset - pos, err);
 		if (!rc)
 			rc = nxpi_tmpfile_write(t, v, c->size, err);
@@ -106,7 +100,7 @@ static uint8_t *patched_copy(const nxp_input *in, const nxp_plan *plan, size_t *
 	free(add);
 	for (size_t i = 0; i < plan->nchanges; i++)
 		if (plan->changes[i].field != NXP_FIELD_CERT_DIR || plan->add.present)
-			put_value(buf + plan->changes[i].offset, plan->changes[i].size,
+			nxpi_put_le(buf + plan->changes[i].offset, plan->changes[i].size,
 			          plan->changes[i].new_value);
 	return buf;
 }
@@ -199,7 +193,7 @@ int nxpi_write_planned_sha256(const nxp_input *in, const nxp_plan *plan, char he
 	for (size_t i = 0; ok && i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		uint8_t v[8];
-		put_value(v, c->size, c->new_value);
+		nxpi_put_le(v, c->size, c->new_value);
 		ok = EVP_DigestUpdate(md, in->file.data + pos, c->offset - pos) &&
 		     EVP_DigestUpdate(md, v, c->size);
 		pos = (uint64_t)c->offset + c->size;

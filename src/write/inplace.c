@@ -68,8 +68,7 @@ static int lief_view_begin(const nxp_input *in, const nxp_plan *plan, int *mfd, 
 	for (size_t i = 0; i < plan->nchanges; i++) {
 		const nxp_change *c = &plan->changes[i];
 		uint8_t v[8];
-		for (uint32_t k = 0; k < c->size; k++)
-			v[k] = (uint8_t)(c->new_value >> (8 * k));
+		nxpi_put_le(v, c->size, c->new_value);
 		if (pwrite(*mfd, v, c->size, (off_t)c->offset) != (ssize_t)c->size)
 			return nxp_fail(err, NXP_E_IO, "cannot make a view for LIEF: %s", strerror(errno));
 	}
@@ -88,8 +87,8 @@ static int verify_view(const nxp_input *in, const nxp_plan *plan, const nxp_appl
 		return nxp_fail(err, NXP_E_IO, "cannot map the image: %s", strerror(errno));
 	int slot = nxpi_guard_add(view, len), mfd = -1, lief = 0, rc = NXP_OK;
 	for (size_t i = 0; i < plan->nchanges; i++)
-		for (uint32_t k = 0; k < plan->changes[i].size; k++)
-			view[plan->changes[i].offset + k] = (uint8_t)(plan->changes[i].new_value >> (8 * k));
+		nxpi_put_le(view + plan->changes[i].offset, plan->changes[i].size,
+		            plan->changes[i].new_value);
 	nxp_image *img = malloc(sizeof(*img));
 	if (!img)
 		rc = nxp_fail(err, NXP_E_NOMEM, "out of memory");
@@ -191,8 +190,7 @@ static int plan_edits(const nxp_input *in, const nxp_plan *plan, nxpi_patch_edit
 			                c->offset);
 		e[i] = (nxpi_patch_edit){.off = c->offset, .len = c->size};
 		memcpy(e[i].old, in->file.data + c->offset, c->size);
-		for (uint32_t k = 0; k < c->size; k++)
-			e[i].new_[k] = (uint8_t)(c->new_value >> (8 * k));
+		nxpi_put_le(e[i].new_, c->size, c->new_value);
 	}
 	*n = plan->nchanges;
 	return NXP_OK;
