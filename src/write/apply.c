@@ -176,7 +176,6 @@ static int journal_started(const nxp_input *in, const nxp_plan *plan,
 	return rc;
 }
 
-
 /* The checks on the target before anything is written: 0 to write, or an
  * error. */
 static int check_target(nxp_apply_job *j, nxp_error *err)
@@ -389,9 +388,15 @@ int nxp_apply_start(const nxp_input *in, const nxp_plan *plan, const char *out_p
 	nxp_apply_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return nxp_fail(err, NXP_E_NOMEM, "out of memory");
-	*j = (nxp_apply_job){.in = in, .plan = plan, .opt = opt ? opt : &defaults, .res = res,
-	                     .status = "written", .map = MAP_FAILED, .slot = -1};
-	opt = j->opt;
+	/* Set field by field: a compound literal would build the whole job
+	 * (some 17 KB of paths) on the stack and copy it. */
+	j->in = in;
+	j->plan = plan;
+	j->opt = opt = opt ? opt : &defaults;
+	j->res = res;
+	j->status = "written";
+	j->map = MAP_FAILED;
+	j->slot = -1;
 	int rc = NXP_OK;
 	struct stat st;
 	if (snprintf(j->out, sizeof(j->out), "%s", out_path) >= (int)sizeof(j->out))
