@@ -260,13 +260,6 @@ static char *pack(batch_result *res, size_t *len)
 	return p;
 }
 
-static char *pool_work(void *ctx, size_t i, size_t *len)
-{
-	const run *R = ctx;
-	held *h = item_begin(R, &R->l->v[i]);
-	return h ? pack(item_end(R, h), len) : NULL;
-}
-
 static void *pool_start(void *ctx, size_t i)
 {
 	const run *R = ctx;
@@ -347,11 +340,10 @@ static void run_items(run *R, const batch_opts *o)
 		run_here(R);
 		return;
 	}
-	int halves = R->cmd->begin != NULL;
 	cli_pool p = {.n = n, .workers = (size_t)jobs < n ? (size_t)jobs : n,
 	              .tick_ms = R->E.progress ? 250 : -1, .stop = &stop_signal, .ctx = R,
-	              .work = halves ? NULL : pool_work, .start = halves ? pool_start : NULL,
-	              .finish = halves ? pool_finish : NULL, .done = pool_done,
+	              .start = pool_start, .finish = pool_finish,
+	              .hold = R->cmd->begin ? CLI_POOL_HALVES : 1, .done = pool_done,
 	              .tick = pool_tick, .worker_exit = pool_exit};
 	int rc = cli_pool_run(&p);
 	if (rc == -1)

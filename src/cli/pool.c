@@ -14,11 +14,14 @@
 
 #include "cli/pool.h"
 
-/* Items queued to a worker at once: the one it works on and the next; or
- * with items in two halves, the two it works on and the next. */
-#define WORKER_DEPTH 2
-#define HALVES_DEPTH (CLI_POOL_HALVES + 1)
-#define MAX_DEPTH (HALVES_DEPTH > WORKER_DEPTH ? HALVES_DEPTH : WORKER_DEPTH)
+/* Indexes queued to a worker at most: those it holds started and the next. */
+#define MAX_DEPTH (CLI_POOL_HALVES + 1)
+
+/* The items a worker holds started: p->hold, within 1..CLI_POOL_HALVES. */
+static size_t hold_of(const cli_pool *p)
+{
+	return p->hold < 1 ? 1 : p->hold > CLI_POOL_HALVES ? CLI_POOL_HALVES : p->hold;
+}
 
 /* Set by the parent when the run stops (a shared page): a worker starts no
  * item after it and declines the ones queued to it. */
@@ -114,7 +117,7 @@ static void worker(const cli_pool *P, int cmd_fd, int res_fd)
 	signal(SIGPIPE, SIG_IGN);
 	lines L = {.fd = cmd_fd};
 	started S = {.n = 0};
-	size_t hold = P->start ? CLI_POOL_HALVES : 1;
+	size_t hold = hold_of(P);
 	for (;;) {
 		size_t i = 0;
 		int got = S.n < hold ? next_index_line(&L, S.n == 0, &i) : 0;
@@ -131,17 +134,13 @@ static void worker(const cli_pool *P, int cmd_fd, int res_fd)
 			char head[64];
 			int n = snprintf(head, sizeof(head), "%zu -\n", i);
 			bad = bad || write_all(res_fd, head, (size_t)n);
-		} else if (got == 1 && P->start) {
+		} else if (got == 1) {
 			void *tok = P->start(P->ctx, i);
 			if (tok) {
 				S.tok[S.n] = tok;
 				S.at[S.n++] = i;
 			}
 			bad = !tok;
-		} else if (got == 1) {
-			size_t len = 0;
-			char *ans = P->work(P->ctx, i, &len);
-			bad = answer(res_fd, i, ans, len);
 		} else if (S.n) {
 			/* Full, nothing queued yet, or the end: the oldest now. */
 			bad = finish_oldest(P, &S, res_fd);
@@ -296,7 +295,7 @@ static void reap(pool *P, wk *w)
 			snprintf(msg, sizeof(msg), "the worker process died (exit %d)",
 			         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		/* What it may have started fails; the rest was never begun. */
-		for (size_t k = P->p->start ? CLI_POOL_HALVES : 1; k && w->nq; k--) {
+		for (size_t k = hold_of(P->p); k && w->nq; k--) {
 			size_t i = pop(w);
 			P->p->done(P->p->ctx, i, NULL, 0, msg);
 		}
@@ -396,7 +395,7 @@ static void event_loop(pool *P, struct pollfd *pf, size_t *map)
 
 int cli_pool_run(const cli_pool *p)
 {
-	pool P = {.p = p, .depth = p->start ? HALVES_DEPTH : WORKER_DEPTH};
+	pool P = {.p = p, .depth = hold_of(p) + 1};
 	int rc = 0;
 	P.W = calloc(p->workers, sizeof(*P.W));
 	P.retry = calloc(p->workers * MAX_DEPTH + 1, sizeof(*P.retry));
